@@ -1,0 +1,1 @@
+//! Biometric templates for masque.
