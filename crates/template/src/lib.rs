@@ -1,1 +1,22 @@
-//! Biometric templates for masque.
+//! Biometric templates for masque: iris codes, embeddings, distances, synthetic
+//! populations, the plaintext matcher and accuracy metrics.
+//!
+//! This crate is plaintext only. It is the reference the MPC engine (`masque-mpc`) is
+//! checked against, and the speed it is compared with. It never logs or prints template
+//! bits: `Debug` on templates shows only summary figures.
+//!
+//! - [`iris`]: the [`IrisCode`] type, its exact bit layout and rotations, and the open-iris
+//!   and iris-mpc file formats ([`iris::codec`]).
+//! - [`distance`]: fractional Hamming distance, the minimum over rotations, and the
+//!   fixed-point decision rule shared with the MPC engine.
+
+#![deny(missing_docs)]
+
+pub mod distance;
+mod error;
+pub mod iris;
+
+pub use distance::{FixedPointRule, HammingCounts, MinOverlap, Threshold};
+pub use error::TemplateError;
+pub use iris::codec::{Eye, EyePair};
+pub use iris::{IrisCode, ROTATIONS};

@@ -1,0 +1,294 @@
+//! Reading and writing iris codes in the formats of open-iris and iris-mpc.
+//!
+//! - **Packed base64**: the 12,800 bits of one plane (code or mask) in flat-index order,
+//!   packed MSB-first into 1,600 bytes (`numpy.packbits`), then standard base64 with
+//!   padding. This is open-iris's `base64_encode_array`.
+//! - **Template JSON** (one eye): `{"iris_codes": "<b64>", "mask_codes": "<b64>"}` with an
+//!   optional `"iris_code_version"`, as open-iris serialises an `IrisTemplate` with one
+//!   code array.
+//! - **Two-eye JSON**: `{"IRIS_version": ..., "left_iris_code", "left_mask_code",
+//!   "right_iris_code", "right_mask_code"}`, the form of iris-mpc's tools.
+//!
+//! Every reader validates lengths and the real/imag mask pairs and says which field was
+//! wrong.
+
+use super::IrisCode;
+use crate::TemplateError;
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use serde::{Deserialize, Serialize};
+
+/// Which eye of a person.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Eye {
+    /// The left eye.
+    Left,
+    /// The right eye.
+    Right,
+}
+
+/// A person's two iris codes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EyePair {
+    /// The left eye's code.
+    pub left: IrisCode,
+    /// The right eye's code.
+    pub right: IrisCode,
+}
+
+impl EyePair {
+    /// The code of one eye.
+    pub fn eye(&self, eye: Eye) -> &IrisCode {
+        match eye {
+            Eye::Left => &self.left,
+            Eye::Right => &self.right,
+        }
+    }
+}
+
+impl IrisCode {
+    /// Packs the code plane MSB-first (1,600 bytes).
+    pub fn code_packed(&self) -> Vec<u8> {
+        pack(|i| self.code_bit(i))
+    }
+
+    /// Packs the mask plane MSB-first (1,600 bytes).
+    pub fn mask_packed(&self) -> Vec<u8> {
+        pack(|i| self.mask_bit(i))
+    }
+
+    /// Builds a code from two MSB-first packed planes of 1,600 bytes each.
+    ///
+    /// # Errors
+    /// [`TemplateError::WrongLength`] or [`TemplateError::MaskPairMismatch`].
+    pub fn from_packed(code: &[u8], mask: &[u8]) -> Result<Self, TemplateError> {
+        check_len("code", code)?;
+        check_len("mask", mask)?;
+        IrisCode::from_fn(|i| packed_bit(code, i), |i| packed_bit(mask, i))
+    }
+
+    /// Decodes open-iris base64 code and mask strings.
+    ///
+    /// # Errors
+    /// [`TemplateError::BadBase64`], [`TemplateError::WrongLength`] or
+    /// [`TemplateError::MaskPairMismatch`].
+    pub fn from_base64(code: &str, mask: &str) -> Result<Self, TemplateError> {
+        let code = decode("iris_codes", code)?;
+        let mask = decode("mask_codes", mask)?;
+        check_len("iris_codes", &code)?;
+        check_len("mask_codes", &mask)?;
+        IrisCode::from_fn(|i| packed_bit(&code, i), |i| packed_bit(&mask, i))
+    }
+
+    /// The open-iris base64 of the code plane.
+    pub fn code_base64(&self) -> String {
+        STANDARD.encode(self.code_packed())
+    }
+
+    /// The open-iris base64 of the mask plane.
+    pub fn mask_base64(&self) -> String {
+        STANDARD.encode(self.mask_packed())
+    }
+
+    /// Parses an open-iris template JSON document (one eye).
+    ///
+    /// # Errors
+    /// [`TemplateError::BadJson`] for a document of the wrong shape, else as
+    /// [`IrisCode::from_base64`].
+    pub fn from_template_json(json: &str) -> Result<Self, TemplateError> {
+        let doc: TemplateJson =
+            serde_json::from_str(json).map_err(|e| TemplateError::BadJson(e.to_string()))?;
+        Self::from_base64(&doc.iris_codes, &doc.mask_codes)
+    }
+
+    /// Writes the open-iris template JSON document (one eye).
+    pub fn to_template_json(&self) -> String {
+        let doc = TemplateJson {
+            iris_codes: self.code_base64(),
+            mask_codes: self.mask_base64(),
+            iris_code_version: Some(IRIS_CODE_VERSION.to_owned()),
+        };
+        serde_json::to_string(&doc).expect("serialising strings cannot fail")
+    }
+}
+
+/// The code version written into template JSON: open-iris's 16x200x2x2 layout.
+const IRIS_CODE_VERSION: &str = "v2.1";
+/// The version written into two-eye JSON, as in iris-mpc's example data.
+const TWO_EYE_VERSION: &str = "1.6.1";
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TemplateJson {
+    iris_codes: String,
+    mask_codes: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    iris_code_version: Option<String>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TwoEyeJson {
+    #[serde(rename = "IRIS_version")]
+    iris_version: String,
+    left_iris_code: String,
+    left_mask_code: String,
+    right_iris_code: String,
+    right_mask_code: String,
+}
+
+impl EyePair {
+    /// Parses the two-eye JSON form of iris-mpc's tools.
+    ///
+    /// # Errors
+    /// [`TemplateError::BadJson`] for a document of the wrong shape; decoding errors name
+    /// the field (`left_iris_code`, ...).
+    pub fn from_json(json: &str) -> Result<Self, TemplateError> {
+        let doc: TwoEyeJson =
+            serde_json::from_str(json).map_err(|e| TemplateError::BadJson(e.to_string()))?;
+        let eye = |code_field: &str, code: &str, mask_field: &str, mask: &str| {
+            let code = decode(code_field, code)?;
+            let mask = decode(mask_field, mask)?;
+            check_len(code_field, &code)?;
+            check_len(mask_field, &mask)?;
+            IrisCode::from_packed(&code, &mask)
+        };
+        Ok(Self {
+            left: eye(
+                "left_iris_code",
+                &doc.left_iris_code,
+                "left_mask_code",
+                &doc.left_mask_code,
+            )?,
+            right: eye(
+                "right_iris_code",
+                &doc.right_iris_code,
+                "right_mask_code",
+                &doc.right_mask_code,
+            )?,
+        })
+    }
+
+    /// Writes the two-eye JSON form.
+    pub fn to_json(&self) -> String {
+        let doc = TwoEyeJson {
+            iris_version: TWO_EYE_VERSION.to_owned(),
+            left_iris_code: self.left.code_base64(),
+            left_mask_code: self.left.mask_base64(),
+            right_iris_code: self.right.code_base64(),
+            right_mask_code: self.right.mask_base64(),
+        };
+        serde_json::to_string(&doc).expect("serialising strings cannot fail")
+    }
+}
+
+fn decode(field: &str, text: &str) -> Result<Vec<u8>, TemplateError> {
+    STANDARD
+        .decode(text.trim())
+        .map_err(|e| TemplateError::BadBase64 {
+            field: field.to_owned(),
+            reason: e.to_string(),
+        })
+}
+
+fn check_len(field: &str, bytes: &[u8]) -> Result<(), TemplateError> {
+    if bytes.len() == IrisCode::PACKED_BYTES {
+        Ok(())
+    } else {
+        Err(TemplateError::WrongLength {
+            field: field.to_owned(),
+            expected: IrisCode::PACKED_BYTES,
+            actual: bytes.len(),
+        })
+    }
+}
+
+fn packed_bit(bytes: &[u8], i: usize) -> bool {
+    bytes[i / 8] >> (7 - i % 8) & 1 == 1
+}
+
+fn pack(bit: impl Fn(usize) -> bool) -> Vec<u8> {
+    let mut out = vec![0u8; IrisCode::PACKED_BYTES];
+    for i in 0..IrisCode::BITS {
+        if bit(i) {
+            out[i / 8] |= 0x80 >> (i % 8);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TWO_EYE: &str = include_str!("../../../../../shared/data/iris-mpc/iris_codes.json");
+
+    #[test]
+    fn two_eye_json_round_trips_bit_exactly() {
+        let pair = EyePair::from_json(TWO_EYE).unwrap();
+        let again = EyePair::from_json(&pair.to_json()).unwrap();
+        assert_eq!(pair, again);
+        let original: serde_json::Value = serde_json::from_str(TWO_EYE).unwrap();
+        let written: serde_json::Value = serde_json::from_str(&pair.to_json()).unwrap();
+        for field in [
+            "left_iris_code",
+            "left_mask_code",
+            "right_iris_code",
+            "right_mask_code",
+        ] {
+            assert_eq!(original[field], written[field], "{field}");
+        }
+    }
+
+    #[test]
+    fn packed_bits_are_msb_first() {
+        let mut code = vec![0u8; 1600];
+        code[0] = 0b1000_0000;
+        code[1] = 0b0000_0001;
+        let code = IrisCode::from_packed(&code, &[0xFF; 1600]).unwrap();
+        assert!(code.code_bit(0));
+        assert!(code.code_bit(15));
+        assert_eq!(code.code_packed()[0], 0x80);
+    }
+
+    #[test]
+    fn template_json_round_trips() {
+        let pair = EyePair::from_json(TWO_EYE).unwrap();
+        let json = pair.left.to_template_json();
+        assert_eq!(IrisCode::from_template_json(&json).unwrap(), pair.left);
+    }
+
+    #[test]
+    fn bad_inputs_get_typed_errors() {
+        let good = STANDARD.encode([0u8; 1600]);
+        let short = STANDARD.encode([0u8; 1599]);
+        assert!(matches!(
+            IrisCode::from_base64("not base64!", &good),
+            Err(TemplateError::BadBase64 { field, .. }) if field == "iris_codes"
+        ));
+        assert!(matches!(
+            IrisCode::from_base64(&good, &short),
+            Err(TemplateError::WrongLength { field, expected: 1600, actual: 1599 }) if field == "mask_codes"
+        ));
+        // Mask bit 0 set without bit 1: real and imaginary disagree.
+        let mut mask = [0u8; 1600];
+        mask[0] = 0b1000_0000;
+        assert!(matches!(
+            IrisCode::from_base64(&good, &STANDARD.encode(mask)),
+            Err(TemplateError::MaskPairMismatch {
+                row: 0,
+                column: 0,
+                filter: 0
+            })
+        ));
+        assert!(matches!(
+            EyePair::from_json("{\"left_iris_code\": 3}"),
+            Err(TemplateError::BadJson(_))
+        ));
+        let err = IrisCode::from_base64(&good, &short)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("1599") && err.contains("1600"), "{err}");
+    }
+}
