@@ -1,0 +1,22 @@
+//! masque's transparency log.
+//!
+//! Every operation on biometric data in masque is recorded as an entry in a public,
+//! append-only log that existing transparency tooling understands. This crate implements
+//! that log with the C2SP formats, so that any implementation of them can audit it:
+//!
+//! * [`hash`]: RFC 6962 Merkle tree hashing (SHA-256, `0x00` leaf and `0x01` node prefixes).
+//! * [`tree`]: tree math over stored complete-subtree hashes: roots, inclusion and
+//!   consistency proofs, and their verification (RFC 6962 / RFC 9162).
+//! * [`reference`]: a deliberately naive in-memory implementation of the RFC 6962
+//!   recursive definitions, kept as the test oracle for [`tree`].
+//!
+//! What the crate guarantees: proofs it builds verify with any RFC 6962 verifier, and the
+//! log it runs never signs two different roots for one tree size, even across crashes and
+//! storage failures. What it does not do: decide what goes into entries (the custodian
+//! service does; entries never carry personal data), or keep secrets other than the log's
+//! and witnesses' signing keys.
+#![deny(missing_docs)]
+
+pub mod hash;
+pub mod reference;
+pub mod tree;
