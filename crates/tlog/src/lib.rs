@@ -17,6 +17,10 @@
 //! and witnesses' signing keys.
 #![deny(missing_docs)]
 
+pub mod checkpoint;
+pub mod cosignature;
 pub mod hash;
+pub mod keys;
+pub mod note;
 pub mod reference;
 pub mod tree;
