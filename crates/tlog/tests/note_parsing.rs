@@ -11,6 +11,9 @@ const GO_SKEY: &str =
 const GO_TEXT: &str = "If you think cryptography is the answer to your problem,\nthen you don't know what your problem is.\n";
 const GO_SIG_LINE: &str = "\u{2014} PeterNeumann x08go/ZJkuBS9UG/SffcvIAQxVBtiFupLLr8pAcElZInNIuGUgYN1FFYC2pZSNXgKvqfqdngotpRZb6KE6RyyBwJnAM=\n";
 
+/// Recognises the error a malformed input must produce.
+type ErrorCheck = fn(&NoteError) -> bool;
+
 fn c2sp_verifier() -> Ed25519Verifier {
     Ed25519Verifier::new(PublicKey::from_vkey(C2SP_VKEY).unwrap()).unwrap()
 }
@@ -87,7 +90,7 @@ fn malformed_notes_are_refused_with_a_reason() {
         .nth(1)
         .unwrap()
         .trim_end_matches('\n');
-    let cases: Vec<(String, fn(&NoteError) -> bool)> = vec![
+    let cases: Vec<(String, ErrorCheck)> = vec![
         // CRLF line endings.
         (C2SP_NOTE.replace('\n', "\r\n"), |e| {
             matches!(e, NoteError::ControlCharacter { char: 0x0d, .. })
@@ -125,7 +128,7 @@ fn malformed_notes_are_refused_with_a_reason() {
             matches!(e, NoteError::BadSignatureLine { .. })
         }),
         // Signature too short for a key ID.
-        (format!("x\n\n\u{2014} a AAAA\n"), |e| {
+        ("x\n\n\u{2014} a AAAA\n".to_string(), |e| {
             matches!(e, NoteError::BadSignatureLine { .. })
         }),
         // Tab in the text.
