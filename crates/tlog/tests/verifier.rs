@@ -35,7 +35,7 @@ fn policy(k: usize) -> Policy {
 fn cosign(bytes: &[u8], by: &[&SecretKey]) -> Vec<u8> {
     let mut note = Note::parse(bytes).unwrap();
     for w in by {
-        let sig = CosignatureSigner::new(w).sign_at(&note.text().to_owned(), 1_700_000_000);
+        let sig = CosignatureSigner::new(w).sign_at(note.text(), 1_700_000_000);
         note.add_signature(sig);
     }
     note.to_bytes()
