@@ -9,14 +9,21 @@
 //!   and iris-mpc file formats ([`iris::codec`]).
 //! - [`distance`]: fractional Hamming distance, the minimum over rotations, and the
 //!   fixed-point decision rule shared with the MPC engine.
+//! - [`embedding`]: L2-normalised embeddings, cosine similarity, fixed-point quantisation.
+//! - [`matcher`]: the multi-threaded 1:N / 1:1 matcher with runtime-selected SIMD kernels.
+//! - [`synth`]: seeded synthetic populations with the statistics of real iris codes.
 
 #![deny(missing_docs)]
 
 pub mod distance;
+pub mod embedding;
 mod error;
 pub mod iris;
+pub mod matcher;
+pub mod synth;
 
 pub use distance::{FixedPointRule, HammingCounts, MinOverlap, Threshold};
+pub use embedding::{CosineRule, Embedding, QuantizedEmbedding};
 pub use error::TemplateError;
 pub use iris::codec::{Eye, EyePair};
 pub use iris::{IrisCode, ROTATIONS};
