@@ -1,0 +1,73 @@
+//! Anonymous credentials for masque: "I am a unique, enrolled human", with exactly one
+//! stable pseudonym per service.
+//!
+//! # Scheme
+//!
+//! BBS signatures with blind issuance and per-verifier pseudonyms, ciphersuite
+//! BLS12-381-SHA-256, from the IRTF CFRG drafts. The default backend,
+//! [`backend::zkryptium::Zkryptium`] (crate `zkryptium` 0.8.0), implements exactly these
+//! revisions:
+//!
+//! * `draft-irtf-cfrg-bbs-signatures-13`,
+//! * `draft-irtf-cfrg-bbs-blind-signatures-02` (zkryptium applies fixes taken from
+//!   grotto-bbs-signatures),
+//! * `draft-irtf-cfrg-bbs-per-verifier-linkability-03` (nym secret vectors,
+//!   `BlindSignWithNym`, `ProofGenWithNym`); its published BLS12-381-SHA-256 fixtures
+//!   (unchanged since revision -02) pass, see `tests/kat_nym.rs` and `docs/cred.md`.
+//!
+//! # Flow
+//!
+//! 1. The [`BbsHolder`] derives its prover nym from the wallet seed (HKDF-SHA-256, domain
+//!    separated), commits to it ([`Holder::request`]) and keeps the [`PendingIssuance`].
+//! 2. The [`BbsIssuer`] verifies the commitment proof, refuses replays, and blind-signs it
+//!    together with the [`CredentialAttributes`] (epoch, modalities, enrolment quarter),
+//!    adding signer nym entropy derived from its secret and the enrolment record, so
+//!    re-issuance for the same record keeps the pseudonyms.
+//! 3. The holder verifies and finalises ([`Holder::finalise`]) into a [`Credential`].
+//! 4. A service's [`BbsVerifier`] issues a [`Challenge`] (its normalised [`ContextId`], a
+//!    single-use nonce with expiry, the attributes it requires); the holder answers with a
+//!    [`Presentation`]; the verifier checks it and returns the [`Pseudonym`].
+//!
+//! # Guarantees and limits
+//!
+//! * Same wallet seed + same record + same service → same pseudonym, across presentations,
+//!   epochs, re-issuance and wallet restoration; different services → unlinkable
+//!   pseudonyms (under the draft's assumptions). The issuer never sees the nym secret.
+//! * Secrets (seeds, nym secret, prover blind, issuer key) are zeroized on drop and never
+//!   appear in `Debug` output or errors. The zkryptium backend's internal copies are not
+//!   zeroized (see its module docs).
+//! * Replay state (issuer requests, verifier nonces) is in memory; persistence across
+//!   restarts is the embedding service's job.
+//! * Not provided: threshold issuance, revocation lists (revocation is by epoch only),
+//!   holder binding to a device key.
+
+#![deny(missing_docs)]
+
+pub mod attributes;
+pub mod backend;
+pub mod context;
+pub mod error;
+pub mod holder;
+pub mod issuer;
+pub mod objects;
+pub mod roles;
+pub mod secrets;
+pub mod verifier;
+pub mod wire;
+
+pub use attributes::{
+    AttributeKind, CredentialAttributes, EnrolmentQuarter, Epoch, EpochSchedule, Modalities,
+    Modality, Timestamp,
+};
+pub use context::ContextId;
+pub use error::{CredError, DecodeError};
+pub use holder::BbsHolder;
+pub use issuer::BbsIssuer;
+pub use objects::{
+    Challenge, Credential, CredentialRequest, IssuanceResponse, IssuerPublicKey, KeyId,
+    PendingIssuance, Presentation, Pseudonym, VerifiedPresentation,
+};
+pub use roles::{Holder, Issuer, Verifier};
+pub use secrets::{IssuerSeed, RecordHandle, WalletSeed};
+pub use verifier::{BbsVerifier, VerifierPolicy};
+pub use wire::WireObject;

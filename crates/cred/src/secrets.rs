@@ -1,0 +1,242 @@
+//! Secret material and its deterministic derivation.
+//!
+//! * The holder's *prover nym* (its share of the pseudonym secret) is derived from the
+//!   wallet seed with HKDF-SHA-256 under a masque-specific salt and label, so a wallet
+//!   restored from its mnemonic derives the same value and keeps every pseudonym.
+//! * The issuer's *signer nym entropy* for a record is derived from the issuer's entropy
+//!   key and the record handle, so re-issuing for the same record (new epoch, lost
+//!   credential) reproduces the same final nym secret, while different records get
+//!   independent entropy, as the pseudonym draft asks ("reissue" case, and a different
+//!   `signer_nym_entropy` per prover).
+//!
+//! Scalars are drawn by rejection: HKDF output blocks are taken until one is a canonical
+//! non-zero BLS12-381 scalar (big-endian, below the group order `r`), which keeps the
+//! result uniform. Every type here is zeroized on drop and prints as `<redacted>`.
+
+use std::fmt;
+
+use hkdf::Hkdf;
+use sha2::Sha256;
+use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
+
+use crate::error::CredError;
+
+/// The BLS12-381 scalar group order `r`, big-endian.
+const GROUP_ORDER_BE: [u8; 32] = [
+    0x73, 0xed, 0xa7, 0x53, 0x29, 0x9d, 0x7d, 0x48, 0x33, 0x39, 0xd8, 0x08, 0x09, 0xa1, 0xd8, 0x05,
+    0x53, 0xbd, 0xa4, 0x02, 0xff, 0xfe, 0x5b, 0xfe, 0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x01,
+];
+
+const NYM_SALT: &[u8] = b"masque-cred/v1/wallet-seed-salt";
+const NYM_INFO: &[u8] = b"masque-cred/v1/prover-nym";
+const ISSUER_SALT: &[u8] = b"masque-cred/v1/issuer-seed-salt";
+const ISSUER_KEY_INFO: &[u8] = b"masque-cred/v1/bbs-key-material";
+const ISSUER_ENTROPY_INFO: &[u8] = b"masque-cred/v1/nym-entropy-key";
+const ENTROPY_INFO: &[u8] = b"masque-cred/v1/signer-nym-entropy";
+
+/// Minimum length of a wallet or issuer seed.
+pub const MIN_SEED_LEN: usize = 32;
+
+macro_rules! redacted_debug {
+    ($t:ty) => {
+        impl fmt::Debug for $t {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(concat!(stringify!($t), "(<redacted>)"))
+            }
+        }
+    };
+}
+
+/// A big-endian BLS12-381 scalar held as bytes; zeroized on drop.
+#[derive(Clone, PartialEq, Eq, Zeroize, ZeroizeOnDrop)]
+pub struct SecretScalar(pub(crate) [u8; 32]);
+redacted_debug!(SecretScalar);
+
+impl SecretScalar {
+    /// The big-endian bytes.
+    pub(crate) fn bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+}
+
+/// Whether `bytes` is a canonical big-endian scalar (strictly below the group order).
+pub(crate) fn is_canonical_scalar(bytes: &[u8; 32]) -> bool {
+    bytes < &GROUP_ORDER_BE
+}
+
+/// Draws a uniform non-zero scalar from HKDF output labelled `info || counter`.
+fn derive_scalar(hk: &Hkdf<Sha256>, info: &[&[u8]]) -> SecretScalar {
+    for counter in 0u32.. {
+        let mut block = Zeroizing::new([0u8; 32]);
+        let counter_bytes = counter.to_be_bytes();
+        let mut parts: Vec<&[u8]> = info.to_vec();
+        parts.push(&counter_bytes);
+        hk.expand_multi_info(&parts, block.as_mut())
+            .expect("32 bytes is a valid HKDF-SHA-256 output length");
+        if is_canonical_scalar(&block) && block.iter().any(|&b| b != 0) {
+            return SecretScalar(*block);
+        }
+    }
+    unreachable!("a 32-bit counter cannot be exhausted: each try succeeds with probability > 0.45")
+}
+
+/// The wallet seed (e.g. the BIP-39 seed of the person's mnemonic); zeroized on drop.
+#[derive(Clone, Zeroize, ZeroizeOnDrop)]
+pub struct WalletSeed(Vec<u8>);
+redacted_debug!(WalletSeed);
+
+impl WalletSeed {
+    /// Wraps seed bytes; at least [`MIN_SEED_LEN`] bytes are required.
+    pub fn new(bytes: &[u8]) -> Result<Self, CredError> {
+        if bytes.len() < MIN_SEED_LEN {
+            return Err(CredError::InvalidAttribute(
+                "wallet seed must be at least 32 bytes",
+            ));
+        }
+        Ok(Self(bytes.to_vec()))
+    }
+
+    /// The holder's share of the pseudonym secret for credentials of this wallet.
+    pub(crate) fn prover_nym(&self) -> SecretScalar {
+        let hk = Hkdf::<Sha256>::new(Some(NYM_SALT), &self.0);
+        derive_scalar(&hk, &[NYM_INFO])
+    }
+}
+
+/// The issuer's root secret, from which its BBS key and its nym-entropy key are derived.
+#[derive(Clone, Zeroize, ZeroizeOnDrop)]
+pub struct IssuerSeed(Vec<u8>);
+redacted_debug!(IssuerSeed);
+
+impl IssuerSeed {
+    /// Wraps seed bytes; at least [`MIN_SEED_LEN`] bytes are required.
+    pub fn new(bytes: &[u8]) -> Result<Self, CredError> {
+        if bytes.len() < MIN_SEED_LEN {
+            return Err(CredError::InvalidAttribute(
+                "issuer seed must be at least 32 bytes",
+            ));
+        }
+        Ok(Self(bytes.to_vec()))
+    }
+
+    /// A fresh random seed from the operating system's CSPRNG (through `rand`).
+    pub fn random() -> Self {
+        let mut bytes = Zeroizing::new([0u8; 32]);
+        rand::fill(bytes.as_mut());
+        Self(bytes.to_vec())
+    }
+
+    fn hkdf(&self) -> Hkdf<Sha256> {
+        Hkdf::<Sha256>::new(Some(ISSUER_SALT), &self.0)
+    }
+
+    /// Key material for the BBS `KeyGen` operation.
+    pub(crate) fn bbs_key_material(&self) -> Zeroizing<[u8; 32]> {
+        let mut out = Zeroizing::new([0u8; 32]);
+        self.hkdf()
+            .expand(ISSUER_KEY_INFO, out.as_mut())
+            .expect("32 bytes is a valid HKDF-SHA-256 output length");
+        out
+    }
+
+    /// The key from which per-record signer nym entropy is derived.
+    pub(crate) fn entropy_key(&self) -> EntropyKey {
+        let mut out = [0u8; 32];
+        self.hkdf()
+            .expand(ISSUER_ENTROPY_INFO, &mut out)
+            .expect("32 bytes is a valid HKDF-SHA-256 output length");
+        EntropyKey(out)
+    }
+}
+
+/// The issuer's key for per-record signer nym entropy; zeroized on drop.
+#[derive(Clone, Zeroize, ZeroizeOnDrop)]
+pub(crate) struct EntropyKey([u8; 32]);
+redacted_debug!(EntropyKey);
+
+impl EntropyKey {
+    /// The signer nym entropy for `record`.
+    pub(crate) fn signer_nym_entropy(&self, record: &RecordHandle) -> SecretScalar {
+        let hk = Hkdf::<Sha256>::from_prk(&self.0).expect("32-byte PRK is long enough");
+        let len = (record.0.len() as u64).to_be_bytes();
+        derive_scalar(&hk, &[ENTROPY_INFO, &len, &record.0])
+    }
+}
+
+/// The issuer's opaque handle of an enrolment record (given by the custodian node after the
+/// uniqueness check). It never leaves the issuer; it only makes re-issuance for the same
+/// record keep the person's pseudonyms.
+#[derive(Clone, PartialEq, Eq, Zeroize, ZeroizeOnDrop)]
+pub struct RecordHandle(Vec<u8>);
+redacted_debug!(RecordHandle);
+
+impl RecordHandle {
+    /// Wraps the handle bytes (must not be empty).
+    pub fn new(bytes: &[u8]) -> Result<Self, CredError> {
+        if bytes.is_empty() {
+            return Err(CredError::InvalidAttribute(
+                "record handle must not be empty",
+            ));
+        }
+        Ok(Self(bytes.to_vec()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn canonical_check_matches_the_group_order() {
+        assert!(!is_canonical_scalar(&GROUP_ORDER_BE));
+        let mut below = GROUP_ORDER_BE;
+        below[31] = 0;
+        assert!(is_canonical_scalar(&below));
+        assert!(!is_canonical_scalar(&[0xff; 32]));
+    }
+
+    #[test]
+    fn debug_never_prints_secrets() {
+        let seed = WalletSeed::new(&[0xab; 32]).unwrap();
+        let text = format!("{seed:?} {:?}", seed.prover_nym());
+        assert!(!text.contains("ab") && !text.contains("171"), "{text}");
+        assert!(text.contains("redacted"));
+    }
+
+    #[test]
+    fn short_seeds_are_refused() {
+        assert!(WalletSeed::new(&[1; 31]).is_err());
+        assert!(IssuerSeed::new(&[1; 31]).is_err());
+        assert!(RecordHandle::new(&[]).is_err());
+    }
+
+    proptest! {
+        #[test]
+        fn prover_nym_is_deterministic_canonical_and_seed_specific(
+            a in proptest::collection::vec(any::<u8>(), 32..64),
+            b in proptest::collection::vec(any::<u8>(), 32..64),
+        ) {
+            let na = WalletSeed::new(&a).unwrap().prover_nym();
+            prop_assert_eq!(&na, &WalletSeed::new(&a).unwrap().prover_nym());
+            prop_assert!(is_canonical_scalar(na.bytes()));
+            if a != b {
+                prop_assert_ne!(na, WalletSeed::new(&b).unwrap().prover_nym());
+            }
+        }
+
+        #[test]
+        fn signer_entropy_is_per_record(
+            r1 in proptest::collection::vec(any::<u8>(), 1..16),
+            r2 in proptest::collection::vec(any::<u8>(), 1..16),
+        ) {
+            let key = IssuerSeed::new(&[7; 32]).unwrap().entropy_key();
+            let e1 = key.signer_nym_entropy(&RecordHandle::new(&r1).unwrap());
+            prop_assert_eq!(&e1, &key.signer_nym_entropy(&RecordHandle::new(&r1).unwrap()));
+            prop_assert!(is_canonical_scalar(e1.bytes()));
+            if r1 != r2 {
+                prop_assert_ne!(e1, key.signer_nym_entropy(&RecordHandle::new(&r2).unwrap()));
+            }
+        }
+    }
+}

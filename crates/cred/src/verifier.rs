@@ -1,0 +1,172 @@
+//! The service's side: fixed context, single-use expiring nonces, epoch window, proof check.
+//!
+//! Checks run cheapest first, and each failure has its own error: context
+//! ([`CredError::ContextMismatch`]), nonce ([`CredError::NonceUnknownOrUsed`],
+//! [`CredError::NonceExpired`]), issuer key ([`CredError::UnknownIssuerKey`]), required
+//! attributes ([`CredError::RequiredAttributeMissing`]), epoch window
+//! ([`CredError::EpochNotAccepted`]: only the current and the previous epoch pass), then
+//! the zero-knowledge proof ([`CredError::InvalidProof`]). A nonce is consumed by the first
+//! presentation that names it, whatever the outcome, so a failed attempt cannot be retried
+//! with the same nonce. Outstanding nonces live in memory and expired ones are pruned
+//! whenever a new challenge is made.
+
+use std::collections::HashMap;
+
+use crate::attributes::{
+    AttributeKind, EPOCH_INDEX, EpochSchedule, MESSAGE_COUNT, Timestamp, epoch_message,
+    modalities_message, quarter_message,
+};
+use crate::backend::BbsBackend;
+use crate::backend::zkryptium::Zkryptium;
+use crate::context::ContextId;
+use crate::error::CredError;
+use crate::objects::{
+    CREDENTIAL_HEADER, Challenge, IssuerPublicKey, NONCE_LEN, Presentation, VerifiedPresentation,
+    presentation_header,
+};
+use crate::roles::Verifier;
+
+/// What a service fixes once.
+#[derive(Debug, Clone)]
+pub struct VerifierPolicy {
+    /// The service's context (its pseudonym scope).
+    pub context_id: ContextId,
+    /// The issuer key the service trusts.
+    pub issuer: IssuerPublicKey,
+    /// Attributes every presentation must disclose (besides the epoch).
+    pub required: Vec<AttributeKind>,
+    /// How long a challenge nonce stays valid, in seconds.
+    pub nonce_lifetime_secs: u64,
+    /// The network's epoch schedule.
+    pub schedule: EpochSchedule,
+}
+
+/// The provided [`Verifier`].
+#[derive(Debug)]
+pub struct BbsVerifier<B: BbsBackend = Zkryptium> {
+    backend: B,
+    policy: VerifierPolicy,
+    outstanding: HashMap<[u8; NONCE_LEN], Timestamp>,
+}
+
+impl BbsVerifier<Zkryptium> {
+    /// A verifier on the default backend.
+    pub fn new(policy: VerifierPolicy) -> Result<Self, CredError> {
+        Self::with_backend(Zkryptium, policy)
+    }
+}
+
+impl<B: BbsBackend> BbsVerifier<B> {
+    /// A verifier on `backend`; refuses an invalid issuer key.
+    pub fn with_backend(backend: B, mut policy: VerifierPolicy) -> Result<Self, CredError> {
+        backend.validate_public_key(&policy.issuer.key)?;
+        policy.required.sort_unstable();
+        policy.required.dedup();
+        Ok(Self {
+            backend,
+            policy,
+            outstanding: HashMap::new(),
+        })
+    }
+
+    /// Number of nonces issued and not yet used or pruned.
+    pub fn outstanding_nonces(&self) -> usize {
+        self.outstanding.len()
+    }
+}
+
+impl<B: BbsBackend> Verifier for BbsVerifier<B> {
+    fn context_id(&self) -> &ContextId {
+        &self.policy.context_id
+    }
+
+    fn challenge(&mut self, now: Timestamp) -> Challenge {
+        self.outstanding.retain(|_, expiry| *expiry >= now);
+        let mut nonce = [0u8; NONCE_LEN];
+        rand::fill(&mut nonce);
+        let expires_at = Timestamp(now.0.saturating_add(self.policy.nonce_lifetime_secs));
+        self.outstanding.insert(nonce, expires_at);
+        Challenge {
+            context_id: self.policy.context_id.clone(),
+            nonce,
+            expires_at,
+            required: self.policy.required.clone(),
+        }
+    }
+
+    fn verify(
+        &mut self,
+        p: &Presentation,
+        now: Timestamp,
+    ) -> Result<VerifiedPresentation, CredError> {
+        if p.context_id != self.policy.context_id {
+            return Err(CredError::ContextMismatch);
+        }
+        let expiry = self
+            .outstanding
+            .remove(&p.nonce)
+            .ok_or(CredError::NonceUnknownOrUsed)?;
+        if now > expiry {
+            return Err(CredError::NonceExpired);
+        }
+        if p.issuer_key_id != self.policy.issuer.key_id() {
+            return Err(CredError::UnknownIssuerKey);
+        }
+        let mut disclosed = vec![(EPOCH_INDEX, epoch_message(p.epoch))];
+        for &kind in &self.policy.required {
+            let message = match kind {
+                AttributeKind::Modalities => p.modalities.map(modalities_message),
+                AttributeKind::EnrolmentQuarter => p.enrolment_quarter.map(quarter_message),
+            };
+            disclosed.push((
+                kind.message_index(),
+                message.ok_or(CredError::RequiredAttributeMissing(kind))?,
+            ));
+        }
+        // Attributes disclosed beyond the policy are still bound by the proof.
+        if !self.policy.required.contains(&AttributeKind::Modalities) {
+            if let Some(m) = p.modalities {
+                disclosed.push((
+                    AttributeKind::Modalities.message_index(),
+                    modalities_message(m),
+                ));
+            }
+        }
+        if !self
+            .policy
+            .required
+            .contains(&AttributeKind::EnrolmentQuarter)
+        {
+            if let Some(q) = p.enrolment_quarter {
+                disclosed.push((
+                    AttributeKind::EnrolmentQuarter.message_index(),
+                    quarter_message(q),
+                ));
+            }
+        }
+        disclosed.sort_unstable_by_key(|(i, _)| *i);
+        let current = self.policy.schedule.epoch_at(now);
+        if p.epoch != current && p.epoch.0.checked_add(1) != Some(current.0) {
+            return Err(CredError::EpochNotAccepted {
+                presented: p.epoch,
+                current,
+            });
+        }
+        self.backend.proof_verify(
+            &self.policy.issuer.key,
+            &p.proof,
+            CREDENTIAL_HEADER,
+            &presentation_header(&p.nonce),
+            &p.pseudonym.0,
+            &p.context_id.pseudonym_scope(),
+            MESSAGE_COUNT,
+            &disclosed,
+        )?;
+        Ok(VerifiedPresentation {
+            pseudonym: p.pseudonym,
+            epoch: p.epoch,
+            modalities: p.modalities,
+            enrolment_quarter: p.enrolment_quarter,
+        })
+    }
+}

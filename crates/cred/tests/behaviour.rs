@@ -1,0 +1,305 @@
+//! The issue's behaviour: stable per-service pseudonyms, unlinkability across services,
+//! wallet restoration, and one distinct error per kind of rejection.
+
+mod common;
+
+use common::*;
+use masque_cred::{
+    AttributeKind, BbsVerifier, CredError, Holder, Issuer, Pseudonym, RecordHandle, Timestamp,
+    Verifier,
+};
+
+fn pseudonym_at(
+    verifier: &mut BbsVerifier,
+    holder: &masque_cred::BbsHolder,
+    credential: &masque_cred::Credential,
+    now: Timestamp,
+) -> Pseudonym {
+    let challenge = verifier.challenge(now);
+    let presentation = holder.present(credential, &challenge).unwrap();
+    verifier.verify(&presentation, now).unwrap().pseudonym
+}
+
+#[test]
+fn pseudonym_is_stable_per_service_across_presentations_epochs_and_reissuance() {
+    let mut issuer = issuer(1);
+    let alice = wallet(10);
+    let mut shop = service(&issuer, "https://shop.example", &[]);
+
+    let cred_e5 = issue(&mut issuer, &alice, b"record-alice", 5);
+    let first = pseudonym_at(&mut shop, &alice, &cred_e5, time_in(5));
+    let second = pseudonym_at(&mut shop, &alice, &cred_e5, time_in(5));
+    assert_eq!(first, second, "two presentations of one credential");
+
+    // Next epoch: a new credential for the same record (re-issuance).
+    let cred_e6 = issue(&mut issuer, &alice, b"record-alice", 6);
+    assert_eq!(pseudonym_at(&mut shop, &alice, &cred_e6, time_in(6)), first);
+    // The previous epoch's credential is still accepted in epoch 6, same pseudonym.
+    assert_eq!(pseudonym_at(&mut shop, &alice, &cred_e5, time_in(6)), first);
+    // Lost credential re-issued within the same epoch.
+    let reissued = issue(&mut issuer, &alice, b"record-alice", 6);
+    assert_eq!(
+        pseudonym_at(&mut shop, &alice, &reissued, time_in(6)),
+        first
+    );
+}
+
+#[test]
+fn different_services_and_people_get_different_pseudonyms() {
+    let mut issuer = issuer(1);
+    let alice = wallet(10);
+    let bob = wallet(11);
+    let cred_a = issue(&mut issuer, &alice, b"record-alice", 3);
+    let cred_b = issue(&mut issuer, &bob, b"record-bob", 3);
+    let mut shop = service(&issuer, "https://shop.example", &[]);
+    let mut forum = service(&issuer, "https://forum.example", &[]);
+    let now = time_in(3);
+
+    let alice_shop = pseudonym_at(&mut shop, &alice, &cred_a, now);
+    let alice_forum = pseudonym_at(&mut forum, &alice, &cred_a, now);
+    let bob_shop = pseudonym_at(&mut shop, &bob, &cred_b, now);
+    assert_ne!(alice_shop, alice_forum);
+    assert_ne!(alice_shop, bob_shop);
+
+    // A differently spelled but equivalent context is the same service.
+    let mut shop_again = service(&issuer, "HTTPS://Shop.Example/", &[]);
+    assert_eq!(
+        pseudonym_at(&mut shop_again, &alice, &cred_a, now),
+        alice_shop
+    );
+}
+
+#[test]
+fn restored_wallet_keeps_its_pseudonyms() {
+    let mut issuer = issuer(1);
+    let original = wallet(42);
+    let cred = issue(&mut issuer, &original, b"record-42", 1);
+    let mut shop = service(&issuer, "https://shop.example", &[]);
+    let before = pseudonym_at(&mut shop, &original, &cred, time_in(1));
+    drop((original, cred));
+
+    // Phone lost: the wallet is restored from the same seed and re-issued for its record.
+    let restored = wallet(42);
+    let cred = issue(&mut issuer, &restored, b"record-42", 1);
+    assert_eq!(
+        pseudonym_at(&mut shop, &restored, &cred, time_in(1)),
+        before
+    );
+}
+
+#[test]
+fn holder_discloses_exactly_what_the_service_requires() {
+    let mut issuer = issuer(1);
+    let alice = wallet(10);
+    let cred = issue(&mut issuer, &alice, b"r", 2);
+    let mut bare = service(&issuer, "https://bare.example", &[]);
+    let challenge = bare.challenge(time_in(2));
+    let p = alice.present(&cred, &challenge).unwrap();
+    let seen = bare.verify(&p, time_in(2)).unwrap();
+    assert_eq!((seen.modalities, seen.enrolment_quarter), (None, None));
+
+    let mut strict = service(
+        &issuer,
+        "https://strict.example",
+        &[AttributeKind::EnrolmentQuarter, AttributeKind::Modalities],
+    );
+    let challenge = strict.challenge(time_in(2));
+    let p = alice.present(&cred, &challenge).unwrap();
+    let seen = strict.verify(&p, time_in(2)).unwrap();
+    assert_eq!(seen.modalities, Some(attributes(2).modalities));
+    assert_eq!(
+        seen.enrolment_quarter,
+        Some(attributes(2).enrolment_quarter)
+    );
+}
+
+/// One fresh world for each rejection test.
+struct World {
+    issuer: masque_cred::BbsIssuer,
+    alice: masque_cred::BbsHolder,
+    cred: masque_cred::Credential,
+    shop: BbsVerifier,
+}
+
+fn world() -> World {
+    let mut issuer = issuer(1);
+    let alice = wallet(10);
+    let cred = issue(&mut issuer, &alice, b"record-alice", 7);
+    let shop = service(&issuer, "https://shop.example", &[]);
+    World {
+        issuer,
+        alice,
+        cred,
+        shop,
+    }
+}
+
+#[test]
+fn wrong_context_id_is_rejected() {
+    let mut w = world();
+    let mut forum = service(&w.issuer, "https://forum.example", &[]);
+    let forum_challenge = forum.challenge(time_in(7));
+    let p = w.alice.present(&w.cred, &forum_challenge).unwrap();
+    assert_eq!(
+        w.shop.verify(&p, time_in(7)),
+        Err(CredError::ContextMismatch)
+    );
+
+    // Relabelling the presentation with the shop's context and a live shop nonce does not
+    // help: the proof is bound to the forum's context and nonce.
+    let shop_challenge = w.shop.challenge(time_in(7));
+    let forum_presentation = w
+        .alice
+        .present(&w.cred, &forum.challenge(time_in(7)))
+        .unwrap();
+    let mut value = serde_json::to_value(&forum_presentation).unwrap();
+    value["context_id"] = "https://shop.example".into();
+    value["nonce"] = serde_json::to_value(&shop_challenge).unwrap()["nonce"].clone();
+    let relabelled: masque_cred::Presentation = serde_json::from_value(value).unwrap();
+    assert_eq!(
+        w.shop.verify(&relabelled, time_in(7)),
+        Err(CredError::InvalidProof)
+    );
+}
+
+#[test]
+fn replayed_nonce_is_rejected() {
+    let mut w = world();
+    let challenge = w.shop.challenge(time_in(7));
+    let p = w.alice.present(&w.cred, &challenge).unwrap();
+    assert!(w.shop.verify(&p, time_in(7)).is_ok());
+    assert_eq!(
+        w.shop.verify(&p, time_in(7)),
+        Err(CredError::NonceUnknownOrUsed)
+    );
+    assert_eq!(w.shop.outstanding_nonces(), 0);
+}
+
+#[test]
+fn expired_nonce_is_rejected() {
+    let mut w = world();
+    let challenge = w.shop.challenge(time_in(7));
+    let p = w.alice.present(&w.cred, &challenge).unwrap();
+    let late = Timestamp(challenge.expires_at().0 + 1);
+    assert_eq!(w.shop.verify(&p, late), Err(CredError::NonceExpired));
+}
+
+#[test]
+fn tampered_proof_is_rejected() {
+    let mut w = world();
+    for position in [0usize, 100, 200, 300] {
+        let challenge = w.shop.challenge(time_in(7));
+        let p = w.alice.present(&w.cred, &challenge).unwrap();
+        let mut value = serde_json::to_value(&p).unwrap();
+        let proof = value["proof"].as_str().unwrap().to_owned();
+        let mut chars: Vec<char> = proof.chars().collect();
+        chars[position] = if chars[position] == 'A' { 'B' } else { 'A' };
+        value["proof"] = chars.into_iter().collect::<String>().into();
+        let tampered: masque_cred::Presentation = serde_json::from_value(value).unwrap();
+        assert_eq!(
+            w.shop.verify(&tampered, time_in(7)),
+            Err(CredError::InvalidProof)
+        );
+    }
+    // A disclosed attribute changed after the fact is caught by the proof as well.
+    let challenge = w.shop.challenge(time_in(7));
+    let p = w.alice.present(&w.cred, &challenge).unwrap();
+    let mut value = serde_json::to_value(&p).unwrap();
+    value["modalities"] = 15.into();
+    let tampered: masque_cred::Presentation = serde_json::from_value(value).unwrap();
+    assert_eq!(
+        w.shop.verify(&tampered, time_in(7)),
+        Err(CredError::InvalidProof)
+    );
+}
+
+#[test]
+fn wrong_issuer_key_is_rejected() {
+    let mut w = world();
+    // A credential from another issuer.
+    let mut rogue = issuer(2);
+    let rogue_cred = issue(&mut rogue, &w.alice, b"record-alice", 7);
+    let challenge = w.shop.challenge(time_in(7));
+    let p = w.alice.present(&rogue_cred, &challenge).unwrap();
+    assert_eq!(
+        w.shop.verify(&p, time_in(7)),
+        Err(CredError::UnknownIssuerKey)
+    );
+    // The holder refuses a response signed by a key it did not ask.
+    let (request, pending) = w.alice.request(w.issuer.public_key()).unwrap();
+    let response = rogue
+        .issue(&request, &RecordHandle::new(b"x").unwrap(), &attributes(7))
+        .unwrap();
+    assert_eq!(
+        w.alice.finalise(&pending, &response).unwrap_err(),
+        CredError::UnknownIssuerKey
+    );
+}
+
+#[test]
+fn expired_epoch_is_rejected() {
+    let mut w = world();
+    // Credential of epoch 7: fine in 7 and 8, refused in 9 and before 7.
+    for (epoch, ok) in [(6u32, false), (7, true), (8, true), (9, false)] {
+        let challenge = w.shop.challenge(time_in(epoch));
+        let p = w.alice.present(&w.cred, &challenge).unwrap();
+        let result = w.shop.verify(&p, time_in(epoch));
+        if ok {
+            assert!(result.is_ok(), "epoch {epoch}: {result:?}");
+        } else {
+            assert!(
+                matches!(result, Err(CredError::EpochNotAccepted { .. })),
+                "epoch {epoch}: {result:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn undisclosed_required_attribute_is_rejected() {
+    let w = world();
+    let mut strict = service(
+        &w.issuer,
+        "https://strict.example",
+        &[AttributeKind::Modalities],
+    );
+    // The holder answers a challenge stripped of the requirement (old or forged).
+    let strict_challenge = strict.challenge(time_in(7));
+    let mut value = serde_json::to_value(&strict_challenge).unwrap();
+    value["required"] = serde_json::json!([]);
+    let stripped: masque_cred::Challenge = serde_json::from_value(value).unwrap();
+    let p = w.alice.present(&w.cred, &stripped).unwrap();
+    assert_eq!(
+        strict.verify(&p, time_in(7)),
+        Err(CredError::RequiredAttributeMissing(
+            AttributeKind::Modalities
+        ))
+    );
+}
+
+#[test]
+fn issuer_refuses_malformed_and_replayed_requests() {
+    let mut issuer = issuer(1);
+    let alice = wallet(10);
+    let record = RecordHandle::new(b"r").unwrap();
+    let (request, _pending) = alice.request(issuer.public_key()).unwrap();
+    assert!(issuer.issue(&request, &record, &attributes(1)).is_ok());
+    assert_eq!(
+        issuer.issue(&request, &record, &attributes(1)).unwrap_err(),
+        CredError::ReplayedRequest
+    );
+
+    // Flip one byte of the commitment proof's challenge: the proof no longer verifies.
+    let (request, _pending) = alice.request(issuer.public_key()).unwrap();
+    let mut value = serde_json::to_value(&request).unwrap();
+    let text = value["commitment_with_proof"].as_str().unwrap().to_owned();
+    let mut chars: Vec<char> = text.chars().collect();
+    let last = chars.len() - 3;
+    chars[last] = if chars[last] == 'A' { 'B' } else { 'A' };
+    value["commitment_with_proof"] = chars.into_iter().collect::<String>().into();
+    let bad: masque_cred::CredentialRequest = serde_json::from_value(value).unwrap();
+    assert_eq!(
+        issuer.issue(&bad, &record, &attributes(1)).unwrap_err(),
+        CredError::MalformedRequest
+    );
+}

@@ -1,0 +1,60 @@
+//! Shared set-up for the integration tests: one issuer, wallets, services, a clock.
+#![allow(dead_code)]
+
+use masque_cred::{
+    AttributeKind, BbsHolder, BbsIssuer, BbsVerifier, ContextId, Credential, CredentialAttributes,
+    EnrolmentQuarter, Epoch, EpochSchedule, Holder, Issuer, IssuerSeed, Modalities, Modality,
+    RecordHandle, Timestamp, VerifierPolicy, WalletSeed,
+};
+
+/// One-day epochs starting at t = 0.
+pub const EPOCH_SECS: u64 = 86_400;
+
+pub fn schedule() -> EpochSchedule {
+    EpochSchedule::new(Timestamp(0), EPOCH_SECS).unwrap()
+}
+
+/// A time inside `epoch`.
+pub fn time_in(epoch: u32) -> Timestamp {
+    Timestamp(u64::from(epoch) * EPOCH_SECS + 100)
+}
+
+pub fn issuer(seed_byte: u8) -> BbsIssuer {
+    BbsIssuer::from_seed(&IssuerSeed::new(&[seed_byte; 32]).unwrap()).unwrap()
+}
+
+pub fn wallet(seed_byte: u8) -> BbsHolder {
+    BbsHolder::from_seed(&WalletSeed::new(&[seed_byte; 64]).unwrap())
+}
+
+pub fn attributes(epoch: u32) -> CredentialAttributes {
+    CredentialAttributes {
+        epoch: Epoch(epoch),
+        modalities: Modalities::new(&[Modality::Iris]).unwrap(),
+        enrolment_quarter: EnrolmentQuarter::new(2026, 4).unwrap(),
+    }
+}
+
+/// All three issuance steps.
+pub fn issue(issuer: &mut BbsIssuer, holder: &BbsHolder, record: &[u8], epoch: u32) -> Credential {
+    let (request, pending) = holder.request(issuer.public_key()).unwrap();
+    let response = issuer
+        .issue(
+            &request,
+            &RecordHandle::new(record).unwrap(),
+            &attributes(epoch),
+        )
+        .unwrap();
+    holder.finalise(&pending, &response).unwrap()
+}
+
+pub fn service(issuer: &BbsIssuer, context: &str, required: &[AttributeKind]) -> BbsVerifier {
+    BbsVerifier::new(VerifierPolicy {
+        context_id: ContextId::new(context).unwrap(),
+        issuer: issuer.public_key().clone(),
+        required: required.to_vec(),
+        nonce_lifetime_secs: 300,
+        schedule: schedule(),
+    })
+    .unwrap()
+}
