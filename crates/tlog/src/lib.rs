@@ -19,6 +19,7 @@
 
 pub mod checkpoint;
 pub mod cosignature;
+pub mod cosigning;
 pub mod hash;
 pub mod keys;
 pub mod log;
@@ -30,3 +31,4 @@ pub mod storage;
 pub mod tiles;
 pub mod tree;
 pub mod verifier;
+pub mod witness;
