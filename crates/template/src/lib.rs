@@ -11,6 +11,7 @@
 //!   fixed-point decision rule shared with the MPC engine.
 //! - [`embedding`]: L2-normalised embeddings, cosine similarity, fixed-point quantisation.
 //! - [`matcher`]: the multi-threaded 1:N / 1:1 matcher with runtime-selected SIMD kernels.
+//! - [`eval`]: FMR/FNMR, EER, DET plots and the ISO/IEC 24745 unlinkability metric.
 //! - [`synth`]: seeded synthetic populations with the statistics of real iris codes.
 
 #![deny(missing_docs)]
@@ -18,6 +19,7 @@
 pub mod distance;
 pub mod embedding;
 mod error;
+pub mod eval;
 pub mod iris;
 pub mod matcher;
 pub mod synth;

@@ -1,0 +1,33 @@
+//! Accuracy evaluation: error rates over thresholds, DET curves and the unlinkability
+//! metric of ISO/IEC 24745.
+//!
+//! Scores are **distances** (lower means more alike), as for iris codes; similarity
+//! scores (cosine) are turned into distances with [`ScoreSet::from_similarities`].
+//!
+//! - [`metrics`]: FMR, FNMR, EER and FNMR at fixed FMR with the pair counts behind each.
+//! - [`det`]: the DET curve as a PNG.
+//! - [`unlinkability`]: local `D<->(s)` and global `D<->sys` of Gomez-Barrero et al.
+
+pub mod det;
+pub mod metrics;
+pub mod population;
+pub mod unlinkability;
+
+/// Mated (genuine) and non-mated (impostor) comparison scores.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ScoreSet {
+    /// Distances of pairs from the same eye or person.
+    pub genuine: Vec<f64>,
+    /// Distances of pairs from different eyes or persons.
+    pub impostor: Vec<f64>,
+}
+
+impl ScoreSet {
+    /// Converts similarity scores (higher = more alike) into distances `1 - s`.
+    pub fn from_similarities(genuine: &[f64], impostor: &[f64]) -> Self {
+        Self {
+            genuine: genuine.iter().map(|s| 1.0 - s).collect(),
+            impostor: impostor.iter().map(|s| 1.0 - s).collect(),
+        }
+    }
+}
