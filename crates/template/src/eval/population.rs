@@ -77,8 +77,7 @@ pub fn population_scores(
         .collect();
     let mut out = PopulationScores::default();
     for (probe, row) in rows.iter().enumerate() {
-        for enrolled in 0..n {
-            let (l, r) = (row[0][enrolled], row[1][enrolled]);
+        for (enrolled, (&l, &r)) in row[0].iter().zip(&row[1]).enumerate() {
             let (eye_set, person_set) = if probe == enrolled {
                 (&mut out.eyes.genuine, &mut out.persons.genuine)
             } else {

@@ -68,8 +68,8 @@ pub fn unlinkability(mated: &[f64], non_mated: &[f64], bins: usize, omega: f64) 
     let local = (0..bins)
         .map(|b| {
             let d = match (pm[b], pn[b]) {
-                (m, _) if m == 0.0 => 0.0,
-                (_, n) if n == 0.0 => 1.0,
+                (0.0, _) => 0.0,
+                (_, 0.0) => 1.0,
                 (m, n) => {
                     let lr = m / n * omega;
                     if lr > 1.0 {
