@@ -112,36 +112,19 @@ impl<B: BbsBackend> Verifier for BbsVerifier<B> {
         if p.issuer_key_id != self.policy.issuer.key_id() {
             return Err(CredError::UnknownIssuerKey);
         }
+        // Every disclosed attribute is bound by the proof, required or not.
         let mut disclosed = vec![(EPOCH_INDEX, epoch_message(p.epoch))];
-        for &kind in &self.policy.required {
+        for kind in [AttributeKind::Modalities, AttributeKind::EnrolmentQuarter] {
             let message = match kind {
                 AttributeKind::Modalities => p.modalities.map(modalities_message),
                 AttributeKind::EnrolmentQuarter => p.enrolment_quarter.map(quarter_message),
             };
-            disclosed.push((
-                kind.message_index(),
-                message.ok_or(CredError::RequiredAttributeMissing(kind))?,
-            ));
-        }
-        // Attributes disclosed beyond the policy are still bound by the proof.
-        if !self.policy.required.contains(&AttributeKind::Modalities) {
-            if let Some(m) = p.modalities {
-                disclosed.push((
-                    AttributeKind::Modalities.message_index(),
-                    modalities_message(m),
-                ));
-            }
-        }
-        if !self
-            .policy
-            .required
-            .contains(&AttributeKind::EnrolmentQuarter)
-        {
-            if let Some(q) = p.enrolment_quarter {
-                disclosed.push((
-                    AttributeKind::EnrolmentQuarter.message_index(),
-                    quarter_message(q),
-                ));
+            match message {
+                Some(m) => disclosed.push((kind.message_index(), m)),
+                None if self.policy.required.contains(&kind) => {
+                    return Err(CredError::RequiredAttributeMissing(kind));
+                }
+                None => {}
             }
         }
         disclosed.sort_unstable_by_key(|(i, _)| *i);

@@ -303,3 +303,40 @@ fn issuer_refuses_malformed_and_replayed_requests() {
         CredError::MalformedRequest
     );
 }
+
+mod properties {
+    use super::*;
+    use masque_cred::{BbsHolder, WalletSeed};
+    use proptest::prelude::*;
+
+    proptest! {
+        // Each case runs two issuances and six presentations: keep the count small.
+        #![proptest_config(ProptestConfig::with_cases(6))]
+        #[test]
+        fn pseudonyms_are_stable_per_context_and_distinct_across_contexts(
+            seed in proptest::collection::vec(any::<u8>(), 32..64),
+            record in proptest::collection::vec(any::<u8>(), 1..24),
+            ctx_a in "[a-z0-9.:/-]{1,30}",
+            ctx_b in "[a-z0-9.:/-]{1,30}",
+            epoch in 1u32..1000,
+        ) {
+            let mut issuer = issuer(3);
+            let holder = BbsHolder::from_seed(&WalletSeed::new(&seed).unwrap());
+            let first = issue(&mut issuer, &holder, &record, epoch);
+            let second = issue(&mut issuer, &holder, &record, epoch + 1);
+            prop_assume!(usable(&ctx_a) && usable(&ctx_b));
+            let mut a = service(&issuer, &ctx_a, &[]);
+            let mut b = service(&issuer, &ctx_b, &[]);
+            let now = time_in(epoch + 1);
+            let a1 = pseudonym_at(&mut a, &holder, &first, now);
+            let a2 = pseudonym_at(&mut a, &holder, &second, now);
+            prop_assert_eq!(a1, a2);
+            let b1 = pseudonym_at(&mut b, &holder, &second, now);
+            prop_assert_eq!(a1 == b1, a.context_id() == b.context_id());
+        }
+    }
+
+    fn usable(raw: &str) -> bool {
+        masque_cred::ContextId::new(raw).is_ok()
+    }
+}

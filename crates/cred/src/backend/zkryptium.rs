@@ -220,3 +220,141 @@ impl BbsBackend for Zkryptium {
             .map_err(|_| CredError::InvalidProof)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! The backend seen through [`BbsBackend`], against the published fixtures whose shape
+    //! is masque's (one prover nym, no prover-committed messages).
+    use super::*;
+
+    fn unhex(text: &str) -> Vec<u8> {
+        (0..text.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&text[i..i + 2], 16).unwrap())
+            .collect()
+    }
+
+    fn scalar(text: &str) -> SecretScalar {
+        SecretScalar(unhex(text).try_into().unwrap())
+    }
+
+    #[test]
+    fn trait_reproduces_published_signatures() {
+        for text in [
+            include_str!(
+                "../../tests/fixtures/bls12-381-sha-256/nymSignature/nymSignature001.json"
+            ),
+            include_str!(
+                "../../tests/fixtures/bls12-381-sha-256/nymSignature/nymSignature003.json"
+            ),
+        ] {
+            let f: serde_json::Value = serde_json::from_str(text).unwrap();
+            let s = |k: &str| f[k].as_str().unwrap();
+            let sk = scalar(f["signerKeyPair"]["secretKey"].as_str().unwrap());
+            let pk: [u8; PUBLIC_KEY_LEN] = unhex(f["signerKeyPair"]["publicKey"].as_str().unwrap())
+                .try_into()
+                .unwrap();
+            let messages: Vec<Vec<u8>> = f["messages"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|m| unhex(m.as_str().unwrap()))
+                .collect();
+            let prover_nym = scalar(f["proverNyms"][0].as_str().unwrap());
+            let entropy = scalar(s("signer_nym_entropy"));
+            let header = unhex(s("header"));
+            let commitment = unhex(s("commitmentWithProof"));
+            assert_eq!(commitment.len(), COMMITMENT_LEN);
+
+            let backend = Zkryptium;
+            backend.validate_public_key(&pk).unwrap();
+            let sig = backend
+                .blind_sign(&sk, &pk, &commitment, &header, &entropy, &messages)
+                .unwrap();
+            assert_eq!(sig.to_vec(), unhex(s("signature")));
+            let nym_secret = backend
+                .verify_finalize(
+                    &pk,
+                    &sig,
+                    &header,
+                    &messages,
+                    &prover_nym,
+                    &entropy,
+                    &scalar(s("proverBlind")),
+                )
+                .unwrap();
+            assert_eq!(nym_secret, scalar(f["nym_secrets"][0].as_str().unwrap()));
+
+            // Proof sizes follow `proof_len`, and proofs verify, for every disclosure.
+            let ctx = b"kat-context";
+            for disclosed in [
+                vec![],
+                (0..messages.len()).step_by(2).collect(),
+                (0..messages.len()).collect::<Vec<_>>(),
+            ] {
+                let (proof, nym) = backend
+                    .proof_gen(
+                        &pk,
+                        &sig,
+                        &header,
+                        b"ph",
+                        &nym_secret,
+                        ctx,
+                        &messages,
+                        &disclosed,
+                        &scalar(s("proverBlind")),
+                    )
+                    .unwrap();
+                assert_eq!(proof.len(), proof_len(messages.len(), disclosed.len()));
+                let shown: Vec<(usize, Vec<u8>)> = disclosed
+                    .iter()
+                    .map(|&i| (i, messages[i].clone()))
+                    .collect();
+                backend
+                    .proof_verify(
+                        &pk,
+                        &proof,
+                        &header,
+                        b"ph",
+                        &nym,
+                        ctx,
+                        messages.len(),
+                        &shown,
+                    )
+                    .unwrap();
+                // Truncated or extended proofs are refused without panicking.
+                for bad in [
+                    &proof[..proof.len() - 1],
+                    &proof[..10],
+                    &[proof.clone(), vec![0; 32]].concat()[..],
+                ] {
+                    assert_eq!(
+                        backend.proof_verify(
+                            &pk,
+                            bad,
+                            &header,
+                            b"ph",
+                            &nym,
+                            ctx,
+                            messages.len(),
+                            &shown
+                        ),
+                        Err(CredError::InvalidProof)
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn identity_and_garbage_public_keys_are_refused() {
+        let backend = Zkryptium;
+        assert!(backend.validate_public_key(&G2_IDENTITY).is_err());
+        assert!(
+            backend
+                .validate_public_key(&[0xff; PUBLIC_KEY_LEN])
+                .is_err()
+        );
+        assert!(backend.validate_public_key(&[0; PUBLIC_KEY_LEN]).is_err());
+    }
+}
