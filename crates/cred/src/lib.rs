@@ -45,6 +45,7 @@
 
 pub mod attributes;
 pub mod backend;
+pub mod bench;
 pub mod context;
 pub mod error;
 pub mod holder;

@@ -1,0 +1,156 @@
+//! A self-contained timing run of the whole credential life cycle, for `masque bench cred`.
+//!
+//! Measures the median wall time of each step over `iterations` runs — the three
+//! issuance steps (holder request, issuer blind signing, holder finalisation), proof
+//! generation and verification — and the size of every serialised object. Figures are
+//! measurements of this process on this machine, never assertions.
+
+use std::fmt;
+use std::time::{Duration, Instant};
+
+use crate::attributes::{
+    AttributeKind, CredentialAttributes, EnrolmentQuarter, EpochSchedule, Modalities, Modality,
+    Timestamp,
+};
+use crate::backend::BbsBackend;
+use crate::context::ContextId;
+use crate::error::CredError;
+use crate::holder::BbsHolder;
+use crate::issuer::BbsIssuer;
+use crate::roles::{Holder, Issuer, Verifier};
+use crate::secrets::{IssuerSeed, RecordHandle, WalletSeed};
+use crate::verifier::{BbsVerifier, VerifierPolicy};
+use crate::wire::WireObject;
+
+/// Median timings and sizes of one benchmark run.
+#[derive(Debug, Clone)]
+pub struct BenchReport {
+    /// Backend measured.
+    pub backend: &'static str,
+    /// Runs per step.
+    pub iterations: usize,
+    /// Median of each step, in the order of [`STEP_NAMES`].
+    pub medians: [Duration; 5],
+    /// Serialised sizes as (object, core cryptographic bytes, compact form bytes).
+    pub sizes: Vec<(&'static str, usize, usize)>,
+}
+
+/// Names of the timed steps.
+pub const STEP_NAMES: [&str; 5] = [
+    "issuance 1/3: holder request (commit)",
+    "issuance 2/3: issuer blind sign",
+    "issuance 3/3: holder finalise (verify)",
+    "proof generation (present)",
+    "verification",
+];
+
+fn median(mut samples: Vec<Duration>) -> Duration {
+    samples.sort_unstable();
+    samples[samples.len() / 2]
+}
+
+fn timed<T>(f: impl FnOnce() -> Result<T, CredError>) -> Result<(T, Duration), CredError> {
+    let start = Instant::now();
+    let out = f()?;
+    Ok((out, start.elapsed()))
+}
+
+/// Runs the life cycle `iterations` times (at least 1) on `backend`.
+pub fn run<B: BbsBackend + Clone>(backend: B, iterations: usize) -> Result<BenchReport, CredError> {
+    let iterations = iterations.max(1);
+    let mut issuer = BbsIssuer::with_backend(backend.clone(), &IssuerSeed::random())?;
+    let holder = BbsHolder::with_backend(backend.clone(), &WalletSeed::new(&[7; 64])?);
+    let record = RecordHandle::new(b"bench-record")?;
+    let schedule = EpochSchedule::new(Timestamp(0), 86_400)?;
+    let now = Timestamp(100);
+    let attributes = CredentialAttributes {
+        epoch: schedule.epoch_at(now),
+        modalities: Modalities::new(&[Modality::Iris, Modality::Face])?,
+        enrolment_quarter: EnrolmentQuarter::new(2026, 4)?,
+    };
+    let mut verifier = BbsVerifier::with_backend(
+        backend.clone(),
+        VerifierPolicy {
+            context_id: ContextId::new("https://bench.example")?,
+            issuer: issuer.public_key().clone(),
+            required: vec![AttributeKind::Modalities],
+            nonce_lifetime_secs: 300,
+            schedule,
+        },
+    )?;
+
+    let mut samples: [Vec<Duration>; 5] = Default::default();
+    let mut sizes = Vec::new();
+    for i in 0..iterations {
+        let ((request, pending), t0) = timed(|| holder.request(issuer.public_key()))?;
+        let (response, t1) = timed(|| issuer.issue(&request, &record, &attributes))?;
+        let (credential, t2) = timed(|| holder.finalise(&pending, &response))?;
+        let challenge = verifier.challenge(now);
+        let (presentation, t3) = timed(|| holder.present(&credential, &challenge))?;
+        let (_, t4) = timed(|| verifier.verify(&presentation, now))?;
+        for (s, t) in samples.iter_mut().zip([t0, t1, t2, t3, t4]) {
+            s.push(t);
+        }
+        if i == 0 {
+            let mut size =
+                |name, raw: usize, compact: String| sizes.push((name, raw, compact.len()));
+            let pk = issuer.public_key();
+            size("issuer public key", pk.as_bytes().len(), pk.to_compact());
+            size(
+                "credential request",
+                request.commitment_with_proof.len(),
+                request.to_compact(),
+            );
+            size(
+                "issuance response",
+                response.signature.len(),
+                response.to_compact(),
+            );
+            size(
+                "credential (wallet)",
+                credential.signature.len(),
+                credential.to_compact(),
+            );
+            size("challenge", challenge.nonce.len(), challenge.to_compact());
+            size(
+                "presentation",
+                presentation.proof.len(),
+                presentation.to_compact(),
+            );
+        }
+    }
+    Ok(BenchReport {
+        backend: backend.name(),
+        iterations,
+        medians: samples.map(median),
+        sizes,
+    })
+}
+
+impl fmt::Display for BenchReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "backend: {} ({} iterations, medians)",
+            self.backend, self.iterations
+        )?;
+        for (name, d) in STEP_NAMES.iter().zip(self.medians) {
+            writeln!(f, "  {name:<42} {:>9.3} ms", d.as_secs_f64() * 1e3)?;
+        }
+        let issuance: Duration = self.medians[..3].iter().sum();
+        writeln!(
+            f,
+            "  {:<42} {:>9.3} ms",
+            "issuance total (sum of medians)",
+            issuance.as_secs_f64() * 1e3
+        )?;
+        writeln!(
+            f,
+            "sizes (core bytes = commitment/signature/nonce/proof; compact = base64url envelope):"
+        )?;
+        for (name, raw, compact) in &self.sizes {
+            writeln!(f, "  {name:<24} core {raw:>5} B   compact {compact:>5} B")?;
+        }
+        Ok(())
+    }
+}
