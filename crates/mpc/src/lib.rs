@@ -1,0 +1,21 @@
+//! Three-party MPC for masque: replicated secret sharing, the matching protocols, the
+//! 1:N / 1:1 engine and the transports between custodians.
+//!
+//! Layers, bottom up:
+//! - [`ring`], [`party`], [`share`]: rings Z_2^16 and Z_2^32, party ids, replicated shares.
+//! - [`randomness`]: correlated randomness from pairwise PRF seeds.
+//!
+//! Security model: three parties, semi-honest, honest majority. A single corrupted party
+//! learns nothing beyond the opened output bits. Nothing here protects against a party
+//! that deviates from the protocol (no MACs on shares).
+
+#![deny(missing_docs)]
+
+pub mod party;
+pub mod randomness;
+pub mod ring;
+pub mod share;
+
+pub use party::PartyId;
+pub use ring::{Ring, Z16, Z32};
+pub use share::{Share, ShareVec};

@@ -1,0 +1,174 @@
+//! Correlated randomness from pairwise PRF seeds.
+//!
+//! There are three seeds `k0, k1, k2`; seed `k_j` is known to parties `P(j-1)` and `Pj`,
+//! so party `Pi` holds `k_i` (shared with its previous party) and `k_{i+1}` (shared with
+//! its next party): the same pattern as the share components. The PRF is ChaCha20 (the
+//! vetted `rand_chacha` implementation) keyed by the seed, with the ChaCha *stream*
+//! number set to the [`SessionId`] and the block counter advancing with every draw. Both
+//! holders of a seed draw from it in the same order, because the protocols are
+//! deterministic, so they see the same values; nobody else can predict them.
+//!
+//! From these: *zero-sharings* `a_i = F(k_i) - F(k_{i+1})` (three values that sum to
+//! zero, each pseudorandom to the party that does not hold both seeds), boolean
+//! zero-sharings with XOR, and values shared with one neighbour.
+//!
+//! Guarantees: within one session no PRF output is used twice; a session id must never
+//! be reused with the same seeds (the engine allocates them from a counter that the
+//! caller seeds past any earlier run). Seeds are zeroized on drop and never printed.
+
+use crate::party::PartyId;
+use crate::ring::Ring;
+use rand::{CryptoRng, RngCore, SeedableRng};
+use rand_chacha::ChaCha20Rng;
+use zeroize::{Zeroize, ZeroizeOnDrop};
+
+/// A 256-bit PRF seed shared by two parties.
+#[derive(Clone, PartialEq, Eq, Zeroize, ZeroizeOnDrop)]
+pub struct Seed(pub [u8; 32]);
+
+impl std::fmt::Debug for Seed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Seed(..)")
+    }
+}
+
+/// The two seeds one party holds.
+#[derive(Clone, Debug, Zeroize, ZeroizeOnDrop)]
+pub struct PartySeeds {
+    /// `k_i`, shared with the previous party.
+    pub with_prev: Seed,
+    /// `k_{i+1}`, shared with the next party.
+    pub with_next: Seed,
+}
+
+impl PartySeeds {
+    /// Draws three fresh seeds and hands each party its two (tests, benches and a
+    /// configuration tool; in deployment each pair agrees on its seed out of band or by a
+    /// key exchange, and no single machine knows all three).
+    pub fn deal(rng: &mut (impl RngCore + CryptoRng + ?Sized)) -> [PartySeeds; 3] {
+        let mut seeds = [[0u8; 32]; 3];
+        for s in &mut seeds {
+            rng.fill_bytes(s);
+        }
+        let out = PartyId::ALL.map(|p| PartySeeds {
+            with_prev: Seed(seeds[p.index()]),
+            with_next: Seed(seeds[p.next().index()]),
+        });
+        seeds.zeroize();
+        out
+    }
+}
+
+/// Identifies one protocol session; the ChaCha stream number of every PRF draw in it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct SessionId(pub u64);
+
+/// One party's PRF streams for one session.
+pub struct CorrelatedRandomness {
+    with_prev: ChaCha20Rng,
+    with_next: ChaCha20Rng,
+}
+
+impl std::fmt::Debug for CorrelatedRandomness {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CorrelatedRandomness(..)")
+    }
+}
+
+fn stream(seed: &Seed, session: SessionId) -> ChaCha20Rng {
+    let mut rng = ChaCha20Rng::from_seed(seed.0);
+    rng.set_stream(session.0);
+    rng
+}
+
+impl CorrelatedRandomness {
+    /// The streams of `seeds` for `session`.
+    pub fn new(seeds: &PartySeeds, session: SessionId) -> Self {
+        Self {
+            with_prev: stream(&seeds.with_prev, session),
+            with_next: stream(&seeds.with_next, session),
+        }
+    }
+
+    /// `n` elements of a 3-of-3 additive sharing of zero.
+    pub fn zero_share<R: Ring>(&mut self, n: usize) -> Vec<R> {
+        (0..n)
+            .map(|_| R::random(&mut self.with_prev) - R::random(&mut self.with_next))
+            .collect()
+    }
+
+    /// `words` 64-bit words of a 3-of-3 XOR sharing of zero.
+    pub fn zero_share_bits(&mut self, words: usize) -> Vec<u64> {
+        (0..words)
+            .map(|_| self.with_prev.next_u64() ^ self.with_next.next_u64())
+            .collect()
+    }
+
+    /// `n` elements known to this party and its previous party.
+    pub fn common_with_prev<R: Ring>(&mut self, n: usize) -> Vec<R> {
+        (0..n).map(|_| R::random(&mut self.with_prev)).collect()
+    }
+
+    /// `n` elements known to this party and its next party.
+    pub fn common_with_next<R: Ring>(&mut self, n: usize) -> Vec<R> {
+        (0..n).map(|_| R::random(&mut self.with_next)).collect()
+    }
+
+    /// `words` random words known to this party and its previous party.
+    pub fn common_bits_with_prev(&mut self, words: usize) -> Vec<u64> {
+        (0..words).map(|_| self.with_prev.next_u64()).collect()
+    }
+
+    /// `words` random words known to this party and its next party.
+    pub fn common_bits_with_next(&mut self, words: usize) -> Vec<u64> {
+        (0..words).map(|_| self.with_next.next_u64()).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ring::{Z16, Z32};
+
+    fn all(session: u64) -> Vec<CorrelatedRandomness> {
+        let seeds = PartySeeds::deal(&mut ChaCha20Rng::seed_from_u64(9));
+        seeds
+            .iter()
+            .map(|s| CorrelatedRandomness::new(s, SessionId(session)))
+            .collect()
+    }
+
+    #[test]
+    fn zero_shares_sum_to_zero_and_are_not_zero() {
+        let mut r = all(1);
+        let a: Vec<Vec<Z32>> = r.iter_mut().map(|p| p.zero_share(100)).collect();
+        for k in 0..100 {
+            assert_eq!(a[0][k] + a[1][k] + a[2][k], Z32(0));
+        }
+        assert!(a[0].iter().any(|&x| x != Z32(0)));
+        let b: Vec<Vec<u64>> = r.iter_mut().map(|p| p.zero_share_bits(10)).collect();
+        for k in 0..10 {
+            assert_eq!(b[0][k] ^ b[1][k] ^ b[2][k], 0);
+        }
+        assert!(b[1].iter().any(|&x| x != 0));
+    }
+
+    #[test]
+    fn neighbours_agree_and_draws_never_repeat() {
+        let mut r = all(2);
+        let x: Vec<Z16> = r[0].common_with_next(50);
+        let y: Vec<Z16> = r[1].common_with_prev(50);
+        assert_eq!(x, y);
+        let again: Vec<Z16> = r[0].common_with_next(50);
+        assert_ne!(x, again, "the stream advances");
+    }
+
+    #[test]
+    fn sessions_are_independent() {
+        let a: Vec<Z32> = all(3)[0].zero_share(16);
+        let b: Vec<Z32> = all(4)[0].zero_share(16);
+        let c: Vec<Z32> = all(3)[0].zero_share(16);
+        assert_ne!(a, b);
+        assert_eq!(a, c, "deterministic per (seed, session)");
+    }
+}
