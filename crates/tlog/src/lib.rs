@@ -27,6 +27,7 @@ pub mod note;
 pub mod policy;
 pub mod reader;
 pub mod reference;
+pub mod sequencer;
 pub mod storage;
 pub mod tiles;
 pub mod tree;
