@@ -21,6 +21,7 @@ pub mod checkpoint;
 pub mod cosignature;
 pub mod cosigning;
 pub mod hash;
+pub mod http;
 pub mod keys;
 pub mod log;
 pub mod note;

@@ -1,0 +1,314 @@
+//! HTTP serving with axum: the log's static resources, an authenticated append endpoint,
+//! the witness endpoint, and an HTTP transport for asking witnesses to cosign.
+//!
+//! * `GET /checkpoint`: `text/plain; charset=utf-8`, `Cache-Control: no-cache, max-age=0`
+//!   (the spec asks to prevent caching beyond a few seconds).
+//! * `GET /tile/<L>/<N>[.p/<W>]` and `GET /tile/entries/<N>[.p/<W>]`:
+//!   `application/octet-stream`, `Cache-Control: public, max-age=31536000, immutable`.
+//!   Only tiles that the published tree has are served (404 otherwise), so a client can
+//!   never cache a tile written by a batch that was not committed.
+//! * `POST /add-entries`: `Authorization: Bearer <token>`; body = entries in entry-bundle
+//!   framing (16-bit big-endian length prefix each); answers `<first index> <count>\n`
+//!   followed by the checkpoint that covers them.
+//! * `POST /add-checkpoint` (witness): C2SP `tlog-witness`.
+//!
+//! Not done: TLS (put a TLS-terminating proxy in front), gzip of entry bundles.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use sha2::{Digest, Sha256};
+use tokio::sync::watch;
+
+use crate::cosigning::WitnessTransport;
+use crate::log::{CHECKPOINT_KEY, Log};
+use crate::sequencer::{AppendError, Sequencer};
+use crate::storage::Storage;
+use crate::tiles::{self, TileId};
+use crate::witness::{Witness, WitnessError};
+
+/// Largest append request body.
+pub const MAX_APPEND_BODY: usize = 16 << 20;
+
+/// Shared state of a log server.
+pub struct LogServer<S: Storage> {
+    storage: Arc<S>,
+    log: Arc<Mutex<Log<Arc<S>>>>,
+    sequencer: Sequencer,
+    token_digests: Vec<[u8; 32]>,
+    published: watch::Receiver<u64>,
+    published_tx: Arc<watch::Sender<u64>>,
+}
+
+impl<S: Storage> std::fmt::Debug for LogServer<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LogServer")
+            .field("published", &*self.published.borrow())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S: Storage + 'static> LogServer<S> {
+    /// Serves `log` (whose storage is `storage`); `tokens` are the bearer tokens allowed
+    /// to append (only their SHA-256 digests are kept).
+    pub fn new(
+        storage: Arc<S>,
+        mut log: Log<Arc<S>>,
+        tokens: &[String],
+        max_batch: usize,
+        max_wait: Duration,
+    ) -> Result<LogServer<S>, crate::log::LogError> {
+        let size = log.size()?;
+        let (tx, rx) = watch::channel(size);
+        let tx = Arc::new(tx);
+        let log = Arc::new(Mutex::new(log));
+        let notify = tx.clone();
+        let sequencer = Sequencer::start(log.clone(), max_batch, max_wait, move |size| {
+            notify.send_replace(size);
+        });
+        let token_digests = tokens
+            .iter()
+            .map(|t| Sha256::digest(t.as_bytes()).into())
+            .collect();
+        Ok(LogServer {
+            storage,
+            log,
+            sequencer,
+            token_digests,
+            published: rx,
+            published_tx: tx,
+        })
+    }
+
+    /// The log (for proofs and cosignatures).
+    pub fn log(&self) -> &Arc<Mutex<Log<Arc<S>>>> {
+        &self.log
+    }
+
+    /// A receiver that changes whenever the published size does.
+    pub fn subscribe(&self) -> watch::Receiver<u64> {
+        self.published_tx.subscribe()
+    }
+}
+
+/// The router of a log server.
+pub fn log_router<S: Storage + 'static>(server: Arc<LogServer<S>>) -> Router {
+    Router::new()
+        .route("/checkpoint", get(get_checkpoint::<S>))
+        .route("/tile/{*path}", get(get_tile::<S>))
+        .route("/add-entries", post(add_entries::<S>))
+        .layer(DefaultBodyLimit::max(MAX_APPEND_BODY))
+        .with_state(server)
+}
+
+fn text(status: StatusCode, body: impl Into<String>) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        body.into(),
+    )
+        .into_response()
+}
+
+async fn get_checkpoint<S: Storage + 'static>(State(server): State<Arc<LogServer<S>>>) -> Response {
+    let storage = server.storage.clone();
+    match tokio::task::spawn_blocking(move || storage.read(CHECKPOINT_KEY)).await {
+        Ok(Ok(Some(bytes))) => (
+            [
+                (header::CONTENT_TYPE, "text/plain; charset=utf-8"),
+                (header::CACHE_CONTROL, "no-cache, max-age=0"),
+            ],
+            bytes,
+        )
+            .into_response(),
+        _ => text(StatusCode::SERVICE_UNAVAILABLE, "checkpoint unavailable\n"),
+    }
+}
+
+async fn get_tile<S: Storage + 'static>(
+    State(server): State<Arc<LogServer<S>>>,
+    Path(path): Path<String>,
+) -> Response {
+    let path = format!("tile/{path}");
+    let Ok(tile) = TileId::parse_path(&path) else {
+        return text(StatusCode::NOT_FOUND, "not a tile path\n");
+    };
+    let size = *server.published.borrow();
+    if !tile.exists_in_tree(size) {
+        return text(StatusCode::NOT_FOUND, "tile not in the published tree\n");
+    }
+    let storage = server.storage.clone();
+    match tokio::task::spawn_blocking(move || storage.read(&tile.path())).await {
+        Ok(Ok(Some(bytes))) => (
+            [
+                (header::CONTENT_TYPE, "application/octet-stream"),
+                (header::CACHE_CONTROL, "public, max-age=31536000, immutable"),
+            ],
+            bytes,
+        )
+            .into_response(),
+        Ok(Ok(None)) => text(StatusCode::NOT_FOUND, "tile missing\n"),
+        _ => text(StatusCode::SERVICE_UNAVAILABLE, "storage error\n"),
+    }
+}
+
+fn authorized(digests: &[[u8; 32]], headers: &HeaderMap) -> bool {
+    let Some(token) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+    else {
+        return false;
+    };
+    // Comparing digests leaks nothing useful about the token through timing.
+    let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+    digests.contains(&digest)
+}
+
+async fn add_entries<S: Storage + 'static>(
+    State(server): State<Arc<LogServer<S>>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if !authorized(&server.token_digests, &headers) {
+        let mut r = text(
+            StatusCode::UNAUTHORIZED,
+            "missing or invalid bearer token\n",
+        );
+        r.headers_mut()
+            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        return r;
+    }
+    let count = {
+        let mut n = 0usize;
+        let mut rest = &body[..];
+        loop {
+            if rest.is_empty() {
+                break Some(n);
+            }
+            if rest.len() < 2 {
+                break None;
+            }
+            let len = usize::from(u16::from_be_bytes([rest[0], rest[1]]));
+            if rest.len() < 2 + len {
+                break None;
+            }
+            rest = &rest[2 + len..];
+            n += 1;
+        }
+    };
+    let entries = match count.map(|n| tiles::decode_bundle(&body, n)) {
+        Some(Ok(e)) if !e.is_empty() => e.into_iter().map(<[u8]>::to_vec).collect::<Vec<_>>(),
+        _ => {
+            return text(
+                StatusCode::BAD_REQUEST,
+                "body must be one or more entries, each prefixed by its 16-bit big-endian length\n",
+            );
+        }
+    };
+    let n = entries.len();
+    let server2 = server.clone();
+    match tokio::task::spawn_blocking(move || server2.sequencer.append(entries)).await {
+        Ok(Ok(done)) => {
+            let mut body = format!("{} {n}\n", done.first_index).into_bytes();
+            body.extend_from_slice(&done.checkpoint);
+            ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], body).into_response()
+        }
+        Ok(Err(AppendError::EntryTooLarge(len))) => text(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("entry of {len} bytes is too large\n"),
+        ),
+        Ok(Err(e)) => text(StatusCode::SERVICE_UNAVAILABLE, format!("{e}\n")),
+        Err(_) => text(StatusCode::INTERNAL_SERVER_ERROR, "append task failed\n"),
+    }
+}
+
+/// The router of a witness: `POST /add-checkpoint`.
+pub fn witness_router<S: Storage + 'static>(witness: Arc<Witness<S>>) -> Router {
+    Router::new()
+        .route("/add-checkpoint", post(add_checkpoint::<S>))
+        .layer(DefaultBodyLimit::max(1 << 20))
+        .with_state(witness)
+}
+
+async fn add_checkpoint<S: Storage + 'static>(
+    State(witness): State<Arc<Witness<S>>>,
+    body: Bytes,
+) -> Response {
+    let result = tokio::task::spawn_blocking(move || witness.add_checkpoint(&body)).await;
+    match result {
+        Ok(Ok(lines)) => {
+            ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], lines).into_response()
+        }
+        Ok(Err(WitnessError::Conflict(size))) => (
+            StatusCode::CONFLICT,
+            [(header::CONTENT_TYPE, "text/x.tlog.size")],
+            format!("{size}\n"),
+        )
+            .into_response(),
+        Ok(Err(e)) => text(
+            StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            format!("{e}\n"),
+        ),
+        Err(_) => text(StatusCode::INTERNAL_SERVER_ERROR, "witness task failed\n"),
+    }
+}
+
+/// Asks a witness over plain HTTP (`<submission prefix>/add-checkpoint`). Must be used
+/// from a thread that is not running async code (e.g. `spawn_blocking`), as it blocks
+/// on `handle`.
+#[derive(Debug, Clone)]
+pub struct HttpWitnessTransport {
+    url: String,
+    handle: tokio::runtime::Handle,
+    timeout: Duration,
+}
+
+impl HttpWitnessTransport {
+    /// A transport to the witness with this submission prefix (`http://host:port/prefix`).
+    pub fn new(
+        prefix: &str,
+        handle: tokio::runtime::Handle,
+        timeout: Duration,
+    ) -> HttpWitnessTransport {
+        HttpWitnessTransport {
+            url: format!("{}/add-checkpoint", prefix.trim_end_matches('/')),
+            handle,
+            timeout,
+        }
+    }
+}
+
+impl WitnessTransport for HttpWitnessTransport {
+    fn add_checkpoint(&self, body: &[u8]) -> Result<(u16, Vec<u8>), String> {
+        let client: Client<HttpConnector, Full<Bytes>> =
+            Client::builder(TokioExecutor::new()).build_http();
+        let request = hyper::Request::post(&self.url)
+            .header(header::CONTENT_TYPE, "text/plain; charset=utf-8")
+            .body(Full::new(Bytes::copy_from_slice(body)))
+            .map_err(|e| e.to_string())?;
+        let timeout = self.timeout;
+        self.handle.block_on(async move {
+            let response = tokio::time::timeout(timeout, client.request(request))
+                .await
+                .map_err(|_| "timeout".to_string())?
+                .map_err(|e| e.to_string())?;
+            let status = response.status().as_u16();
+            let body = tokio::time::timeout(timeout, response.into_body().collect())
+                .await
+                .map_err(|_| "timeout".to_string())?
+                .map_err(|e| e.to_string())?;
+            Ok((status, body.to_bytes().to_vec()))
+        })
+    }
+}
