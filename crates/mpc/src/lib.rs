@@ -4,6 +4,9 @@
 //! Layers, bottom up:
 //! - [`ring`], [`party`], [`share`]: rings Z_2^16 and Z_2^32, party ids, replicated shares.
 //! - [`randomness`]: correlated randomness from pairwise PRF seeds.
+//! - [`net`]: the transport abstraction and the in-process transport.
+//! - [`protocol`]: re-sharing, multiplication, arithmetic-to-boolean conversion, adders,
+//!   the sign bit, the lift from 16 to 32 bits, OR/AND trees.
 //!
 //! Security model: three parties, semi-honest, honest majority. A single corrupted party
 //! learns nothing beyond the opened output bits. Nothing here protects against a party
@@ -11,7 +14,9 @@
 
 #![deny(missing_docs)]
 
+pub mod net;
 pub mod party;
+pub mod protocol;
 pub mod randomness;
 pub mod ring;
 pub mod share;

@@ -1,0 +1,54 @@
+//! Message transport between the three parties.
+//!
+//! A [`Transport`] moves opaque byte messages between this party and the other two, in
+//! order per direction. Protocols need only that; the transport decides how (in-process
+//! channels in [`local`]). A peer that disconnects, stalls past the timeout, or sends a
+//! message of the wrong size surfaces as a [`NetError`]: the protocol step that needed it
+//! fails with that error and the engine's state is left as it was.
+
+pub mod local;
+
+use crate::party::PartyId;
+use std::time::Duration;
+
+/// Why a message could not be exchanged.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum NetError {
+    /// The peer's end is gone.
+    #[error("{peer} disconnected; check that the party is running and reachable")]
+    Disconnected {
+        /// The peer.
+        peer: PartyId,
+    },
+    /// The peer sent nothing within the timeout.
+    #[error("{peer} sent nothing for {timeout:?}; the query was abandoned")]
+    Timeout {
+        /// The peer.
+        peer: PartyId,
+        /// The timeout that passed.
+        timeout: Duration,
+    },
+    /// The peer's message was not what the protocol step expects.
+    #[error("{peer} sent a malformed message: {reason}")]
+    Malformed {
+        /// The peer.
+        peer: PartyId,
+        /// What was wrong.
+        reason: String,
+    },
+    /// A party tried to talk to itself.
+    #[error("a party cannot send to itself")]
+    SelfMessage,
+}
+
+/// Ordered, reliable message delivery to and from the two other parties.
+pub trait Transport: Send {
+    /// This party.
+    fn party(&self) -> PartyId;
+    /// Sends one message to `to`; does not wait for the receiver.
+    fn send(&mut self, to: PartyId, message: Vec<u8>) -> Result<(), NetError>;
+    /// Receives the next message from `from`, waiting at most the transport's timeout.
+    fn recv(&mut self, from: PartyId) -> Result<Vec<u8>, NetError>;
+    /// Payload bytes sent so far.
+    fn bytes_sent(&self) -> u64;
+}
