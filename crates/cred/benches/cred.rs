@@ -68,5 +68,21 @@ fn lifecycle(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, lifecycle);
+/// Profiling aid: zkryptium re-derives its generators (hash-to-curve) on every call; this
+/// is the cost of the 4 message + 3 blind generators one masque verification derives.
+fn generator_derivation(c: &mut Criterion) {
+    use zkryptium::bbsplus::ciphersuites::{BbsCiphersuite, Bls12381Sha256};
+    use zkryptium::bbsplus::generators::Generators;
+    let blind_api = [b"BLIND_", Bls12381Sha256::API_ID_NYM].concat();
+    c.bench_function("cred/generators_per_call", |b| {
+        b.iter(|| {
+            (
+                Generators::create::<Bls12381Sha256>(4, Some(Bls12381Sha256::API_ID_NYM)),
+                Generators::create::<Bls12381Sha256>(3, Some(&blind_api)),
+            )
+        })
+    });
+}
+
+criterion_group!(benches, lifecycle, generator_derivation);
 criterion_main!(benches);
