@@ -7,6 +7,8 @@
 //! - [`net`]: the transport abstraction and the in-process transport.
 //! - [`protocol`]: re-sharing, multiplication, arithmetic-to-boolean conversion, adders,
 //!   the sign bit, the lift from 16 to 32 bits, OR/AND trees.
+//! - [`encode`], [`kernel`], [`gallery`], [`engine`]: the iris encoding, the local dot
+//!   products, one party's gallery and the 1:N / 1:1 engine that opens one bit per query.
 //!
 //! Security model: three parties, semi-honest, honest majority. A single corrupted party
 //! learns nothing beyond the opened output bits. Nothing here protects against a party
@@ -14,6 +16,10 @@
 
 #![deny(missing_docs)]
 
+pub mod encode;
+pub mod engine;
+pub mod gallery;
+pub mod kernel;
 pub mod net;
 pub mod party;
 pub mod protocol;

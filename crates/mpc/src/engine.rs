@@ -1,0 +1,204 @@
+//! The 1:N / 1:1 matching engine of one custodian.
+//!
+//! A [`PartyEngine`] holds this party's [`Gallery`], its PRF seeds and the decision rule.
+//! All three parties call the same operation with their own shares of the same query;
+//! each call runs one protocol session:
+//!
+//! 1. Local dot products of every query rotation (the query is rotated, never the
+//!    gallery) against every stored eye → additive shares of `code_dot` and `mask_dot`,
+//!    re-shared into replicated form.
+//! 2. `D = code_dot·2^16 − A·lift(mask_dot) − 1` in Z_2^32; the comparison matches iff
+//!    `D ≥ 0`, i.e. iff `code_dot·2^16 > mask_dot·A`; the match bit is `NOT msb(D)`.
+//! 3. OR over rotations, AND over the two eyes, OR over records, all on shares.
+//! 4. One bit per query is opened.
+//!
+//! Comparisons are laid out `[rotation][eye][record][query]` so each reduction combines
+//! the outermost index. Nothing here is stored or changed by a query, so a failed query
+//! (a [`NetError`]) leaves the engine as it was.
+
+use crate::encode::rotate;
+use crate::gallery::{Gallery, GalleryError, RecordId};
+use crate::kernel::{comparison_shares, prepare_query};
+use crate::net::{NetError, Transport};
+use crate::protocol::Session;
+use crate::protocol::arith::reshare;
+use crate::protocol::binary::{and_groups, lift, msb, or_groups};
+use crate::protocol::bits::{BitShares, bit, open_bits};
+use crate::randomness::{CorrelatedRandomness, PartySeeds, SessionId};
+use crate::ring::{Z16, Z32};
+use crate::share::ShareVec;
+use masque_template::iris::ROTATIONS;
+use masque_template::{FixedPointRule, IrisCode};
+use rand::{CryptoRng, RngCore};
+
+/// Why a query or gallery change failed.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum EngineError {
+    /// The network failed during the query; the engine is unchanged.
+    #[error("query failed: {0}")]
+    Net(#[from] NetError),
+    /// The gallery refused the change or the query's shape.
+    #[error(transparent)]
+    Gallery(#[from] GalleryError),
+    /// A 1:1 check named a record that is not enrolled.
+    #[error("record {0} is not enrolled")]
+    UnknownRecord(u64),
+}
+
+/// One custodian's engine.
+pub struct PartyEngine {
+    seeds: PartySeeds,
+    gallery: Gallery,
+    rule: FixedPointRule,
+}
+
+impl std::fmt::Debug for PartyEngine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "PartyEngine({:?}, a = {})", self.gallery, self.rule.a)
+    }
+}
+
+/// The wallet side: one eye's replicated shares for the three parties.
+pub fn share_eye(code: &IrisCode, rng: &mut (impl RngCore + CryptoRng)) -> [ShareVec<Z16>; 3] {
+    let dealt = crate::share::share_vec(&crate::encode::encode_iris(code), rng);
+    crate::PartyId::ALL.map(|p| dealt.for_party(p))
+}
+
+impl PartyEngine {
+    /// An engine for records of `eyes` eyes (1 or 2) deciding with `rule`.
+    pub fn new(seeds: PartySeeds, eyes: usize, rule: FixedPointRule) -> Self {
+        Self {
+            seeds,
+            gallery: Gallery::new(eyes),
+            rule,
+        }
+    }
+
+    /// This party's gallery.
+    pub fn gallery(&self) -> &Gallery {
+        &self.gallery
+    }
+
+    /// Enrols a record's shares (local; the node does this after a unique outcome).
+    pub fn insert(&mut self, id: RecordId, eyes: &[ShareVec<Z16>]) -> Result<(), EngineError> {
+        Ok(self.gallery.insert(id, eyes)?)
+    }
+
+    /// Deletes a record's shares; `false` if it was not enrolled.
+    pub fn remove(&mut self, id: RecordId) -> bool {
+        self.gallery.remove(id)
+    }
+
+    /// 1:N for a batch: for each query (its eyes' shares), whether any record matches.
+    ///
+    /// `session` names this query's PRF streams. The three parties must pass the same
+    /// id, and an id must never be used twice with the same seeds (the node derives it
+    /// from its request sequence, which every custodian agrees on). A failed query burns
+    /// its id.
+    pub fn search(
+        &self,
+        net: &mut dyn Transport,
+        session: SessionId,
+        queries: &[Vec<ShareVec<Z16>>],
+    ) -> Result<Vec<bool>, EngineError> {
+        let slots: Vec<usize> = (0..self.gallery.len()).collect();
+        self.run(net, session, queries, &slots)
+    }
+
+    /// 1:1: whether the query matches record `id` (`session` as for
+    /// [`PartyEngine::search`]).
+    pub fn verify(
+        &self,
+        net: &mut dyn Transport,
+        session: SessionId,
+        id: RecordId,
+        query: &[ShareVec<Z16>],
+    ) -> Result<bool, EngineError> {
+        let slot = self.gallery.slot(id).ok_or(EngineError::UnknownRecord(id.0))?;
+        Ok(self.run(net, session, std::slice::from_ref(&query.to_vec()), &[slot])?[0])
+    }
+
+    fn run(
+        &self,
+        net: &mut dyn Transport,
+        session: SessionId,
+        queries: &[Vec<ShareVec<Z16>>],
+        slots: &[usize],
+    ) -> Result<Vec<bool>, EngineError> {
+        for q in queries {
+            self.gallery.check_shape(q)?;
+        }
+        if queries.is_empty() {
+            return Ok(Vec::new());
+        }
+        if slots.is_empty() {
+            return Ok(vec![false; queries.len()]);
+        }
+        let rand = CorrelatedRandomness::new(&self.seeds, session);
+        let mut s = Session::new(net, rand);
+        let matched = self.decide(&mut s, queries, slots)?;
+        let opened = open_bits(&mut s, &matched)?;
+        Ok((0..queries.len()).map(|q| bit(&opened, q)).collect())
+    }
+
+    /// The shared decision bit of every query.
+    fn decide(
+        &self,
+        s: &mut Session<'_>,
+        queries: &[Vec<ShareVec<Z16>>],
+        slots: &[usize],
+    ) -> Result<BitShares, NetError> {
+        let (eyes, records, nq) = (self.gallery.eyes(), slots.len(), queries.len());
+        let rotations = ROTATIONS.count();
+        let total = rotations * eyes * records * nq;
+        let mut code = Vec::with_capacity(total);
+        let mut mask = Vec::with_capacity(total);
+        // Prepared rotations per (eye, query), then the scan in layout order.
+        let prepared: Vec<Vec<Vec<Z16>>> = ROTATIONS
+            .map(|r| {
+                (0..eyes * nq)
+                    .map(|k| {
+                        let q = &queries[k % nq][k / nq];
+                        prepare_query(&rotate(&q.this, r), &rotate(&q.next, r))
+                    })
+                    .collect()
+            })
+            .collect();
+        for per_rotation in &prepared {
+            for side in 0..eyes {
+                for &slot in slots {
+                    let stored = self.gallery.eye(side, slot);
+                    for q in 0..nq {
+                        let (c, m) = comparison_shares(&per_rotation[side * nq + q], stored);
+                        code.push(c);
+                        mask.push(m);
+                    }
+                }
+            }
+        }
+        code.extend_from_slice(&mask);
+        let both = reshare(s, code)?;
+        let code_dot = ShareVec::from_components(both.this[..total].to_vec(), both.next[..total].to_vec());
+        let mask_dot = ShareVec::from_components(both.this[total..].to_vec(), both.next[total..].to_vec());
+        let matches = Self::threshold_bits(s, self.rule, &code_dot, &mask_dot)?;
+        let per_eye = or_groups(s, &matches, eyes * records * nq)?;
+        let per_record = and_groups(s, &per_eye, records * nq)?;
+        or_groups(s, &per_record, nq)
+    }
+
+    /// The shared match bit `code_dot·2^16 > mask_dot·A` of each comparison, from
+    /// replicated shares of the two dot products (public so the rule can be checked
+    /// against its plaintext twin on many values at once).
+    pub fn threshold_bits(
+        s: &mut Session<'_>,
+        rule: FixedPointRule,
+        code_dot: &ShareVec<Z16>,
+        mask_dot: &ShareVec<Z16>,
+    ) -> Result<BitShares, NetError> {
+        let lifted = lift(s, mask_dot)?;
+        let mut d = code_dot.map(Z32::shifted_z16).sub(&lifted.map(|m| m * Z32(rule.a)));
+        d.add_public(s.party(), Z32(u32::MAX));
+        Ok(msb(s, &d)?.not(s.party()))
+    }
+}
+
