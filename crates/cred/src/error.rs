@@ -50,15 +50,6 @@ pub enum DecodeError {
         /// Length found.
         found: usize,
     },
-    /// A field has the right length but is not a valid value (e.g. not a curve point or
-    /// not a canonical scalar).
-    #[error("field {field} is not a valid {what}")]
-    Invalid {
-        /// Field name.
-        field: &'static str,
-        /// What the field must be.
-        what: &'static str,
-    },
 }
 
 /// Every way a credential operation can fail.

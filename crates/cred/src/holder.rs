@@ -129,3 +129,95 @@ impl<B: BbsBackend> Holder for BbsHolder<B> {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! Plaintext oracle for finalisation: the nym secret the backend returns must be
+    //! `prover_nym + signer_nym_entropy (mod r)` computed independently here.
+    use super::*;
+    use crate::attributes::{CredentialAttributes, EnrolmentQuarter, Epoch, Modalities};
+    use crate::issuer::BbsIssuer;
+    use crate::roles::Issuer;
+    use crate::secrets::{IssuerSeed, RecordHandle};
+    use proptest::prelude::*;
+
+    const R: [u64; 4] = [
+        0xffff_ffff_0000_0001,
+        0x53bd_a402_fffe_5bfe,
+        0x3339_d808_09a1_d805,
+        0x73ed_a753_299d_7d48,
+    ];
+
+    /// Little-endian limbs of a big-endian 32-byte integer.
+    fn limbs(be: &[u8; 32]) -> [u64; 4] {
+        std::array::from_fn(|i| u64::from_be_bytes(be[24 - 8 * i..32 - 8 * i].try_into().unwrap()))
+    }
+
+    /// `(a + b) mod r` for canonical `a`, `b`, by schoolbook add and one conditional subtract.
+    fn add_mod_r(a: &[u8; 32], b: &[u8; 32]) -> [u64; 4] {
+        let (a, b) = (limbs(a), limbs(b));
+        let mut sum = [0u64; 4];
+        let mut carry = 0u128;
+        for i in 0..4 {
+            let t = u128::from(a[i]) + u128::from(b[i]) + carry;
+            sum[i] = t as u64;
+            carry = t >> 64;
+        }
+        let ge_r = carry > 0
+            || (0..4)
+                .rev()
+                .find(|&i| sum[i] != R[i])
+                .is_none_or(|i| sum[i] > R[i]);
+        if ge_r {
+            let mut borrow = 0i128;
+            for i in 0..4 {
+                let t = i128::from(sum[i]) - i128::from(R[i]) - borrow;
+                borrow = i128::from(t < 0);
+                sum[i] = t.rem_euclid(1 << 64) as u64;
+            }
+        }
+        sum
+    }
+
+    #[test]
+    fn oracle_adds_modulo_r() {
+        let mut r_minus_1 = [0u8; 32];
+        for (i, limb) in R.iter().enumerate() {
+            r_minus_1[24 - 8 * i..32 - 8 * i].copy_from_slice(&limb.to_be_bytes());
+        }
+        r_minus_1[31] -= 1;
+        let mut two = [0u8; 32];
+        two[31] = 2;
+        assert_eq!(add_mod_r(&r_minus_1, &two), [1, 0, 0, 0]);
+        assert_eq!(add_mod_r(&two, &two), [4, 0, 0, 0]);
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(4))]
+        #[test]
+        fn finalised_nym_secret_matches_the_oracle(
+            wallet in proptest::collection::vec(any::<u8>(), 32..48),
+            issuer_seed in proptest::collection::vec(any::<u8>(), 32..40),
+            record in proptest::collection::vec(any::<u8>(), 1..16),
+        ) {
+            let wallet = WalletSeed::new(&wallet).unwrap();
+            let issuer_seed = IssuerSeed::new(&issuer_seed).unwrap();
+            let record = RecordHandle::new(&record).unwrap();
+            let mut issuer = BbsIssuer::from_seed(&issuer_seed).unwrap();
+            let holder = BbsHolder::from_seed(&wallet);
+            let attributes = CredentialAttributes {
+                epoch: Epoch(1),
+                modalities: Modalities::try_from(1).unwrap(),
+                enrolment_quarter: EnrolmentQuarter::new(2026, 1).unwrap(),
+            };
+            let (request, pending) = holder.request(issuer.public_key()).unwrap();
+            let response = issuer.issue(&request, &record, &attributes).unwrap();
+            let credential = holder.finalise(&pending, &response).unwrap();
+            let expected = add_mod_r(
+                wallet.prover_nym().bytes(),
+                issuer_seed.entropy_key().signer_nym_entropy(&record).bytes(),
+            );
+            prop_assert_eq!(limbs(credential.nym_secret.bytes()), expected);
+        }
+    }
+}
