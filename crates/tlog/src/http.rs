@@ -30,7 +30,8 @@ use hyper_util::rt::TokioExecutor;
 use sha2::{Digest, Sha256};
 use tokio::sync::watch;
 
-use crate::cosigning::WitnessTransport;
+use crate::cosignature::CosignatureVerifier;
+use crate::cosigning::{WitnessPeer, WitnessTransport};
 use crate::log::{CHECKPOINT_KEY, Log};
 use crate::sequencer::{AppendError, Sequencer};
 use crate::storage::Storage;
@@ -311,4 +312,124 @@ impl WitnessTransport for HttpWitnessTransport {
             Ok((status, body.to_bytes().to_vec()))
         })
     }
+}
+
+/// Asks every witness to cosign each new checkpoint and attaches the cosignatures,
+/// forever (until the server's sequencer stops). Failures are logged with `tracing` and
+/// retried at the next checkpoint.
+pub async fn run_cosigning<S: Storage + 'static>(
+    server: Arc<LogServer<S>>,
+    peers: Vec<WitnessPeer<HttpWitnessTransport>>,
+) {
+    let mut changes = server.subscribe();
+    let peers = Arc::new(Mutex::new(peers));
+    loop {
+        let server = server.clone();
+        let peers = peers.clone();
+        let _ = tokio::task::spawn_blocking(move || {
+            let checkpoint = match server
+                .log
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .checkpoint()
+            {
+                Ok(c) => c,
+                Err(e) => return tracing::warn!("cosigning: no checkpoint: {e}"),
+            };
+            let Ok(note) = crate::note::Note::parse(&checkpoint) else {
+                return;
+            };
+            let Ok(cp) = crate::checkpoint::Checkpoint::parse(note.text()) else {
+                return;
+            };
+            let mut signatures = Vec::new();
+            for peer in peers.lock().unwrap_or_else(|p| p.into_inner()).iter_mut() {
+                let mut reader = crate::reader::TreeReader::new(server.storage.as_ref(), cp.size());
+                match peer.cosign(&checkpoint, |old| {
+                    reader.consistency_proof(old).map_err(|e| e.to_string())
+                }) {
+                    Ok(sig) => signatures.push(sig),
+                    Err(e) => tracing::warn!(
+                        "witness {} did not cosign size {}: {e}",
+                        peer.verifier.key().name(),
+                        cp.size()
+                    ),
+                }
+            }
+            if signatures.is_empty() {
+                return;
+            }
+            let attached = server
+                .log
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .add_cosignatures(note.text(), signatures);
+            if let Err(e) = attached {
+                tracing::warn!("could not attach cosignatures: {e}");
+            }
+        })
+        .await;
+        if changes.changed().await.is_err() {
+            return;
+        }
+    }
+}
+
+/// Why a server could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// Binding or serving failed.
+    #[error("server I/O: {0}")]
+    Io(#[from] std::io::Error),
+    /// The log could not be opened.
+    #[error(transparent)]
+    Log(#[from] crate::log::LogError),
+}
+
+/// Serves a log on `listen` until the process ends, asking `witnesses`
+/// (`(submission prefix URL, cosignature key)`) to cosign every new checkpoint.
+pub fn serve_log_forever<S: Storage + 'static>(
+    listen: &str,
+    storage: Arc<S>,
+    log: Log<Arc<S>>,
+    tokens: &[String],
+    witnesses: Vec<(String, crate::keys::PublicKey)>,
+    max_batch: usize,
+    max_wait: Duration,
+) -> Result<(), ServeError> {
+    let runtime = tokio::runtime::Runtime::new()?;
+    let origin = log.origin().to_owned();
+    let server = Arc::new(LogServer::new(storage, log, tokens, max_batch, max_wait)?);
+    let mut peers = Vec::new();
+    for (url, key) in witnesses {
+        let verifier = CosignatureVerifier::new(key)
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
+        peers.push(WitnessPeer::new(
+            verifier,
+            HttpWitnessTransport::new(&url, runtime.handle().clone(), Duration::from_secs(10)),
+        ));
+    }
+    runtime.block_on(async move {
+        if !peers.is_empty() {
+            tokio::spawn(run_cosigning(server.clone(), peers));
+        }
+        let listener = tokio::net::TcpListener::bind(listen).await?;
+        eprintln!("serving log {origin} on http://{}", listener.local_addr()?);
+        axum::serve(listener, log_router(server)).await?;
+        Ok(())
+    })
+}
+
+/// Serves a witness on `listen` until the process ends.
+pub fn serve_witness_forever<S: Storage + 'static>(
+    listen: &str,
+    witness: Witness<S>,
+) -> Result<(), ServeError> {
+    let runtime = tokio::runtime::Runtime::new()?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(listen).await?;
+        eprintln!("witness listening on http://{}", listener.local_addr()?);
+        axum::serve(listener, witness_router(Arc::new(witness))).await?;
+        Ok(())
+    })
 }

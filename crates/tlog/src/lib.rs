@@ -17,6 +17,7 @@
 //! and witnesses' signing keys.
 #![deny(missing_docs)]
 
+pub mod bench;
 pub mod checkpoint;
 pub mod cosignature;
 pub mod cosigning;
