@@ -61,14 +61,14 @@ mod tests {
 
     pub fn random_code(rng: &mut impl Rng) -> IrisCode {
         let code: Vec<bool> = (0..IrisCode::BITS).map(|_| rng.random()).collect();
-        let mask: Vec<bool> = (0..IrisCode::BITS / 2).map(|_| rng.random_bool(0.8)).collect();
+        let mask: Vec<bool> = (0..IrisCode::BITS / 2)
+            .map(|_| rng.random_bool(0.8))
+            .collect();
         IrisCode::from_fn(|i| code[i], |i| mask[i / 2]).unwrap()
     }
 
     fn dots(a: &[Z16], b: &[Z16]) -> (i32, i32) {
-        let dot = |r: std::ops::Range<usize>| {
-            r.map(|k| a[k] * b[k]).fold(Z16(0), |x, y| x + y)
-        };
+        let dot = |r: std::ops::Range<usize>| r.map(|k| a[k] * b[k]).fold(Z16(0), |x, y| x + y);
         let code = dot(0..CODE_ELEMENTS);
         let mask = dot(CODE_ELEMENTS..ELEMENTS);
         (i32::from(code.0 as i16), 2 * i32::from(mask.0))
@@ -83,7 +83,10 @@ mod tests {
                 let counts = HammingCounts::of(&a.rotated(shift), &b);
                 let rotated = rotate(&encode_iris(&a), shift);
                 assert_eq!(rotated, encode_iris(&a.rotated(shift)), "shift {shift}");
-                assert_eq!(dots(&rotated, &encode_iris(&b)), (counts.code_dot(), counts.mask_dot()));
+                assert_eq!(
+                    dots(&rotated, &encode_iris(&b)),
+                    (counts.code_dot(), counts.mask_dot())
+                );
             }
         }
     }

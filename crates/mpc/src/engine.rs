@@ -29,7 +29,7 @@ use crate::ring::{Z16, Z32};
 use crate::share::ShareVec;
 use masque_template::iris::ROTATIONS;
 use masque_template::{FixedPointRule, IrisCode};
-use rand::{CryptoRng, RngCore};
+use rand::CryptoRng;
 
 /// Why a query or gallery change failed.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -59,7 +59,7 @@ impl std::fmt::Debug for PartyEngine {
 }
 
 /// The wallet side: one eye's replicated shares for the three parties.
-pub fn share_eye(code: &IrisCode, rng: &mut (impl RngCore + CryptoRng)) -> [ShareVec<Z16>; 3] {
+pub fn share_eye(code: &IrisCode, rng: &mut impl CryptoRng) -> [ShareVec<Z16>; 3] {
     let dealt = crate::share::share_vec(&crate::encode::encode_iris(code), rng);
     crate::PartyId::ALL.map(|p| dealt.for_party(p))
 }
@@ -114,7 +114,10 @@ impl PartyEngine {
         id: RecordId,
         query: &[ShareVec<Z16>],
     ) -> Result<bool, EngineError> {
-        let slot = self.gallery.slot(id).ok_or(EngineError::UnknownRecord(id.0))?;
+        let slot = self
+            .gallery
+            .slot(id)
+            .ok_or(EngineError::UnknownRecord(id.0))?;
         Ok(self.run(net, session, std::slice::from_ref(&query.to_vec()), &[slot])?[0])
     }
 
@@ -178,8 +181,10 @@ impl PartyEngine {
         }
         code.extend_from_slice(&mask);
         let both = reshare(s, code)?;
-        let code_dot = ShareVec::from_components(both.this[..total].to_vec(), both.next[..total].to_vec());
-        let mask_dot = ShareVec::from_components(both.this[total..].to_vec(), both.next[total..].to_vec());
+        let code_dot =
+            ShareVec::from_components(both.this[..total].to_vec(), both.next[..total].to_vec());
+        let mask_dot =
+            ShareVec::from_components(both.this[total..].to_vec(), both.next[total..].to_vec());
         let matches = Self::threshold_bits(s, self.rule, &code_dot, &mask_dot)?;
         let per_eye = or_groups(s, &matches, eyes * records * nq)?;
         let per_record = and_groups(s, &per_eye, records * nq)?;
@@ -196,9 +201,10 @@ impl PartyEngine {
         mask_dot: &ShareVec<Z16>,
     ) -> Result<BitShares, NetError> {
         let lifted = lift(s, mask_dot)?;
-        let mut d = code_dot.map(Z32::shifted_z16).sub(&lifted.map(|m| m * Z32(rule.a)));
+        let mut d = code_dot
+            .map(Z32::shifted_z16)
+            .sub(&lifted.map(|m| m * Z32(rule.a)));
         d.add_public(s.party(), Z32(u32::MAX));
         Ok(msb(s, &d)?.not(s.party()))
     }
 }
-

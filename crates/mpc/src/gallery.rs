@@ -41,7 +41,12 @@ pub struct Gallery {
 
 impl std::fmt::Debug for Gallery {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Gallery({} records, {} eye(s) each)", self.ids.len(), self.eyes)
+        write!(
+            f,
+            "Gallery({} records, {} eye(s) each)",
+            self.ids.len(),
+            self.eyes
+        )
     }
 }
 

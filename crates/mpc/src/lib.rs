@@ -9,6 +9,7 @@
 //!   the sign bit, the lift from 16 to 32 bits, OR/AND trees.
 //! - [`encode`], [`kernel`], [`gallery`], [`engine`]: the iris encoding, the local dot
 //!   products, one party's gallery and the 1:N / 1:1 engine that opens one bit per query.
+//! - [`bench`]: the throughput measurement behind `masque bench mpc`.
 //!
 //! Security model: three parties, semi-honest, honest majority. A single corrupted party
 //! learns nothing beyond the opened output bits. Nothing here protects against a party
@@ -16,6 +17,7 @@
 
 #![deny(missing_docs)]
 
+pub mod bench;
 pub mod encode;
 pub mod engine;
 pub mod gallery;

@@ -132,8 +132,18 @@ macro_rules! ring {
     };
 }
 
-ring!(Z16, u16, 16, "An element of Z_2^16 (template elements and their dot products).");
-ring!(Z32, u32, 32, "An element of Z_2^32 (comparisons and embeddings).");
+ring!(
+    Z16,
+    u16,
+    16,
+    "An element of Z_2^16 (template elements and their dot products)."
+);
+ring!(
+    Z32,
+    u32,
+    32,
+    "An element of Z_2^32 (comparisons and embeddings)."
+);
 
 impl Z16 {
     /// The element `v mod 2^16` of a signed integer.

@@ -10,7 +10,7 @@
 
 use crate::party::PartyId;
 use crate::ring::Ring;
-use rand::{CryptoRng, RngCore};
+use rand::CryptoRng;
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
 /// One party's share pair of one secret: components `i` (`this`) and `i+1` (`next`).
@@ -132,10 +132,7 @@ impl<R: Ring> DealtShares<R> {
 
 /// Splits `secrets` into replicated shares: components 0 and 1 uniformly random, component
 /// 2 the difference. `rng` must be a cryptographic generator (the wallet's).
-pub fn share_vec<R: Ring>(
-    secrets: &[R],
-    rng: &mut (impl RngCore + CryptoRng + ?Sized),
-) -> DealtShares<R> {
+pub fn share_vec<R: Ring>(secrets: &[R], rng: &mut (impl CryptoRng + ?Sized)) -> DealtShares<R> {
     let c0: Vec<R> = secrets.iter().map(|_| R::random(rng)).collect();
     let c1: Vec<R> = secrets.iter().map(|_| R::random(rng)).collect();
     let c2 = secrets

@@ -6,7 +6,6 @@ use masque_mpc::gallery::RecordId;
 use masque_mpc::net::NetError;
 use masque_mpc::net::local::LocalNetwork;
 use masque_mpc::randomness::{PartySeeds, SessionId};
-use std::sync::atomic::{AtomicU64, Ordering};
 use masque_mpc::{ShareVec, Z16};
 use masque_template::matcher::{DecisionRule, EyeMode, IrisGallery, IrisQuery, Matcher};
 use masque_template::synth::IrisPopulation;
@@ -14,6 +13,7 @@ use masque_template::synth::iris::IrisModel;
 use masque_template::{EyePair, FixedPointRule, IrisCode};
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 const T: f64 = 0.345;
@@ -42,7 +42,7 @@ fn run<T: Send>(
     engines: &mut [PartyEngine; 3],
     f: impl Fn(PartyId, &mut PartyEngine, &mut dyn masque_mpc::net::Transport, SessionId) -> T + Sync,
 ) -> Vec<T> {
-    let nets = LocalNetwork::new(Duration::from_secs(30));
+    let nets = LocalNetwork::connect(Duration::from_secs(30));
     let sid = SessionId(SESSIONS.fetch_add(1, Ordering::Relaxed));
     let f = &f;
     std::thread::scope(|scope| {
@@ -74,7 +74,9 @@ fn two_eye_search_verify_and_delete_agree_with_the_plaintext_matcher() {
         for (p, e) in mpc.iter_mut().enumerate() {
             e.insert(RecordId(i as u64), &shares[p]).unwrap();
         }
-        plain.insert_pair(masque_template::matcher::RecordId(i as u64), pair).unwrap();
+        plain
+            .insert_pair(masque_template::matcher::RecordId(i as u64), pair)
+            .unwrap();
     }
     // Queries: capture 1 of every person (enrolled ones are genuine, 4 and 5 are not),
     // plus a chimera: left eye of person 0 with right eye of person 5.
@@ -85,40 +87,69 @@ fn two_eye_search_verify_and_delete_agree_with_the_plaintext_matcher() {
     });
     let expected: Vec<bool> = probes
         .iter()
-        .map(|q| matcher.search(&plain, &IrisQuery::pair(q)).unwrap().is_match)
+        .map(|q| {
+            matcher
+                .search(&plain, &IrisQuery::pair(q))
+                .unwrap()
+                .is_match
+        })
         .collect();
-    assert!(expected.iter().any(|&m| m) && expected.iter().any(|&m| !m), "{expected:?}");
+    assert!(
+        expected.iter().any(|&m| m) && expected.iter().any(|&m| !m),
+        "{expected:?}"
+    );
     let mut per_party: [Vec<Vec<ShareVec<Z16>>>; 3] = Default::default();
     for q in &probes {
-        for (p, s) in share_person(&[&q.left, &q.right], &mut rng).into_iter().enumerate() {
+        for (p, s) in share_person(&[&q.left, &q.right], &mut rng)
+            .into_iter()
+            .enumerate()
+        {
             per_party[p].push(s);
         }
     }
-    let got = run(&mut mpc, |p, e, net, sid| e.search(net, sid, &per_party[p.index()]).unwrap());
+    let got = run(&mut mpc, |p, e, net, sid| {
+        e.search(net, sid, &per_party[p.index()]).unwrap()
+    });
     for g in &got {
         assert_eq!(g, &expected);
     }
     // 1:1 of probe 0 against record 0 (same person) and record 1 (different).
     for record in [0u64, 1] {
         let want = matcher
-            .verify(&plain, masque_template::matcher::RecordId(record), &IrisQuery::pair(&probes[0]))
+            .verify(
+                &plain,
+                masque_template::matcher::RecordId(record),
+                &IrisQuery::pair(&probes[0]),
+            )
             .unwrap()
             .unwrap()
             .is_match;
         let got = run(&mut mpc, |p, e, net, sid| {
-            e.verify(net, sid, RecordId(record), &per_party[p.index()][0]).unwrap()
+            e.verify(net, sid, RecordId(record), &per_party[p.index()][0])
+                .unwrap()
         });
-        assert!(got.iter().all(|&g| g == want), "record {record}: {got:?} vs {want}");
+        assert!(
+            got.iter().all(|&g| g == want),
+            "record {record}: {got:?} vs {want}"
+        );
     }
     // Delete record 0: its genuine probe no longer matches, the others are unchanged.
     for e in &mut mpc {
         assert!(e.remove(RecordId(0)));
         assert!(!e.remove(RecordId(0)));
     }
-    let got = run(&mut mpc, |p, e, net, sid| e.search(net, sid, &per_party[p.index()][..2]).unwrap());
+    let got = run(&mut mpc, |p, e, net, sid| {
+        e.search(net, sid, &per_party[p.index()][..2]).unwrap()
+    });
     assert_eq!(got[0], vec![false, expected[1]]);
-    let unknown = run(&mut mpc, |p, e, net, sid| e.verify(net, sid, RecordId(0), &per_party[p.index()][0]));
-    assert!(unknown.iter().all(|r| *r == Err(EngineError::UnknownRecord(0))));
+    let unknown = run(&mut mpc, |p, e, net, sid| {
+        e.verify(net, sid, RecordId(0), &per_party[p.index()][0])
+    });
+    assert!(
+        unknown
+            .iter()
+            .all(|r| *r == Err(EngineError::UnknownRecord(0)))
+    );
 }
 
 #[test]
@@ -135,11 +166,15 @@ fn single_eye_mode_and_a_failing_peer() {
     }
     // Wrong shapes are refused without touching the gallery.
     let two = share_person(&[&left(2, 0), &left(2, 1)], &mut rng);
-    assert!(matches!(mpc[0].insert(RecordId(9), &two[0]), Err(EngineError::Gallery(_))));
+    assert!(matches!(
+        mpc[0].insert(RecordId(9), &two[0]),
+        Err(EngineError::Gallery(_))
+    ));
     assert_eq!(mpc[0].gallery().len(), 2);
 
-    let probes: Vec<[Vec<ShareVec<Z16>>; 3]> =
-        (0..3).map(|i| share_person(&[&left(i, 1)], &mut rng)).collect();
+    let probes: Vec<[Vec<ShareVec<Z16>>; 3]> = (0..3)
+        .map(|i| share_person(&[&left(i, 1)], &mut rng))
+        .collect();
     // P2 drops out mid-protocol: every party gets a typed network error.
     let failed = run(&mut mpc, |p, e, net, sid| {
         if p == PartyId::P2 {
@@ -147,7 +182,10 @@ fn single_eye_mode_and_a_failing_peer() {
         }
         e.search(net, sid, &[probes[0][p.index()].clone()])
     });
-    assert!(failed.iter().all(|r| matches!(r, Err(EngineError::Net(_)))), "{failed:?}");
+    assert!(
+        failed.iter().all(|r| matches!(r, Err(EngineError::Net(_)))),
+        "{failed:?}"
+    );
     // The engine is still usable: the next query succeeds on all parties.
     let mut ok = run(&mut mpc, |p, e, net, sid| {
         let qs: Vec<_> = probes.iter().map(|q| q[p.index()].clone()).collect();
@@ -157,11 +195,18 @@ fn single_eye_mode_and_a_failing_peer() {
     assert!(ok.iter().all(|o| *o == first));
     let mut plain = IrisGallery::new(EyeMode::SingleEye);
     for i in 0..2 {
-        plain.insert_eye(masque_template::matcher::RecordId(i as u64), &left(i, 0)).unwrap();
+        plain
+            .insert_eye(masque_template::matcher::RecordId(i as u64), &left(i, 0))
+            .unwrap();
     }
     let matcher = Matcher::new(DecisionRule::FixedPoint(FixedPointRule::from_threshold(T)));
     let want: Vec<bool> = (0..3)
-        .map(|i| matcher.search(&plain, &IrisQuery::single(&left(i, 1))).unwrap().is_match)
+        .map(|i| {
+            matcher
+                .search(&plain, &IrisQuery::single(&left(i, 1)))
+                .unwrap()
+                .is_match
+        })
         .collect();
     assert_eq!(first, want);
 }

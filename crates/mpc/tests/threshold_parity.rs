@@ -20,11 +20,17 @@ use std::time::Duration;
 
 fn mpc_decisions(rule: FixedPointRule, counts: &[HammingCounts], seed: u64) -> Vec<bool> {
     let mut rng = ChaCha20Rng::seed_from_u64(seed);
-    let code: Vec<Z16> = counts.iter().map(|c| Z16::from_i64(c.code_dot().into())).collect();
-    let mask: Vec<Z16> = counts.iter().map(|c| Z16::from_i64(c.mask_dot().into())).collect();
+    let code: Vec<Z16> = counts
+        .iter()
+        .map(|c| Z16::from_i64(c.code_dot().into()))
+        .collect();
+    let mask: Vec<Z16> = counts
+        .iter()
+        .map(|c| Z16::from_i64(c.mask_dot().into()))
+        .collect();
     let (code, mask) = (share_vec(&code, &mut rng), share_vec(&mask, &mut rng));
     let seeds = PartySeeds::deal(&mut rng);
-    let nets = LocalNetwork::new(Duration::from_secs(60));
+    let nets = LocalNetwork::connect(Duration::from_secs(60));
     let results: Vec<Vec<u64>> = std::thread::scope(|scope| {
         let handles: Vec<_> = nets
             .into_iter()
@@ -34,10 +40,15 @@ fn mpc_decisions(rule: FixedPointRule, counts: &[HammingCounts], seed: u64) -> V
                 let (code, mask) = (&code, &mask);
                 scope.spawn(move || {
                     let p = PartyId::ALL[i];
-                    let mut s = Session::new(&mut net, CorrelatedRandomness::new(seeds, SessionId(1)));
-                    let bits =
-                        PartyEngine::threshold_bits(&mut s, rule, &code.for_party(p), &mask.for_party(p))
-                            .unwrap();
+                    let mut s =
+                        Session::new(&mut net, CorrelatedRandomness::new(seeds, SessionId(1)));
+                    let bits = PartyEngine::threshold_bits(
+                        &mut s,
+                        rule,
+                        &code.for_party(p),
+                        &mask.for_party(p),
+                    )
+                    .unwrap();
                     open_bits(&mut s, &bits).unwrap()
                 })
             })
@@ -45,7 +56,9 @@ fn mpc_decisions(rule: FixedPointRule, counts: &[HammingCounts], seed: u64) -> V
         handles.into_iter().map(|h| h.join().unwrap()).collect()
     });
     assert!(results.iter().all(|r| *r == results[0]));
-    (0..counts.len()).map(|k| results[0][k / 64] >> (k % 64) & 1 == 1).collect()
+    (0..counts.len())
+        .map(|k| results[0][k / 64] >> (k % 64) & 1 == 1)
+        .collect()
 }
 
 fn check(t: f64, counts: &[HammingCounts], seed: u64) {
@@ -56,7 +69,12 @@ fn check(t: f64, counts: &[HammingCounts], seed: u64) {
         .zip(&got)
         .filter(|(c, g)| rule.matches(**c) != **g)
         .collect();
-    assert!(disagreements.is_empty(), "t = {t}: {} disagreements, first {:?}", disagreements.len(), disagreements.first());
+    assert!(
+        disagreements.is_empty(),
+        "t = {t}: {} disagreements, first {:?}",
+        disagreements.len(),
+        disagreements.first()
+    );
 }
 
 #[test]
@@ -65,13 +83,22 @@ fn random_pairs_agree_with_the_fixed_point_rule() {
     let mut counts: Vec<HammingCounts> = (0..10_000)
         .map(|_| {
             let overlap = rng.random_range(0..=12_800);
-            HammingCounts { differing: rng.random_range(0..=overlap), overlap }
+            HammingCounts {
+                differing: rng.random_range(0..=overlap),
+                overlap,
+            }
         })
         .collect();
     // Edges: no overlap, full overlap, identical and opposite codes.
     for overlap in [0, 1, 12_800] {
-        counts.push(HammingCounts { differing: 0, overlap });
-        counts.push(HammingCounts { differing: overlap, overlap });
+        counts.push(HammingCounts {
+            differing: 0,
+            overlap,
+        });
+        counts.push(HammingCounts {
+            differing: overlap,
+            overlap,
+        });
     }
     check(0.345, &counts, 2);
 }
@@ -81,18 +108,23 @@ fn near_threshold_pairs_agree_with_the_fixed_point_rule() {
     let mut rng = ChaCha20Rng::seed_from_u64(3);
     for (k, t) in [0.345, 0.3, 0.41].into_iter().enumerate() {
         let counts: Vec<HammingCounts> = (0..2_000)
-            .map(|_| loop {
-                let overlap: u32 = rng.random_range(1_600..=12_800);
-                let fhd = t + rng.random_range(-0.005..0.005);
-                let differing = (fhd * f64::from(overlap)).round() as u32;
-                if (f64::from(differing) / f64::from(overlap) - t).abs() < 0.005 {
-                    break HammingCounts { differing, overlap };
+            .map(|_| {
+                loop {
+                    let overlap: u32 = rng.random_range(1_600..=12_800);
+                    let fhd = t + rng.random_range(-0.005..0.005);
+                    let differing = (fhd * f64::from(overlap)).round() as u32;
+                    if (f64::from(differing) / f64::from(overlap) - t).abs() < 0.005 {
+                        break HammingCounts { differing, overlap };
+                    }
                 }
             })
             .collect();
         let rule = FixedPointRule::from_threshold(t);
         let matches = counts.iter().filter(|c| rule.matches(**c)).count();
-        assert!(matches > 200 && matches < 1_800, "both sides of the threshold: {matches}");
+        assert!(
+            matches > 200 && matches < 1_800,
+            "both sides of the threshold: {matches}"
+        );
         check(t, &counts, 10 + k as u64);
     }
 }

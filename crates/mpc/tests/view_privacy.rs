@@ -46,7 +46,7 @@ fn views(code: i64, mask: i64, n: usize, seed: u64) -> Vec<Vec<u8>> {
     let seeds = PartySeeds::deal(&mut rng);
     let rule = FixedPointRule::from_threshold(0.345);
     std::thread::scope(|scope| {
-        let handles: Vec<_> = LocalNetwork::new(Duration::from_secs(60))
+        let handles: Vec<_> = LocalNetwork::connect(Duration::from_secs(60))
             .into_iter()
             .zip(seeds.iter())
             .enumerate()
@@ -54,11 +54,21 @@ fn views(code: i64, mask: i64, n: usize, seed: u64) -> Vec<Vec<u8>> {
                 let (code, mask) = (&code, &mask);
                 scope.spawn(move || {
                     let p = PartyId::ALL[i];
-                    let mut net = Recording { inner, received: Vec::new() };
-                    let mut s = Session::new(&mut net, CorrelatedRandomness::new(seeds, SessionId(1)));
-                    PartyEngine::threshold_bits(&mut s, rule, &code.for_party(p), &mask.for_party(p))
+                    let mut net = Recording {
+                        inner,
+                        received: Vec::new(),
+                    };
+                    {
+                        let mut s =
+                            Session::new(&mut net, CorrelatedRandomness::new(seeds, SessionId(1)));
+                        PartyEngine::threshold_bits(
+                            &mut s,
+                            rule,
+                            &code.for_party(p),
+                            &mask.for_party(p),
+                        )
                         .unwrap();
-                    drop(s);
+                    }
                     net.received
                 })
             })
@@ -76,7 +86,10 @@ fn histogram(bytes: &[u8]) -> [f64; 256] {
 /// Chi-square statistic of `bytes` against the uniform distribution (255 d.o.f.).
 fn chi_square_uniform(bytes: &[u8]) -> f64 {
     let expected = bytes.len() as f64 / 256.0;
-    histogram(bytes).iter().map(|o| (o - expected).powi(2) / expected).sum()
+    histogram(bytes)
+        .iter()
+        .map(|o| (o - expected).powi(2) / expected)
+        .sum()
 }
 
 /// Two-sample chi-square statistic between equally long byte strings (255 d.o.f.).
@@ -103,7 +116,10 @@ fn received_messages_do_not_depend_on_the_secrets() {
         }
         let (ua, ub) = (chi_square_uniform(&a[p]), chi_square_uniform(&b[p]));
         let ab = chi_square_two_sample(&a[p], &b[p]);
-        assert!(ua < CRITICAL && ub < CRITICAL, "P{p}: not uniform ({ua:.1}, {ub:.1})");
+        assert!(
+            ua < CRITICAL && ub < CRITICAL,
+            "P{p}: not uniform ({ua:.1}, {ub:.1})"
+        );
         assert!(ab < CRITICAL, "P{p}: views differ ({ab:.1})");
     }
     // The test can tell a leaking view apart: the plaintext secrets themselves fail.

@@ -1,6 +1,6 @@
 //! In-process transport over channels, for tests and benchmarks.
 //!
-//! [`LocalNetwork::new`] gives three connected endpoints; move each to its own thread.
+//! [`LocalNetwork::connect`] gives three connected endpoints; move each to its own thread.
 //! Dropping an endpoint disconnects it: its peers get [`NetError::Disconnected`].
 
 use super::{NetError, Transport};
@@ -29,7 +29,7 @@ pub struct LocalNetwork;
 
 impl LocalNetwork {
     /// Three endpoints, indexed by party, with receive timeout `timeout`.
-    pub fn new(timeout: Duration) -> [LocalTransport; 3] {
+    pub fn connect(timeout: Duration) -> [LocalTransport; 3] {
         let mut ends = PartyId::ALL.map(|party| LocalTransport {
             party,
             to: [None, None, None],
@@ -87,7 +87,7 @@ mod tests {
 
     #[test]
     fn messages_flow_and_failures_are_typed() {
-        let [mut a, mut b, c] = LocalNetwork::new(Duration::from_millis(50));
+        let [mut a, mut b, c] = LocalNetwork::connect(Duration::from_millis(50));
         a.send(PartyId::P1, vec![1, 2, 3]).unwrap();
         assert_eq!(b.recv(PartyId::P0).unwrap(), vec![1, 2, 3]);
         assert_eq!(a.bytes_sent(), 3);

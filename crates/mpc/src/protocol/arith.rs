@@ -17,7 +17,10 @@ use crate::share::ShareVec;
 /// Turns this party's additive share `z_i` (with `z0 + z1 + z2 = z`) into a replicated
 /// share of `z`. Each party adds its zero-share, sends the sum to its previous party and
 /// receives its next party's.
-pub fn reshare<R: Ring>(s: &mut Session<'_>, mut additive: Vec<R>) -> Result<ShareVec<R>, NetError> {
+pub fn reshare<R: Ring>(
+    s: &mut Session<'_>,
+    mut additive: Vec<R>,
+) -> Result<ShareVec<R>, NetError> {
     let zero: Vec<R> = s.rand.zero_share(additive.len());
     additive.iter_mut().zip(zero).for_each(|(z, a)| *z += a);
     let next = s.pass_ring(&additive)?;

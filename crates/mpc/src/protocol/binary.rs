@@ -63,7 +63,9 @@ pub fn split_operands<R: Ring>(
         PartyId::P1 => {
             let mask = s.rand.common_bits_with_prev(words * k);
             let first = (0..k)
-                .map(|j| BitShares::from_components(mask[j * words..(j + 1) * words].to_vec(), zero(), n))
+                .map(|j| {
+                    BitShares::from_components(mask[j * words..(j + 1) * words].to_vec(), zero(), n)
+                })
                 .collect();
             let x2 = planes(&x.next);
             let second = x2
@@ -75,7 +77,13 @@ pub fn split_operands<R: Ring>(
         PartyId::P2 => {
             let masked = s.recv_words(PartyId::P0, words * k)?;
             let first = (0..k)
-                .map(|j| BitShares::from_components(zero(), masked[j * words..(j + 1) * words].to_vec(), n))
+                .map(|j| {
+                    BitShares::from_components(
+                        zero(),
+                        masked[j * words..(j + 1) * words].to_vec(),
+                        n,
+                    )
+                })
                 .collect();
             let x2 = planes(&x.this);
             let second = x2
@@ -102,7 +110,11 @@ fn generate_propagate(
 
 /// `a + b mod 2^k` on bit-sliced shares, with a Kogge–Stone parallel prefix
 /// (`1 + log2 k` rounds).
-pub fn add(s: &mut Session<'_>, a: &[BitShares], b: &[BitShares]) -> Result<Vec<BitShares>, NetError> {
+pub fn add(
+    s: &mut Session<'_>,
+    a: &[BitShares],
+    b: &[BitShares],
+) -> Result<Vec<BitShares>, NetError> {
     let k = a.len();
     let (mut g, mut p) = generate_propagate(s, a, b)?;
     let half_sums = p.clone();
@@ -125,13 +137,23 @@ pub fn add(s: &mut Session<'_>, a: &[BitShares], b: &[BitShares]) -> Result<Vec<
     }
     // Carry into bit j is the prefix generate of bits below j.
     Ok((0..k)
-        .map(|j| if j == 0 { half_sums[0].clone() } else { half_sums[j].xor(&g[j - 1]) })
+        .map(|j| {
+            if j == 0 {
+                half_sums[0].clone()
+            } else {
+                half_sums[j].xor(&g[j - 1])
+            }
+        })
         .collect())
 }
 
 /// The carry out of `a + b` for `k`-bit bit-sliced operands, by a binary tree of
 /// (generate, propagate) combinations (`1 + ceil(log2 k)` rounds).
-pub fn carry_out(s: &mut Session<'_>, a: &[BitShares], b: &[BitShares]) -> Result<BitShares, NetError> {
+pub fn carry_out(
+    s: &mut Session<'_>,
+    a: &[BitShares],
+    b: &[BitShares],
+) -> Result<BitShares, NetError> {
     let (mut g, mut p) = generate_propagate(s, a, b)?;
     while g.len() > 1 {
         let pairs_n = g.len() / 2;
@@ -184,12 +206,14 @@ pub fn inject(s: &mut Session<'_>, bits: &BitShares) -> Result<ShareVec<Z32>, Ne
     let u = input_from_p0(s, p0_part.as_deref(), n)?;
     let v = match s.party() {
         PartyId::P0 => ShareVec::from_components(vec![Z32(0); n], vec![Z32(0); n]),
-        PartyId::P1 => {
-            ShareVec::from_components(vec![Z32(0); n], (0..n).map(|k| bit_at(&bits.next, k)).collect())
-        }
-        PartyId::P2 => {
-            ShareVec::from_components((0..n).map(|k| bit_at(&bits.this, k)).collect(), vec![Z32(0); n])
-        }
+        PartyId::P1 => ShareVec::from_components(
+            vec![Z32(0); n],
+            (0..n).map(|k| bit_at(&bits.next, k)).collect(),
+        ),
+        PartyId::P2 => ShareVec::from_components(
+            (0..n).map(|k| bit_at(&bits.this, k)).collect(),
+            vec![Z32(0); n],
+        ),
     };
     let uv = mul(s, &u, &v)?;
     Ok(u.add(&v).sub(&uv.add(&uv)))
@@ -226,7 +250,10 @@ fn reduce_groups(
     groups: usize,
     or: bool,
 ) -> Result<BitShares, NetError> {
-    assert!(groups > 0 && bits.len() % groups == 0, "bits must be members × groups");
+    assert!(
+        groups > 0 && bits.len().is_multiple_of(groups),
+        "bits must be members × groups"
+    );
     let party = s.party();
     // OR(a, b) = !(!a & !b): work on complements throughout and flip back at the end.
     let mut cur = if or { bits.not(party) } else { bits.clone() };
@@ -251,13 +278,21 @@ fn reduce_groups(
 }
 
 /// OR over the members of each group (layout as in [`and_groups`]).
-pub fn or_groups(s: &mut Session<'_>, bits: &BitShares, groups: usize) -> Result<BitShares, NetError> {
+pub fn or_groups(
+    s: &mut Session<'_>,
+    bits: &BitShares,
+    groups: usize,
+) -> Result<BitShares, NetError> {
     reduce_groups(s, bits, groups, true)
 }
 
 /// AND over the members of each group: `bits` holds `members × groups` bits, bit
 /// `m * groups + g` being member `m` of group `g`.
-pub fn and_groups(s: &mut Session<'_>, bits: &BitShares, groups: usize) -> Result<BitShares, NetError> {
+pub fn and_groups(
+    s: &mut Session<'_>,
+    bits: &BitShares,
+    groups: usize,
+) -> Result<BitShares, NetError> {
     reduce_groups(s, bits, groups, false)
 }
 

@@ -34,7 +34,7 @@ pub fn words_for(len: usize) -> usize {
 
 /// Clears the bits past `len` in the last word.
 fn trim(words: &mut [u64], len: usize) {
-    if len % 64 != 0
+    if !len.is_multiple_of(64)
         && let Some(last) = words.last_mut()
     {
         *last &= (1u64 << (len % 64)) - 1;
@@ -183,7 +183,10 @@ impl BitShares {
 /// `x[k] & y[k]` for every pair, in one round: each party sends
 /// `x_i y_i ^ x_i y_{i+1} ^ x_{i+1} y_i ^ a_i` (with a boolean zero-sharing `a`) to its
 /// previous party and receives its next party's, one bit per gate.
-pub fn and_many(s: &mut Session<'_>, pairs: &[(&BitShares, &BitShares)]) -> Result<Vec<BitShares>, NetError> {
+pub fn and_many(
+    s: &mut Session<'_>,
+    pairs: &[(&BitShares, &BitShares)],
+) -> Result<Vec<BitShares>, NetError> {
     let total: usize = pairs.iter().map(|(x, _)| x.this.len()).sum();
     let zero = s.rand.zero_share_bits(total);
     let mut mine = Vec::with_capacity(total);

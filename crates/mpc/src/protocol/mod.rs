@@ -125,7 +125,7 @@ pub(crate) mod testing {
     /// Runs `f(party, session)` for the three parties and returns their results in order.
     pub fn run3<T: Send>(f: impl Fn(PartyId, &mut Session<'_>) -> T + Sync) -> [T; 3] {
         let seeds = PartySeeds::deal(&mut ChaCha20Rng::seed_from_u64(42));
-        let nets = LocalNetwork::new(Duration::from_secs(20));
+        let nets = LocalNetwork::connect(Duration::from_secs(20));
         let f = &f;
         std::thread::scope(|scope| {
             let handles: Vec<_> = nets

@@ -17,7 +17,13 @@ fn deal<R: Ring>(v: &[R], seed: u64) -> [ShareVec<R>; 3] {
 fn reveal_values(planes: &[Vec<BitShares>; 3], n: usize) -> Vec<u64> {
     let k = planes[0].len();
     let opened: Vec<Vec<u64>> = (0..k)
-        .map(|j| reveal(&[planes[0][j].clone(), planes[1][j].clone(), planes[2][j].clone()]))
+        .map(|j| {
+            reveal(&[
+                planes[0][j].clone(),
+                planes[1][j].clone(),
+                planes[2][j].clone(),
+            ])
+        })
         .collect();
     (0..n)
         .map(|i| (0..k).map(|j| u64::from(bit(&opened[j], i)) << j).sum())
