@@ -154,9 +154,10 @@ impl PartyEngine {
         let (eyes, records, nq) = (self.gallery.eyes(), slots.len(), queries.len());
         let rotations = ROTATIONS.count();
         let total = rotations * eyes * records * nq;
-        let mut code = Vec::with_capacity(total);
-        let mut mask = Vec::with_capacity(total);
-        // Prepared rotations per (eye, query), then the scan in layout order.
+        // Both dot products of every comparison, code then mask, in one vector so one
+        // re-sharing message carries them all.
+        let mut both = vec![Z16(0); 2 * total];
+        // Prepared rotations per (eye, query).
         let prepared: Vec<Vec<Vec<Z16>>> = ROTATIONS
             .map(|r| {
                 (0..eyes * nq)
@@ -167,20 +168,22 @@ impl PartyEngine {
                     .collect()
             })
             .collect();
-        for per_rotation in &prepared {
-            for side in 0..eyes {
-                for &slot in slots {
-                    let stored = self.gallery.eye(side, slot);
+        // Each stored eye is read once from memory and compared with every rotation of
+        // every query while it sits in cache; results go to their layout position.
+        for side in 0..eyes {
+            for (record, &slot) in slots.iter().enumerate() {
+                let stored = self.gallery.eye(side, slot);
+                for (r, per_rotation) in prepared.iter().enumerate() {
                     for q in 0..nq {
+                        let at = ((r * eyes + side) * records + record) * nq + q;
                         let (c, m) = comparison_shares(&per_rotation[side * nq + q], stored);
-                        code.push(c);
-                        mask.push(m);
+                        both[at] = c;
+                        both[total + at] = m;
                     }
                 }
             }
         }
-        code.extend_from_slice(&mask);
-        let both = reshare(s, code)?;
+        let both = reshare(s, both)?;
         let code_dot =
             ShareVec::from_components(both.this[..total].to_vec(), both.next[..total].to_vec());
         let mask_dot =

@@ -9,6 +9,7 @@
 //!   the sign bit, the lift from 16 to 32 bits, OR/AND trees.
 //! - [`encode`], [`kernel`], [`gallery`], [`engine`]: the iris encoding, the local dot
 //!   products, one party's gallery and the 1:N / 1:1 engine that opens one bit per query.
+//! - [`embedding`]: the cosine-threshold mode for face, voice and fingerprint embeddings.
 //! - [`bench`]: the throughput measurement behind `masque bench mpc`.
 //!
 //! Security model: three parties, semi-honest, honest majority. A single corrupted party
@@ -18,6 +19,7 @@
 #![deny(missing_docs)]
 
 pub mod bench;
+pub mod embedding;
 pub mod encode;
 pub mod engine;
 pub mod gallery;
@@ -29,6 +31,7 @@ pub mod randomness;
 pub mod ring;
 pub mod share;
 
+pub use engine::EngineError;
 pub use party::PartyId;
 pub use ring::{Ring, Z16, Z32};
 pub use share::{Share, ShareVec};

@@ -1,0 +1,204 @@
+//! The embedding (face, voice, fingerprint) mode: cosine threshold in fixed point.
+//!
+//! An embedding is the template crate's [`QuantizedEmbedding`] (`round(x · 2^14)` per
+//! component) shared in Z_2^32. A comparison is the dot product `q · r` (two local
+//! products per element with the query side prepared as in [`crate::kernel`]), re-shared,
+//! and the match bit `q · r ≥ T` of the template's [`CosineRule`] is
+//! `NOT msb(q · r − T)`; `|q · r − T| < 2^31` for unit vectors of up to 4,096 dimensions.
+//! The OR over records and the one-bit opening are as for irises.
+
+use crate::gallery::{GalleryError, RecordId};
+use crate::net::{NetError, Transport};
+use crate::protocol::Session;
+use crate::protocol::arith::reshare;
+use crate::protocol::binary::{msb, or_groups};
+use crate::protocol::bits::{bit, open_bits};
+use crate::randomness::{CorrelatedRandomness, PartySeeds, SessionId};
+use crate::ring::Z32;
+use crate::share::ShareVec;
+use crate::{EngineError, PartyId};
+use masque_template::{CosineRule, QuantizedEmbedding};
+use rand::CryptoRng;
+use zeroize::Zeroize;
+
+/// The wallet side: an embedding's replicated shares for the three parties.
+pub fn share_embedding(e: &QuantizedEmbedding, rng: &mut impl CryptoRng) -> [ShareVec<Z32>; 3] {
+    let values: Vec<Z32> = e
+        .values()
+        .iter()
+        .map(|&v| Z32::from_i64(v.into()))
+        .collect();
+    let dealt = crate::share::share_vec(&values, rng);
+    PartyId::ALL.map(|p| dealt.for_party(p))
+}
+
+/// One custodian's embedding gallery and engine.
+pub struct EmbeddingEngine {
+    seeds: PartySeeds,
+    rule: CosineRule,
+    dimensions: usize,
+    ids: Vec<RecordId>,
+    /// Per record: component `i` then component `i+1`, `2 * dimensions` elements.
+    shares: Vec<Z32>,
+}
+
+impl std::fmt::Debug for EmbeddingEngine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "EmbeddingEngine({} records of {} dimensions)",
+            self.ids.len(),
+            self.dimensions
+        )
+    }
+}
+
+impl Drop for EmbeddingEngine {
+    fn drop(&mut self) {
+        self.shares.iter_mut().for_each(Zeroize::zeroize);
+    }
+}
+
+impl EmbeddingEngine {
+    /// An empty gallery of `dimensions`-dimensional embeddings deciding with `rule`.
+    pub fn new(seeds: PartySeeds, dimensions: usize, rule: CosineRule) -> Self {
+        Self {
+            seeds,
+            rule,
+            dimensions,
+            ids: Vec::new(),
+            shares: Vec::new(),
+        }
+    }
+
+    /// Enrolled records.
+    pub fn len(&self) -> usize {
+        self.ids.len()
+    }
+
+    /// Whether no record is enrolled.
+    pub fn is_empty(&self) -> bool {
+        self.ids.is_empty()
+    }
+
+    fn check(&self, e: &ShareVec<Z32>) -> Result<(), GalleryError> {
+        if e.len() == self.dimensions {
+            Ok(())
+        } else {
+            Err(GalleryError::WrongShape {
+                expected: 1,
+                given: format!(
+                    "an embedding of {} dimensions, not {}",
+                    e.len(),
+                    self.dimensions
+                ),
+            })
+        }
+    }
+
+    /// Enrols a record's shares; nothing changes on error.
+    pub fn insert(&mut self, id: RecordId, e: &ShareVec<Z32>) -> Result<(), EngineError> {
+        self.check(e)?;
+        if self.ids.contains(&id) {
+            return Err(GalleryError::Duplicate(id.0).into());
+        }
+        self.shares.extend_from_slice(&e.this);
+        self.shares.extend_from_slice(&e.next);
+        self.ids.push(id);
+        Ok(())
+    }
+
+    /// Deletes a record's shares (moved over by the last record, tail zeroized).
+    pub fn remove(&mut self, id: RecordId) -> bool {
+        let Some(slot) = self.ids.iter().position(|&r| r == id) else {
+            return false;
+        };
+        let (stride, last) = (2 * self.dimensions, self.ids.len() - 1);
+        if slot != last {
+            self.shares
+                .copy_within(last * stride..(last + 1) * stride, slot * stride);
+        }
+        self.shares[last * stride..]
+            .iter_mut()
+            .for_each(Zeroize::zeroize);
+        self.shares.truncate(last * stride);
+        self.ids.swap_remove(slot);
+        true
+    }
+
+    /// 1:N for a batch of queries (`session` as for [`crate::engine::PartyEngine::search`]).
+    pub fn search(
+        &self,
+        net: &mut dyn Transport,
+        session: SessionId,
+        queries: &[ShareVec<Z32>],
+    ) -> Result<Vec<bool>, EngineError> {
+        let slots: Vec<usize> = (0..self.ids.len()).collect();
+        self.run(net, session, queries, &slots)
+    }
+
+    /// 1:1 against record `id`.
+    pub fn verify(
+        &self,
+        net: &mut dyn Transport,
+        session: SessionId,
+        id: RecordId,
+        query: &ShareVec<Z32>,
+    ) -> Result<bool, EngineError> {
+        let slot = self
+            .ids
+            .iter()
+            .position(|&r| r == id)
+            .ok_or(EngineError::UnknownRecord(id.0))?;
+        Ok(self.run(net, session, std::slice::from_ref(query), &[slot])?[0])
+    }
+
+    fn run(
+        &self,
+        net: &mut dyn Transport,
+        session: SessionId,
+        queries: &[ShareVec<Z32>],
+        slots: &[usize],
+    ) -> Result<Vec<bool>, EngineError> {
+        queries.iter().try_for_each(|q| self.check(q))?;
+        if queries.is_empty() || slots.is_empty() {
+            return Ok(vec![false; queries.len()]);
+        }
+        let mut s = Session::new(net, CorrelatedRandomness::new(&self.seeds, session));
+        let decided = self.decide(&mut s, queries, slots)?;
+        let opened = open_bits(&mut s, &decided)?;
+        Ok((0..queries.len()).map(|q| bit(&opened, q)).collect())
+    }
+
+    fn decide(
+        &self,
+        s: &mut Session<'_>,
+        queries: &[ShareVec<Z32>],
+        slots: &[usize],
+    ) -> Result<crate::protocol::bits::BitShares, NetError> {
+        let d = self.dimensions;
+        let prepared: Vec<Vec<Z32>> = queries
+            .iter()
+            .map(|q| {
+                let mut v: Vec<Z32> = q.this.iter().zip(&q.next).map(|(&a, &b)| a + b).collect();
+                v.extend_from_slice(&q.this);
+                v
+            })
+            .collect();
+        let mut additive = Vec::with_capacity(slots.len() * queries.len());
+        for &slot in slots {
+            let stored = &self.shares[slot * 2 * d..(slot + 1) * 2 * d];
+            for q in &prepared {
+                additive.push(
+                    q.iter()
+                        .zip(stored)
+                        .fold(Z32(0), |acc, (&a, &b)| acc + a * b),
+                );
+            }
+        }
+        let mut dots = reshare(s, additive)?;
+        dots.add_public(s.party(), -Z32::from_i64(self.rule.dot_threshold.into()));
+        let matches = msb(s, &dots)?.not(s.party());
+        or_groups(s, &matches, queries.len())
+    }
+}
