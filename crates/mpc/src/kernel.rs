@@ -12,7 +12,7 @@
 use crate::encode::{CODE_ELEMENTS, ELEMENTS};
 use crate::ring::Z16;
 
-const LANES: usize = 32;
+const LANES: usize = 128;
 
 /// The dot product body, written so the compiler vectorises it for whatever target
 /// features the calling function enables.
