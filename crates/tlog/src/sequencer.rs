@@ -62,8 +62,9 @@ impl std::fmt::Debug for Sequencer {
 }
 
 impl Sequencer {
-    /// Starts the writer thread for `log`. `on_commit` runs after every committed batch
-    /// with the new tree size (for example to wake the witness cosigning loop).
+    /// Starts the writer thread for `log`. `on_commit` runs after every committed batch,
+    /// before the callers are answered, with the new tree size (the HTTP server publishes
+    /// it there, so tiles are servable by the time a caller hears back).
     pub fn start<S: Storage + 'static>(
         log: Arc<Mutex<Log<S>>>,
         max_batch: usize,
@@ -138,6 +139,8 @@ fn run<S: Storage>(
         match result {
             Ok(receipt) => {
                 let tree_size = receipt.first_index + receipt.count;
+                // Publish first: a caller that gets its answer can fetch the new tiles at once.
+                on_commit(tree_size);
                 let mut next = receipt.first_index;
                 for r in pending {
                     let n = r.entries.len() as u64;
@@ -148,7 +151,6 @@ fn run<S: Storage>(
                     }));
                     next += n;
                 }
-                on_commit(tree_size);
             }
             Err(e) => {
                 let e = Arc::new(e);
