@@ -1,1 +1,72 @@
-fn main() {}
+//! `masque`: the command-line tool. It parses arguments and wires the library crates;
+//! the logic lives in the libraries.
+
+mod bench_match;
+mod cred;
+mod eval;
+mod log;
+mod matching;
+mod mpc;
+mod output;
+mod synth;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "masque",
+    version,
+    about = "Privacy-preserving biometric identity network"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Generate a synthetic population of iris codes and write it to a file.
+    Synth(synth::SynthArgs),
+    /// Search a gallery (1:N) with one or more queries, in plaintext.
+    Match(matching::MatchArgs),
+    /// Measure accuracy on a population: FMR/FNMR, EER, DET plot, unlinkability.
+    Eval(eval::EvalArgs),
+    /// Measure performance.
+    Bench {
+        #[command(subcommand)]
+        what: BenchCommand,
+    },
+    /// Transparency log: keys, serving, witnessing, appending, proofs and verification.
+    Log {
+        #[command(subcommand)]
+        what: log::LogCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum BenchCommand {
+    /// Transparency log: durable appends/s, proof builds and verifications/s, bytes per entry.
+    Log(log::BenchLogArgs),
+    /// Plaintext matcher throughput per SIMD path and 1:N time on a large gallery.
+    Match(bench_match::BenchMatchArgs),
+    /// Anonymous credentials: issuance, proof generation and verification medians, sizes.
+    Cred(cred::BenchCredArgs),
+    /// Three-party MPC 1:N throughput per party-core, bytes per comparison, share sizes.
+    Mpc(mpc::BenchMpcArgs),
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Synth(args) => synth::run(args),
+        Command::Match(args) => matching::run(args),
+        Command::Eval(args) => eval::run(args),
+        Command::Log { what } => log::run(what),
+        Command::Bench { what } => match what {
+            BenchCommand::Log(args) => log::bench(args),
+            BenchCommand::Match(args) => bench_match::run(args),
+            BenchCommand::Cred(args) => cred::run(args),
+            BenchCommand::Mpc(args) => mpc::run(args),
+        },
+    }
+}

@@ -47,18 +47,6 @@ impl Default for DecisionRule {
 }
 
 impl DecisionRule {
-    fn matches(self, counts: HammingCounts) -> bool {
-        match self {
-            Self::Fractional {
-                threshold,
-                min_overlap,
-            } => counts
-                .fractional(min_overlap)
-                .is_ok_and(|d| d < threshold.value()),
-            Self::FixedPoint(rule) => rule.matches(counts),
-        }
-    }
-
     fn min_overlap(self) -> MinOverlap {
         match self {
             Self::Fractional { min_overlap, .. } => min_overlap,
@@ -68,7 +56,7 @@ impl DecisionRule {
 }
 
 /// One eye's result against one stored eye.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct EyeResult {
     /// Whether any rotation matched.
     pub is_match: bool,
@@ -242,16 +230,16 @@ impl Matcher {
             comparisons: (n * query.eyes.len() * ROTATION_COUNT) as u64,
             ..SearchOutcome::default()
         };
+        let sides_used = query.eyes.len();
         for (k, slot) in slots.enumerate() {
-            let eyes: Vec<EyeResult> = (0..query.eyes.len())
-                .map(|side| {
-                    let start = side * per_eye + k * ROTATION_COUNT;
-                    self.eye_result(&buffer[start..start + ROTATION_COUNT])
-                })
-                .collect();
-            let is_match = eyes.iter().all(|e| e.is_match);
+            let mut eyes = [EyeResult::default(); 2];
+            for (side, eye) in eyes.iter_mut().enumerate().take(sides_used) {
+                let start = side * per_eye + k * ROTATION_COUNT;
+                *eye = self.eye_result(&buffer[start..start + ROTATION_COUNT]);
+            }
+            let eyes = &eyes[..sides_used];
             let record = gallery.ids()[slot];
-            if is_match {
+            if eyes.iter().all(|e| e.is_match) {
                 outcome.is_match = true;
                 outcome.matches.push(record);
             }
@@ -265,31 +253,44 @@ impl Matcher {
                 outcome.best = Some(Candidate {
                     record,
                     distance,
-                    eyes,
+                    eyes: eyes.to_vec(),
                 });
             }
         }
         outcome
     }
 
+    /// Decides one stored eye from its 31 rotation counts. Hot: one division per eye.
     fn eye_result(&self, counts: &[HammingCounts]) -> EyeResult {
-        let min = self.rule.min_overlap();
-        let mut result = EyeResult {
-            is_match: false,
-            best: None,
-        };
+        let min = self.rule.min_overlap().bits();
+        // The smallest fraction differing/overlap among decidable rotations, compared
+        // exactly by cross-multiplication; ties keep the first (most negative) shift.
+        let mut best: Option<(HammingCounts, i32)> = None;
+        let mut fixed_point_match = false;
         for (&c, shift) in counts.iter().zip(ROTATIONS) {
-            result.is_match |= self.rule.matches(c);
-            if let Ok(d) = c.fractional(min)
-                && result.best.is_none_or(|b| d < b.0)
+            if let DecisionRule::FixedPoint(rule) = self.rule {
+                fixed_point_match |= rule.matches(c);
+            }
+            if c.overlap >= min
+                && best.is_none_or(|(b, _)| {
+                    u64::from(c.differing) * u64::from(b.overlap)
+                        < u64::from(b.differing) * u64::from(c.overlap)
+                })
             {
-                result.best = Some((d, shift));
+                best = Some((c, shift));
             }
         }
-        result
+        let best = best.map(|(c, shift)| (f64::from(c.differing) / f64::from(c.overlap), shift));
+        let is_match = match self.rule {
+            // Some rotation is below t exactly when the smallest distance is.
+            DecisionRule::Fractional { threshold, .. } => {
+                best.is_some_and(|(d, _)| d < threshold.value())
+            }
+            DecisionRule::FixedPoint(_) => fixed_point_match,
+        };
+        EyeResult { is_match, best }
     }
 }
-
 /// Combines two partial outcomes of disjoint, ordered slot ranges.
 fn merge(mut a: SearchOutcome, b: SearchOutcome) -> SearchOutcome {
     a.is_match |= b.is_match;

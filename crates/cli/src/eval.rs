@@ -1,0 +1,218 @@
+//! `masque eval`: accuracy on a population, with a DET plot.
+
+use crate::output::{print_json, progress};
+use clap::{Args, ValueEnum};
+use masque_template::eval::ScoreSet;
+use masque_template::eval::det::{DetSeries, write_det_png};
+use masque_template::eval::metrics::{AccuracyReport, curve, report};
+use masque_template::eval::population::population_scores;
+use masque_template::eval::unlinkability::unlinkability;
+use masque_template::iris::ROTATION_COUNT;
+use masque_template::synth::IrisPopulation;
+use masque_template::synth::face::FaceModel;
+use masque_template::synth::iris::IrisModel;
+use masque_template::{MinOverlap, Threshold};
+use rayon::prelude::*;
+use serde::Serialize;
+use std::path::PathBuf;
+
+#[derive(Args)]
+pub struct EvalArgs {
+    /// Population file (from `masque synth`, two or more captures); without it a
+    /// population of --persons is generated from --seed.
+    #[arg(long)]
+    population: Option<PathBuf>,
+    /// Persons to generate when no --population is given.
+    #[arg(long, default_value_t = 1500)]
+    persons: usize,
+    /// Seed for the generated population.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Iris codes, or face-like embeddings (always generated).
+    #[arg(long, value_enum, default_value_t = Modality::Iris)]
+    modality: Modality,
+    /// Operating threshold to report: a fractional Hamming distance for iris, a cosine
+    /// similarity for faces (default 0.345 for iris, 0.4 for faces).
+    #[arg(long)]
+    threshold: Option<f64>,
+    /// Fewest overlapping valid bits for a decision (iris).
+    #[arg(long, default_value_t = MinOverlap::DEFAULT.bits())]
+    min_overlap: u32,
+    /// Where to write the DET plot (PNG).
+    #[arg(long, default_value = "det.png")]
+    plot: PathBuf,
+    /// Print the report as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Clone, Copy, PartialEq, ValueEnum)]
+enum Modality {
+    Iris,
+    Face,
+}
+
+#[derive(Serialize)]
+struct Section {
+    name: &'static str,
+    report: AccuracyReport,
+    /// ISO/IEC 24745 D<->sys of the unprotected templates (1 = fully linkable).
+    unlinkability_d_sys: f64,
+}
+
+#[derive(Serialize)]
+struct EvalReport {
+    modality: &'static str,
+    threshold: f64,
+    sections: Vec<Section>,
+    plot: String,
+}
+
+pub fn run(args: EvalArgs) -> anyhow::Result<()> {
+    let (modality, threshold, sets) = match args.modality {
+        Modality::Iris => {
+            let t = Threshold::new(args.threshold.unwrap_or(0.345))?.value();
+            ("iris", t, iris_scores(&args)?)
+        }
+        Modality::Face => {
+            let t = args.threshold.unwrap_or(0.4);
+            anyhow::ensure!(
+                (-1.0..1.0).contains(&t),
+                "--threshold must be a cosine in (-1, 1)"
+            );
+            // Scores are distances 1 - cosine.
+            ("face", 1.0 - t, face_scores(&args))
+        }
+    };
+    let sections: Vec<Section> = sets
+        .iter()
+        .map(|(name, scores)| Section {
+            name,
+            report: report(scores, threshold),
+            unlinkability_d_sys: unlinkability(&scores.genuine, &scores.impostor, 100, 1.0).d_sys,
+        })
+        .collect();
+    let curves: Vec<_> = sets.iter().map(|(_, s)| curve(s)).collect();
+    let series: Vec<DetSeries> = sets
+        .iter()
+        .zip(&curves)
+        .map(|((name, _), points)| DetSeries {
+            label: name,
+            points,
+        })
+        .collect();
+    write_det_png(
+        &args.plot,
+        &format!("DET, synthetic {modality} population"),
+        &series,
+    )?;
+    let out = EvalReport {
+        modality,
+        threshold: args
+            .threshold
+            .unwrap_or(if modality == "iris" { 0.345 } else { 0.4 }),
+        sections,
+        plot: args.plot.display().to_string(),
+    };
+    if args.json {
+        return print_json(&out);
+    }
+    print_report(&out);
+    Ok(())
+}
+
+fn print_report(out: &EvalReport) {
+    for s in &out.sections {
+        let r = &s.report;
+        println!(
+            "== {} ({} genuine, {} impostor pairs)",
+            s.name, r.genuine_pairs, r.impostor_pairs
+        );
+        println!(
+            "   EER {:.4}% at threshold {:.4}",
+            100.0 * r.eer,
+            r.eer_threshold
+        );
+        println!(
+            "   at threshold {}: FMR {:.3e}, FNMR {:.3e}",
+            out.threshold, r.at_threshold.fmr, r.at_threshold.fnmr
+        );
+        for p in &r.operating_points {
+            println!(
+                "   FNMR at FMR {:.0e}: {:.4e} ({} false non-matches of {}; {} false matches of {}){}",
+                p.target_fmr,
+                p.fnmr,
+                p.false_non_matches,
+                p.genuine_pairs,
+                p.false_matches,
+                p.impostor_pairs,
+                if p.supported {
+                    ""
+                } else {
+                    " -- too few impostor pairs to support this FMR"
+                }
+            );
+        }
+        println!(
+            "   unlinkability D<->sys of plaintext templates: {:.3}",
+            s.unlinkability_d_sys
+        );
+    }
+    println!("DET plot written to {}", out.plot);
+}
+
+fn iris_scores(args: &EvalArgs) -> anyhow::Result<Vec<(&'static str, ScoreSet)>> {
+    let pop = match &args.population {
+        Some(path) => {
+            let (pop, header) = IrisPopulation::read_file(path)?;
+            anyhow::ensure!(
+                header.captures >= 2,
+                "{} has one capture per person; evaluation needs two (masque synth --captures 2)",
+                path.display()
+            );
+            pop
+        }
+        None => {
+            let bar = progress(args.persons as u64, "persons");
+            let pop = IrisPopulation::generate(
+                &IrisModel::default(),
+                args.seed,
+                args.persons,
+                2,
+                &|| bar.inc(1),
+            );
+            bar.finish_and_clear();
+            pop
+        }
+    };
+    let n = pop.persons.len() as u64;
+    let bar = progress(2 * n * n * ROTATION_COUNT as u64, "comparisons");
+    let scores = population_scores(&pop, MinOverlap::new(args.min_overlap), &|k| bar.inc(k));
+    bar.finish_and_clear();
+    Ok(vec![
+        ("two eyes", scores.persons),
+        ("single eye", scores.eyes),
+    ])
+}
+
+fn face_scores(args: &EvalArgs) -> Vec<(&'static str, ScoreSet)> {
+    let pop = FaceModel::default().generate(args.seed, args.persons, 2);
+    let genuine: Vec<f64> = pop
+        .iter()
+        .map(|p| p[1].cosine(&p[0]).expect("same dimensions"))
+        .collect();
+    let impostor: Vec<f64> = pop
+        .par_iter()
+        .enumerate()
+        .flat_map_iter(|(i, probe)| {
+            pop.iter()
+                .enumerate()
+                .filter(move |(j, _)| *j != i)
+                .map(move |(_, stored)| probe[1].cosine(&stored[0]).expect("same dimensions"))
+        })
+        .collect();
+    vec![(
+        "face (cosine)",
+        ScoreSet::from_similarities(&genuine, &impostor),
+    )]
+}
