@@ -16,7 +16,8 @@ fn gallery(eyes: usize) -> (IrisGallery, masque_template::IrisCode) {
     let mut g = IrisGallery::new(EyeMode::SingleEye);
     for i in 0..eyes {
         let pair = &pop.persons[i % 64].captures[0];
-        g.insert_eye(RecordId(i as u64), pair.eye(Eye::Left)).unwrap();
+        g.insert_eye(RecordId(i as u64), pair.eye(Eye::Left))
+            .unwrap();
     }
     (g, pop.persons[0].captures[0].right.clone())
 }
@@ -44,7 +45,9 @@ fn search(c: &mut Criterion) {
     let mut group = c.benchmark_group("search");
     group.throughput(Throughput::Elements((eyes * ROTATION_COUNT) as u64));
     group.sample_size(10);
-    group.bench_function("1:N 100k eyes", |b| b.iter(|| matcher.search(&g, &query).unwrap()));
+    group.bench_function("1:N 100k eyes", |b| {
+        b.iter(|| matcher.search(&g, &query).unwrap())
+    });
     group.finish();
 }
 
