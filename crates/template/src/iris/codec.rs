@@ -74,11 +74,7 @@ impl IrisCode {
     /// [`TemplateError::BadBase64`], [`TemplateError::WrongLength`] or
     /// [`TemplateError::MaskPairMismatch`].
     pub fn from_base64(code: &str, mask: &str) -> Result<Self, TemplateError> {
-        let code = decode("iris_codes", code)?;
-        let mask = decode("mask_codes", mask)?;
-        check_len("iris_codes", &code)?;
-        check_len("mask_codes", &mask)?;
-        IrisCode::from_fn(|i| packed_bit(&code, i), |i| packed_bit(&mask, i))
+        decode_eye(("iris_codes", code), ("mask_codes", mask))
     }
 
     /// The open-iris base64 of the code plane.
@@ -147,25 +143,14 @@ impl EyePair {
     pub fn from_json(json: &str) -> Result<Self, TemplateError> {
         let doc: TwoEyeJson =
             serde_json::from_str(json).map_err(|e| TemplateError::BadJson(e.to_string()))?;
-        let eye = |code_field: &str, code: &str, mask_field: &str, mask: &str| {
-            let code = decode(code_field, code)?;
-            let mask = decode(mask_field, mask)?;
-            check_len(code_field, &code)?;
-            check_len(mask_field, &mask)?;
-            IrisCode::from_packed(&code, &mask)
-        };
         Ok(Self {
-            left: eye(
-                "left_iris_code",
-                &doc.left_iris_code,
-                "left_mask_code",
-                &doc.left_mask_code,
+            left: decode_eye(
+                ("left_iris_code", &doc.left_iris_code),
+                ("left_mask_code", &doc.left_mask_code),
             )?,
-            right: eye(
-                "right_iris_code",
-                &doc.right_iris_code,
-                "right_mask_code",
-                &doc.right_mask_code,
+            right: decode_eye(
+                ("right_iris_code", &doc.right_iris_code),
+                ("right_mask_code", &doc.right_mask_code),
             )?,
         })
     }
@@ -181,6 +166,19 @@ impl EyePair {
         };
         serde_json::to_string(&doc).expect("serialising strings cannot fail")
     }
+}
+
+/// Decodes one eye from base64 code and mask planes; errors name the `(field, text)`
+/// that was wrong.
+fn decode_eye(code: (&str, &str), mask: (&str, &str)) -> Result<IrisCode, TemplateError> {
+    let code_bytes = decode(code.0, code.1)?;
+    let mask_bytes = decode(mask.0, mask.1)?;
+    check_len(code.0, &code_bytes)?;
+    check_len(mask.0, &mask_bytes)?;
+    IrisCode::from_fn(
+        |i| packed_bit(&code_bytes, i),
+        |i| packed_bit(&mask_bytes, i),
+    )
 }
 
 fn decode(field: &str, text: &str) -> Result<Vec<u8>, TemplateError> {
