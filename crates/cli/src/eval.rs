@@ -69,10 +69,12 @@ struct EvalReport {
 }
 
 pub fn run(args: EvalArgs) -> anyhow::Result<()> {
-    let (modality, threshold, sets) = match args.modality {
+    // `asked` is the threshold as the user states it; `threshold` the same on the
+    // distance scale the scores use.
+    let (modality, asked, threshold, sets) = match args.modality {
         Modality::Iris => {
             let t = Threshold::new(args.threshold.unwrap_or(0.345))?.value();
-            ("iris", t, iris_scores(&args)?)
+            ("iris", t, t, iris_scores(&args)?)
         }
         Modality::Face => {
             let t = args.threshold.unwrap_or(0.4);
@@ -81,7 +83,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
                 "--threshold must be a cosine in (-1, 1)"
             );
             // Scores are distances 1 - cosine.
-            ("face", 1.0 - t, face_scores(&args))
+            ("face", t, 1.0 - t, face_scores(&args))
         }
     };
     let sections: Vec<Section> = sets
@@ -108,9 +110,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
     )?;
     let out = EvalReport {
         modality,
-        threshold: args
-            .threshold
-            .unwrap_or(if modality == "iris" { 0.345 } else { 0.4 }),
+        threshold: asked,
         sections,
         plot: args.plot.display().to_string(),
     };
