@@ -57,6 +57,20 @@ impl SecretScalar {
     pub(crate) fn bytes(&self) -> &[u8; 32] {
         &self.0
     }
+
+    /// A scalar from canonical big-endian bytes (strictly below the group order), for
+    /// callers of [`crate::backend::BbsBackend`] and known-answer tests.
+    pub fn from_be_bytes(bytes: [u8; 32]) -> Result<Self, CredError> {
+        if !is_canonical_scalar(&bytes) {
+            return Err(CredError::Backend("non-canonical scalar"));
+        }
+        Ok(Self(bytes))
+    }
+
+    /// The big-endian bytes. They are secret: never log or store them unencrypted.
+    pub fn expose_be_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
 }
 
 /// Whether `bytes` is a canonical big-endian scalar (strictly below the group order).

@@ -11,6 +11,7 @@
 //! [`CredError`]), validate points and scalars, and hold secrets only in zeroizing types
 //! where the underlying library allows it.
 
+pub mod fast;
 pub mod zkryptium;
 
 use crate::error::CredError;
