@@ -8,10 +8,12 @@
 //! of all three parties ÷ 3). CPU time is the party threads' own on-CPU time
 //! (`/proc/thread-self/schedstat`), falling back to wall time where that is unavailable.
 
-use crate::engine::{EngineError, PartyEngine, share_eye};
+use crate::dealer::{QueryShare, enrolment_shares, query_shares};
+use crate::engine::{EngineError, PartyEngine};
 use crate::gallery::{Gallery, RecordId};
 use crate::net::Transport;
 use crate::net::local::LocalNetwork;
+use crate::party::PartyId;
 use crate::randomness::{PartySeeds, SessionId};
 use masque_template::iris::ROTATION_COUNT;
 use masque_template::matcher::{DecisionRule, EyeMode, IrisGallery, IrisQuery, Kernel, Matcher};
@@ -72,11 +74,12 @@ pub fn run(eyes: usize, queries: usize, seed: u64) -> Result<BenchReport, Engine
     let mut rng = ChaCha20Rng::seed_from_u64(seed);
     let rule = FixedPointRule::from_threshold(0.345);
     let seeds = PartySeeds::deal(&mut rng);
-    let mut engines = seeds.map(|s| PartyEngine::new(s, 1, rule));
+    let mut engines = PartyId::ALL
+        .map(|p| PartyEngine::new(p, seeds[p.index()].clone(), EyeMode::SingleEye, rule));
     let mut plain = IrisGallery::new(EyeMode::SingleEye);
     for k in 0..eyes {
         let code = random_code(&mut rng);
-        for (engine, share) in engines.iter_mut().zip(share_eye(&code, &mut rng)) {
+        for (engine, share) in engines.iter_mut().zip(enrolment_shares(&code, &mut rng)) {
             engine.insert(RecordId(k as u64), &[share])?;
         }
         plain
@@ -84,9 +87,9 @@ pub fn run(eyes: usize, queries: usize, seed: u64) -> Result<BenchReport, Engine
             .expect("fresh ids");
     }
     let probes: Vec<IrisCode> = (0..queries).map(|_| random_code(&mut rng)).collect();
-    let mut shared: [Vec<Vec<crate::ShareVec<crate::Z16>>>; 3] = Default::default();
+    let mut shared: [Vec<Vec<QueryShare>>; 3] = Default::default();
     for probe in &probes {
-        for (p, share) in share_eye(probe, &mut rng).into_iter().enumerate() {
+        for (p, share) in query_shares(probe, &mut rng).into_iter().enumerate() {
             shared[p].push(vec![share]);
         }
     }
@@ -163,6 +166,6 @@ mod tests {
         let r = super::run(3, 1, 7).unwrap();
         assert_eq!(r.comparisons, 3 * 31);
         assert!(r.bytes_per_comparison > 0.0 && r.per_party_core > 0.0);
-        assert_eq!(r.share_bytes_per_eye, 2 * 19_200 * 2);
+        assert_eq!(r.share_bytes_per_eye, 19_200 * 2);
     }
 }

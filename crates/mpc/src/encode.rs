@@ -1,16 +1,21 @@
-//! The iris encoding of DESIGN.md and its share-level rotation.
+//! The iris encoding of DESIGN.md, packed for the Galois ring, and its rotation.
 //!
-//! An eye becomes [`ELEMENTS`] elements of Z_2^16: first the 12,800 code elements
-//! `e = mask - 2*(code & mask)` ∈ {0, +1, -1}, then the 6,400 mask elements (one per
+//! An eye becomes [`ELEMENTS`] elements of Z_2^16: 12,800 code elements
+//! `e = mask - 2*(code & mask)` ∈ {0, +1, -1}, then 6,400 mask elements (one per
 //! real/imaginary pair, the pairs being equal). For two eyes `a`, `b`:
 //! `Σ e_a e_b = M - 2 HD = code_dot` and `2 Σ m_a m_b = M = mask_dot`.
 //!
-//! Rotation is a permutation of elements, so each party rotates its shares locally
-//! ([`rotate`]), exactly as `IrisCode::rotated` rotates the plaintext.
+//! The elements are ordered in [`GROUPS`] groups of four, each group becoming one element
+//! of GR(2^16, 4) ([`crate::galois`]). A group never straddles two iris columns: a code
+//! group is the four bits of one (row, column) cell (two filters × real/imaginary), a
+//! mask group the two mask elements of one column in two adjacent rows. Rotating the iris
+//! by whole columns therefore moves whole groups ([`rotate_groups`]), so a custodian can
+//! rotate its Shamir share of a packed eye without knowing it: the permutation is the same
+//! for the secret and for the sharing randomness.
 
 use crate::ring::Z16;
 use masque_template::IrisCode;
-use masque_template::iris::{BITS_PER_ROW, ROWS};
+use masque_template::iris::{COLUMNS, ROWS};
 
 /// Code elements per eye.
 pub const CODE_ELEMENTS: usize = IrisCode::BITS;
@@ -18,38 +23,75 @@ pub const CODE_ELEMENTS: usize = IrisCode::BITS;
 pub const MASK_ELEMENTS: usize = IrisCode::BITS / 2;
 /// All elements per eye.
 pub const ELEMENTS: usize = CODE_ELEMENTS + MASK_ELEMENTS;
+/// Elements per group (one Galois-ring element).
+pub const GROUP: usize = crate::galois::DEGREE;
+/// Groups per eye.
+pub const GROUPS: usize = ELEMENTS / GROUP;
+/// Groups holding code elements; the mask groups follow.
+pub const CODE_GROUPS: usize = CODE_ELEMENTS / GROUP;
 
-/// The encoding of one eye.
-pub fn encode_iris(code: &IrisCode) -> Vec<Z16> {
-    let mut out = Vec::with_capacity(ELEMENTS);
-    for i in 0..CODE_ELEMENTS {
-        let (m, c) = (code.mask_bit(i), code.code_bit(i));
-        out.push(Z16::from_i64(i64::from(m) - 2 * i64::from(c && m)));
+/// Bits of one (row, column) cell of the iris code.
+const CELL_BITS: usize = IrisCode::BITS / (ROWS * COLUMNS);
+/// Rows of mask elements packed into one group.
+const MASK_ROWS_PER_GROUP: usize = GROUP / (CELL_BITS / 2);
+
+/// The bit of the iris code (code bit for a code element, mask bit for a mask element)
+/// behind each element position, in packed order.
+fn source_bit(position: usize) -> usize {
+    let (group, lane) = (position / GROUP, position % GROUP);
+    if group < CODE_GROUPS {
+        let (row, column) = (group / COLUMNS, group % COLUMNS);
+        (row * COLUMNS + column) * CELL_BITS + lane
+    } else {
+        let g = group - CODE_GROUPS;
+        let (row_block, column) = (g / COLUMNS, g % COLUMNS);
+        let half = CELL_BITS / 2;
+        let row = row_block * MASK_ROWS_PER_GROUP + lane / half;
+        // The mask bit of the real part of the pair; the imaginary one equals it.
+        (row * COLUMNS + column) * CELL_BITS + 2 * (lane % half)
     }
-    for k in 0..MASK_ELEMENTS {
-        out.push(Z16(u16::from(code.mask_bit(2 * k))));
+}
+
+/// The encoding of one eye, in packed order.
+pub fn encode_iris(code: &IrisCode) -> Vec<Z16> {
+    (0..ELEMENTS)
+        .map(|position| {
+            let bit = source_bit(position);
+            let m = code.mask_bit(bit);
+            if position < CODE_ELEMENTS {
+                Z16::from_i64(i64::from(m) - 2 * i64::from(code.code_bit(bit) && m))
+            } else {
+                Z16(u16::from(m))
+            }
+        })
+        .collect()
+}
+
+/// Rotates a packed eye given as [`GROUPS`] groups (elements of any type: plaintext
+/// values, Galois-ring shares, prepared query forms) by `columns`, like
+/// `IrisCode::rotated`: column `c` of the result is column `c - columns` of the input.
+///
+/// # Panics
+/// If `groups` does not hold exactly [`GROUPS`] items (a programming error).
+pub fn rotate_groups<T: Copy>(groups: &[T], columns: i32) -> Vec<T> {
+    assert_eq!(groups.len(), GROUPS, "a packed eye");
+    let shift = columns.rem_euclid(COLUMNS as i32) as usize;
+    let mut out = groups.to_vec();
+    for (g, &item) in groups.iter().enumerate() {
+        let (block, column) = (g / COLUMNS, g % COLUMNS);
+        out[block * COLUMNS + (column + shift) % COLUMNS] = item;
     }
     out
 }
 
-/// Rotates an encoded eye (or a share of one) by `columns`, like `IrisCode::rotated`:
-/// column `c` of the result is column `c - columns` of the input.
+/// Rotates an encoded eye element-wise (groups of [`GROUP`] elements move together).
 pub fn rotate(encoded: &[Z16], columns: i32) -> Vec<Z16> {
     assert_eq!(encoded.len(), ELEMENTS, "an encoded eye");
-    let columns = columns.rem_euclid(200) as usize;
-    let mut out = vec![Z16(0); ELEMENTS];
-    let code_row = BITS_PER_ROW;
-    let mask_row = BITS_PER_ROW / 2;
-    for row in 0..ROWS {
-        for pos in 0..code_row {
-            out[row * code_row + (pos + 4 * columns) % code_row] = encoded[row * code_row + pos];
-        }
-        let (src, dst) = (&encoded[CODE_ELEMENTS..], CODE_ELEMENTS);
-        for pos in 0..mask_row {
-            out[dst + row * mask_row + (pos + 2 * columns) % mask_row] = src[row * mask_row + pos];
-        }
-    }
-    out
+    let groups: Vec<[Z16; GROUP]> = encoded
+        .chunks_exact(GROUP)
+        .map(|c| [c[0], c[1], c[2], c[3]])
+        .collect();
+    rotate_groups(&groups, columns).concat()
 }
 
 #[cfg(test)]
@@ -72,6 +114,16 @@ mod tests {
         let code = dot(0..CODE_ELEMENTS);
         let mask = dot(CODE_ELEMENTS..ELEMENTS);
         (i32::from(code.0 as i16), 2 * i32::from(mask.0))
+    }
+
+    #[test]
+    fn packing_uses_every_code_bit_and_every_mask_pair_once() {
+        let mut code_bits: Vec<usize> = (0..CODE_ELEMENTS).map(source_bit).collect();
+        code_bits.sort_unstable();
+        assert_eq!(code_bits, (0..CODE_ELEMENTS).collect::<Vec<_>>());
+        let mut mask_bits: Vec<usize> = (CODE_ELEMENTS..ELEMENTS).map(source_bit).collect();
+        mask_bits.sort_unstable();
+        assert_eq!(mask_bits, (0..CODE_ELEMENTS).step_by(2).collect::<Vec<_>>());
     }
 
     #[test]

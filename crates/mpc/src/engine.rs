@@ -5,8 +5,8 @@
 //! each call runs one protocol session:
 //!
 //! 1. Local dot products of every query rotation (the query is rotated, never the
-//!    gallery) against every stored eye → additive shares of `code_dot` and `mask_dot`,
-//!    re-shared into replicated form.
+//!    gallery) against every stored eye ([`crate::kernel`]) → additive shares of
+//!    `code_dot` and `mask_dot`, re-shared into replicated form.
 //! 2. `D = code_dot·2^16 − A·lift(mask_dot) − 1` in Z_2^32; the comparison matches iff
 //!    `D ≥ 0`, i.e. iff `code_dot·2^16 > mask_dot·A`; the match bit is `NOT msb(D)`.
 //! 3. OR over rotations, AND over the two eyes, OR over records, all on shares.
@@ -16,10 +16,11 @@
 //! the outermost index. Nothing here is stored or changed by a query, so a failed query
 //! (a [`NetError`]) leaves the engine as it was.
 
-use crate::encode::rotate;
+use crate::dealer::{EnrolmentShare, QueryShare};
 use crate::gallery::{Gallery, GalleryError, RecordId};
-use crate::kernel::{comparison_shares, prepare_query};
+use crate::kernel::prepare_query;
 use crate::net::{NetError, Transport};
+use crate::party::PartyId;
 use crate::protocol::Session;
 use crate::protocol::arith::reshare;
 use crate::protocol::binary::{and_groups, lift, msb, or_groups};
@@ -27,9 +28,10 @@ use crate::protocol::bits::{BitShares, bit, open_bits};
 use crate::randomness::{CorrelatedRandomness, PartySeeds, SessionId};
 use crate::ring::{Z16, Z32};
 use crate::share::ShareVec;
-use masque_template::iris::ROTATIONS;
-use masque_template::{FixedPointRule, IrisCode};
-use rand::CryptoRng;
+use masque_template::FixedPointRule;
+use masque_template::iris::ROTATION_COUNT;
+use masque_template::matcher::EyeMode;
+use std::ops::Range;
 
 /// Why a query or gallery change failed.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -43,6 +45,14 @@ pub enum EngineError {
     /// A 1:1 check named a record that is not enrolled.
     #[error("record {0} is not enrolled")]
     UnknownRecord(u64),
+    /// The transport belongs to another party than this engine.
+    #[error("this engine is {engine} but its transport speaks as {transport}")]
+    TransportParty {
+        /// The engine's party.
+        engine: PartyId,
+        /// The transport's party.
+        transport: PartyId,
+    },
 }
 
 /// One custodian's engine.
@@ -58,18 +68,12 @@ impl std::fmt::Debug for PartyEngine {
     }
 }
 
-/// The wallet side: one eye's replicated shares for the three parties.
-pub fn share_eye(code: &IrisCode, rng: &mut impl CryptoRng) -> [ShareVec<Z16>; 3] {
-    let dealt = crate::share::share_vec(&crate::encode::encode_iris(code), rng);
-    crate::PartyId::ALL.map(|p| dealt.for_party(p))
-}
-
 impl PartyEngine {
-    /// An engine for records of `eyes` eyes (1 or 2) deciding with `rule`.
-    pub fn new(seeds: PartySeeds, eyes: usize, rule: FixedPointRule) -> Self {
+    /// The engine of custodian `party` for records of `mode`, deciding with `rule`.
+    pub fn new(party: PartyId, seeds: PartySeeds, mode: EyeMode, rule: FixedPointRule) -> Self {
         Self {
             seeds,
-            gallery: Gallery::new(eyes),
+            gallery: Gallery::new(party, mode),
             rule,
         }
     }
@@ -80,7 +84,7 @@ impl PartyEngine {
     }
 
     /// Enrols a record's shares (local; the node does this after a unique outcome).
-    pub fn insert(&mut self, id: RecordId, eyes: &[ShareVec<Z16>]) -> Result<(), EngineError> {
+    pub fn insert(&mut self, id: RecordId, eyes: &[EnrolmentShare]) -> Result<(), EngineError> {
         Ok(self.gallery.insert(id, eyes)?)
     }
 
@@ -99,10 +103,9 @@ impl PartyEngine {
         &self,
         net: &mut dyn Transport,
         session: SessionId,
-        queries: &[Vec<ShareVec<Z16>>],
+        queries: &[Vec<QueryShare>],
     ) -> Result<Vec<bool>, EngineError> {
-        let slots: Vec<usize> = (0..self.gallery.len()).collect();
-        self.run(net, session, queries, &slots)
+        self.run(net, session, queries, 0..self.gallery.len())
     }
 
     /// 1:1: whether the query matches record `id` (`session` as for
@@ -112,22 +115,33 @@ impl PartyEngine {
         net: &mut dyn Transport,
         session: SessionId,
         id: RecordId,
-        query: &[ShareVec<Z16>],
+        query: &[QueryShare],
     ) -> Result<bool, EngineError> {
         let slot = self
             .gallery
             .slot(id)
             .ok_or(EngineError::UnknownRecord(id.0))?;
-        Ok(self.run(net, session, std::slice::from_ref(&query.to_vec()), &[slot])?[0])
+        Ok(self.run(
+            net,
+            session,
+            std::slice::from_ref(&query.to_vec()),
+            slot..slot + 1,
+        )?[0])
     }
 
     fn run(
         &self,
         net: &mut dyn Transport,
         session: SessionId,
-        queries: &[Vec<ShareVec<Z16>>],
-        slots: &[usize],
+        queries: &[Vec<QueryShare>],
+        slots: Range<usize>,
     ) -> Result<Vec<bool>, EngineError> {
+        if net.party() != self.gallery.party() {
+            return Err(EngineError::TransportParty {
+                engine: self.gallery.party(),
+                transport: net.party(),
+            });
+        }
         for q in queries {
             self.gallery.check_shape(q)?;
         }
@@ -148,38 +162,32 @@ impl PartyEngine {
     fn decide(
         &self,
         s: &mut Session<'_>,
-        queries: &[Vec<ShareVec<Z16>>],
-        slots: &[usize],
+        queries: &[Vec<QueryShare>],
+        slots: Range<usize>,
     ) -> Result<BitShares, NetError> {
         let (eyes, records, nq) = (self.gallery.eyes(), slots.len(), queries.len());
-        let rotations = ROTATIONS.count();
+        let rotations = ROTATION_COUNT;
         let total = rotations * eyes * records * nq;
         // Both dot products of every comparison, code then mask, in one vector so one
         // re-sharing message carries them all.
         let mut both = vec![Z16(0); 2 * total];
-        // Prepared rotations per (eye, query).
-        let prepared: Vec<Vec<Vec<Z16>>> = ROTATIONS
-            .map(|r| {
-                (0..eyes * nq)
-                    .map(|k| {
-                        let q = &queries[k % nq][k / nq];
-                        prepare_query(&rotate(&q.this, r), &rotate(&q.next, r))
-                    })
-                    .collect()
-            })
-            .collect();
-        // Each stored eye is read once from memory and compared with every rotation of
-        // every query while it sits in cache; results go to their layout position.
         for side in 0..eyes {
-            for (record, &slot) in slots.iter().enumerate() {
-                let stored = self.gallery.eye(side, slot);
-                for (r, per_rotation) in prepared.iter().enumerate() {
-                    for q in 0..nq {
-                        let at = ((r * eyes + side) * records + record) * nq + q;
-                        let (c, m) = comparison_shares(&per_rotation[side * nq + q], stored);
-                        both[at] = c;
-                        both[total + at] = m;
-                    }
+            // Query rows m = rotation · nq + query, prepared once per side.
+            let prepared: Vec<Vec<Vec<Z16>>> =
+                queries.iter().map(|q| prepare_query(&q[side])).collect();
+            let rows: Vec<&[Z16]> = (0..rotations * nq)
+                .map(|m| prepared[m % nq][m / nq].as_slice())
+                .collect();
+            let (code, mask) = self.gallery.dot_products(side, &rows, slots.clone());
+            // From [row][record] to the comparison layout [rotation][eye][record][query].
+            for (m, (code_row, mask_row)) in
+                code.chunks(records).zip(mask.chunks(records)).enumerate()
+            {
+                let (r, q) = (m / nq, m % nq);
+                let base = (r * eyes + side) * records * nq + q;
+                for (record, (&c, &k)) in code_row.iter().zip(mask_row).enumerate() {
+                    both[base + record * nq] = c;
+                    both[total + base + record * nq] = k;
                 }
             }
         }

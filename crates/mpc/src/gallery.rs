@@ -1,41 +1,65 @@
 //! One party's gallery of shared eyes, in contiguous memory.
 //!
-//! Per eye side (one or two), a single vector holds every record's share back to back:
-//! for record slot `s`, elements `[2E*s, 2E*(s+1))` are component `i` of the encoded eye
-//! ([`ELEMENTS`] `= E` elements) followed by component `i+1`. Deleting a record moves the
-//! last record into its slot, zeroizes the vacated tail and shrinks the vector: the shares
-//! are gone from the gallery, no tombstone remains that could still match.
+//! Per eye side (one or two), a single store holds every record's stored row back to
+//! back: the [`ELEMENTS`] coefficients of the party's [`EnrolmentShare`] of that eye,
+//! 38,400 bytes. Deleting a record moves the last record into its slot and zeroizes the
+//! vacated storage: the shares are gone from the gallery, no tombstone remains that could
+//! still match.
 
-use crate::encode::ELEMENTS;
+use crate::dealer::{EnrolmentShare, EyeShare};
+use crate::encode::{ELEMENTS, GROUPS};
+use crate::kernel::{comparison_shares, stored_row};
+use crate::party::PartyId;
 use crate::ring::Z16;
-use crate::share::ShareVec;
+use masque_template::matcher::EyeMode;
+use std::collections::HashMap;
+use std::ops::Range;
 use zeroize::Zeroize;
 
 /// A record's public handle (the same at every party).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct RecordId(pub u64);
 
-/// Why a gallery change was refused.
+/// Why a gallery change or a query's shares were refused.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum GalleryError {
     /// The id is already enrolled.
     #[error("record {0} is already in the gallery")]
     Duplicate(u64),
     /// The shares have the wrong shape.
-    #[error("expected {expected} eye share(s) of {ELEMENTS} elements each, got {given}")]
+    #[error("expected {expected} eye share(s) of {GROUPS} groups each, got {given}")]
     WrongShape {
         /// Eyes per record in this gallery.
         expected: usize,
         /// What was given, described.
         given: String,
     },
+    /// The shares were dealt to another custodian.
+    #[error(
+        "these shares are for {given}, but this custodian is {this}; route each share to its own party"
+    )]
+    WrongParty {
+        /// This custodian.
+        this: PartyId,
+        /// The party named by the share.
+        given: PartyId,
+    },
+}
+
+/// Eyes per record in a mode.
+pub fn eye_count(mode: EyeMode) -> usize {
+    match mode {
+        EyeMode::SingleEye => 1,
+        EyeMode::TwoEyes => 2,
+    }
 }
 
 /// One party's shares of every enrolled record.
-#[derive(Default)]
 pub struct Gallery {
-    eyes: usize,
+    party: PartyId,
+    mode: EyeMode,
     ids: Vec<RecordId>,
+    slots: HashMap<RecordId, usize>,
     sides: Vec<Vec<Z16>>,
 }
 
@@ -43,9 +67,10 @@ impl std::fmt::Debug for Gallery {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "Gallery({} records, {} eye(s) each)",
+            "Gallery({}, {} records, {:?})",
+            self.party,
             self.ids.len(),
-            self.eyes
+            self.mode
         )
     }
 }
@@ -57,19 +82,28 @@ impl Drop for Gallery {
 }
 
 impl Gallery {
-    /// An empty gallery of records with `eyes` eyes (1 or 2).
-    pub fn new(eyes: usize) -> Self {
-        assert!(eyes == 1 || eyes == 2, "one or two eyes per record");
+    /// Bytes of shares stored per eye by this party.
+    pub const BYTES_PER_EYE: usize = ELEMENTS * std::mem::size_of::<Z16>();
+
+    /// An empty gallery of party `party` with records of `mode`.
+    pub fn new(party: PartyId, mode: EyeMode) -> Self {
         Self {
-            eyes,
+            party,
+            mode,
             ids: Vec::new(),
-            sides: vec![Vec::new(); eyes],
+            slots: HashMap::new(),
+            sides: vec![Vec::new(); eye_count(mode)],
         }
+    }
+
+    /// The custodian this gallery belongs to.
+    pub fn party(&self) -> PartyId {
+        self.party
     }
 
     /// Eyes per record.
     pub fn eyes(&self) -> usize {
-        self.eyes
+        self.sides.len()
     }
 
     /// Enrolled records.
@@ -89,62 +123,160 @@ impl Gallery {
 
     /// The slot of a record.
     pub fn slot(&self, id: RecordId) -> Option<usize> {
-        self.ids.iter().position(|&r| r == id)
+        self.slots.get(&id).copied()
     }
 
-    /// Bytes of shares stored per eye by this party.
-    pub const BYTES_PER_EYE: usize = 2 * ELEMENTS * std::mem::size_of::<Z16>();
-
-    /// Checks that `eyes` is one share of [`ELEMENTS`] per eye of this gallery.
-    pub fn check_shape(&self, eyes: &[ShareVec<Z16>]) -> Result<(), GalleryError> {
-        if eyes.len() == self.eyes && eyes.iter().all(|e| e.len() == ELEMENTS) {
+    /// Checks that `eyes` is one share per eye of this gallery, each of [`GROUPS`]
+    /// groups, dealt to this party.
+    pub fn check_shape<F>(&self, eyes: &[EyeShare<F>]) -> Result<(), GalleryError> {
+        if let Some(other) = eyes.iter().find(|e| e.party() != self.party) {
+            return Err(GalleryError::WrongParty {
+                this: self.party,
+                given: other.party(),
+            });
+        }
+        if eyes.len() == self.eyes() && eyes.iter().all(|e| e.groups().len() == GROUPS) {
             Ok(())
         } else {
             Err(GalleryError::WrongShape {
-                expected: self.eyes,
+                expected: self.eyes(),
                 given: format!(
-                    "{} eye(s) of {:?} elements",
+                    "{} eye(s) of {:?} groups",
                     eyes.len(),
-                    eyes.iter().map(ShareVec::len).collect::<Vec<_>>()
+                    eyes.iter().map(|e| e.groups().len()).collect::<Vec<_>>()
                 ),
             })
         }
     }
 
     /// Enrols a record; nothing changes on error.
-    pub fn insert(&mut self, id: RecordId, eyes: &[ShareVec<Z16>]) -> Result<(), GalleryError> {
+    pub fn insert(&mut self, id: RecordId, eyes: &[EnrolmentShare]) -> Result<(), GalleryError> {
         self.check_shape(eyes)?;
-        if self.slot(id).is_some() {
+        if self.slots.contains_key(&id) {
             return Err(GalleryError::Duplicate(id.0));
         }
         for (side, eye) in self.sides.iter_mut().zip(eyes) {
-            side.extend_from_slice(&eye.this);
-            side.extend_from_slice(&eye.next);
+            let mut row = stored_row(eye.groups());
+            side.extend_from_slice(&row);
+            row.zeroize();
         }
+        self.slots.insert(id, self.ids.len());
         self.ids.push(id);
         Ok(())
     }
 
     /// Deletes a record's shares; `false` if it was not enrolled.
     pub fn remove(&mut self, id: RecordId) -> bool {
-        let Some(slot) = self.slot(id) else {
+        let Some(slot) = self.slots.remove(&id) else {
             return false;
         };
         let last = self.ids.len() - 1;
-        let stride = 2 * ELEMENTS;
         for side in &mut self.sides {
             if slot != last {
-                side.copy_within(last * stride..(last + 1) * stride, slot * stride);
+                side.copy_within(last * ELEMENTS..(last + 1) * ELEMENTS, slot * ELEMENTS);
             }
-            side[last * stride..].iter_mut().for_each(Zeroize::zeroize);
-            side.truncate(last * stride);
+            side[last * ELEMENTS..]
+                .iter_mut()
+                .for_each(Zeroize::zeroize);
+            side.truncate(last * ELEMENTS);
         }
         self.ids.swap_remove(slot);
+        if slot != last {
+            self.slots.insert(self.ids[slot], slot);
+        }
         true
     }
 
-    /// The stored share of record slot `slot`, side `side`: `[component i | component i+1]`.
+    /// The stored row of record slot `slot`, side `side`.
     pub fn eye(&self, side: usize, slot: usize) -> &[Z16] {
-        &self.sides[side][slot * 2 * ELEMENTS..(slot + 1) * 2 * ELEMENTS]
+        &self.sides[side][slot * ELEMENTS..(slot + 1) * ELEMENTS]
+    }
+
+    /// This party's additive shares of `(code_dot, mask_dot)` of every prepared query row
+    /// ([`crate::kernel::prepare_query`]) against every record in `slots`, side `side`,
+    /// each laid out `[row][record]`.
+    pub fn dot_products(
+        &self,
+        side: usize,
+        rows: &[&[Z16]],
+        slots: Range<usize>,
+    ) -> (Vec<Z16>, Vec<Z16>) {
+        let records = slots.len();
+        let mut code = vec![Z16(0); rows.len() * records];
+        let mut mask = vec![Z16(0); rows.len() * records];
+        // Each stored eye is read once and compared with every row while in cache.
+        for (record, slot) in slots.enumerate() {
+            let stored = self.eye(side, slot);
+            for (m, row) in rows.iter().enumerate() {
+                let (c, k) = comparison_shares(row, stored);
+                code[m * records + record] = c;
+                mask[m * records + record] = k;
+            }
+        }
+        (code, mask)
+    }
+
+    /// The raw storage of one side (tests check that deletion leaves nothing behind).
+    #[cfg(test)]
+    pub(crate) fn raw_side(&self, side: usize) -> &[Z16] {
+        &self.sides[side]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dealer::{enrolment_shares, query_shares};
+    use masque_template::IrisCode;
+    use rand::{Rng, SeedableRng};
+    use rand_chacha::ChaCha20Rng;
+
+    fn shares(rng: &mut ChaCha20Rng) -> [EnrolmentShare; 3] {
+        let bits: Vec<bool> = (0..IrisCode::BITS).map(|_| rng.random()).collect();
+        let code = IrisCode::from_fn(|i| bits[i], |_| true).unwrap();
+        enrolment_shares(&code, rng)
+    }
+
+    #[test]
+    fn insert_remove_and_refusals() {
+        let mut rng = ChaCha20Rng::seed_from_u64(1);
+        let mut g = Gallery::new(PartyId::P1, EyeMode::SingleEye);
+        let rows: Vec<[EnrolmentShare; 3]> = (0..3).map(|_| shares(&mut rng)).collect();
+        for (k, r) in rows.iter().enumerate() {
+            g.insert(RecordId(k as u64), std::slice::from_ref(&r[1]))
+                .unwrap();
+        }
+        assert_eq!(
+            g.insert(RecordId(0), std::slice::from_ref(&rows[0][1])),
+            Err(GalleryError::Duplicate(0))
+        );
+        assert!(matches!(
+            g.insert(RecordId(9), std::slice::from_ref(&rows[0][0])),
+            Err(GalleryError::WrongParty {
+                this: PartyId::P1,
+                given: PartyId::P0
+            })
+        ));
+        assert!(matches!(
+            g.insert(RecordId(9), &[]),
+            Err(GalleryError::WrongShape { expected: 1, .. })
+        ));
+        let code = IrisCode::from_fn(|_| true, |_| true).unwrap();
+        let q = query_shares(&code, &mut rng);
+        assert!(g.check_shape(std::slice::from_ref(&q[1])).is_ok());
+
+        // Delete the first record: the last moves into its slot, nothing else remains.
+        assert!(g.remove(RecordId(0)));
+        assert!(!g.remove(RecordId(0)));
+        assert_eq!(g.ids(), &[RecordId(2), RecordId(1)]);
+        assert_eq!(g.slot(RecordId(2)), Some(0));
+        assert_eq!(g.eye(0, 0), stored_row(rows[2][1].groups()).as_slice());
+        assert_eq!(g.raw_side(0).len(), 2 * ELEMENTS);
+        let deleted = stored_row(rows[0][1].groups());
+        assert!(
+            g.raw_side(0)
+                .chunks(ELEMENTS)
+                .all(|r| r != deleted.as_slice())
+        );
     }
 }

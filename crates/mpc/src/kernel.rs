@@ -1,16 +1,25 @@
-//! The local dot products: one query rotation against one stored eye.
+//! The local dot products: query rotations against stored eyes.
 //!
-//! With the query side prepared as `[x_i + x_{i+1} | x_i]` and the stored eye as
-//! `[y_i | y_{i+1}]`, the additive share `x_i y_i + x_i y_{i+1} + x_{i+1} y_i` of the dot
-//! product is a single dot product of length `2E`: two multiplications per element
-//! instead of three. It is computed separately over the code and the mask elements.
+//! Party `Pj` holds a stored share `g` ([`crate::dealer::EnrolmentShare`]) and a query
+//! share `u` ([`crate::dealer::QueryShare`]), both Shamir shares over GR(2^16, 4). Its
+//! additive share of the dot product of the two eyes is
+//! `Σ_k Tr(λ_j · g_k · u_k)` over the packed groups `k` ([`crate::shamir`]). For a fixed
+//! query, `g ↦ Tr(g · λ_j u_k)` is a linear form with four coefficients
+//! ([`Gr4::trace_form`]), so [`prepare_query`] turns each query rotation into one row
+//! of [`ELEMENTS`] values once, and each comparison is then a plain dot product of two
+//! rows in Z_2^16: one multiply-add per element, taken separately over the code and the
+//! mask columns.
 //!
 //! [`dot16_portable`] is the reference: plain wrapping arithmetic in fixed-width lanes
 //! that the compiler vectorises; [`dot16`] compiles the same body for AVX2 or AVX-512 and
 //! picks one at run time (tested equal to the reference).
 
-use crate::encode::{CODE_ELEMENTS, ELEMENTS};
+use crate::dealer::QueryShare;
+use crate::encode::{CODE_ELEMENTS, ELEMENTS, rotate_groups};
+use crate::galois::{DEGREE, Gr4};
 use crate::ring::Z16;
+use crate::shamir::lagrange_at_zero;
+use masque_template::iris::ROTATIONS;
 
 const LANES: usize = 128;
 
@@ -67,20 +76,38 @@ pub fn dot16(a: &[Z16], b: &[Z16]) -> Z16 {
     dot16_portable(a, b)
 }
 
-/// Prepares a query share `(x_i, x_{i+1})` as `[x_i + x_{i+1} | x_i]`.
-pub fn prepare_query(this: &[Z16], next: &[Z16]) -> Vec<Z16> {
-    let mut out: Vec<Z16> = this.iter().zip(next).map(|(&a, &b)| a + b).collect();
-    out.extend_from_slice(this);
-    out
+/// The rows of one query share, one per rotation in [`ROTATIONS`] order: for each packed
+/// group, the four coefficients of `g ↦ Tr(g · λ_j u)` with `λ_j` the Lagrange
+/// coefficient of the share's party.
+pub fn prepare_query(share: &QueryShare) -> Vec<Vec<Z16>> {
+    let lambda = lagrange_at_zero(share.party());
+    let forms: Vec<[u16; DEGREE]> = share
+        .groups()
+        .iter()
+        .map(|&u| (lambda * u).trace_form())
+        .collect();
+    ROTATIONS
+        .map(|r| {
+            rotate_groups(&forms, r)
+                .into_iter()
+                .flat_map(|f| f.map(Z16))
+                .collect()
+        })
+        .collect()
 }
 
-/// Additive shares of `(code_dot, mask_dot)` of a prepared query rotation against a
-/// stored eye (`mask_dot` already doubled, see [`crate::encode`]).
+/// This party's additive shares of `(code_dot, mask_dot)` for a prepared query row and a
+/// stored row (`mask_dot` doubled, see [`crate::encode`]).
 pub fn comparison_shares(query: &[Z16], stored: &[Z16]) -> (Z16, Z16) {
-    let (c, e) = (CODE_ELEMENTS, ELEMENTS);
-    let code = dot16(&query[..c], &stored[..c]) + dot16(&query[e..e + c], &stored[e..e + c]);
-    let mask = dot16(&query[c..e], &stored[c..e]) + dot16(&query[e + c..], &stored[e + c..]);
+    let c = CODE_ELEMENTS;
+    let code = dot16(&query[..c], &stored[..c]);
+    let mask = dot16(&query[c..ELEMENTS], &stored[c..ELEMENTS]);
     (code, mask + mask)
+}
+
+/// The stored row of an enrolment share: its groups' coefficients.
+pub fn stored_row(groups: &[Gr4]) -> Vec<Z16> {
+    groups.iter().flat_map(|g| g.0.map(Z16)).collect()
 }
 
 #[cfg(test)]

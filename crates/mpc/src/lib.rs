@@ -4,11 +4,15 @@
 //! Layers, bottom up:
 //! - [`ring`], [`party`], [`share`]: rings Z_2^16 and Z_2^32, party ids, replicated shares.
 //! - [`randomness`]: correlated randomness from pairwise PRF seeds.
+//! - [`galois`], [`shamir`], [`dealer`]: the Galois ring GR(2^16, 4), degree-1 Shamir
+//!   sharing over it (how templates are stored: one share per party) and the wallet side
+//!   that deals an eye's enrolment and query shares.
 //! - [`net`]: the transport abstraction and the in-process transport.
 //! - [`protocol`]: re-sharing, multiplication, arithmetic-to-boolean conversion, adders,
 //!   the sign bit, the lift from 16 to 32 bits, OR/AND trees.
-//! - [`encode`], [`kernel`], [`gallery`], [`engine`]: the iris encoding, the local dot
-//!   products, one party's gallery and the 1:N / 1:1 engine that opens one bit per query.
+//! - [`encode`], [`kernel`], [`gallery`], [`engine`]: the iris encoding packed for the
+//!   Galois ring, the local dot products, one party's gallery and the 1:N / 1:1 engine
+//!   that opens one bit per query.
 //! - [`embedding`]: the cosine-threshold mode for face, voice and fingerprint embeddings.
 //! - [`bench`]: the throughput measurement behind `masque bench mpc`.
 //!
@@ -19,16 +23,19 @@
 #![deny(missing_docs)]
 
 pub mod bench;
+pub mod dealer;
 pub mod embedding;
 pub mod encode;
 pub mod engine;
 pub mod gallery;
+pub mod galois;
 pub mod kernel;
 pub mod net;
 pub mod party;
 pub mod protocol;
 pub mod randomness;
 pub mod ring;
+pub mod shamir;
 pub mod share;
 
 pub use engine::EngineError;

@@ -1,12 +1,13 @@
 //! The engine end to end over the in-process transport, against the plaintext matcher.
 
 use masque_mpc::PartyId;
-use masque_mpc::engine::{EngineError, PartyEngine, share_eye};
+use masque_mpc::dealer::{EnrolmentShare, QueryShare, enrolment_shares, query_shares};
+use masque_mpc::engine::{EngineError, PartyEngine};
+use masque_mpc::gallery::GalleryError;
 use masque_mpc::gallery::RecordId;
 use masque_mpc::net::NetError;
 use masque_mpc::net::local::LocalNetwork;
 use masque_mpc::randomness::{PartySeeds, SessionId};
-use masque_mpc::{ShareVec, Z16};
 use masque_template::matcher::{DecisionRule, EyeMode, IrisGallery, IrisQuery, Matcher};
 use masque_template::synth::IrisPopulation;
 use masque_template::synth::iris::IrisModel;
@@ -21,20 +22,39 @@ const T: f64 = 0.345;
 /// Session ids, one per query run, never reused.
 static SESSIONS: AtomicU64 = AtomicU64::new(1);
 
-fn engines(eyes: usize) -> [PartyEngine; 3] {
+fn engines(mode: EyeMode) -> [PartyEngine; 3] {
     let seeds = PartySeeds::deal(&mut ChaCha20Rng::seed_from_u64(3));
-    seeds.map(|s| PartyEngine::new(s, eyes, FixedPointRule::from_threshold(T)))
+    PartyId::ALL.map(|p| {
+        PartyEngine::new(
+            p,
+            seeds[p.index()].clone(),
+            mode,
+            FixedPointRule::from_threshold(T),
+        )
+    })
 }
 
-/// Shares of a person's eyes for each party.
-fn share_person(eyes: &[&IrisCode], rng: &mut ChaCha20Rng) -> [Vec<ShareVec<Z16>>; 3] {
-    let mut out: [Vec<ShareVec<Z16>>; 3] = Default::default();
+/// Shares of a person's eyes for each party, dealt by `deal`.
+fn share_person<S>(
+    eyes: &[&IrisCode],
+    rng: &mut ChaCha20Rng,
+    deal: fn(&IrisCode, &mut ChaCha20Rng) -> [S; 3],
+) -> [Vec<S>; 3] {
+    let mut out: [Vec<S>; 3] = Default::default();
     for eye in eyes {
-        for (i, s) in share_eye(eye, rng).into_iter().enumerate() {
+        for (i, s) in deal(eye, rng).into_iter().enumerate() {
             out[i].push(s);
         }
     }
     out
+}
+
+fn enrol(eyes: &[&IrisCode], rng: &mut ChaCha20Rng) -> [Vec<EnrolmentShare>; 3] {
+    share_person(eyes, rng, enrolment_shares)
+}
+
+fn query(eyes: &[&IrisCode], rng: &mut ChaCha20Rng) -> [Vec<QueryShare>; 3] {
+    share_person(eyes, rng, query_shares)
 }
 
 /// Runs `f` for the three parties on threads over a fresh in-process network.
@@ -64,13 +84,13 @@ fn population(persons: usize) -> IrisPopulation {
 fn two_eye_search_verify_and_delete_agree_with_the_plaintext_matcher() {
     let pop = population(6);
     let mut rng = ChaCha20Rng::seed_from_u64(5);
-    let mut mpc = engines(2);
+    let mut mpc = engines(EyeMode::TwoEyes);
     let mut plain = IrisGallery::new(EyeMode::TwoEyes);
     let matcher = Matcher::new(DecisionRule::FixedPoint(FixedPointRule::from_threshold(T)));
     // Enrol persons 0..4 (capture 0).
     for (i, person) in pop.persons.iter().enumerate().take(4) {
         let pair = &person.captures[0];
-        let shares = share_person(&[&pair.left, &pair.right], &mut rng);
+        let shares = enrol(&[&pair.left, &pair.right], &mut rng);
         for (p, e) in mpc.iter_mut().enumerate() {
             e.insert(RecordId(i as u64), &shares[p]).unwrap();
         }
@@ -98,9 +118,9 @@ fn two_eye_search_verify_and_delete_agree_with_the_plaintext_matcher() {
         expected.iter().any(|&m| m) && expected.iter().any(|&m| !m),
         "{expected:?}"
     );
-    let mut per_party: [Vec<Vec<ShareVec<Z16>>>; 3] = Default::default();
+    let mut per_party: [Vec<Vec<QueryShare>>; 3] = Default::default();
     for q in &probes {
-        for (p, s) in share_person(&[&q.left, &q.right], &mut rng)
+        for (p, s) in query(&[&q.left, &q.right], &mut rng)
             .into_iter()
             .enumerate()
         {
@@ -156,25 +176,30 @@ fn two_eye_search_verify_and_delete_agree_with_the_plaintext_matcher() {
 fn single_eye_mode_and_a_failing_peer() {
     let pop = population(3);
     let mut rng = ChaCha20Rng::seed_from_u64(8);
-    let mut mpc = engines(1);
+    let mut mpc = engines(EyeMode::SingleEye);
     let left = |i: usize, k: usize| pop.persons[i].captures[k].left.clone();
     for i in 0..2 {
-        let shares = share_person(&[&left(i, 0)], &mut rng);
+        let shares = enrol(&[&left(i, 0)], &mut rng);
         for (p, e) in mpc.iter_mut().enumerate() {
             e.insert(RecordId(i as u64), &shares[p]).unwrap();
         }
     }
     // Wrong shapes are refused without touching the gallery.
-    let two = share_person(&[&left(2, 0), &left(2, 1)], &mut rng);
+    let two = enrol(&[&left(2, 0), &left(2, 1)], &mut rng);
     assert!(matches!(
         mpc[0].insert(RecordId(9), &two[0]),
-        Err(EngineError::Gallery(_))
+        Err(EngineError::Gallery(GalleryError::WrongShape { .. }))
+    ));
+    // A share dealt to another custodian is refused too.
+    let one = enrol(&[&left(2, 0)], &mut rng);
+    assert!(matches!(
+        mpc[0].insert(RecordId(9), &one[1]),
+        Err(EngineError::Gallery(GalleryError::WrongParty { .. }))
     ));
     assert_eq!(mpc[0].gallery().len(), 2);
 
-    let probes: Vec<[Vec<ShareVec<Z16>>; 3]> = (0..3)
-        .map(|i| share_person(&[&left(i, 1)], &mut rng))
-        .collect();
+    let probes: Vec<[Vec<QueryShare>; 3]> =
+        (0..3).map(|i| query(&[&left(i, 1)], &mut rng)).collect();
     // P2 drops out mid-protocol: every party gets a typed network error.
     let failed = run(&mut mpc, |p, e, net, sid| {
         if p == PartyId::P2 {

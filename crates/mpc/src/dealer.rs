@@ -1,0 +1,237 @@
+//! The wallet side: splitting an eye into the three custodians' shares.
+//!
+//! An eye is encoded ([`crate::encode`]), packed into [`GROUPS`] Galois-ring elements and
+//! Shamir-shared ([`crate::shamir`]). It is shared in two forms, which the types keep
+//! apart:
+//!
+//! - [`EnrolmentShare`]: the plain packing, what a custodian stores in its gallery.
+//! - [`QueryShare`]: the dual-basis packing ([`Gr4::from_dual`]), what a custodian
+//!   compares against its gallery. With a stored share `g` and a query share `u`,
+//!   `Tr(g·u)` is the dot product of the two eyes' four elements, which is what lets a
+//!   custodian compute its part of a dot product with one multiply-add per element.
+//!
+//! A person's wallet sends both forms when enrolling (the query for the 1:N check, the
+//! enrolment share to store if the check passes). Each share names its party; an engine
+//! refuses a share meant for another party. One share alone is uniformly random.
+
+use crate::encode::{GROUP, GROUPS, encode_iris};
+use crate::galois::Gr4;
+use crate::party::PartyId;
+use crate::shamir;
+use masque_template::IrisCode;
+use rand::CryptoRng;
+use std::marker::PhantomData;
+use zeroize::{Zeroize, ZeroizeOnDrop};
+
+/// Marker: the form stored in galleries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Enrolment {}
+/// Marker: the form compared against galleries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Query {}
+
+/// One party's Shamir share of one encoded eye, in the form `Form`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct EyeShare<Form> {
+    party: PartyId,
+    groups: Vec<Gr4>,
+    form: PhantomData<Form>,
+}
+
+/// A share to store in a gallery.
+pub type EnrolmentShare = EyeShare<Enrolment>;
+/// A share to search or verify with.
+pub type QueryShare = EyeShare<Query>;
+
+impl<Form> std::fmt::Debug for EyeShare<Form> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "EyeShare({}, {} groups)", self.party, self.groups.len())
+    }
+}
+
+impl<Form> Zeroize for EyeShare<Form> {
+    fn zeroize(&mut self) {
+        self.groups.zeroize();
+    }
+}
+
+impl<Form> Drop for EyeShare<Form> {
+    fn drop(&mut self) {
+        self.zeroize();
+    }
+}
+
+impl<Form> ZeroizeOnDrop for EyeShare<Form> {}
+
+/// Why bytes are not an eye share.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ShareDecodeError {
+    /// Wrong number of bytes.
+    #[error("an eye share is 1 + {expected} bytes, got {given}; was it truncated?")]
+    Length {
+        /// Bytes expected after the party byte.
+        expected: usize,
+        /// Bytes given in all.
+        given: usize,
+    },
+    /// The first byte names no party.
+    #[error("the share names party {0}, but parties are 0, 1 and 2")]
+    Party(u8),
+}
+
+impl<Form> EyeShare<Form> {
+    /// The party this share is for.
+    pub fn party(&self) -> PartyId {
+        self.party
+    }
+
+    /// The packed Galois-ring elements ([`GROUPS`] of them).
+    pub fn groups(&self) -> &[Gr4] {
+        &self.groups
+    }
+
+    /// Bytes on the wire: the party index, then each coefficient little-endian.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(1 + GROUPS * GROUP * 2);
+        out.push(self.party.index() as u8);
+        for g in &self.groups {
+            for c in g.0 {
+                out.extend_from_slice(&c.to_le_bytes());
+            }
+        }
+        out
+    }
+
+    /// Parses [`EyeShare::to_bytes`]' output.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, ShareDecodeError> {
+        let expected = GROUPS * GROUP * 2;
+        if bytes.len() != 1 + expected {
+            return Err(ShareDecodeError::Length {
+                expected,
+                given: bytes.len(),
+            });
+        }
+        let party = *PartyId::ALL
+            .get(usize::from(bytes[0]))
+            .ok_or(ShareDecodeError::Party(bytes[0]))?;
+        let groups = bytes[1..]
+            .chunks_exact(GROUP * 2)
+            .map(|c| {
+                Gr4(std::array::from_fn(|i| {
+                    u16::from_le_bytes([c[2 * i], c[2 * i + 1]])
+                }))
+            })
+            .collect();
+        Ok(Self {
+            party,
+            groups,
+            form: PhantomData,
+        })
+    }
+
+    fn deal(packed: Vec<Gr4>, rng: &mut (impl CryptoRng + ?Sized)) -> [Self; 3] {
+        let mut packed = packed;
+        let shares = shamir::share(&packed, rng);
+        packed.zeroize();
+        let mut shares = shares.map(Some);
+        PartyId::ALL.map(|party| Self {
+            party,
+            groups: shares[party.index()].take().unwrap_or_default(),
+            form: PhantomData,
+        })
+    }
+}
+
+/// Packs an encoded eye into Galois-ring elements, each group through `pack`.
+fn packed(code: &IrisCode, pack: impl Fn([u16; GROUP]) -> Gr4) -> Vec<Gr4> {
+    let mut encoded = encode_iris(code);
+    let out = encoded
+        .chunks_exact(GROUP)
+        .map(|c| pack(std::array::from_fn(|i| c[i].0)))
+        .collect();
+    encoded.zeroize();
+    out
+}
+
+/// The three parties' enrolment shares of `code`, indexed by [`PartyId::index`].
+pub fn enrolment_shares(
+    code: &IrisCode,
+    rng: &mut (impl CryptoRng + ?Sized),
+) -> [EnrolmentShare; 3] {
+    EyeShare::deal(packed(code, Gr4), rng)
+}
+
+/// The three parties' query shares of `code`, indexed by [`PartyId::index`].
+pub fn query_shares(code: &IrisCode, rng: &mut (impl CryptoRng + ?Sized)) -> [QueryShare; 3] {
+    EyeShare::deal(packed(code, Gr4::from_dual), rng)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::encode::{CODE_ELEMENTS, ELEMENTS};
+    use rand::{Rng, SeedableRng};
+    use rand_chacha::ChaCha20Rng;
+
+    fn random_code(rng: &mut impl Rng) -> IrisCode {
+        let bits: Vec<bool> = (0..IrisCode::BITS).map(|_| rng.random()).collect();
+        IrisCode::from_fn(|i| bits[i], |_| true).unwrap()
+    }
+
+    #[test]
+    fn shares_reconstruct_to_the_encoding_and_round_trip_as_bytes() {
+        let mut rng = ChaCha20Rng::seed_from_u64(2);
+        let code = random_code(&mut rng);
+        let shares = enrolment_shares(&code, &mut rng);
+        let back = shamir::reconstruct(
+            (PartyId::P0, shares[0].groups()),
+            (PartyId::P2, shares[2].groups()),
+        );
+        let flat: Vec<u16> = back.iter().flat_map(|g| g.0).collect();
+        let expected: Vec<u16> = encode_iris(&code).iter().map(|z| z.0).collect();
+        assert_eq!(flat, expected);
+        for s in &shares {
+            assert_eq!(&EnrolmentShare::from_bytes(&s.to_bytes()).unwrap(), s);
+        }
+        assert_eq!(shares[1].party(), PartyId::P1);
+    }
+
+    #[test]
+    fn the_trace_of_enrolment_times_query_is_the_dot_product() {
+        let mut rng = ChaCha20Rng::seed_from_u64(3);
+        let (a, b) = (random_code(&mut rng), random_code(&mut rng));
+        let (ea, eb) = (encode_iris(&a), encode_iris(&b));
+        let stored = enrolment_shares(&a, &mut rng);
+        let query = query_shares(&b, &mut rng);
+        let sg = shamir::reconstruct(
+            (PartyId::P0, stored[0].groups()),
+            (PartyId::P1, stored[1].groups()),
+        );
+        let qg = shamir::reconstruct(
+            (PartyId::P0, query[0].groups()),
+            (PartyId::P1, query[1].groups()),
+        );
+        let via_trace = sg
+            .iter()
+            .zip(&qg)
+            .take(CODE_ELEMENTS / GROUP)
+            .fold(crate::Z16(0), |s, (&g, &u)| s + (g * u).trace());
+        let plain = (0..CODE_ELEMENTS).fold(crate::Z16(0), |s, k| s + ea[k] * eb[k]);
+        assert_eq!(via_trace, plain);
+        assert_eq!(ea.len(), ELEMENTS);
+    }
+
+    #[test]
+    fn malformed_bytes_are_refused() {
+        assert!(matches!(
+            QueryShare::from_bytes(&[0; 10]),
+            Err(ShareDecodeError::Length { given: 10, .. })
+        ));
+        let mut bytes = vec![0u8; 1 + GROUPS * GROUP * 2];
+        bytes[0] = 3;
+        assert_eq!(
+            QueryShare::from_bytes(&bytes),
+            Err(ShareDecodeError::Party(3))
+        );
+    }
+}
