@@ -17,6 +17,7 @@
 //! (a [`NetError`]) leaves the engine as it was.
 
 use crate::dealer::{EnrolmentShare, QueryShare};
+use crate::encode::ELEMENTS;
 use crate::gallery::{Gallery, GalleryError, RecordId};
 use crate::kernel::prepare_query;
 use crate::net::{NetError, Transport};
@@ -105,7 +106,7 @@ impl PartyEngine {
         session: SessionId,
         queries: &[Vec<QueryShare>],
     ) -> Result<Vec<bool>, EngineError> {
-        self.run(net, session, queries, 0..self.gallery.len())
+        self.run(net, session, queries, Plan::Search(0..self.gallery.len()))
     }
 
     /// 1:1: whether the query matches record `id` (`session` as for
@@ -117,16 +118,28 @@ impl PartyEngine {
         id: RecordId,
         query: &[QueryShare],
     ) -> Result<bool, EngineError> {
-        let slot = self
-            .gallery
-            .slot(id)
-            .ok_or(EngineError::UnknownRecord(id.0))?;
-        Ok(self.run(
-            net,
-            session,
-            std::slice::from_ref(&query.to_vec()),
-            slot..slot + 1,
-        )?[0])
+        let pair = [(id, query.to_vec())];
+        Ok(self.verify_batch(net, session, &pair)?[0])
+    }
+
+    /// 1:1 for a batch in one session: for each `(record, query)` pair, whether the query
+    /// matches that record. One bit per pair is opened.
+    pub fn verify_batch(
+        &self,
+        net: &mut dyn Transport,
+        session: SessionId,
+        pairs: &[(RecordId, Vec<QueryShare>)],
+    ) -> Result<Vec<bool>, EngineError> {
+        let slots = pairs
+            .iter()
+            .map(|(id, _)| {
+                self.gallery
+                    .slot(*id)
+                    .ok_or(EngineError::UnknownRecord(id.0))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let queries: Vec<Vec<QueryShare>> = pairs.iter().map(|(_, q)| q.clone()).collect();
+        self.run(net, session, &queries, Plan::Pairs(slots))
     }
 
     fn run(
@@ -134,7 +147,7 @@ impl PartyEngine {
         net: &mut dyn Transport,
         session: SessionId,
         queries: &[Vec<QueryShare>],
-        slots: Range<usize>,
+        plan: Plan,
     ) -> Result<Vec<bool>, EngineError> {
         if net.party() != self.gallery.party() {
             return Err(EngineError::TransportParty {
@@ -148,58 +161,86 @@ impl PartyEngine {
         if queries.is_empty() {
             return Ok(Vec::new());
         }
-        if slots.is_empty() {
+        if plan.pairs(queries.len()) == 0 {
             return Ok(vec![false; queries.len()]);
         }
         let rand = CorrelatedRandomness::new(&self.seeds, session);
         let mut s = Session::new(net, rand);
-        let matched = self.decide(&mut s, queries, slots)?;
+        let matched = self.decide(&mut s, queries, &plan)?;
         let opened = open_bits(&mut s, &matched)?;
         Ok((0..queries.len()).map(|q| bit(&opened, q)).collect())
     }
 
-    /// The shared decision bit of every query.
+    /// Both dot products of every comparison, code then mask, in one vector (so one
+    /// re-sharing message carries them all), in the layout `[rotation][eye][pair]`.
+    fn dot_products(&self, queries: &[Vec<QueryShare>], plan: &Plan) -> Vec<Z16> {
+        let (eyes, nq) = (self.gallery.eyes(), queries.len());
+        let pairs = plan.pairs(nq);
+        let total = ROTATION_COUNT * eyes * pairs;
+        let mut both = vec![Z16(0); 2 * total];
+        for side in 0..eyes {
+            match plan {
+                Plan::Search(slots) => {
+                    let prepared: Vec<Vec<Z16>> =
+                        queries.iter().map(|q| prepare_query(&q[side])).collect();
+                    let records = slots.len();
+                    // Query rows m = rotation · nq + query against every record at once.
+                    let rows: Vec<&[Z16]> = (0..ROTATION_COUNT * nq)
+                        .map(|m| row(&prepared[m % nq], m / nq))
+                        .collect();
+                    let (code, mask) = self.gallery.dot_products(side, &rows, slots.clone());
+                    // [row][record] to [rotation][eye][record · nq + query].
+                    for (m, (code_row, mask_row)) in
+                        code.chunks(records).zip(mask.chunks(records)).enumerate()
+                    {
+                        let (r, q) = (m / nq, m % nq);
+                        let base = (r * eyes + side) * pairs + q;
+                        for (record, (&c, &k)) in code_row.iter().zip(mask_row).enumerate() {
+                            both[base + record * nq] = c;
+                            both[total + base + record * nq] = k;
+                        }
+                    }
+                }
+                Plan::Pairs(slots) => {
+                    for (pair, &slot) in slots.iter().enumerate() {
+                        // Prepared one pair at a time: 1.2 MB of rows per query.
+                        let prepared = prepare_query(&queries[pair][side]);
+                        let rows: Vec<&[Z16]> = prepared.chunks_exact(ELEMENTS).collect();
+                        let (code, mask) = self.gallery.dot_products(side, &rows, slot..slot + 1);
+                        for (r, (&c, &k)) in code.iter().zip(&mask).enumerate() {
+                            let at = (r * eyes + side) * pairs + pair;
+                            both[at] = c;
+                            both[total + at] = k;
+                        }
+                    }
+                }
+            }
+        }
+        both
+    }
+
+    /// The shared decision bit of every query (1:N) or pair (1:1).
     fn decide(
         &self,
         s: &mut Session<'_>,
         queries: &[Vec<QueryShare>],
-        slots: Range<usize>,
+        plan: &Plan,
     ) -> Result<BitShares, NetError> {
-        let (eyes, records, nq) = (self.gallery.eyes(), slots.len(), queries.len());
-        let rotations = ROTATION_COUNT;
-        let total = rotations * eyes * records * nq;
-        // Both dot products of every comparison, code then mask, in one vector so one
-        // re-sharing message carries them all.
-        let mut both = vec![Z16(0); 2 * total];
-        for side in 0..eyes {
-            // Query rows m = rotation · nq + query, prepared once per side.
-            let prepared: Vec<Vec<Vec<Z16>>> =
-                queries.iter().map(|q| prepare_query(&q[side])).collect();
-            let rows: Vec<&[Z16]> = (0..rotations * nq)
-                .map(|m| prepared[m % nq][m / nq].as_slice())
-                .collect();
-            let (code, mask) = self.gallery.dot_products(side, &rows, slots.clone());
-            // From [row][record] to the comparison layout [rotation][eye][record][query].
-            for (m, (code_row, mask_row)) in
-                code.chunks(records).zip(mask.chunks(records)).enumerate()
-            {
-                let (r, q) = (m / nq, m % nq);
-                let base = (r * eyes + side) * records * nq + q;
-                for (record, (&c, &k)) in code_row.iter().zip(mask_row).enumerate() {
-                    both[base + record * nq] = c;
-                    both[total + base + record * nq] = k;
-                }
-            }
-        }
+        let (eyes, pairs) = (self.gallery.eyes(), plan.pairs(queries.len()));
+        let total = ROTATION_COUNT * eyes * pairs;
+        let both = self.dot_products(queries, plan);
         let both = reshare(s, both)?;
         let code_dot =
             ShareVec::from_components(both.this[..total].to_vec(), both.next[..total].to_vec());
         let mask_dot =
             ShareVec::from_components(both.this[total..].to_vec(), both.next[total..].to_vec());
         let matches = Self::threshold_bits(s, self.rule, &code_dot, &mask_dot)?;
-        let per_eye = or_groups(s, &matches, eyes * records * nq)?;
-        let per_record = and_groups(s, &per_eye, records * nq)?;
-        or_groups(s, &per_record, nq)
+        let per_eye = or_groups(s, &matches, eyes * pairs)?;
+        let per_pair = and_groups(s, &per_eye, pairs)?;
+        match plan {
+            Plan::Search(_) => or_groups(s, &per_pair, queries.len()),
+            Plan::Pairs(_) => Ok(per_pair),
+        }
     }
 
     /// The shared match bit `code_dot·2^16 > mask_dot·A` of each comparison, from
@@ -217,5 +258,28 @@ impl PartyEngine {
             .sub(&lifted.map(|m| m * Z32(rule.a)));
         d.add_public(s.party(), Z32(u32::MAX));
         Ok(msb(s, &d)?.not(s.party()))
+    }
+}
+
+/// Row `rotation` of a prepared query.
+fn row(prepared: &[Z16], rotation: usize) -> &[Z16] {
+    &prepared[rotation * ELEMENTS..(rotation + 1) * ELEMENTS]
+}
+
+/// Which comparisons a query session makes.
+enum Plan {
+    /// Every query against every record in the slots; pairs are `record · nq + query`.
+    Search(Range<usize>),
+    /// Query `i` against the record in slot `slots[i]` only.
+    Pairs(Vec<usize>),
+}
+
+impl Plan {
+    /// Query–record pairs compared, for `nq` queries.
+    fn pairs(&self, nq: usize) -> usize {
+        match self {
+            Plan::Search(slots) => slots.len() * nq,
+            Plan::Pairs(slots) => slots.len(),
+        }
     }
 }

@@ -15,11 +15,11 @@
 //! picks one at run time (tested equal to the reference).
 
 use crate::dealer::QueryShare;
-use crate::encode::{CODE_ELEMENTS, ELEMENTS, rotate_groups};
-use crate::galois::{DEGREE, Gr4};
+use crate::encode::{CODE_ELEMENTS, ELEMENTS, GROUP};
+use crate::galois::Gr4;
 use crate::ring::Z16;
 use crate::shamir::lagrange_at_zero;
-use masque_template::iris::ROTATIONS;
+use masque_template::iris::{COLUMNS, ROTATION_COUNT, ROTATIONS};
 
 const LANES: usize = 128;
 
@@ -76,24 +76,30 @@ pub fn dot16(a: &[Z16], b: &[Z16]) -> Z16 {
     dot16_portable(a, b)
 }
 
-/// The rows of one query share, one per rotation in [`ROTATIONS`] order: for each packed
-/// group, the four coefficients of `g ↦ Tr(g · λ_j u)` with `λ_j` the Lagrange
-/// coefficient of the share's party.
-pub fn prepare_query(share: &QueryShare) -> Vec<Vec<Z16>> {
+/// The rows of one query share, one per rotation in [`ROTATIONS`] order, back to back
+/// ([`ELEMENTS`] values each): for each packed group, the four coefficients of
+/// `g ↦ Tr(g · λ_j u)` with `λ_j` the Lagrange coefficient of the share's party.
+///
+/// The forms are computed once; each rotation is then a cyclic shift of every block of
+/// 200 groups (one iris row, or two mask rows), i.e. two copies per block.
+pub fn prepare_query(share: &QueryShare) -> Vec<Z16> {
     let lambda = lagrange_at_zero(share.party());
-    let forms: Vec<[u16; DEGREE]> = share
+    let forms: Vec<Z16> = share
         .groups()
         .iter()
-        .map(|&u| (lambda * u).trace_form())
+        .flat_map(|&u| (lambda * u).trace_form().map(Z16))
         .collect();
-    ROTATIONS
-        .map(|r| {
-            rotate_groups(&forms, r)
-                .into_iter()
-                .flat_map(|f| f.map(Z16))
-                .collect()
-        })
-        .collect()
+    let block = COLUMNS * GROUP;
+    let mut rows = vec![Z16(0); ROTATION_COUNT * ELEMENTS];
+    for (row, r) in rows.chunks_exact_mut(ELEMENTS).zip(ROTATIONS) {
+        // Column c of the result is column c − r of the input.
+        let shift = r.rem_euclid(COLUMNS as i32) as usize * GROUP;
+        for (dst, src) in row.chunks_exact_mut(block).zip(forms.chunks_exact(block)) {
+            dst[shift..].copy_from_slice(&src[..block - shift]);
+            dst[..shift].copy_from_slice(&src[block - shift..]);
+        }
+    }
+    rows
 }
 
 /// This party's additive shares of `(code_dot, mask_dot)` for a prepared query row and a
@@ -123,6 +129,33 @@ mod tests {
             let naive = v.iter().fold(0u16, |s, t| s.wrapping_add(t.0.wrapping_mul(t.1)));
             prop_assert_eq!(dot16(&a, &b), Z16(naive));
             prop_assert_eq!(dot16_portable(&a, &b), Z16(naive));
+        }
+    }
+
+    #[test]
+    fn prepared_rows_are_the_rotated_forms() {
+        use crate::dealer::query_shares;
+        use crate::encode::rotate_groups;
+        use masque_template::IrisCode;
+        use rand::SeedableRng;
+        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(6);
+        let code = IrisCode::from_fn(|i| i % 3 == 0, |i| (i / 2) % 7 != 0).unwrap();
+        for share in query_shares(&code, &mut rng) {
+            let lambda = lagrange_at_zero(share.party());
+            let forms: Vec<[u16; 4]> = share
+                .groups()
+                .iter()
+                .map(|&u| (lambda * u).trace_form())
+                .collect();
+            let rows = prepare_query(&share);
+            for (row, r) in rows.chunks_exact(ELEMENTS).zip(ROTATIONS) {
+                let want: Vec<Z16> = rotate_groups(&forms, r)
+                    .concat()
+                    .into_iter()
+                    .map(Z16)
+                    .collect();
+                assert_eq!(row, want.as_slice(), "rotation {r}");
+            }
         }
     }
 }

@@ -1,0 +1,313 @@
+//! Full-engine parity with the plaintext matcher's fixed-point rule.
+//!
+//! For 1:1 and 1:N, single-eye and two-eye, at least 10,000 random query–record pairs
+//! and at least 2,000 near-threshold pairs (|FHD − t| < 0.005 at the best rotation) go
+//! through the whole protocol — Galois-ring dot products, re-sharing, lift, sign, the
+//! OR/AND trees and the opening — and every opened bit must equal the template crate's
+//! `Matcher` with `DecisionRule::FixedPoint`. Zero disagreements are allowed.
+//!
+//! Queries are made from a stored code by rotating it (so the best rotation is not
+//! zero) and flipping an exact number of valid bits, which fixes the FHD at the best
+//! rotation to `flips / overlap`; the other rotations of uniformly random codes sit near
+//! 0.5. Unrelated codes are mixed into the random pairs.
+
+use masque_mpc::PartyId;
+use masque_mpc::dealer::{EnrolmentShare, QueryShare, enrolment_shares, query_shares};
+use masque_mpc::engine::PartyEngine;
+use masque_mpc::gallery::RecordId;
+use masque_mpc::net::local::LocalNetwork;
+use masque_mpc::randomness::{PartySeeds, SessionId};
+use masque_template::matcher::{DecisionRule, EyeMode, IrisGallery, IrisQuery, Matcher};
+use masque_template::{EyePair, FixedPointRule, IrisCode};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha20Rng;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+const T: f64 = 0.345;
+const NEAR: f64 = 0.005;
+const RANDOM_PAIRS: usize = 10_000;
+const NEAR_PAIRS: usize = 2_000;
+
+static SESSIONS: AtomicU64 = AtomicU64::new(1);
+
+fn rule() -> FixedPointRule {
+    FixedPointRule::from_threshold(T)
+}
+
+fn matcher() -> Matcher {
+    Matcher::new(DecisionRule::FixedPoint(rule()))
+}
+
+/// Uniform code bits; each real/imaginary mask pair valid with probability 0.85.
+fn random_code(rng: &mut ChaCha20Rng) -> IrisCode {
+    let code: Vec<bool> = (0..IrisCode::BITS).map(|_| rng.random()).collect();
+    let mask: Vec<bool> = (0..IrisCode::BITS / 2)
+        .map(|_| rng.random_bool(0.85))
+        .collect();
+    IrisCode::from_fn(|i| code[i], |i| mask[i / 2]).expect("equal mask pairs")
+}
+
+/// `a` rotated by a random shift with `round(fhd · overlap)` valid bits flipped, so the
+/// FHD at the best rotation is the returned value.
+fn variant(a: &IrisCode, fhd: f64, rng: &mut ChaCha20Rng) -> (IrisCode, f64) {
+    let shifted = a.rotated(rng.random_range(-15..=15));
+    let mut valid: Vec<usize> = (0..IrisCode::BITS)
+        .filter(|&i| shifted.mask_bit(i))
+        .collect();
+    let overlap = valid.len();
+    let flips = (fhd * overlap as f64).round() as usize;
+    // A partial Fisher–Yates shuffle picks `flips` distinct valid bits.
+    let mut flip = vec![false; IrisCode::BITS];
+    for k in 0..flips {
+        let j = rng.random_range(k..overlap);
+        valid.swap(k, j);
+        flip[valid[k]] = true;
+    }
+    let b = IrisCode::from_fn(|i| shifted.code_bit(i) ^ flip[i], |i| shifted.mask_bit(i))
+        .expect("masks unchanged");
+    (b, flips as f64 / overlap as f64)
+}
+
+/// A query near the threshold: |FHD − t| < 0.005 exactly.
+fn near_variant(a: &IrisCode, rng: &mut ChaCha20Rng) -> IrisCode {
+    loop {
+        let (b, fhd) = variant(a, T + rng.random_range(-NEAR..NEAR), rng);
+        if (fhd - T).abs() < NEAR {
+            return b;
+        }
+    }
+}
+
+/// A query for the random pairs: a variant anywhere from clearly matching to clearly
+/// not, or an unrelated code.
+fn random_variant(a: &IrisCode, rng: &mut ChaCha20Rng) -> IrisCode {
+    if rng.random_bool(0.2) {
+        random_code(rng)
+    } else {
+        variant(a, rng.random_range(0.2..0.5), rng).0
+    }
+}
+
+struct Custodians {
+    engines: [PartyEngine; 3],
+    plain: IrisGallery,
+    stored: Vec<Vec<IrisCode>>,
+}
+
+impl Custodians {
+    /// `records` random records of one or two eyes, enrolled at the three parties and in
+    /// the plaintext gallery.
+    fn enrol(mode: EyeMode, records: usize, rng: &mut ChaCha20Rng) -> Self {
+        let seeds = PartySeeds::deal(rng);
+        let mut engines =
+            PartyId::ALL.map(|p| PartyEngine::new(p, seeds[p.index()].clone(), mode, rule()));
+        let mut plain = IrisGallery::new(mode);
+        let eyes = if mode == EyeMode::TwoEyes { 2 } else { 1 };
+        let mut stored = Vec::new();
+        for k in 0..records {
+            let codes: Vec<IrisCode> = (0..eyes).map(|_| random_code(rng)).collect();
+            let shares: Vec<[EnrolmentShare; 3]> =
+                codes.iter().map(|c| enrolment_shares(c, rng)).collect();
+            for p in PartyId::ALL {
+                let own: Vec<EnrolmentShare> =
+                    shares.iter().map(|s| s[p.index()].clone()).collect();
+                engines[p.index()].insert(RecordId(k as u64), &own).unwrap();
+            }
+            let id = masque_template::matcher::RecordId(k as u64);
+            match mode {
+                EyeMode::SingleEye => plain.insert_eye(id, &codes[0]).unwrap(),
+                EyeMode::TwoEyes => plain
+                    .insert_pair(
+                        id,
+                        &EyePair {
+                            left: codes[0].clone(),
+                            right: codes[1].clone(),
+                        },
+                    )
+                    .unwrap(),
+            }
+            stored.push(codes);
+        }
+        Self {
+            engines,
+            plain,
+            stored,
+        }
+    }
+
+    /// Runs `f` at the three parties over a fresh in-process network; all three must
+    /// open the same bits, which are returned.
+    fn run(
+        &self,
+        f: impl Fn(&PartyEngine, &mut dyn masque_mpc::net::Transport, SessionId) -> Vec<bool> + Sync,
+    ) -> Vec<bool> {
+        let sid = SessionId(SESSIONS.fetch_add(1, Ordering::Relaxed));
+        let f = &f;
+        let mut got: Vec<Vec<bool>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = self
+                .engines
+                .iter()
+                .zip(LocalNetwork::connect(Duration::from_secs(120)))
+                .map(|(e, mut net)| scope.spawn(move || f(e, &mut net, sid)))
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        let first = got.remove(0);
+        assert!(got.iter().all(|g| *g == first), "parties disagree");
+        first
+    }
+}
+
+fn query_of(eyes: &[IrisCode]) -> IrisQuery {
+    match eyes {
+        [one] => IrisQuery::single(one),
+        [left, right] => IrisQuery::pair(&EyePair {
+            left: left.clone(),
+            right: right.clone(),
+        }),
+        _ => unreachable!("one or two eyes"),
+    }
+}
+
+/// Each party's query shares of each probe.
+fn deal_queries(probes: &[Vec<IrisCode>], rng: &mut ChaCha20Rng) -> [Vec<Vec<QueryShare>>; 3] {
+    let mut out: [Vec<Vec<QueryShare>>; 3] = Default::default();
+    for probe in probes {
+        let per_eye: Vec<[QueryShare; 3]> = probe.iter().map(|c| query_shares(c, rng)).collect();
+        for p in PartyId::ALL {
+            out[p.index()].push(per_eye.iter().map(|s| s[p.index()].clone()).collect());
+        }
+    }
+    out
+}
+
+/// 1:1 over `pairs` (record, probe) in batches; returns how many matched.
+fn check_verify(c: &Custodians, pairs: &[(usize, Vec<IrisCode>)], rng: &mut ChaCha20Rng) -> usize {
+    let m = matcher();
+    let mut matched = 0;
+    for batch in pairs.chunks(1_000) {
+        let probes: Vec<Vec<IrisCode>> = batch.iter().map(|(_, p)| p.clone()).collect();
+        let shares = deal_queries(&probes, rng);
+        let got = c.run(|e, net, sid| {
+            let own = &shares[e.gallery().party().index()];
+            let pairs: Vec<(RecordId, Vec<QueryShare>)> = batch
+                .iter()
+                .zip(own)
+                .map(|((record, _), q)| (RecordId(*record as u64), q.clone()))
+                .collect();
+            e.verify_batch(net, sid, &pairs).unwrap()
+        });
+        for ((record, probe), bit) in batch.iter().zip(got) {
+            let want = m
+                .verify(
+                    &c.plain,
+                    masque_template::matcher::RecordId(*record as u64),
+                    &query_of(probe),
+                )
+                .unwrap()
+                .unwrap()
+                .is_match;
+            assert_eq!(bit, want, "1:1 disagreement on record {record}");
+            matched += usize::from(want);
+        }
+    }
+    matched
+}
+
+/// 1:N of every probe in batches; returns how many matched.
+fn check_search(c: &Custodians, probes: &[Vec<IrisCode>], rng: &mut ChaCha20Rng) -> usize {
+    let m = matcher();
+    let mut matched = 0;
+    for batch in probes.chunks(40) {
+        let shares = deal_queries(batch, rng);
+        let got = c.run(|e, net, sid| {
+            e.search(net, sid, &shares[e.gallery().party().index()])
+                .unwrap()
+        });
+        for (probe, bit) in batch.iter().zip(got) {
+            let want = m.search(&c.plain, &query_of(probe)).unwrap().is_match;
+            assert_eq!(bit, want, "1:N disagreement");
+            matched += usize::from(want);
+        }
+    }
+    matched
+}
+
+/// Probes for records: each eye a random (or near-threshold, for the eye `near_eye`)
+/// variant of the record's eye; the other eye of a near pair matches clearly or not.
+fn probe_for(stored: &[IrisCode], near: bool, rng: &mut ChaCha20Rng) -> Vec<IrisCode> {
+    let near_eye = rng.random_range(0..stored.len());
+    stored
+        .iter()
+        .enumerate()
+        .map(|(side, eye)| match (near, side == near_eye) {
+            (true, true) => near_variant(eye, rng),
+            (true, false) if rng.random_bool(0.5) => near_variant(eye, rng),
+            (true, false) => variant(eye, rng.random_range(0.2..0.33), rng).0,
+            (false, _) => random_variant(eye, rng),
+        })
+        .collect()
+}
+
+fn one_to_one(mode: EyeMode, seed: u64) {
+    let mut rng = ChaCha20Rng::seed_from_u64(seed);
+    let c = Custodians::enrol(mode, 400, &mut rng);
+    let pairs: Vec<(usize, Vec<IrisCode>)> = (0..RANDOM_PAIRS + NEAR_PAIRS)
+        .map(|i| {
+            let record = i % c.stored.len();
+            (
+                record,
+                probe_for(&c.stored[record], i >= RANDOM_PAIRS, &mut rng),
+            )
+        })
+        .collect();
+    let (random, near) = pairs.split_at(RANDOM_PAIRS);
+    let matched_random = check_verify(&c, random, &mut rng);
+    let matched_near = check_verify(&c, near, &mut rng);
+    // Both outcomes occur, so agreement is not agreement on a constant.
+    assert!(matched_random > 1_000 && matched_random < RANDOM_PAIRS - 1_000);
+    assert!(
+        matched_near > 200 && matched_near < NEAR_PAIRS - 200,
+        "{matched_near}"
+    );
+}
+
+fn one_to_many(mode: EyeMode, seed: u64) {
+    let mut rng = ChaCha20Rng::seed_from_u64(seed);
+    // Random: 100 probes against 100 records = 10,000 pairs.
+    let c = Custodians::enrol(mode, 100, &mut rng);
+    let probes: Vec<Vec<IrisCode>> = (0..RANDOM_PAIRS / 100)
+        .map(|i| probe_for(&c.stored[(i * 7) % 100], false, &mut rng))
+        .collect();
+    let matched = check_search(&c, &probes, &mut rng);
+    assert!(matched > 5 && matched < 95, "{matched}");
+    // Near: 2,000 probes, each near the threshold against one of 5 records (and far
+    // from the other 4), so each opened bit is that pair's decision.
+    let c = Custodians::enrol(mode, 5, &mut rng);
+    let probes: Vec<Vec<IrisCode>> = (0..NEAR_PAIRS)
+        .map(|i| probe_for(&c.stored[i % 5], true, &mut rng))
+        .collect();
+    let matched = check_search(&c, &probes, &mut rng);
+    assert!(matched > 200 && matched < NEAR_PAIRS - 200, "{matched}");
+}
+
+#[test]
+fn one_to_one_single_eye() {
+    one_to_one(EyeMode::SingleEye, 1);
+}
+
+#[test]
+fn one_to_one_two_eyes() {
+    one_to_one(EyeMode::TwoEyes, 2);
+}
+
+#[test]
+fn one_to_many_single_eye() {
+    one_to_many(EyeMode::SingleEye, 3);
+}
+
+#[test]
+fn one_to_many_two_eyes() {
+    one_to_many(EyeMode::TwoEyes, 4);
+}
