@@ -2,8 +2,10 @@
 //!
 //! Measures the median wall time of each step over `iterations` runs — the three
 //! issuance steps (holder request, issuer blind signing, holder finalisation), proof
-//! generation and verification — and the size of every serialised object. Figures are
-//! measurements of this process on this machine, never assertions.
+//! generation and verification — and the size of every serialised object. [`compare`]
+//! measures the default ([`Fast`]) and the zkryptium backend in the same process, so
+//! their ratio comes from one run. Figures are measurements of this process on this
+//! machine, never assertions.
 
 use std::fmt;
 use std::time::{Duration, Instant};
@@ -13,6 +15,8 @@ use crate::attributes::{
     Timestamp,
 };
 use crate::backend::BbsBackend;
+use crate::backend::fast::Fast;
+use crate::backend::zkryptium::Zkryptium;
 use crate::context::ContextId;
 use crate::error::CredError;
 use crate::holder::BbsHolder;
@@ -125,6 +129,74 @@ pub fn run<B: BbsBackend + Clone>(backend: B, iterations: usize) -> Result<Bench
         medians: samples.map(median),
         sizes,
     })
+}
+
+/// Both backends measured in one process, the default ([`Fast`]) first.
+#[derive(Debug, Clone)]
+pub struct Comparison {
+    /// The default backend.
+    pub fast: BenchReport,
+    /// The zkryptium reference backend.
+    pub reference: BenchReport,
+}
+
+/// Runs the life cycle `iterations` times on each backend, in the same process.
+pub fn compare(iterations: usize) -> Result<Comparison, CredError> {
+    Ok(Comparison {
+        fast: run(Fast, iterations)?,
+        reference: run(Zkryptium, iterations)?,
+    })
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+impl fmt::Display for Comparison {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (a, b) = (&self.fast, &self.reference);
+        writeln!(
+            f,
+            "medians over {} runs per backend (ms); speed-up = {} / {}",
+            a.iterations, b.backend, a.backend
+        )?;
+        writeln!(
+            f,
+            "  {:<42} {:>12} {:>12} {:>9}",
+            "step", "fast", "zkryptium", "speed-up"
+        )?;
+        let issuance = |r: &BenchReport| r.medians[..3].iter().sum::<Duration>();
+        let rows = STEP_NAMES
+            .iter()
+            .zip(a.medians.iter().zip(&b.medians))
+            .map(|(name, (x, y))| (*name, *x, *y))
+            .chain([("issuance total (sum of medians)", issuance(a), issuance(b))]);
+        for (name, x, y) in rows {
+            writeln!(
+                f,
+                "  {name:<42} {:>12.3} {:>12.3} {:>8.1}x",
+                ms(x),
+                ms(y),
+                ms(y) / ms(x).max(f64::MIN_POSITIVE)
+            )?;
+        }
+        writeln!(
+            f,
+            "sizes (core bytes = commitment/signature/nonce/proof; compact = base64url envelope):"
+        )?;
+        for ((name, raw, compact), (_, raw_b, compact_b)) in a.sizes.iter().zip(&b.sizes) {
+            let same = if (raw, compact) == (raw_b, compact_b) {
+                "same on both backends".to_owned()
+            } else {
+                format!("zkryptium: core {raw_b} B, compact {compact_b} B")
+            };
+            writeln!(
+                f,
+                "  {name:<24} core {raw:>5} B   compact {compact:>5} B   ({same})"
+            )?;
+        }
+        Ok(())
+    }
 }
 
 impl fmt::Display for BenchReport {

@@ -12,7 +12,7 @@ use sha2::{Digest, Sha256};
 
 use crate::attributes::CredentialAttributes;
 use crate::backend::BbsBackend;
-use crate::backend::zkryptium::Zkryptium;
+use crate::backend::fast::Fast;
 use crate::error::CredError;
 use crate::objects::{CREDENTIAL_HEADER, CredentialRequest, IssuanceResponse, IssuerPublicKey};
 use crate::roles::Issuer;
@@ -20,7 +20,7 @@ use crate::secrets::{EntropyKey, IssuerSeed, RecordHandle, SecretScalar};
 use crate::wire::WireObject;
 
 /// The provided [`Issuer`].
-pub struct BbsIssuer<B: BbsBackend = Zkryptium> {
+pub struct BbsIssuer<B: BbsBackend = Fast> {
     backend: B,
     secret_key: SecretScalar,
     public: IssuerPublicKey,
@@ -37,10 +37,10 @@ impl<B: BbsBackend> std::fmt::Debug for BbsIssuer<B> {
     }
 }
 
-impl BbsIssuer<Zkryptium> {
+impl BbsIssuer<Fast> {
     /// An issuer on the default backend, its keys derived from `seed`.
     pub fn from_seed(seed: &IssuerSeed) -> Result<Self, CredError> {
-        Self::with_backend(Zkryptium, seed)
+        Self::with_backend(Fast, seed)
     }
 }
 

@@ -17,7 +17,7 @@ use crate::attributes::{
     modalities_message, quarter_message,
 };
 use crate::backend::BbsBackend;
-use crate::backend::zkryptium::Zkryptium;
+use crate::backend::fast::Fast;
 use crate::context::ContextId;
 use crate::error::CredError;
 use crate::objects::{
@@ -43,16 +43,16 @@ pub struct VerifierPolicy {
 
 /// The provided [`Verifier`].
 #[derive(Debug)]
-pub struct BbsVerifier<B: BbsBackend = Zkryptium> {
+pub struct BbsVerifier<B: BbsBackend = Fast> {
     backend: B,
     policy: VerifierPolicy,
     outstanding: HashMap<[u8; NONCE_LEN], Timestamp>,
 }
 
-impl BbsVerifier<Zkryptium> {
+impl BbsVerifier<Fast> {
     /// A verifier on the default backend.
     pub fn new(policy: VerifierPolicy) -> Result<Self, CredError> {
-        Self::with_backend(Zkryptium, policy)
+        Self::with_backend(Fast, policy)
     }
 }
 
