@@ -59,43 +59,66 @@ fn timed<T>(f: impl FnOnce() -> Result<T, CredError>) -> Result<(T, Duration), C
     Ok((out, start.elapsed()))
 }
 
-/// Runs the life cycle `iterations` times (at least 1) on `backend`.
-pub fn run<B: BbsBackend + Clone>(backend: B, iterations: usize) -> Result<BenchReport, CredError> {
-    let iterations = iterations.max(1);
-    let mut issuer = BbsIssuer::with_backend(backend.clone(), &IssuerSeed::random())?;
-    let holder = BbsHolder::with_backend(backend.clone(), &WalletSeed::new(&[7; 64])?);
-    let record = RecordHandle::new(b"bench-record")?;
-    let schedule = EpochSchedule::new(Timestamp(0), 86_400)?;
-    let now = Timestamp(100);
-    let attributes = CredentialAttributes {
-        epoch: schedule.epoch_at(now),
-        modalities: Modalities::new(&[Modality::Iris, Modality::Face])?,
-        enrolment_quarter: EnrolmentQuarter::new(2026, 4)?,
-    };
-    let mut verifier = BbsVerifier::with_backend(
-        backend.clone(),
-        VerifierPolicy {
-            context_id: ContextId::new("https://bench.example")?,
-            issuer: issuer.public_key().clone(),
-            required: vec![AttributeKind::Modalities],
-            nonce_lifetime_secs: 300,
-            schedule,
-        },
-    )?;
+/// One issuer, holder and verifier on one backend, ready to run the life cycle.
+struct Lifecycle<B: BbsBackend> {
+    issuer: BbsIssuer<B>,
+    holder: BbsHolder<B>,
+    verifier: BbsVerifier<B>,
+    record: RecordHandle,
+    attributes: CredentialAttributes,
+    now: Timestamp,
+}
 
-    let mut samples: [Vec<Duration>; 5] = Default::default();
-    let mut sizes = Vec::new();
-    for i in 0..iterations {
+type Sizes = Vec<(&'static str, usize, usize)>;
+
+impl<B: BbsBackend + Clone> Lifecycle<B> {
+    fn new(backend: B) -> Result<Self, CredError> {
+        let issuer = BbsIssuer::with_backend(backend.clone(), &IssuerSeed::random())?;
+        let holder = BbsHolder::with_backend(backend.clone(), &WalletSeed::new(&[7; 64])?);
+        let schedule = EpochSchedule::new(Timestamp(0), 86_400)?;
+        let now = Timestamp(100);
+        let attributes = CredentialAttributes {
+            epoch: schedule.epoch_at(now),
+            modalities: Modalities::new(&[Modality::Iris, Modality::Face])?,
+            enrolment_quarter: EnrolmentQuarter::new(2026, 4)?,
+        };
+        let verifier = BbsVerifier::with_backend(
+            backend,
+            VerifierPolicy {
+                context_id: ContextId::new("https://bench.example")?,
+                issuer: issuer.public_key().clone(),
+                required: vec![AttributeKind::Modalities],
+                nonce_lifetime_secs: 300,
+                schedule,
+            },
+        )?;
+        Ok(Self {
+            issuer,
+            holder,
+            verifier,
+            record: RecordHandle::new(b"bench-record")?,
+            attributes,
+            now,
+        })
+    }
+
+    /// One pass: the time of each step, and the object sizes when `sizes` is empty.
+    fn once(&mut self, sizes: &mut Sizes) -> Result<[Duration; 5], CredError> {
+        let Self {
+            issuer,
+            holder,
+            verifier,
+            record,
+            attributes,
+            now,
+        } = self;
         let ((request, pending), t0) = timed(|| holder.request(issuer.public_key()))?;
-        let (response, t1) = timed(|| issuer.issue(&request, &record, &attributes))?;
+        let (response, t1) = timed(|| issuer.issue(&request, record, attributes))?;
         let (credential, t2) = timed(|| holder.finalise(&pending, &response))?;
-        let challenge = verifier.challenge(now);
+        let challenge = verifier.challenge(*now);
         let (presentation, t3) = timed(|| holder.present(&credential, &challenge))?;
-        let (_, t4) = timed(|| verifier.verify(&presentation, now))?;
-        for (s, t) in samples.iter_mut().zip([t0, t1, t2, t3, t4]) {
-            s.push(t);
-        }
-        if i == 0 {
+        let (_, t4) = timed(|| verifier.verify(&presentation, *now))?;
+        if sizes.is_empty() {
             let mut size =
                 |name, raw: usize, compact: String| sizes.push((name, raw, compact.len()));
             let pk = issuer.public_key();
@@ -122,13 +145,39 @@ pub fn run<B: BbsBackend + Clone>(backend: B, iterations: usize) -> Result<Bench
                 presentation.to_compact(),
             );
         }
+        Ok([t0, t1, t2, t3, t4])
     }
-    Ok(BenchReport {
-        backend: backend.name(),
-        iterations,
+}
+
+fn report(
+    backend: &'static str,
+    samples: [Vec<Duration>; 5],
+    sizes: Sizes,
+) -> BenchReport {
+    BenchReport {
+        backend,
+        iterations: samples[0].len(),
         medians: samples.map(median),
         sizes,
-    })
+    }
+}
+
+fn push(samples: &mut [Vec<Duration>; 5], times: [Duration; 5]) {
+    for (s, t) in samples.iter_mut().zip(times) {
+        s.push(t);
+    }
+}
+
+/// Runs the life cycle `iterations` times (at least 1) on `backend`.
+pub fn run<B: BbsBackend + Clone>(backend: B, iterations: usize) -> Result<BenchReport, CredError> {
+    let name = backend.name();
+    let mut lifecycle = Lifecycle::new(backend)?;
+    let mut samples: [Vec<Duration>; 5] = Default::default();
+    let mut sizes = Sizes::new();
+    for _ in 0..iterations.max(1) {
+        push(&mut samples, lifecycle.once(&mut sizes)?);
+    }
+    Ok(report(name, samples, sizes))
 }
 
 /// Both backends measured in one process, the default ([`Fast`]) first.
@@ -140,11 +189,21 @@ pub struct Comparison {
     pub reference: BenchReport,
 }
 
-/// Runs the life cycle `iterations` times on each backend, in the same process.
+/// Runs the life cycle `iterations` times on each backend, alternating the backends pass
+/// by pass so that both see the same machine load.
 pub fn compare(iterations: usize) -> Result<Comparison, CredError> {
+    let mut fast = Lifecycle::new(Fast)?;
+    let mut reference = Lifecycle::new(Zkryptium)?;
+    let (mut fast_samples, mut reference_samples): ([Vec<Duration>; 5], [Vec<Duration>; 5]) =
+        Default::default();
+    let (mut fast_sizes, mut reference_sizes) = (Sizes::new(), Sizes::new());
+    for _ in 0..iterations.max(1) {
+        push(&mut fast_samples, fast.once(&mut fast_sizes)?);
+        push(&mut reference_samples, reference.once(&mut reference_sizes)?);
+    }
     Ok(Comparison {
-        fast: run(Fast, iterations)?,
-        reference: run(Zkryptium, iterations)?,
+        fast: report(Fast.name(), fast_samples, fast_sizes),
+        reference: report(Zkryptium.name(), reference_samples, reference_sizes),
     })
 }
 
@@ -157,7 +216,7 @@ impl fmt::Display for Comparison {
         let (a, b) = (&self.fast, &self.reference);
         writeln!(
             f,
-            "medians over {} runs per backend (ms); speed-up = {} / {}",
+            "medians over {} alternating runs per backend (ms); speed-up = {} / {}",
             a.iterations, b.backend, a.backend
         )?;
         writeln!(
