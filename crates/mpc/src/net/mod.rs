@@ -50,7 +50,9 @@ pub enum NetError {
         reason: String,
     },
     /// A message is larger than the transport's frame limit; nothing was sent.
-    #[error("a message of {len} bytes for {peer} exceeds the frame limit of {max} bytes; raise max_frame_len at all parties or send smaller batches")]
+    #[error(
+        "a message of {len} bytes for {peer} exceeds the frame limit of {max} bytes; raise max_frame_len at all parties or send smaller batches"
+    )]
     TooLarge {
         /// The intended receiver.
         peer: PartyId,
@@ -60,7 +62,9 @@ pub enum NetError {
         max: u32,
     },
     /// A session id that is open, or was used before, on this node.
-    #[error("session {session} is already open or was used before on this node; session ids are never reused")]
+    #[error(
+        "session {session} is already open or was used before on this node; session ids are never reused"
+    )]
     SessionInUse {
         /// The session id.
         session: u64,

@@ -71,7 +71,9 @@ struct File {
 }
 
 fn check_address(party: PartyId, address: &str) -> Result<(), TlsError> {
-    let port = address.rsplit_once(':').map(|(host, port)| (host, port.parse::<u16>()));
+    let port = address
+        .rsplit_once(':')
+        .map(|(host, port)| (host, port.parse::<u16>()));
     match port {
         Some((host, Ok(_))) if !host.is_empty() => Ok(()),
         _ => Err(TlsError::Config(format!(
@@ -87,7 +89,10 @@ impl NetworkConfig {
         for p in PartyId::ALL {
             check_address(p, &parties[p.index()].address)?;
             let later = &parties[p.index() + 1..];
-            if later.iter().any(|q| q.certificate == parties[p.index()].certificate) {
+            if later
+                .iter()
+                .any(|q| q.certificate == parties[p.index()].certificate)
+            {
                 return Err(TlsError::Config(format!(
                     "{p} shares its certificate with another party; every party needs its own"
                 )));
@@ -133,12 +138,12 @@ impl NetworkConfig {
                     TlsError::Config(format!("unknown party {:?}; use P0, P1, P2", fp.party))
                 })?;
             let certificate = PartyCertificate::from_pem(&fp.certificate)?;
-            if let Some(want) = &fp.certificate_sha256 {
-                if !want.eq_ignore_ascii_case(&certificate.fingerprint()) {
-                    return Err(TlsError::Config(format!(
-                        "{party}'s certificate_sha256 does not match its certificate"
-                    )));
-                }
+            if let Some(want) = &fp.certificate_sha256
+                && !want.eq_ignore_ascii_case(&certificate.fingerprint())
+            {
+                return Err(TlsError::Config(format!(
+                    "{party}'s certificate_sha256 does not match its certificate"
+                )));
             }
             let slot = &mut entries[party.index()];
             if slot.is_some() {

@@ -118,7 +118,10 @@ pub async fn read_frame<R: AsyncRead + Unpin>(
 }
 
 /// Fills `buf` unless the stream ends first; returns the bytes read.
-async fn read_full<R: AsyncRead + Unpin>(reader: &mut R, buf: &mut [u8]) -> Result<usize, FrameError> {
+async fn read_full<R: AsyncRead + Unpin>(
+    reader: &mut R,
+    buf: &mut [u8],
+) -> Result<usize, FrameError> {
     let mut filled = 0;
     while filled < buf.len() {
         match reader.read(&mut buf[filled..]).await {
@@ -210,8 +213,16 @@ mod tests {
     fn header_layout_is_big_endian_length_then_session() {
         let frame = encode(SessionId(0x0102_0304_0506_0708), b"ab").unwrap();
         assert_eq!(frame, [0, 0, 0, 2, 1, 2, 3, 4, 5, 6, 7, 8, b'a', b'b']);
-        assert_eq!(read_all(&[], 10), Ok(vec![]), "an empty stream is a clean close");
+        assert_eq!(
+            read_all(&[], 10),
+            Ok(vec![]),
+            "an empty stream is a clean close"
+        );
         let limit = encode(SessionId(1), &[9; 100]).unwrap();
-        assert_eq!(read_all(&limit, 100).unwrap().len(), 1, "the limit itself is allowed");
+        assert_eq!(
+            read_all(&limit, 100).unwrap().len(),
+            1,
+            "the limit itself is allowed"
+        );
     }
 }

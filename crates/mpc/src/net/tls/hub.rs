@@ -86,6 +86,8 @@ struct State {
     closed: VecDeque<SessionId>,
     closed_set: HashSet<SessionId>,
     buffered: [usize; 3],
+    /// Connections being served (each `connected` is matched by one `lost`).
+    live: usize,
     shut: bool,
 }
 
@@ -107,10 +109,10 @@ impl State {
         }
         if self.closed_set.insert(id) {
             self.closed.push_back(id);
-            if self.closed.len() > CLOSED_MEMORY {
-                if let Some(old) = self.closed.pop_front() {
-                    self.closed_set.remove(&old);
-                }
+            if self.closed.len() > CLOSED_MEMORY
+                && let Some(old) = self.closed.pop_front()
+            {
+                self.closed_set.remove(&old);
             }
         }
     }
@@ -200,8 +202,13 @@ impl Hub {
     }
 
     /// A new connection to `peer` (replacing any previous one); returns its generation.
+    /// After [`Hub::shutdown`] the outbox is dropped at once, which ends the connection.
     pub fn connected(&self, peer: PartyId, outbox: Outbox) -> u64 {
         let mut s = self.lock();
+        s.live += 1;
+        if s.shut {
+            return 0;
+        }
         let old = s.links[peer.index()].generation;
         if s.links[peer.index()].outbox.take().is_some() {
             s.fail_generation(peer, old, &NetError::Disconnected { peer });
@@ -218,6 +225,7 @@ impl Hub {
     /// Connection `generation` to `peer` ended with `error`.
     pub fn lost(&self, peer: PartyId, generation: u64, error: NetError) {
         let mut s = self.lock();
+        s.live = s.live.saturating_sub(1);
         let link = &mut s.links[peer.index()];
         if link.generation == generation && link.outbox.is_some() {
             link.outbox = None;
@@ -273,8 +281,11 @@ impl Hub {
             }
         }
         let len = payload.len();
-        let stream = &mut s.sessions.entry(id).or_insert_with(SessionState::new).streams
-            [peer.index()];
+        let stream = &mut s
+            .sessions
+            .entry(id)
+            .or_insert_with(SessionState::new)
+            .streams[peer.index()];
         if stream.failed.is_some() {
             return Ok(()); // the session already failed with this peer
         }
@@ -309,7 +320,12 @@ impl Hub {
 
     /// The writer queue for sending in session `id` to `peer`, waiting up to `timeout`
     /// for a connection if there is none.
-    pub fn outbox(&self, id: SessionId, peer: PartyId, timeout: Duration) -> Result<Outbox, NetError> {
+    pub fn outbox(
+        &self,
+        id: SessionId,
+        peer: PartyId,
+        timeout: Duration,
+    ) -> Result<Outbox, NetError> {
         let deadline = Instant::now() + timeout;
         let mut s = self.lock();
         loop {
@@ -327,7 +343,12 @@ impl Hub {
     }
 
     /// The next message of session `id` from `peer`, waiting up to `timeout`.
-    pub fn recv(&self, id: SessionId, peer: PartyId, timeout: Duration) -> Result<Vec<u8>, NetError> {
+    pub fn recv(
+        &self,
+        id: SessionId,
+        peer: PartyId,
+        timeout: Duration,
+    ) -> Result<Vec<u8>, NetError> {
         let deadline = Instant::now() + timeout;
         let mut s = self.lock();
         loop {
@@ -373,7 +394,8 @@ impl Hub {
         self.lock().links[peer.index()].outbox.is_some()
     }
 
-    /// The node is going away: every session fails, no link comes back.
+    /// The node is going away: every session fails, no link comes back, and dropping the
+    /// outboxes lets each writer send what is queued and close its connection.
     pub fn shutdown(&self) {
         let mut s = self.lock();
         s.shut = true;
@@ -384,6 +406,19 @@ impl Hub {
             }
         }
         self.changed.notify_all();
+    }
+
+    /// Waits until every connection task has ended (after [`Hub::shutdown`] their writers
+    /// send what was queued, then close), at most `linger`.
+    pub fn drain(&self, linger: Duration) {
+        let deadline = Instant::now() + linger;
+        let mut s = self.lock();
+        while s.live > 0 {
+            s = match self.wait(s, deadline) {
+                Some(s) => s,
+                None => return,
+            };
+        }
     }
 
     /// Whether the node is shutting down.
@@ -417,13 +452,19 @@ mod tests {
         h.deliver(P1, g, SessionId(5), vec![2; 10]).unwrap();
         h.open(SessionId(5)).unwrap();
         assert_eq!(h.recv(SessionId(5), P1, SHORT).unwrap(), vec![1; 10]);
-        assert_eq!(h.open(SessionId(5)), Err(NetError::SessionInUse { session: 5 }));
+        assert_eq!(
+            h.open(SessionId(5)),
+            Err(NetError::SessionInUse { session: 5 })
+        );
         h.close(SessionId(5));
         assert_eq!(h.lock().buffered[1], 0, "the unread frame was released");
         // Late frames for a closed session are dropped; the id cannot be reused.
         h.deliver(P1, g, SessionId(5), vec![3; 10]).unwrap();
         assert_eq!(h.lock().buffered[1], 0);
-        assert_eq!(h.open(SessionId(5)), Err(NetError::SessionInUse { session: 5 }));
+        assert_eq!(
+            h.open(SessionId(5)),
+            Err(NetError::SessionInUse { session: 5 })
+        );
     }
 
     #[test]
@@ -451,11 +492,17 @@ mod tests {
         h.open(SessionId(1)).unwrap();
         h.outbox(SessionId(1), P1, SHORT)
             .unwrap()
-            .send(OutFrame { session: SessionId(1), payload: vec![7] })
+            .send(OutFrame {
+                session: SessionId(1),
+                payload: vec![7],
+            })
             .unwrap();
         assert_eq!(rx.try_recv().unwrap().payload, vec![7]);
         h.deliver(P1, g, SessionId(1), vec![9]).unwrap();
-        let broken = NetError::Malformed { peer: P1, reason: "test".into() };
+        let broken = NetError::Malformed {
+            peer: P1,
+            reason: "test".into(),
+        };
         h.lost(P1, g, broken.clone());
         // Messages received before the loss are still delivered, then the loss.
         assert_eq!(h.recv(SessionId(1), P1, SHORT).unwrap(), vec![9]);
@@ -472,7 +519,10 @@ mod tests {
         let g2 = h.connected(P1, tx);
         assert_eq!(
             h.recv(SessionId(2), P1, SHORT),
-            Err(NetError::Timeout { peer: P1, timeout: SHORT })
+            Err(NetError::Timeout {
+                peer: P1,
+                timeout: SHORT
+            })
         );
         h.deliver(P1, g2, SessionId(2), vec![4]).unwrap();
         assert_eq!(h.recv(SessionId(2), P1, SHORT).unwrap(), vec![4]);
@@ -484,7 +534,10 @@ mod tests {
     #[test]
     fn handshake_refusals_are_reported_and_shutdown_fails_everything() {
         let h = hub(4, 100);
-        let refused = NetError::Tls { peer: P1, reason: "not pinned".into() };
+        let refused = NetError::Tls {
+            peer: P1,
+            reason: "not pinned".into(),
+        };
         h.refused(P1, refused.clone());
         h.open(SessionId(1)).unwrap();
         assert_eq!(h.outbox(SessionId(1), P1, SHORT).unwrap_err(), refused);

@@ -53,11 +53,17 @@ async fn within<T>(
 ) -> Result<T, NetError> {
     tokio::time::timeout(limit, work)
         .await
-        .unwrap_or(Err(NetError::Timeout { peer, timeout: limit }))
+        .unwrap_or(Err(NetError::Timeout {
+            peer,
+            timeout: limit,
+        }))
 }
 
 fn tls_failure(peer: PartyId, what: &str, e: std::io::Error) -> NetError {
-    NetError::Tls { peer, reason: format!("{what}: {}", describe(&e)) }
+    NetError::Tls {
+        peer,
+        reason: format!("{what}: {}", describe(&e)),
+    }
 }
 
 /// An I/O error from the TLS layer, with the pinning verifier's own message when it
@@ -81,10 +87,13 @@ pub(crate) fn hello(me: PartyId) -> [u8; 13] {
 
 async fn read_hello<S: AsyncRead + Unpin>(stream: &mut S, peer: PartyId) -> Result<(), NetError> {
     let mut got = [0u8; 13];
-    stream.read_exact(&mut got).await.map_err(|e| match e.kind() {
-        std::io::ErrorKind::UnexpectedEof => NetError::Disconnected { peer },
-        _ => tls_failure(peer, &format!("{peer} refused the connection"), e),
-    })?;
+    stream
+        .read_exact(&mut got)
+        .await
+        .map_err(|e| match e.kind() {
+            std::io::ErrorKind::UnexpectedEof => NetError::Disconnected { peer },
+            _ => tls_failure(peer, &format!("{peer} refused the connection"), e),
+        })?;
     if got != hello(peer) {
         return Err(NetError::Tls {
             peer,
@@ -94,7 +103,11 @@ async fn read_hello<S: AsyncRead + Unpin>(stream: &mut S, peer: PartyId) -> Resu
     Ok(())
 }
 
-async fn write_hello<S: AsyncWrite + Unpin>(stream: &mut S, me: PartyId, peer: PartyId) -> Result<(), NetError> {
+async fn write_hello<S: AsyncWrite + Unpin>(
+    stream: &mut S,
+    me: PartyId,
+    peer: PartyId,
+) -> Result<(), NetError> {
     let hello = hello(me);
     let sent = async {
         stream.write_all(&hello).await?;
@@ -122,7 +135,10 @@ pub(crate) async fn dial_loop(ctx: Arc<Context>, peer: PartyId) {
     }
 }
 
-async fn dial(ctx: &Context, peer: PartyId) -> Result<tokio_rustls::client::TlsStream<TcpStream>, NetError> {
+async fn dial(
+    ctx: &Context,
+    peer: PartyId,
+) -> Result<tokio_rustls::client::TlsStream<TcpStream>, NetError> {
     let limit = ctx.options.timeout;
     let address = ctx.config.party(peer).address.as_str();
     let tcp = within(limit, peer, async {
@@ -140,7 +156,13 @@ async fn dial(ctx: &Context, peer: PartyId) -> Result<tokio_rustls::client::TlsS
         let mut tls = connector
             .connect(server_name(peer), tcp)
             .await
-            .map_err(|e| tls_failure(peer, &format!("handshake with {peer} at {address} failed"), e))?;
+            .map_err(|e| {
+                tls_failure(
+                    peer,
+                    &format!("handshake with {peer} at {address} failed"),
+                    e,
+                )
+            })?;
         write_hello(&mut tls, ctx.me, peer).await?;
         read_hello(&mut tls, peer).await?;
         Ok(tls)
@@ -224,7 +246,10 @@ async fn accept(ctx: &Context, tcp: TcpStream) -> Result<Accepted, Refused> {
 fn frame_error(peer: PartyId, e: FrameError) -> NetError {
     match e {
         FrameError::Io(_) => NetError::Disconnected { peer },
-        e => NetError::Malformed { peer, reason: e.to_string() },
+        e => NetError::Malformed {
+            peer,
+            reason: e.to_string(),
+        },
     }
 }
 
@@ -257,7 +282,9 @@ async fn serve<S: AsyncRead + AsyncWrite + Send + Unpin>(ctx: &Context, peer: Pa
             // Everything queued goes out before one flush.
             while let Some(frame) = next {
                 let header = encode_header(frame.session, frame.payload.len() as u32);
-                if writer.write_all(&header).await.is_err() || writer.write_all(&frame.payload).await.is_err() {
+                if writer.write_all(&header).await.is_err()
+                    || writer.write_all(&frame.payload).await.is_err()
+                {
                     return NetError::Disconnected { peer };
                 }
                 next = rx.try_recv().ok();
@@ -266,7 +293,9 @@ async fn serve<S: AsyncRead + AsyncWrite + Send + Unpin>(ctx: &Context, peer: Pa
                 return NetError::Disconnected { peer };
             }
         }
-        // The hub dropped this connection's queue: it was replaced or the node stops.
+        // The hub dropped this connection's queue (it was replaced or the node stops)
+        // and everything queued was sent: close the TLS session cleanly.
+        let _ = writer.shutdown().await;
         NetError::Disconnected { peer }
     };
     let error = tokio::select! {

@@ -74,7 +74,13 @@ pub fn loopback_with(options: TlsOptions) -> Result<[TlsNode; 3], TlsError> {
     let (config, keys, listeners) = loopback_config()?;
     let mut nodes = Vec::with_capacity(3);
     for ((p, key), listener) in PartyId::ALL.into_iter().zip(&keys).zip(listeners) {
-        nodes.push(TlsNode::start_with(&config, p, key, options.clone(), Some(listener))?);
+        nodes.push(TlsNode::start_with(
+            &config,
+            p,
+            key,
+            options.clone(),
+            Some(listener),
+        )?);
     }
     for node in &nodes {
         node.wait_connected(options.timeout)?;

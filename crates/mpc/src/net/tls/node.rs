@@ -11,6 +11,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+/// The longest a dropped [`TlsNode`] waits for its queued messages to go out.
+pub const LINGER: Duration = Duration::from_secs(2);
+
 /// Tunables of a [`TlsNode`]; [`TlsOptions::with_timeout`] gives the defaults.
 #[derive(Debug, Clone)]
 pub struct TlsOptions {
@@ -88,7 +91,11 @@ impl TlsNode {
 
     /// [`TlsNode::start`] with the config and key read from a directory made by
     /// [`super::generate_network`].
-    pub fn start_dir(dir: &std::path::Path, me: PartyId, options: TlsOptions) -> Result<Self, TlsError> {
+    pub fn start_dir(
+        dir: &std::path::Path,
+        me: PartyId,
+        options: TlsOptions,
+    ) -> Result<Self, TlsError> {
         let (config, key) = super::load_party(dir, me)?;
         Self::start(&config, me, &key, options)
     }
@@ -108,18 +115,28 @@ impl TlsNode {
         }
         check_key(config, me, key)?;
         let accepts = me != PartyId::P0;
-        let server = accepts.then(|| server_config(config, me, key)).transpose()?;
+        let server = accepts
+            .then(|| server_config(config, me, key))
+            .transpose()?;
         let mut clients: [Option<Arc<rustls::ClientConfig>>; 3] = Default::default();
         for peer in PartyId::ALL.into_iter().filter(|p| *p > me) {
             clients[peer.index()] = Some(client_config(config, me, key, peer)?);
         }
-        let io = |what: String| move |e: std::io::Error| TlsError::Io { what, reason: e.to_string() };
+        let io = |what: String| {
+            move |e: std::io::Error| TlsError::Io {
+                what,
+                reason: e.to_string(),
+            }
+        };
         let listener = match (accepts, listener) {
             (false, _) => None,
             (true, Some(l)) => Some(l),
             (true, None) => {
                 let address = &config.party(me).address;
-                Some(std::net::TcpListener::bind(address).map_err(io(format!("listening on {address}")))?)
+                Some(
+                    std::net::TcpListener::bind(address)
+                        .map_err(io(format!("listening on {address}")))?,
+                )
             }
         };
         let listening = listener
@@ -208,11 +225,14 @@ impl TlsNode {
 }
 
 impl Drop for TlsNode {
+    /// Sends what is still queued (waiting at most [`LINGER`] or the timeout, whichever
+    /// is shorter), closes the connections and stops the runtime.
     fn drop(&mut self) {
         self.hub.shutdown();
+        self.hub.drain(LINGER.min(self.options.timeout));
         if let Some(runtime) = self.runtime.take() {
-            // Drops every connection task (closing its socket) without blocking, so the
-            // node may be dropped anywhere, even inside another runtime.
+            // Drops any connection task still running without blocking, so the node may
+            // be dropped anywhere, even inside another runtime.
             runtime.shutdown_background();
         }
     }

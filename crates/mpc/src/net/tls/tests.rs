@@ -57,7 +57,12 @@ impl World {
     /// (retried while a dropped node's socket is still closing).
     fn start(&mut self, p: PartyId) -> TlsNode {
         let config = self.config.clone();
-        start_as(&config, p, &self.keys[p.index()], self.listeners[p.index()].take())
+        start_as(
+            &config,
+            p,
+            &self.keys[p.index()],
+            self.listeners[p.index()].take(),
+        )
     }
 
     /// The config with `p`'s certificate replaced by a fresh one, and its key.
@@ -203,7 +208,11 @@ fn a_peer_that_crashes_mid_query_fails_it_everywhere_and_the_next_query_works() 
                 let node = crashing.lock().unwrap();
                 let session = node.as_ref().unwrap().session(sid).unwrap();
                 drop(node);
-                let mut net = CrashAfter { session, node: &crashing, sends: 3 };
+                let mut net = CrashAfter {
+                    session,
+                    node: &crashing,
+                    sends: 3,
+                };
                 engine.search(&mut net, sid, q)
             }
             _ => engine.search(&mut [&n0, &n1][p.index()].session(sid).unwrap(), sid, q),
@@ -214,13 +223,19 @@ fn a_peer_that_crashes_mid_query_fails_it_everywhere_and_the_next_query_works() 
     // sends to P2: it sees the crash or times out.
     assert_eq!(
         got[1],
-        Err(EngineError::Net(NetError::Disconnected { peer: PartyId::P2 }))
+        Err(EngineError::Net(NetError::Disconnected {
+            peer: PartyId::P2
+        }))
     );
     assert!(
         matches!(
             got[0],
-            Err(EngineError::Net(NetError::Disconnected { peer: PartyId::P2 }))
-                | Err(EngineError::Net(NetError::Timeout { peer: PartyId::P1, .. }))
+            Err(EngineError::Net(NetError::Disconnected {
+                peer: PartyId::P2
+            })) | Err(EngineError::Net(NetError::Timeout {
+                peer: PartyId::P1,
+                ..
+            }))
         ),
         "{:?}",
         got[0]
@@ -248,7 +263,16 @@ fn a_peer_that_stalls_times_the_query_out_and_the_next_query_works() {
     });
     assert!(started.elapsed() >= TIMEOUT);
     for r in got.into_iter().flatten() {
-        assert!(matches!(r, Err(EngineError::Net(NetError::Timeout { timeout: TIMEOUT, .. }))), "{r:?}");
+        assert!(
+            matches!(
+                r,
+                Err(EngineError::Net(NetError::Timeout {
+                    timeout: TIMEOUT,
+                    ..
+                }))
+            ),
+            "{r:?}"
+        );
     }
     good_query(&fx, &nodes);
 }
@@ -261,7 +285,10 @@ async fn rogue_p0(world: &World) -> tokio_rustls::client::TlsStream<tokio::net::
         .await
         .unwrap();
     let connector = tokio_rustls::TlsConnector::from(client);
-    let mut tls = connector.connect(server_name(PartyId::P1), tcp).await.unwrap();
+    let mut tls = connector
+        .connect(server_name(PartyId::P1), tcp)
+        .await
+        .unwrap();
     tls.write_all(&hello(PartyId::P0)).await.unwrap();
     let mut answer = [0u8; 13];
     tls.read_exact(&mut answer).await.unwrap();
@@ -303,7 +330,10 @@ fn malformed_frames_fail_the_session_drop_the_connection_and_the_next_query_work
         });
         assert_eq!(session.recv(PartyId::P0).unwrap(), b"fine");
         match session.recv(PartyId::P0) {
-            Err(NetError::Malformed { peer: PartyId::P0, reason }) => {
+            Err(NetError::Malformed {
+                peer: PartyId::P0,
+                reason,
+            }) => {
                 assert!(reason.contains(why), "{reason}")
             }
             other => panic!("expected a malformed-frame error, got {other:?}"),
@@ -327,7 +357,8 @@ fn oversized_messages_are_refused_before_sending() {
         .into_iter()
         .map(|p| {
             let listener = world.listeners[p.index()].take();
-            TlsNode::start_with(&config, p, &world.keys[p.index()], small.clone(), listener).unwrap()
+            TlsNode::start_with(&config, p, &world.keys[p.index()], small.clone(), listener)
+                .unwrap()
         })
         .collect();
     nodes[0].wait_connected(Duration::from_secs(10)).unwrap();
@@ -336,14 +367,21 @@ fn oversized_messages_are_refused_before_sending() {
     let mut b = nodes[1].session(sid).unwrap();
     assert_eq!(
         a.send(PartyId::P1, vec![0; 9]),
-        Err(NetError::TooLarge { peer: PartyId::P1, len: 9, max: 8 })
+        Err(NetError::TooLarge {
+            peer: PartyId::P1,
+            len: 9,
+            max: 8
+        })
     );
     assert_eq!(a.bytes_sent(), 0);
     a.send(PartyId::P1, vec![1; 8]).unwrap();
     assert_eq!(b.recv(PartyId::P0).unwrap(), vec![1; 8]);
     assert_eq!(a.bytes_sent(), 8);
     assert_eq!(a.send(PartyId::P0, vec![]), Err(NetError::SelfMessage));
-    assert_eq!(nodes[0].session(sid).unwrap_err(), NetError::SessionInUse { session: sid.0 });
+    assert_eq!(
+        nodes[0].session(sid).unwrap_err(),
+        NetError::SessionInUse { session: sid.0 }
+    );
 }
 
 #[test]
@@ -360,7 +398,10 @@ fn certificates_that_are_not_pinned_are_refused_both_ways() {
         other => panic!("expected a refused handshake, got {other:?}"),
     }
     match n1.wait_connected(TIMEOUT) {
-        Err(NetError::Tls { peer: PartyId::P0, reason }) => {
+        Err(NetError::Tls {
+            peer: PartyId::P0,
+            reason,
+        }) => {
             assert!(reason.contains("not the one pinned for P0"), "{reason}")
         }
         other => panic!("expected P1 to refuse P0's certificate, got {other:?}"),
@@ -372,7 +413,10 @@ fn certificates_that_are_not_pinned_are_refused_both_ways() {
     let fake2 = start_as(&fake_config, PartyId::P2, &fake_key, None);
     let n0 = world.start(PartyId::P0);
     match n0.wait_connected(TIMEOUT) {
-        Err(NetError::Tls { peer: PartyId::P2, reason }) => {
+        Err(NetError::Tls {
+            peer: PartyId::P2,
+            reason,
+        }) => {
             assert!(reason.contains("not the one pinned for P2"), "{reason}")
         }
         other => panic!("expected P0 to refuse the impostor, got {other:?}"),

@@ -17,7 +17,9 @@ use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, Server
 use rustls::crypto::{CryptoProvider, WebPkiSupportedAlgorithms};
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
-use rustls::{CertificateError, DigitallySignedStruct, DistinguishedName, OtherError, SignatureScheme};
+use rustls::{
+    CertificateError, DigitallySignedStruct, DistinguishedName, OtherError, SignatureScheme,
+};
 use std::sync::Arc;
 
 /// The ALPN protocol id of the party-to-party protocol.
@@ -62,7 +64,11 @@ impl Pinned {
         if !intermediates.is_empty() {
             return Err(refuse(PinError::Chain));
         }
-        if self.allowed.iter().any(|(_, c)| c.as_ref() == end_entity.as_ref()) {
+        if self
+            .allowed
+            .iter()
+            .any(|(_, c)| c.as_ref() == end_entity.as_ref())
+        {
             Ok(())
         } else {
             let names: Vec<String> = self.allowed.iter().map(|(p, _)| p.to_string()).collect();
@@ -95,11 +101,21 @@ impl ServerCertVerifier for Pinned {
         Ok(ServerCertVerified::assertion())
     }
 
-    fn verify_tls12_signature(&self, m: &[u8], c: &CertificateDer<'_>, d: &DigitallySignedStruct) -> SigResult {
+    fn verify_tls12_signature(
+        &self,
+        m: &[u8],
+        c: &CertificateDer<'_>,
+        d: &DigitallySignedStruct,
+    ) -> SigResult {
         self.tls12(m, c, d)
     }
 
-    fn verify_tls13_signature(&self, m: &[u8], c: &CertificateDer<'_>, d: &DigitallySignedStruct) -> SigResult {
+    fn verify_tls13_signature(
+        &self,
+        m: &[u8],
+        c: &CertificateDer<'_>,
+        d: &DigitallySignedStruct,
+    ) -> SigResult {
         self.tls13(m, c, d)
     }
 
@@ -123,11 +139,21 @@ impl ClientCertVerifier for Pinned {
         Ok(ClientCertVerified::assertion())
     }
 
-    fn verify_tls12_signature(&self, m: &[u8], c: &CertificateDer<'_>, d: &DigitallySignedStruct) -> SigResult {
+    fn verify_tls12_signature(
+        &self,
+        m: &[u8],
+        c: &CertificateDer<'_>,
+        d: &DigitallySignedStruct,
+    ) -> SigResult {
         self.tls12(m, c, d)
     }
 
-    fn verify_tls13_signature(&self, m: &[u8], c: &CertificateDer<'_>, d: &DigitallySignedStruct) -> SigResult {
+    fn verify_tls13_signature(
+        &self,
+        m: &[u8],
+        c: &CertificateDer<'_>,
+        d: &DigitallySignedStruct,
+    ) -> SigResult {
         self.tls13(m, c, d)
     }
 
@@ -183,7 +209,10 @@ pub(crate) fn server_config(
         .with_protocol_versions(&[&rustls::version::TLS13])
         .map_err(tls_error("TLS 1.3 is unavailable"))?
         .with_client_cert_verifier(verifier)
-        .with_single_cert(vec![config.party(me).certificate.to_rustls()], key.to_rustls())
+        .with_single_cert(
+            vec![config.party(me).certificate.to_rustls()],
+            key.to_rustls(),
+        )
         .map_err(tls_error("the key file does not hold a usable key"))?;
     server.alpn_protocols = vec![ALPN.to_vec()];
     server.session_storage = Arc::new(rustls::server::NoServerSessionStorage {});
@@ -192,7 +221,11 @@ pub(crate) fn server_config(
 }
 
 /// Checks that `key` belongs to `me`'s pinned certificate.
-pub(crate) fn check_key(config: &NetworkConfig, me: PartyId, key: &PartyKey) -> Result<(), TlsError> {
+pub(crate) fn check_key(
+    config: &NetworkConfig,
+    me: PartyId,
+    key: &PartyKey,
+) -> Result<(), TlsError> {
     // `from_der` compares the key's public half with the certificate's.
     rustls::sign::CertifiedKey::from_der(
         vec![config.party(me).certificate.to_rustls()],
