@@ -9,6 +9,8 @@
 //!   the sign bit, the lift from 16 to 32 bits, OR/AND trees.
 //! - [`encode`], [`kernel`], [`gallery`], [`engine`]: the iris encoding, the local dot
 //!   products, one party's gallery and the 1:N / 1:1 engine that opens one bit per query.
+//! - [`matmul`]: integer matrix products over Z_2^16 (queries × gallery rows) with
+//!   portable, AVX-512 VNNI and AMX-INT8 kernels chosen at run time.
 //! - [`embedding`]: the cosine-threshold mode for face, voice and fingerprint embeddings.
 //! - [`bench`]: the throughput measurement behind `masque bench mpc`.
 //!
@@ -24,6 +26,7 @@ pub mod encode;
 pub mod engine;
 pub mod gallery;
 pub mod kernel;
+pub mod matmul;
 pub mod net;
 pub mod party;
 pub mod protocol;
