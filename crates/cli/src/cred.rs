@@ -18,8 +18,14 @@ pub struct BenchCredArgs {
 fn report_json(report: &BenchReport) -> serde_json::Value {
     let steps: Vec<_> = STEP_NAMES
         .iter()
-        .zip(report.medians)
-        .map(|(name, d)| serde_json::json!({"step": name, "median_ms": d.as_secs_f64() * 1e3}))
+        .zip(report.medians.iter().zip(report.cpu_medians))
+        .map(|(name, (wall, cpu))| {
+            serde_json::json!({
+                "step": name,
+                "median_ms": wall.as_secs_f64() * 1e3,
+                "cpu_median_ms": cpu.as_secs_f64() * 1e3,
+            })
+        })
         .collect();
     let sizes: Vec<_> = report
         .sizes

@@ -33,8 +33,11 @@ pub struct BenchReport {
     pub backend: &'static str,
     /// Runs per step.
     pub iterations: usize,
-    /// Median of each step, in the order of [`STEP_NAMES`].
+    /// Median wall time of each step, in the order of [`STEP_NAMES`].
     pub medians: [Duration; 5],
+    /// Median CPU time of the measuring thread for each step (insensitive to other
+    /// processes competing for the cores; every backend here is single-threaded).
+    pub cpu_medians: [Duration; 5],
     /// Serialised sizes as (object, core cryptographic bytes, compact form bytes).
     pub sizes: Vec<(&'static str, usize, usize)>,
 }
@@ -53,10 +56,36 @@ fn median(mut samples: Vec<Duration>) -> Duration {
     samples[samples.len() / 2]
 }
 
-fn timed<T>(f: impl FnOnce() -> Result<T, CredError>) -> Result<(T, Duration), CredError> {
-    let start = Instant::now();
+/// CPU time consumed so far by the calling thread.
+fn thread_cpu_time() -> Duration {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid, writable timespec and CLOCK_THREAD_CPUTIME_ID is supported
+    // by Linux for the calling thread; on failure `ts` stays zero.
+    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    Duration::new(
+        u64::try_from(ts.tv_sec).unwrap_or(0),
+        u32::try_from(ts.tv_nsec).unwrap_or(0),
+    )
+}
+
+/// Wall and thread-CPU time of one step.
+#[derive(Debug, Clone, Copy)]
+struct Timing {
+    wall: Duration,
+    cpu: Duration,
+}
+
+fn timed<T>(f: impl FnOnce() -> Result<T, CredError>) -> Result<(T, Timing), CredError> {
+    let (start, cpu_start) = (Instant::now(), thread_cpu_time());
     let out = f()?;
-    Ok((out, start.elapsed()))
+    let timing = Timing {
+        wall: start.elapsed(),
+        cpu: thread_cpu_time().saturating_sub(cpu_start),
+    };
+    Ok((out, timing))
 }
 
 /// One issuer, holder and verifier on one backend, ready to run the life cycle.
@@ -103,7 +132,7 @@ impl<B: BbsBackend + Clone> Lifecycle<B> {
     }
 
     /// One pass: the time of each step, and the object sizes when `sizes` is empty.
-    fn once(&mut self, sizes: &mut Sizes) -> Result<[Duration; 5], CredError> {
+    fn once(&mut self, sizes: &mut Sizes) -> Result<[Timing; 5], CredError> {
         let Self {
             issuer,
             holder,
@@ -149,22 +178,29 @@ impl<B: BbsBackend + Clone> Lifecycle<B> {
     }
 }
 
-fn report(
-    backend: &'static str,
-    samples: [Vec<Duration>; 5],
-    sizes: Sizes,
-) -> BenchReport {
-    BenchReport {
-        backend,
-        iterations: samples[0].len(),
-        medians: samples.map(median),
-        sizes,
-    }
+/// Samples of every step.
+#[derive(Default)]
+struct Samples {
+    wall: [Vec<Duration>; 5],
+    cpu: [Vec<Duration>; 5],
 }
 
-fn push(samples: &mut [Vec<Duration>; 5], times: [Duration; 5]) {
-    for (s, t) in samples.iter_mut().zip(times) {
-        s.push(t);
+impl Samples {
+    fn push(&mut self, times: [Timing; 5]) {
+        for (i, t) in times.iter().enumerate() {
+            self.wall[i].push(t.wall);
+            self.cpu[i].push(t.cpu);
+        }
+    }
+
+    fn report(self, backend: &'static str, sizes: Sizes) -> BenchReport {
+        BenchReport {
+            backend,
+            iterations: self.wall[0].len(),
+            medians: self.wall.map(median),
+            cpu_medians: self.cpu.map(median),
+            sizes,
+        }
     }
 }
 
@@ -172,12 +208,12 @@ fn push(samples: &mut [Vec<Duration>; 5], times: [Duration; 5]) {
 pub fn run<B: BbsBackend + Clone>(backend: B, iterations: usize) -> Result<BenchReport, CredError> {
     let name = backend.name();
     let mut lifecycle = Lifecycle::new(backend)?;
-    let mut samples: [Vec<Duration>; 5] = Default::default();
+    let mut samples = Samples::default();
     let mut sizes = Sizes::new();
     for _ in 0..iterations.max(1) {
-        push(&mut samples, lifecycle.once(&mut sizes)?);
+        samples.push(lifecycle.once(&mut sizes)?);
     }
-    Ok(report(name, samples, sizes))
+    Ok(samples.report(name, sizes))
 }
 
 /// Both backends measured in one process, the default ([`Fast`]) first.
@@ -194,16 +230,15 @@ pub struct Comparison {
 pub fn compare(iterations: usize) -> Result<Comparison, CredError> {
     let mut fast = Lifecycle::new(Fast)?;
     let mut reference = Lifecycle::new(Zkryptium)?;
-    let (mut fast_samples, mut reference_samples): ([Vec<Duration>; 5], [Vec<Duration>; 5]) =
-        Default::default();
+    let (mut fast_samples, mut reference_samples) = (Samples::default(), Samples::default());
     let (mut fast_sizes, mut reference_sizes) = (Sizes::new(), Sizes::new());
     for _ in 0..iterations.max(1) {
-        push(&mut fast_samples, fast.once(&mut fast_sizes)?);
-        push(&mut reference_samples, reference.once(&mut reference_sizes)?);
+        fast_samples.push(fast.once(&mut fast_sizes)?);
+        reference_samples.push(reference.once(&mut reference_sizes)?);
     }
     Ok(Comparison {
-        fast: report(Fast.name(), fast_samples, fast_sizes),
-        reference: report(Zkryptium.name(), reference_samples, reference_sizes),
+        fast: fast_samples.report(Fast.name(), fast_sizes),
+        reference: reference_samples.report(Zkryptium.name(), reference_sizes),
     })
 }
 
@@ -216,27 +251,47 @@ impl fmt::Display for Comparison {
         let (a, b) = (&self.fast, &self.reference);
         writeln!(
             f,
-            "medians over {} alternating runs per backend (ms); speed-up = {} / {}",
-            a.iterations, b.backend, a.backend
+            "medians over {} alternating runs per backend, in ms: wall clock, and CPU time of \
+             the measuring thread (load-independent); fast = {}, zkryptium = {}",
+            a.iterations, a.backend, b.backend
         )?;
         writeln!(
             f,
-            "  {:<42} {:>12} {:>12} {:>9}",
-            "step", "fast", "zkryptium", "speed-up"
+            "  {:<38} {:>9} {:>9} {:>7}   {:>9} {:>9} {:>7}",
+            "step", "wall fast", "zkryptium", "ratio", "cpu fast", "zkryptium", "ratio"
         )?;
-        let issuance = |r: &BenchReport| r.medians[..3].iter().sum::<Duration>();
-        let rows = STEP_NAMES
-            .iter()
-            .zip(a.medians.iter().zip(&b.medians))
-            .map(|(name, (x, y))| (*name, *x, *y))
-            .chain([("issuance total (sum of medians)", issuance(a), issuance(b))]);
-        for (name, x, y) in rows {
+        let issuance = |d: &[Duration; 5]| d[..3].iter().sum::<Duration>();
+        let ratio = |x: Duration, y: Duration| ms(y) / ms(x).max(f64::MIN_POSITIVE);
+        let steps = STEP_NAMES.iter().enumerate().map(|(i, name)| {
+            (
+                *name,
+                [
+                    a.medians[i],
+                    b.medians[i],
+                    a.cpu_medians[i],
+                    b.cpu_medians[i],
+                ],
+            )
+        });
+        let total = (
+            "issuance total (sum of medians)",
+            [
+                issuance(&a.medians),
+                issuance(&b.medians),
+                issuance(&a.cpu_medians),
+                issuance(&b.cpu_medians),
+            ],
+        );
+        for (name, [wx, wy, cx, cy]) in steps.chain([total]) {
             writeln!(
                 f,
-                "  {name:<42} {:>12.3} {:>12.3} {:>8.1}x",
-                ms(x),
-                ms(y),
-                ms(y) / ms(x).max(f64::MIN_POSITIVE)
+                "  {name:<38} {:>9.3} {:>9.3} {:>6.1}x   {:>9.3} {:>9.3} {:>6.1}x",
+                ms(wx),
+                ms(wy),
+                ratio(wx, wy),
+                ms(cx),
+                ms(cy),
+                ratio(cx, cy)
             )?;
         }
         writeln!(
@@ -265,8 +320,13 @@ impl fmt::Display for BenchReport {
             "backend: {} ({} iterations, medians)",
             self.backend, self.iterations
         )?;
-        for (name, d) in STEP_NAMES.iter().zip(self.medians) {
-            writeln!(f, "  {name:<42} {:>9.3} ms", d.as_secs_f64() * 1e3)?;
+        for ((name, d), cpu) in STEP_NAMES.iter().zip(self.medians).zip(self.cpu_medians) {
+            writeln!(
+                f,
+                "  {name:<42} {:>9.3} ms (cpu {:>7.3} ms)",
+                ms(d),
+                ms(cpu)
+            )?;
         }
         let issuance: Duration = self.medians[..3].iter().sum();
         writeln!(
@@ -283,5 +343,31 @@ impl fmt::Display for BenchReport {
             writeln!(f, "  {name:<24} core {raw:>5} B   compact {compact:>5} B")?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thread_cpu_time_advances_with_work() {
+        let before = thread_cpu_time();
+        let mut x = 1u64;
+        for i in 0..20_000_000u64 {
+            x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(i);
+        }
+        std::hint::black_box(x);
+        assert!(thread_cpu_time() > before);
+    }
+
+    #[test]
+    fn comparison_reports_both_backends_with_equal_sizes() {
+        let c = compare(1).unwrap();
+        assert_eq!((c.fast.iterations, c.reference.iterations), (1, 1));
+        assert_eq!(c.fast.sizes, c.reference.sizes);
+        assert_eq!(c.fast.sizes.len(), 6);
+        let text = c.to_string();
+        assert!(text.contains("verification") && text.contains("presentation"));
     }
 }

@@ -321,9 +321,9 @@ for_each_backend!(
 
 mod properties {
     use super::*;
+    use masque_cred::WalletSeed;
     use masque_cred::backend::fast::Fast;
     use masque_cred::backend::zkryptium::Zkryptium;
-    use masque_cred::WalletSeed;
     use proptest::prelude::*;
     use proptest::test_runner::TestCaseError;
 

@@ -63,12 +63,15 @@ pub fn service<B: TestBackend>(
     context: &str,
     required: &[AttributeKind],
 ) -> BbsVerifier<B> {
-    BbsVerifier::with_backend(B::default(), VerifierPolicy {
-        context_id: ContextId::new(context).unwrap(),
-        issuer: issuer.public_key().clone(),
-        required: required.to_vec(),
-        nonce_lifetime_secs: 300,
-        schedule: schedule(),
-    })
+    BbsVerifier::with_backend(
+        B::default(),
+        VerifierPolicy {
+            context_id: ContextId::new(context).unwrap(),
+            issuer: issuer.public_key().clone(),
+            required: required.to_vec(),
+            nonce_lifetime_secs: 300,
+            schedule: schedule(),
+        },
+    )
     .unwrap()
 }

@@ -18,9 +18,9 @@ use super::core::{
     API_ID_CORE, API_ID_NYM, API_ID_NYM_BLIND, combined_header, domain, h2s_dst, prepared_key,
     sign_prepared, sk_to_pk, verify_prepared, with_base_point,
 };
-use super::msm::{Rows, public_msm, secret_msm};
 use super::generators::generators;
 use super::hash::{hash_to_scalar, i2osp8, messages_to_scalars};
+use super::msm::{Rows, public_msm, secret_msm};
 use super::secret::{Fr, SecretFrs, UniformBytes, from_secret, random_scalars, to_secret};
 use crate::backend::{PUBLIC_KEY_LEN, SIGNATURE_LEN};
 use crate::error::CredError;
@@ -40,7 +40,10 @@ pub fn keygen(
     input.extend_from_slice(key_material);
     input.extend_from_slice(&info_len.to_be_bytes());
     input.extend_from_slice(key_info);
-    let sk = Zeroizing::new(Fr(hash_to_scalar(&input, &[API_ID_CORE, b"KEYGEN_DST_"].concat())?));
+    let sk = Zeroizing::new(Fr(hash_to_scalar(
+        &input,
+        &[API_ID_CORE, b"KEYGEN_DST_"].concat(),
+    )?));
     if bool::from(sk.0.is_zero()) {
         return Err(CredError::Backend("derived secret key is zero"));
     }
@@ -109,8 +112,8 @@ pub fn commit_with_nym(
 pub fn validate_commitment(bytes: &[u8]) -> Result<(G1Projective, usize), CredError> {
     let parsed = CommitmentWithProof::decode(bytes)?;
     let m = parsed.m_caps.len();
-    let blind_gens = generators(API_ID_NYM_BLIND, m + 1)
-        .map_err(|_| CredError::MalformedRequest)?;
+    let blind_gens =
+        generators(API_ID_NYM_BLIND, m + 1).map_err(|_| CredError::MalformedRequest)?;
     // Cbar = Q2 * s^ + sum J_i * m^_i - C * c: public scalars, cached generator tables.
     let mut rows = Rows::with_capacity(m + 2);
     rows.extend_from(blind_gens.rows(), 0..m + 1);
@@ -120,7 +123,11 @@ pub fn validate_commitment(bytes: &[u8]) -> Result<(G1Projective, usize), CredEr
     scalars.extend_from_slice(&parsed.m_caps);
     scalars.push(-parsed.challenge);
     let c_bar = public_msm(&rows, &scalars);
-    let expected = commitment_challenge(blind_gens.first_compressed(m + 1), &parsed.commitment, &c_bar)?;
+    let expected = commitment_challenge(
+        blind_gens.first_compressed(m + 1),
+        &parsed.commitment,
+        &c_bar,
+    )?;
     if expected != parsed.challenge {
         return Err(CredError::MalformedRequest);
     }
@@ -148,7 +155,10 @@ pub fn blind_sign_with_nym(
     let blind_gens = generators(API_ID_NYM_BLIND, m + 1)?;
     let domain = domain(
         pk,
-        &[gens.first_compressed(l + 1), blind_gens.first_compressed(m + 1)],
+        &[
+            gens.first_compressed(l + 1),
+            blind_gens.first_compressed(m + 1),
+        ],
         &combined_header(header, nym_count),
     )?;
     let entropy = from_secret(signer_nym_entropy)?;
@@ -158,7 +168,11 @@ pub fn blind_sign_with_nym(
     let mut scalars: SecretFrs = Zeroizing::new(Vec::with_capacity(l + 4));
     scalars.push(Fr(Scalar::ONE));
     scalars.push(Fr(domain));
-    scalars.extend(messages_to_scalars(messages, API_ID_NYM)?.into_iter().map(Fr));
+    scalars.extend(
+        messages_to_scalars(messages, API_ID_NYM)?
+            .into_iter()
+            .map(Fr),
+    );
     scalars.push(*entropy);
     scalars.push(Fr(Scalar::ONE));
     let b = secret_msm(&points, &scalars);
@@ -197,16 +211,27 @@ pub fn verify_finalize_with_nym(
     let blind_gens = generators(API_ID_NYM_BLIND, m + 1)?;
     let domain = domain(
         pk,
-        &[gens.first_compressed(l + 1), blind_gens.first_compressed(m + 1)],
+        &[
+            gens.first_compressed(l + 1),
+            blind_gens.first_compressed(m + 1),
+        ],
         &combined_header(header, n),
     )?;
     let points = with_base_point(&[gens.first(l + 1), blind_gens.first(m + 1)]);
     let mut scalars: SecretFrs = Zeroizing::new(Vec::with_capacity(l + m + 3));
     scalars.push(Fr(Scalar::ONE));
     scalars.push(Fr(domain));
-    scalars.extend(messages_to_scalars(messages, API_ID_NYM)?.into_iter().map(Fr));
+    scalars.extend(
+        messages_to_scalars(messages, API_ID_NYM)?
+            .into_iter()
+            .map(Fr),
+    );
     scalars.push(*from_secret(prover_blind)?);
-    scalars.extend(messages_to_scalars(committed_messages, API_ID_NYM)?.into_iter().map(Fr));
+    scalars.extend(
+        messages_to_scalars(committed_messages, API_ID_NYM)?
+            .into_iter()
+            .map(Fr),
+    );
     scalars.extend(nym_secrets.iter().copied());
     let b = secret_msm(&points, &scalars);
     if !verify_prepared(&w, &sig, &b) {

@@ -35,7 +35,11 @@ pub fn h2s_dst() -> Vec<u8> {
 
 /// `calculate_domain`: binds the key, the generators `Q1, H_1.., Q2, J_1..` (compressed),
 /// the API id and the header.
-pub fn domain(pk: &[u8; PUBLIC_KEY_LEN], compressed_generators: &[&[[u8; 48]]], header: &[u8]) -> Result<Scalar, CredError> {
+pub fn domain(
+    pk: &[u8; PUBLIC_KEY_LEN],
+    compressed_generators: &[&[[u8; 48]]],
+    header: &[u8],
+) -> Result<Scalar, CredError> {
     let count: usize = compressed_generators.iter().map(|g| g.len()).sum();
     let mut input = Vec::with_capacity(PUBLIC_KEY_LEN + 8 + 48 * count + 128 + header.len());
     input.extend_from_slice(pk);
@@ -100,11 +104,9 @@ pub fn prepared_key(pk: &[u8; PUBLIC_KEY_LEN]) -> Result<Arc<PreparedKey>, CredE
 pub fn pairing_check(p1: &G1Projective, pk: &PreparedKey, p2: &G1Projective) -> bool {
     let mut affine = [G1Affine::default(); 2];
     G1Projective::batch_normalize(&[*p1, *p2], &mut affine);
-    let result = Bls12::multi_miller_loop(&[
-        (&affine[0], &pk.prepared),
-        (&affine[1], neg_g2_generator()),
-    ])
-    .final_exponentiation();
+    let result =
+        Bls12::multi_miller_loop(&[(&affine[0], &pk.prepared), (&affine[1], neg_g2_generator())])
+            .final_exponentiation();
     result.is_identity().into()
 }
 
@@ -146,5 +148,7 @@ pub fn with_base_point(points: &[&[G1Projective]]) -> Vec<G1Projective> {
 
 /// `SK * BP2`, compressed.
 pub fn sk_to_pk(sk: &Scalar) -> [u8; PUBLIC_KEY_LEN] {
-    (blstrs::G2Projective::generator() * sk).to_affine().to_compressed()
+    (blstrs::G2Projective::generator() * sk)
+        .to_affine()
+        .to_compressed()
 }

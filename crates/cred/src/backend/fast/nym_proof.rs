@@ -20,8 +20,8 @@ use super::core::{
     with_base_point,
 };
 use super::generators::{base_point_rows, generators};
-use super::msm::{Rows, public_msm, secret_msm};
 use super::hash::{hash_to_g1, hash_to_scalar, i2osp8, messages_to_scalars};
+use super::msm::{Rows, public_msm, secret_msm};
 use super::secret::{Fr, SecretFrs, UniformBytes, from_secret, random_scalars};
 use crate::backend::{PSEUDONYM_LEN, PUBLIC_KEY_LEN, SIGNATURE_LEN};
 use crate::error::CredError;
@@ -78,11 +78,12 @@ pub struct Disclosed<'a> {
 
 fn ascending_below(indexes: impl Iterator<Item = usize> + Clone, bound: usize) -> bool {
     let mut previous = None;
-    indexes.clone().all(|i| i < bound) && indexes.into_iter().all(|i| {
-        let ok = previous.is_none_or(|p| p < i);
-        previous = Some(i);
-        ok
-    })
+    indexes.clone().all(|i| i < bound)
+        && indexes.into_iter().all(|i| {
+            let ok = previous.is_none_or(|p| p < i);
+            previous = Some(i);
+            ok
+        })
 }
 
 /// `OP` and `z` for a context id.
@@ -115,7 +116,10 @@ struct ChallengeInput<'a> {
 /// || domain || I2OSP(len ph, 8) || ph || I2OSP(len ctx, 8) || ctx`, hashed to a scalar.
 fn challenge(input: &ChallengeInput) -> Result<Scalar, CredError> {
     let mut out = Vec::with_capacity(
-        8 + 40 * input.disclosed.len() + 7 * 48 + 32 + 16
+        8 + 40 * input.disclosed.len()
+            + 7 * 48
+            + 32
+            + 16
             + input.presentation_header.len()
             + input.context_id.len(),
     );
@@ -162,9 +166,17 @@ pub fn proof_gen_with_nym(
 
     // All messages: m_1..m_L, prover_blind, cm_1..cm_M, nym_1..nym_N.
     let mut all: SecretFrs = Zeroizing::new(Vec::with_capacity(l + 1 + m + n));
-    all.extend(messages_to_scalars(disclosure.messages, API_ID_NYM)?.into_iter().map(Fr));
+    all.extend(
+        messages_to_scalars(disclosure.messages, API_ID_NYM)?
+            .into_iter()
+            .map(Fr),
+    );
     all.push(*from_secret(secrets.prover_blind)?);
-    all.extend(messages_to_scalars(disclosure.committed_messages, API_ID_NYM)?.into_iter().map(Fr));
+    all.extend(
+        messages_to_scalars(disclosure.committed_messages, API_ID_NYM)?
+            .into_iter()
+            .map(Fr),
+    );
     for nym in secrets.nym_secrets {
         all.push(*from_secret(nym)?);
     }
@@ -182,7 +194,10 @@ pub fn proof_gen_with_nym(
     let h: Vec<G1Projective> = [gens.first(l + 1), blind_gens.first(m + n + 1)].concat();
     let domain = domain(
         ctx.pk,
-        &[gens.first_compressed(l + 1), blind_gens.first_compressed(m + n + 1)],
+        &[
+            gens.first_compressed(l + 1),
+            blind_gens.first_compressed(m + n + 1),
+        ],
         &combined_header(ctx.header, n),
     )?;
 
@@ -211,7 +226,10 @@ pub fn proof_gen_with_nym(
     // The nym secrets are the last N messages, all undisclosed: their m~ are the last N.
     let (op, z) = pseudonym_base(ctx.context_id)?;
     let nym_value = Zeroizing::new(Fr(poly_eval(all[total - n..].iter().map(|f| f.0), z)));
-    let nym_blind = Zeroizing::new(Fr(poly_eval(m_tildes[m_tildes.len() - n..].iter().map(|f| f.0), z)));
+    let nym_blind = Zeroizing::new(Fr(poly_eval(
+        m_tildes[m_tildes.len() - n..].iter().map(|f| f.0),
+        z,
+    )));
     let pseudonym = op * nym_value.0;
     if is_identity(&pseudonym) {
         return Err(CredError::Backend("pseudonym is the identity"));
@@ -271,11 +289,19 @@ pub fn proof_verify_with_nym(
         return Err(invalid());
     }
     let signer = messages_to_scalars(
-        &disclosed.messages.iter().map(|(_, v)| v.clone()).collect::<Vec<_>>(),
+        &disclosed
+            .messages
+            .iter()
+            .map(|(_, v)| v.clone())
+            .collect::<Vec<_>>(),
         API_ID_NYM,
     )?;
     let committed = messages_to_scalars(
-        &disclosed.committed.iter().map(|(_, v)| v.clone()).collect::<Vec<_>>(),
+        &disclosed
+            .committed
+            .iter()
+            .map(|(_, v)| v.clone())
+            .collect::<Vec<_>>(),
         API_ID_NYM,
     )?;
     let disclosed_pairs: Vec<(usize, Scalar)> = disclosed
@@ -283,7 +309,13 @@ pub fn proof_verify_with_nym(
         .iter()
         .map(|(i, _)| *i)
         .zip(signer)
-        .chain(disclosed.committed.iter().map(|(j, _)| j + l + 1).zip(committed))
+        .chain(
+            disclosed
+                .committed
+                .iter()
+                .map(|(j, _)| j + l + 1)
+                .zip(committed),
+        )
         .collect();
     let undisclosed: Vec<usize> = (0..total)
         .filter(|i| !disclosed_pairs.iter().any(|(k, _)| k == i))
@@ -293,7 +325,10 @@ pub fn proof_verify_with_nym(
     let blind_gens = generators(API_ID_NYM_BLIND, m + n + 1).map_err(|_| invalid())?;
     let domain = domain(
         ctx.pk,
-        &[gens.first_compressed(l + 1), blind_gens.first_compressed(m + n + 1)],
+        &[
+            gens.first_compressed(l + 1),
+            blind_gens.first_compressed(m + n + 1),
+        ],
         &combined_header(ctx.header, n),
     )?;
     let c = proof.challenge;
