@@ -23,10 +23,15 @@ fn bench(c: &mut Criterion) {
     let mut rng = ChaCha8Rng::seed_from_u64(7);
     let mut gallery = PackedRows::new(WIDTH).expect("valid width");
     for _ in 0..ROWS {
-        gallery.push(&random_row(&mut rng)).expect("row of the gallery width");
+        gallery
+            .push(&random_row(&mut rng))
+            .expect("row of the gallery width");
     }
     let mut group = c.benchmark_group("matmul");
-    group.sample_size(10).warm_up_time(Duration::from_secs(1)).measurement_time(Duration::from_secs(4));
+    group
+        .sample_size(10)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(4));
     for m in [31usize, 124] {
         let rows: Vec<Vec<u16>> = (0..m).map(|_| random_row(&mut rng)).collect();
         let refs: Vec<&[u16]> = rows.iter().map(Vec::as_slice).collect();
@@ -36,7 +41,8 @@ fn bench(c: &mut Criterion) {
         for kernel in Kernel::available() {
             group.bench_function(format!("{}/m{m}", kernel.name()), |b| {
                 b.iter(|| {
-                    products(kernel, &queries, &gallery, 0..ROWS, &SEGMENTS, &mut out).expect("valid request");
+                    products(kernel, &queries, &gallery, 0..ROWS, &SEGMENTS, &mut out)
+                        .expect("valid request");
                     black_box(&out);
                 })
             });

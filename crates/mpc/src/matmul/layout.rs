@@ -44,7 +44,7 @@ pub(crate) fn bytes_mut(lines: &mut [Line]) -> &mut [u8] {
 }
 
 fn check_width(width: usize) -> Result<(), MatmulError> {
-    if width == 0 || width % CHUNK != 0 {
+    if width == 0 || !width.is_multiple_of(CHUNK) {
         return Err(MatmulError::BadWidth { width });
     }
     Ok(())
@@ -76,7 +76,11 @@ impl PackedRows {
     /// [`MatmulError::BadWidth`] unless `width` is a nonzero multiple of 64.
     pub fn new(width: usize) -> Result<Self, MatmulError> {
         check_width(width)?;
-        Ok(Self { width, len: 0, lines: Vec::new() })
+        Ok(Self {
+            width,
+            len: 0,
+            lines: Vec::new(),
+        })
     }
 
     /// Values per row.
@@ -104,6 +108,7 @@ impl PackedRows {
     }
 
     /// Number of blocks (the last may be partial).
+    #[cfg(test)]
     pub(crate) fn blocks(&self) -> usize {
         self.lines.len() / self.block_lines()
     }
@@ -126,9 +131,13 @@ impl PackedRows {
     /// [`MatmulError::RowLength`] if `row.len() != width`; nothing is stored then.
     pub fn push(&mut self, row: &[u16]) -> Result<(), MatmulError> {
         if row.len() != self.width {
-            return Err(MatmulError::RowLength { index: self.len, expected: self.width, got: row.len() });
+            return Err(MatmulError::RowLength {
+                index: self.len,
+                expected: self.width,
+                got: row.len(),
+            });
         }
-        if self.len % BLOCK_ROWS == 0 {
+        if self.len.is_multiple_of(BLOCK_ROWS) {
             self.grow_one_block();
         }
         self.write_row(self.len, |k| row[k]);
@@ -172,7 +181,11 @@ impl PackedRows {
     /// # Panics
     /// If `index >= len()` (a caller's bug, like `Vec::swap_remove`).
     pub fn swap_remove(&mut self, index: usize) {
-        assert!(index < self.len, "swap_remove index {index} out of range for {} rows", self.len);
+        assert!(
+            index < self.len,
+            "swap_remove index {index} out of range for {} rows",
+            self.len
+        );
         let last = self.len - 1;
         if index != last {
             let moved = self.row(last);
@@ -180,7 +193,7 @@ impl PackedRows {
         }
         self.write_row(last, |_| 0);
         self.len = last;
-        if self.len % BLOCK_ROWS == 0 {
+        if self.len.is_multiple_of(BLOCK_ROWS) {
             let keep = self.lines.len() - self.block_lines();
             self.lines.truncate(keep);
         }
@@ -200,7 +213,11 @@ impl PackedRows {
     /// # Panics
     /// If `index >= len()`.
     pub fn row(&self, index: usize) -> Vec<u16> {
-        assert!(index < self.len, "row index {index} out of range for {} rows", self.len);
+        assert!(
+            index < self.len,
+            "row index {index} out of range for {} rows",
+            self.len
+        );
         let mut out = vec![0; self.width];
         self.read_row(index, &mut out);
         out
@@ -228,7 +245,10 @@ impl Drop for PackedRows {
 impl fmt::Debug for PackedRows {
     // Rows are secret shares: show the shape only.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PackedRows").field("width", &self.width).field("len", &self.len).finish_non_exhaustive()
+        f.debug_struct("PackedRows")
+            .field("width", &self.width)
+            .field("len", &self.len)
+            .finish_non_exhaustive()
     }
 }
 
@@ -251,7 +271,11 @@ impl QueryRows {
     pub fn new(width: usize, rows: &[&[u16]]) -> Result<Self, MatmulError> {
         check_width(width)?;
         if let Some((index, row)) = rows.iter().enumerate().find(|(_, r)| r.len() != width) {
-            return Err(MatmulError::RowLength { index, expected: width, got: row.len() });
+            return Err(MatmulError::RowLength {
+                index,
+                expected: width,
+                got: row.len(),
+            });
         }
         let mut plain = Vec::with_capacity(rows.len() * width);
         rows.iter().for_each(|r| plain.extend_from_slice(r));
@@ -268,7 +292,12 @@ impl QueryRows {
                 tile_bytes[at + TILE_BYTES] = hi;
             }
         }
-        Ok(Self { width, len: rows.len(), plain, tiles })
+        Ok(Self {
+            width,
+            len: rows.len(),
+            plain,
+            tiles,
+        })
     }
 
     /// Number of query rows.
@@ -313,6 +342,9 @@ impl Drop for QueryRows {
 impl fmt::Debug for QueryRows {
     // Queries are secret shares: show the shape only.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("QueryRows").field("width", &self.width).field("len", &self.len).finish_non_exhaustive()
+        f.debug_struct("QueryRows")
+            .field("width", &self.width)
+            .field("len", &self.len)
+            .finish_non_exhaustive()
     }
 }

@@ -173,7 +173,10 @@ impl Kernel {
 
     /// The kernels usable on this machine, portable first.
     pub fn available() -> Vec<Kernel> {
-        Kernel::ALL.into_iter().filter(|k| k.is_available()).collect()
+        Kernel::ALL
+            .into_iter()
+            .filter(|k| k.is_available())
+            .collect()
     }
 
     /// Whether this kernel can run here (for AMX this asks Linux for the tile state once
@@ -243,7 +246,13 @@ impl Job<'_> {
     /// Writes `values[n]` (the products of query `m` with the 16 rows of `block` over
     /// segment `s`) for the rows of the block that are inside the range.
     #[inline]
-    pub(crate) fn write_block(&mut self, segment: usize, query: usize, block: usize, values: &[u16; 16]) {
+    pub(crate) fn write_block(
+        &mut self,
+        segment: usize,
+        query: usize,
+        block: usize,
+        values: &[u16; 16],
+    ) {
         let first = (block * BLOCK_ROWS).max(self.rows.start);
         let end = ((block + 1) * BLOCK_ROWS).min(self.rows.end);
         let at = self.out_index(segment, query, first);
@@ -277,15 +286,25 @@ pub fn products(
 ) -> Result<(), MatmulError> {
     let width = gallery.width();
     if queries.width() != width {
-        return Err(MatmulError::WidthMismatch { queries: queries.width(), gallery: width });
+        return Err(MatmulError::WidthMismatch {
+            queries: queries.width(),
+            gallery: width,
+        });
     }
     let segments = segment_chunks(segment_ends, width)?;
     if rows.start > rows.end || rows.end > gallery.len() {
-        return Err(MatmulError::RowsOutOfRange { start: rows.start, end: rows.end, len: gallery.len() });
+        return Err(MatmulError::RowsOutOfRange {
+            start: rows.start,
+            end: rows.end,
+            len: gallery.len(),
+        });
     }
     let expected = segments.len() * queries.len() * rows.len();
     if out.len() != expected {
-        return Err(MatmulError::OutputLength { expected, got: out.len() });
+        return Err(MatmulError::OutputLength {
+            expected,
+            got: out.len(),
+        });
     }
     if !kernel.is_available() {
         return Err(MatmulError::KernelUnavailable { kernel });
@@ -293,7 +312,13 @@ pub fn products(
     if expected == 0 {
         return Ok(());
     }
-    let job = Job { queries, gallery, rows, segments, out };
+    let job = Job {
+        queries,
+        gallery,
+        rows,
+        segments,
+        out,
+    };
     match kernel {
         Kernel::Portable => portable::products(job),
         Kernel::Vnni => {
@@ -310,14 +335,17 @@ pub fn products(
 
 /// Checks segment ends and turns them into chunk ranges.
 fn segment_chunks(ends: &[usize], width: usize) -> Result<Vec<Range<usize>>, MatmulError> {
-    let bad = || MatmulError::BadSegments { ends: ends.to_vec(), width };
+    let bad = || MatmulError::BadSegments {
+        ends: ends.to_vec(),
+        width,
+    };
     if ends.last() != Some(&width) {
         return Err(bad());
     }
     let mut start = 0;
     let mut segments = Vec::with_capacity(ends.len());
     for &end in ends {
-        if end <= start || end % COLUMN_CHUNK != 0 {
+        if end <= start || !end.is_multiple_of(COLUMN_CHUNK) {
             return Err(bad());
         }
         segments.push(start / COLUMN_CHUNK..end / COLUMN_CHUNK);
@@ -351,7 +379,9 @@ pub fn measure(kernel: Kernel, m: usize, n: usize) -> Result<f64, MatmulError> {
         row.iter_mut().for_each(|v| *v = next());
         gallery.push(&row)?;
     }
-    let query_rows: Vec<Vec<u16>> = (0..m).map(|_| (0..WIDTH).map(|_| next()).collect()).collect();
+    let query_rows: Vec<Vec<u16>> = (0..m)
+        .map(|_| (0..WIDTH).map(|_| next()).collect())
+        .collect();
     let refs: Vec<&[u16]> = query_rows.iter().map(Vec::as_slice).collect();
     let queries = QueryRows::new(WIDTH, &refs)?;
     let mut out = vec![0u16; SEGMENTS.len() * m * n];

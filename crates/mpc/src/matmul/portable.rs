@@ -5,7 +5,9 @@ use super::layout::CHUNK;
 
 /// `Σ a_k b_k mod 2^16`.
 fn dot(a: &[u16], b: &[u16]) -> u16 {
-    a.iter().zip(b).fold(0u16, |sum, (&x, &y)| sum.wrapping_add(x.wrapping_mul(y)))
+    a.iter()
+        .zip(b)
+        .fold(0u16, |sum, (&x, &y)| sum.wrapping_add(x.wrapping_mul(y)))
 }
 
 /// Every product of the job, straight from the definition.
@@ -16,7 +18,10 @@ pub(super) fn products(job: Job<'_>) {
         for s in 0..job.segments.len() {
             let columns = job.segments[s].start * CHUNK..job.segments[s].end * CHUNK;
             for m in 0..job.queries.len() {
-                let value = dot(&job.queries.plain_row(m)[columns.clone()], &row[columns.clone()]);
+                let value = dot(
+                    &job.queries.plain_row(m)[columns.clone()],
+                    &row[columns.clone()],
+                );
                 let at = job.out_index(s, m, j);
                 job.out[at] = value;
             }

@@ -38,7 +38,12 @@ fn queries_of(width: usize, rows: &[Vec<u16>]) -> QueryRows {
 }
 
 /// The products straight from the definition, on unpacked rows.
-fn naive(queries: &[Vec<u16>], gallery: &[Vec<u16>], rows: Range<usize>, ends: &[usize]) -> Vec<u16> {
+fn naive(
+    queries: &[Vec<u16>],
+    gallery: &[Vec<u16>],
+    rows: Range<usize>,
+    ends: &[usize],
+) -> Vec<u16> {
     let mut out = Vec::new();
     let mut start = 0;
     for &end in ends {
@@ -54,13 +59,23 @@ fn naive(queries: &[Vec<u16>], gallery: &[Vec<u16>], rows: Range<usize>, ends: &
 }
 
 /// Runs every available kernel and checks each against the definition.
-fn check_all_kernels(queries: &[Vec<u16>], gallery: &[Vec<u16>], width: usize, rows: Range<usize>, ends: &[usize]) {
+fn check_all_kernels(
+    queries: &[Vec<u16>],
+    gallery: &[Vec<u16>],
+    width: usize,
+    rows: Range<usize>,
+    ends: &[usize],
+) {
     let expected = naive(queries, gallery, rows.clone(), ends);
     let (prepared, packed) = (queries_of(width, queries), gallery_of(width, gallery));
     for kernel in Kernel::available() {
         let mut out = vec![0xdead; expected.len()];
         products(kernel, &prepared, &packed, rows.clone(), ends, &mut out).unwrap();
-        assert!(out == expected, "{kernel:?} differs from the definition: m {} rows {rows:?} ends {ends:?}", queries.len());
+        assert!(
+            out == expected,
+            "{kernel:?} differs from the definition: m {} rows {rows:?} ends {ends:?}",
+            queries.len()
+        );
     }
 }
 
@@ -152,8 +167,14 @@ fn removed_rows_leave_no_trace() {
     assert_eq!(packed.row(0), marker);
     packed.swap_remove(0);
     let raw = packed.raw_capacity_bytes();
-    assert!(!raw.windows(2).any(|w| w == [0xc3, 0xa5] || w == [0xa5, 0xa5] || w == [0xc3, 0xc3]));
-    assert!(raw.iter().any(|&b| b == 1), "the remaining rows are still stored");
+    assert!(
+        !raw.windows(2)
+            .any(|w| w == [0xc3, 0xa5] || w == [0xa5, 0xa5] || w == [0xc3, 0xc3])
+    );
+    assert!(
+        raw.contains(&1),
+        "the remaining rows are still stored"
+    );
     for i in 0..packed.len() {
         assert_eq!(packed.row(i), vec![1u16; width]);
     }
@@ -168,7 +189,13 @@ fn long_rows_many_blocks_and_overflowing_sums() {
     let width = 21 * COLUMN_CHUNK * 2;
     let queries = rows(&mut rng, 19, width, 60);
     let gallery = rows(&mut rng, 300, width, 60);
-    check_all_kernels(&queries, &gallery, width, 5..290, &[21 * COLUMN_CHUNK, width]);
+    check_all_kernels(
+        &queries,
+        &gallery,
+        width,
+        5..290,
+        &[21 * COLUMN_CHUNK, width],
+    );
     check_all_kernels(&queries, &gallery, width, 0..300, &[width]);
     for value in [0x8000u16, 0xffff] {
         let width = 19_200;
@@ -182,7 +209,10 @@ fn long_rows_many_blocks_and_overflowing_sums() {
 fn concurrent_calls_on_disjoint_ranges_agree() {
     let mut rng = ChaCha8Rng::seed_from_u64(5);
     let width = 256;
-    let (queries, gallery) = (queries_of(width, &rows(&mut rng, 20, width, 10)), gallery_of(width, &rows(&mut rng, 96, width, 10)));
+    let (queries, gallery) = (
+        queries_of(width, &rows(&mut rng, 20, width, 10)),
+        gallery_of(width, &rows(&mut rng, 96, width, 10)),
+    );
     let kernel = Kernel::best();
     let ends = [128, 256];
     let mut whole = vec![0u16; 2 * 20 * 96];
@@ -207,7 +237,10 @@ fn concurrent_calls_on_disjoint_ranges_agree() {
         for m in 0..20 {
             let row = (s * 20 + m) * 96;
             assert_eq!(&whole[row..row + 48], &halves[0][(s * 20 + m) * 48..][..48]);
-            assert_eq!(&whole[row + 48..row + 96], &halves[1][(s * 20 + m) * 48..][..48]);
+            assert_eq!(
+                &whole[row + 48..row + 96],
+                &halves[1][(s * 20 + m) * 48..][..48]
+            );
         }
     }
 }
@@ -217,7 +250,11 @@ fn kernel_choice() {
     let available = Kernel::available();
     assert_eq!(available[0], Kernel::Portable);
     assert!(available.contains(&Kernel::best()));
-    assert_eq!(Kernel::best(), *available.last().unwrap(), "best is the fastest available");
+    assert_eq!(
+        Kernel::best(),
+        *available.last().unwrap(),
+        "best is the fastest available"
+    );
     for kernel in Kernel::ALL {
         assert_eq!(kernel.is_available(), available.contains(&kernel));
     }
@@ -227,7 +264,10 @@ fn kernel_choice() {
 
 #[test]
 fn unavailable_kernels_are_refused() {
-    let (queries, gallery) = (queries_of(64, &[vec![1; 64]]), gallery_of(64, &[vec![1; 64]]));
+    let (queries, gallery) = (
+        queries_of(64, &[vec![1; 64]]),
+        gallery_of(64, &[vec![1; 64]]),
+    );
     for kernel in Kernel::ALL.into_iter().filter(|k| !k.is_available()) {
         let mut out = [0u16; 1];
         assert_eq!(
@@ -246,37 +286,102 @@ fn measure_reports_a_rate() {
 #[test]
 fn bad_inputs_get_typed_errors() {
     for width in [0, 63, 100] {
-        assert_eq!(PackedRows::new(width).err(), Some(MatmulError::BadWidth { width }));
-        assert_eq!(QueryRows::new(width, &[]).err(), Some(MatmulError::BadWidth { width }));
+        assert_eq!(
+            PackedRows::new(width).err(),
+            Some(MatmulError::BadWidth { width })
+        );
+        assert_eq!(
+            QueryRows::new(width, &[]).err(),
+            Some(MatmulError::BadWidth { width })
+        );
     }
     let mut gallery = PackedRows::new(128).unwrap();
-    assert_eq!(gallery.push(&[0; 64]), Err(MatmulError::RowLength { index: 0, expected: 128, got: 64 }));
-    assert!(gallery.is_empty() && gallery.stored_bytes() == 0, "nothing stored after a bad push");
+    assert_eq!(
+        gallery.push(&[0; 64]),
+        Err(MatmulError::RowLength {
+            index: 0,
+            expected: 128,
+            got: 64
+        })
+    );
+    assert!(
+        gallery.is_empty() && gallery.stored_bytes() == 0,
+        "nothing stored after a bad push"
+    );
     gallery.push(&[3; 128]).unwrap();
     gallery.push(&[4; 128]).unwrap();
     let short: &[u16] = &[1; 127];
     assert_eq!(
         QueryRows::new(128, &[&[1; 128], short]).err(),
-        Some(MatmulError::RowLength { index: 1, expected: 128, got: 127 })
+        Some(MatmulError::RowLength {
+            index: 1,
+            expected: 128,
+            got: 127
+        })
     );
     let queries = QueryRows::new(128, &[&[1; 128]]).unwrap();
     let mut out = vec![0u16; 2];
-    let run = |rows: Range<usize>, ends: &[usize], out: &mut [u16]| products(Kernel::Portable, &queries, &gallery, rows, ends, out);
+    let run = |rows: Range<usize>, ends: &[usize], out: &mut [u16]| {
+        products(Kernel::Portable, &queries, &gallery, rows, ends, out)
+    };
     assert_eq!(run(0..2, &[128], &mut out), Ok(()));
     assert_eq!(out, [128 * 3, 128 * 4]);
-    for ends in [&[][..], &[64][..], &[100, 128][..], &[64, 64, 128][..], &[128, 64][..], &[0, 128][..], &[64, 192][..]] {
-        assert_eq!(run(0..2, ends, &mut out), Err(MatmulError::BadSegments { ends: ends.to_vec(), width: 128 }));
+    for ends in [
+        &[][..],
+        &[64][..],
+        &[100, 128][..],
+        &[64, 64, 128][..],
+        &[128, 64][..],
+        &[0, 128][..],
+        &[64, 192][..],
+    ] {
+        assert_eq!(
+            run(0..2, ends, &mut out),
+            Err(MatmulError::BadSegments {
+                ends: ends.to_vec(),
+                width: 128
+            })
+        );
     }
     #[allow(clippy::reversed_empty_ranges)]
     let backwards = 2..1;
-    assert_eq!(run(backwards, &[128], &mut out), Err(MatmulError::RowsOutOfRange { start: 2, end: 1, len: 2 }));
-    assert_eq!(run(1..3, &[128], &mut out), Err(MatmulError::RowsOutOfRange { start: 1, end: 3, len: 2 }));
-    assert_eq!(run(0..2, &[64, 128], &mut out), Err(MatmulError::OutputLength { expected: 4, got: 2 }));
-    assert_eq!(run(0..1, &[128], &mut out), Err(MatmulError::OutputLength { expected: 1, got: 2 }));
+    assert_eq!(
+        run(backwards, &[128], &mut out),
+        Err(MatmulError::RowsOutOfRange {
+            start: 2,
+            end: 1,
+            len: 2
+        })
+    );
+    assert_eq!(
+        run(1..3, &[128], &mut out),
+        Err(MatmulError::RowsOutOfRange {
+            start: 1,
+            end: 3,
+            len: 2
+        })
+    );
+    assert_eq!(
+        run(0..2, &[64, 128], &mut out),
+        Err(MatmulError::OutputLength {
+            expected: 4,
+            got: 2
+        })
+    );
+    assert_eq!(
+        run(0..1, &[128], &mut out),
+        Err(MatmulError::OutputLength {
+            expected: 1,
+            got: 2
+        })
+    );
     let narrow = QueryRows::new(64, &[&[1; 64]]).unwrap();
     assert_eq!(
         products(Kernel::Portable, &narrow, &gallery, 0..2, &[64], &mut out),
-        Err(MatmulError::WidthMismatch { queries: 64, gallery: 128 })
+        Err(MatmulError::WidthMismatch {
+            queries: 64,
+            gallery: 128
+        })
     );
     assert_eq!(out, [128 * 3, 128 * 4], "failed calls write nothing");
     assert_eq!(run(1..1, &[128], &mut []), Ok(()), "an empty range is fine");
@@ -295,6 +400,9 @@ fn debug_shows_shape_only() {
     let gallery = gallery_of(64, &[vec![12345; 64]]);
     let queries = queries_of(64, &[vec![12345; 64]]);
     for text in [format!("{gallery:?}"), format!("{queries:?}")] {
-        assert!(text.contains("width: 64") && !text.contains("12345"), "{text}");
+        assert!(
+            text.contains("width: 64") && !text.contains("12345"),
+            "{text}"
+        );
     }
 }

@@ -33,7 +33,8 @@ fn block_products<const MR: usize>(
     let mut high_rows = [_mm512_setzero_si512(); MR];
     for c in chunks {
         let tiles = &block[c * CHUNK_BYTES..(c + 1) * CHUNK_BYTES];
-        let columns: [&[u16]; MR] = core::array::from_fn(|m| &queries[m][c * CHUNK..(c + 1) * CHUNK]);
+        let columns: [&[u16]; MR] =
+            core::array::from_fn(|m| &queries[m][c * CHUNK..(c + 1) * CHUNK]);
         for r in 0..16 {
             // SAFETY: `tiles` is CHUNK_BYTES = 2 × 1024 bytes and r < 16, so both 64-byte
             // reads (tile row r of the low plane and of the high plane) are inside it;
@@ -51,7 +52,13 @@ fn block_products<const MR: usize>(
             for m in 0..MR {
                 // SAFETY: `columns[m]` holds 64 values and 4r + 4 <= 64, so the 8 bytes
                 // read are inside it; `read_unaligned` has no alignment requirement.
-                let four = unsafe { columns[m].as_ptr().add(4 * r).cast::<i64>().read_unaligned() };
+                let four = unsafe {
+                    columns[m]
+                        .as_ptr()
+                        .add(4 * r)
+                        .cast::<i64>()
+                        .read_unaligned()
+                };
                 let query = _mm512_set1_epi64(four);
                 low_rows[m] = _mm512_dpwssd_epi32(low_rows[m], rows_a, query);
                 high_rows[m] = _mm512_dpwssd_epi32(high_rows[m], rows_b, query);
@@ -86,7 +93,8 @@ fn run_block<const MR: usize>(job: &mut Job<'_>, block: usize, segment: usize, f
     let rows: [&[u16]; MR] = core::array::from_fn(|i| queries.plain_row(first + i));
     // SAFETY: `products` only runs this kernel after `available()` confirmed AVX-512 F,
     // BW and VNNI (`Kernel::is_available` is checked by `matmul::products`).
-    let result = unsafe { block_products::<MR>(&rows, gallery.block(block), job.segments[segment].clone()) };
+    let result =
+        unsafe { block_products::<MR>(&rows, gallery.block(block), job.segments[segment].clone()) };
     for (i, values) in result.iter().enumerate() {
         job.write_block(segment, first + i, block, values);
     }
