@@ -60,14 +60,14 @@ fn lifecycle<B: BbsBackend + Clone>(c: &mut Criterion, label: &str, backend: B) 
         b.iter(|| holder.finalise(&pending, &response).unwrap())
     });
     let credential = holder.finalise(&pending, &response).unwrap();
-    let challenge = verifier.borrow_mut().challenge(now);
+    let challenge = verifier.borrow_mut().challenge(now).unwrap();
     group.bench_function("proof_generation", |b| {
         b.iter(|| holder.present(&credential, &challenge).unwrap())
     });
     group.bench_function("verification", |b| {
         b.iter_batched(
             || {
-                let challenge = verifier.borrow_mut().challenge(now);
+                let challenge = verifier.borrow_mut().challenge(now).unwrap();
                 holder.present(&credential, &challenge).unwrap()
             },
             |presentation| verifier.borrow_mut().verify(&presentation, now).unwrap(),

@@ -144,7 +144,7 @@ impl<B: BbsBackend + Clone> Lifecycle<B> {
         let ((request, pending), t0) = timed(|| holder.request(issuer.public_key()))?;
         let (response, t1) = timed(|| issuer.issue(&request, record, attributes))?;
         let (credential, t2) = timed(|| holder.finalise(&pending, &response))?;
-        let challenge = verifier.challenge(*now);
+        let challenge = verifier.challenge(*now)?;
         let (presentation, t3) = timed(|| holder.present(&credential, &challenge))?;
         let (_, t4) = timed(|| verifier.verify(&presentation, *now))?;
         if sizes.is_empty() {

@@ -15,7 +15,7 @@ fn pseudonym_at<B: TestBackend>(
     credential: &masque_cred::Credential,
     now: Timestamp,
 ) -> Pseudonym {
-    let challenge = verifier.challenge(now);
+    let challenge = verifier.challenge(now).unwrap();
     let presentation = holder.present(credential, &challenge).unwrap();
     verifier.verify(&presentation, now).unwrap().pseudonym
 }
@@ -89,7 +89,7 @@ fn holder_discloses_exactly_what_the_service_requires<B: TestBackend>() {
     let alice = wallet::<B>(10);
     let cred = issue(&mut issuer, &alice, b"r", 2);
     let mut bare = service(&issuer, "https://bare.example", &[]);
-    let challenge = bare.challenge(time_in(2));
+    let challenge = bare.challenge(time_in(2)).unwrap();
     let p = alice.present(&cred, &challenge).unwrap();
     let seen = bare.verify(&p, time_in(2)).unwrap();
     assert_eq!((seen.modalities, seen.enrolment_quarter), (None, None));
@@ -99,7 +99,7 @@ fn holder_discloses_exactly_what_the_service_requires<B: TestBackend>() {
         "https://strict.example",
         &[AttributeKind::EnrolmentQuarter, AttributeKind::Modalities],
     );
-    let challenge = strict.challenge(time_in(2));
+    let challenge = strict.challenge(time_in(2)).unwrap();
     let p = alice.present(&cred, &challenge).unwrap();
     let seen = strict.verify(&p, time_in(2)).unwrap();
     assert_eq!(seen.modalities, Some(attributes(2).modalities));
@@ -133,7 +133,7 @@ fn world<B: TestBackend>() -> World<B> {
 fn wrong_context_id_is_rejected<B: TestBackend>() {
     let mut w = world::<B>();
     let mut forum = service(&w.issuer, "https://forum.example", &[]);
-    let forum_challenge = forum.challenge(time_in(7));
+    let forum_challenge = forum.challenge(time_in(7)).unwrap();
     let p = w.alice.present(&w.cred, &forum_challenge).unwrap();
     assert_eq!(
         w.shop.verify(&p, time_in(7)),
@@ -142,10 +142,10 @@ fn wrong_context_id_is_rejected<B: TestBackend>() {
 
     // Relabelling the presentation with the shop's context and a live shop nonce does not
     // help: the proof is bound to the forum's context and nonce.
-    let shop_challenge = w.shop.challenge(time_in(7));
+    let shop_challenge = w.shop.challenge(time_in(7)).unwrap();
     let forum_presentation = w
         .alice
-        .present(&w.cred, &forum.challenge(time_in(7)))
+        .present(&w.cred, &forum.challenge(time_in(7)).unwrap())
         .unwrap();
     let mut value = serde_json::to_value(&forum_presentation).unwrap();
     value["context_id"] = "https://shop.example".into();
@@ -159,19 +159,19 @@ fn wrong_context_id_is_rejected<B: TestBackend>() {
 
 fn replayed_nonce_is_rejected<B: TestBackend>() {
     let mut w = world::<B>();
-    let challenge = w.shop.challenge(time_in(7));
+    let challenge = w.shop.challenge(time_in(7)).unwrap();
     let p = w.alice.present(&w.cred, &challenge).unwrap();
     assert!(w.shop.verify(&p, time_in(7)).is_ok());
     assert_eq!(
         w.shop.verify(&p, time_in(7)),
         Err(CredError::NonceUnknownOrUsed)
     );
-    assert_eq!(w.shop.outstanding_nonces(), 0);
+    assert_eq!(w.shop.outstanding_nonces().unwrap(), 0);
 }
 
 fn expired_nonce_is_rejected<B: TestBackend>() {
     let mut w = world::<B>();
-    let challenge = w.shop.challenge(time_in(7));
+    let challenge = w.shop.challenge(time_in(7)).unwrap();
     let p = w.alice.present(&w.cred, &challenge).unwrap();
     let late = Timestamp(challenge.expires_at().0 + 1);
     assert_eq!(w.shop.verify(&p, late), Err(CredError::NonceExpired));
@@ -180,7 +180,7 @@ fn expired_nonce_is_rejected<B: TestBackend>() {
 fn tampered_proof_is_rejected<B: TestBackend>() {
     let mut w = world::<B>();
     for position in [0usize, 100, 200, 300] {
-        let challenge = w.shop.challenge(time_in(7));
+        let challenge = w.shop.challenge(time_in(7)).unwrap();
         let p = w.alice.present(&w.cred, &challenge).unwrap();
         let mut value = serde_json::to_value(&p).unwrap();
         let proof = value["proof"].as_str().unwrap().to_owned();
@@ -194,7 +194,7 @@ fn tampered_proof_is_rejected<B: TestBackend>() {
         );
     }
     // A disclosed attribute changed after the fact is caught by the proof as well.
-    let challenge = w.shop.challenge(time_in(7));
+    let challenge = w.shop.challenge(time_in(7)).unwrap();
     let p = w.alice.present(&w.cred, &challenge).unwrap();
     let mut value = serde_json::to_value(&p).unwrap();
     value["modalities"] = 15.into();
@@ -210,7 +210,7 @@ fn wrong_issuer_key_is_rejected<B: TestBackend>() {
     // A credential from another issuer.
     let mut rogue = issuer::<B>(2);
     let rogue_cred = issue(&mut rogue, &w.alice, b"record-alice", 7);
-    let challenge = w.shop.challenge(time_in(7));
+    let challenge = w.shop.challenge(time_in(7)).unwrap();
     let p = w.alice.present(&rogue_cred, &challenge).unwrap();
     assert_eq!(
         w.shop.verify(&p, time_in(7)),
@@ -231,7 +231,7 @@ fn expired_epoch_is_rejected<B: TestBackend>() {
     let mut w = world::<B>();
     // Credential of epoch 7: fine in 7 and 8, refused in 9 and before 7.
     for (epoch, ok) in [(6u32, false), (7, true), (8, true), (9, false)] {
-        let challenge = w.shop.challenge(time_in(epoch));
+        let challenge = w.shop.challenge(time_in(epoch)).unwrap();
         let p = w.alice.present(&w.cred, &challenge).unwrap();
         let result = w.shop.verify(&p, time_in(epoch));
         if ok {
@@ -253,7 +253,7 @@ fn undisclosed_required_attribute_is_rejected<B: TestBackend>() {
         &[AttributeKind::Modalities],
     );
     // The holder answers a challenge stripped of the requirement (old or forged).
-    let strict_challenge = strict.challenge(time_in(7));
+    let strict_challenge = strict.challenge(time_in(7)).unwrap();
     let mut value = serde_json::to_value(&strict_challenge).unwrap();
     value["required"] = serde_json::json!([]);
     let stripped: masque_cred::Challenge = serde_json::from_value(value).unwrap();
@@ -411,10 +411,10 @@ mod properties {
             let mut zk_service = service(&zk_issuer, &ctx, &[AttributeKind::Modalities]);
             let mut seen = Vec::new();
             for credential in [&cred_fast, &cred_zk] {
-                let challenge = fast_service.challenge(now);
+                let challenge = fast_service.challenge(now).unwrap();
                 let p = zk_holder.present(credential, &challenge).unwrap();
                 seen.push(fast_service.verify(&p, now).unwrap().pseudonym);
-                let challenge = zk_service.challenge(now);
+                let challenge = zk_service.challenge(now).unwrap();
                 let p = fast_holder.present(credential, &challenge).unwrap();
                 seen.push(zk_service.verify(&p, now).unwrap().pseudonym);
             }

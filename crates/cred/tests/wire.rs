@@ -40,7 +40,7 @@ fn every_object_roundtrips_and_stays_usable() {
         "https://shop.example",
         &[masque_cred::AttributeKind::Modalities],
     );
-    let challenge = roundtrip(&shop.challenge(time_in(4)));
+    let challenge = roundtrip(&shop.challenge(time_in(4)).unwrap());
     let presentation = roundtrip(&alice.present(&credential, &challenge).unwrap());
     assert!(shop.verify(&presentation, time_in(4)).is_ok());
 }
@@ -56,7 +56,7 @@ fn malformed_input_gets_typed_errors() {
     let alice = wallet::<masque_cred::backend::fast::Fast>(10);
     let (request, _) = alice.request(issuer.public_key()).unwrap();
     let mut shop = service(&issuer, "https://shop.example", &[]);
-    let challenge = shop.challenge(time_in(0));
+    let challenge = shop.challenge(time_in(0)).unwrap();
     let cred = issue(&mut issuer, &alice, b"r", 0);
     let presentation = alice.present(&cred, &challenge).unwrap();
     let body =

@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 use masque_cred::backend::BbsBackend;
+use masque_cred::store::ReplayStore;
 use masque_cred::{
     AttributeKind, BbsHolder, BbsIssuer, BbsVerifier, ContextId, Credential, CredentialAttributes,
     EnrolmentQuarter, Epoch, EpochSchedule, Holder, Issuer, IssuerSeed, Modalities, Modality,
@@ -41,8 +42,8 @@ pub fn attributes(epoch: u32) -> CredentialAttributes {
 }
 
 /// All three issuance steps.
-pub fn issue<B: TestBackend>(
-    issuer: &mut BbsIssuer<B>,
+pub fn issue<B: TestBackend, R: ReplayStore>(
+    issuer: &mut BbsIssuer<B, R>,
     holder: &BbsHolder<B>,
     record: &[u8],
     epoch: u32,
