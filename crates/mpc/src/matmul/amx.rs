@@ -21,6 +21,8 @@ const PANEL_CHUNKS: usize = 20;
 /// Gallery blocks per group: a group's panel of gallery rows stays in L2 while every
 /// query tile runs over it.
 const GROUP_BLOCKS: usize = 16;
+// Blocks run in pairs, so a group's accumulator slots come in pairs too.
+const _: () = assert!(GROUP_BLOCKS.is_multiple_of(2));
 /// i32 values of one accumulator tile.
 const TILE_I32: usize = 256;
 
@@ -177,10 +179,9 @@ pub(super) fn products(mut job: Job<'_>) {
     let (queries, gallery) = (job.queries, job.gallery);
     let query_tiles = queries.tile_rows();
     let blocks = job.blocks();
-    // Accumulators of one group: [query tile][block (rounded up to pairs)][low, cross].
-    let slots = GROUP_BLOCKS.next_multiple_of(2);
+    // Accumulators of one group: [query tile][block][low, cross].
     let slot_bytes = 2 * TILE_BYTES;
-    let mut scratch = vec![Line::default(); query_tiles * slots * slot_bytes / 64];
+    let mut scratch = vec![Line::default(); query_tiles * GROUP_BLOCKS * slot_bytes / 64];
     for group in blocks.clone().step_by(GROUP_BLOCKS) {
         let group_end = (group + GROUP_BLOCKS).min(blocks.end);
         for segment in 0..job.segments.len() {
@@ -195,7 +196,7 @@ pub(super) fn products(mut job: Job<'_>) {
                     for pair in (group..group_end).step_by(2) {
                         // An odd last block runs as its own pair; the twin's sums are unused.
                         let second = if pair + 1 < group_end { pair + 1 } else { pair };
-                        let slot = (t * slots + pair - group) * slot_bytes;
+                        let slot = (t * GROUP_BLOCKS + pair - group) * slot_bytes;
                         pair_panel(
                             query_panel,
                             &gallery.block(pair)[at..],
@@ -208,34 +209,21 @@ pub(super) fn products(mut job: Job<'_>) {
                 }
                 panel += take;
             }
-            write_group(&mut job, bytes(&scratch), segment, group..group_end, slots);
+            write_group(&mut job, bytes(&scratch), segment, group..group_end);
         }
     }
     scratch.zeroize();
 }
 
 /// Combines a group's low and cross sums into products mod 2^16 and writes them out.
-fn write_group(
-    job: &mut Job<'_>,
-    scratch: &[u8],
-    segment: usize,
-    group: std::ops::Range<usize>,
-    slots: usize,
-) {
+fn write_group(job: &mut Job<'_>, scratch: &[u8], segment: usize, group: std::ops::Range<usize>) {
     let queries = job.queries.len();
-    let read = |at: usize| {
-        i32::from_le_bytes([
-            scratch[at],
-            scratch[at + 1],
-            scratch[at + 2],
-            scratch[at + 3],
-        ])
-    };
+    let read = |at: usize| i32::from_le_bytes(scratch[at..at + 4].try_into().expect("4 bytes"));
     let mut values = [0u16; BLOCK_ROWS];
     for block in group.clone() {
         for m in 0..queries {
             let (t, i) = (m / BLOCK_ROWS, m % BLOCK_ROWS);
-            let slot = (t * slots + block - group.start) * 2 * TILE_BYTES;
+            let slot = (t * GROUP_BLOCKS + block - group.start) * 2 * TILE_BYTES;
             for (n, value) in values.iter_mut().enumerate() {
                 // Accumulator tile row i (query), column n (gallery row), 4 bytes each.
                 let at = slot + (i * BLOCK_ROWS + n) * 4;

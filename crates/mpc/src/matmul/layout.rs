@@ -6,7 +6,7 @@
 
 use super::MatmulError;
 use std::fmt;
-use zeroize::Zeroize;
+use zeroize::{Zeroize, Zeroizing};
 
 /// Rows per gallery block (the columns of one AMX B tile).
 pub(crate) const BLOCK_ROWS: usize = 16;
@@ -140,7 +140,7 @@ impl PackedRows {
         if self.len.is_multiple_of(BLOCK_ROWS) {
             self.grow_one_block();
         }
-        self.write_row(self.len, |k| row[k]);
+        self.write_row(self.len, row);
         self.len += 1;
         Ok(())
     }
@@ -162,16 +162,19 @@ impl PackedRows {
         self.lines.resize(needed, Line::default());
     }
 
-    /// Writes value `value(k)` at every column of row `index`.
-    fn write_row(&mut self, index: usize, value: impl Fn(usize) -> u16) {
+    /// Stores `row` (of `width` values) as row `index`.
+    fn write_row(&mut self, index: usize, row: &[u16]) {
         let (block, n) = (index / BLOCK_ROWS, index % BLOCK_ROWS);
         let lines = self.block_lines();
-        let width = self.width;
         let bytes = bytes_mut(&mut self.lines[block * lines..(block + 1) * lines]);
-        for k in 0..width {
-            let [lo, hi] = value(k).to_le_bytes();
-            bytes[block_offset(n, k, 0)] = lo;
-            bytes[block_offset(n, k, 1)] = hi;
+        // Four consecutive columns of a row are four consecutive bytes of a tile row.
+        for (group, four) in row.chunks_exact(4).enumerate() {
+            let low = block_offset(n, 4 * group, 0);
+            for (j, value) in four.iter().enumerate() {
+                let [lo, hi] = value.to_le_bytes();
+                bytes[low + j] = lo;
+                bytes[low + TILE_BYTES + j] = hi;
+            }
         }
     }
 
@@ -188,10 +191,10 @@ impl PackedRows {
         );
         let last = self.len - 1;
         if index != last {
-            let moved = self.row(last);
-            self.write_row(index, |k| moved[k]);
+            let moved = Zeroizing::new(self.row(last));
+            self.write_row(index, &moved);
         }
-        self.write_row(last, |_| 0);
+        self.write_row(last, &vec![0; self.width]);
         self.len = last;
         if self.len.is_multiple_of(BLOCK_ROWS) {
             let keep = self.lines.len() - self.block_lines();
@@ -203,8 +206,11 @@ impl PackedRows {
     pub(crate) fn read_row(&self, index: usize, out: &mut [u16]) {
         let block = self.block(index / BLOCK_ROWS);
         let n = index % BLOCK_ROWS;
-        for (k, v) in out.iter_mut().enumerate() {
-            *v = u16::from_le_bytes([block[block_offset(n, k, 0)], block[block_offset(n, k, 1)]]);
+        for (group, four) in out.chunks_exact_mut(4).enumerate() {
+            let low = block_offset(n, 4 * group, 0);
+            for (j, value) in four.iter_mut().enumerate() {
+                *value = u16::from_le_bytes([block[low + j], block[low + TILE_BYTES + j]]);
+            }
         }
     }
 
