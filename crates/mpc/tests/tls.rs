@@ -154,6 +154,14 @@ fn search_and_verify_over_loopback_tls_agree_with_the_plaintext_matcher() {
         handles.into_iter().map(|h| h.join().unwrap()).collect()
     });
     let tls_bytes: Vec<u64> = got.iter().map(|(_, b)| *b).collect();
+    if std::path::Path::new("/proc/self/task").exists() {
+        // Every node's runtime encrypted and sent something.
+        assert!(
+            nodes
+                .iter()
+                .all(|n| n.runtime_cpu_time().unwrap() > Duration::ZERO)
+        );
+    }
     assert_eq!(tls_bytes, local_bytes);
     assert!(tls_bytes.iter().all(|&b| b > 0));
 
@@ -234,4 +242,61 @@ fn queries_running_at_once_share_the_connections() {
             assert_eq!(party[k], vec![want], "query {k}");
         }
     }
+}
+
+/// Loopback throughput and round-trip time of the transport itself (a measurement, not a
+/// check): `cargo test --release -p masque-mpc --test tls -- --ignored --nocapture`.
+#[test]
+#[ignore = "a measurement; run with --release -- --ignored --nocapture"]
+fn loopback_throughput() {
+    use std::time::Instant;
+    let nodes = loopback(Duration::from_secs(30)).unwrap();
+    for size in [1usize << 10, 64 << 10, 1 << 20, 16 << 20] {
+        let count = ((512usize << 20) / size).clamp(8, 20_000);
+        let sid = next_session();
+        let (mut tx, mut rx) = (
+            nodes[0].session(sid).unwrap(),
+            nodes[1].session(sid).unwrap(),
+        );
+        let start = Instant::now();
+        std::thread::scope(|scope| {
+            scope.spawn(|| {
+                for _ in 0..count {
+                    tx.send(PartyId::P1, vec![7; size]).unwrap();
+                }
+            });
+            for _ in 0..count {
+                assert_eq!(rx.recv(PartyId::P0).unwrap().len(), size);
+            }
+        });
+        let seconds = start.elapsed().as_secs_f64();
+        println!(
+            "P0 -> P1, {count} messages of {size} B: {:.0} MB/s, {:.1} us per message",
+            (size * count) as f64 / seconds / 1e6,
+            seconds / count as f64 * 1e6
+        );
+    }
+    let sid = next_session();
+    let (mut a, mut b) = (
+        nodes[0].session(sid).unwrap(),
+        nodes[1].session(sid).unwrap(),
+    );
+    let rounds = 2_000;
+    let start = Instant::now();
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            for _ in 0..rounds {
+                let m = b.recv(PartyId::P0).unwrap();
+                b.send(PartyId::P0, m).unwrap();
+            }
+        });
+        for _ in 0..rounds {
+            a.send(PartyId::P1, vec![1; 8]).unwrap();
+            a.recv(PartyId::P1).unwrap();
+        }
+    });
+    println!(
+        "round trip of an 8-byte message: {:.1} us",
+        start.elapsed().as_secs_f64() / rounds as f64 * 1e6
+    );
 }

@@ -9,6 +9,7 @@ use crate::party::PartyId;
 use crate::randomness::SessionId;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 /// The longest a dropped [`TlsNode`] waits for its queued messages to go out.
@@ -67,8 +68,12 @@ pub struct TlsNode {
     hub: Arc<Hub>,
     options: TlsOptions,
     listening: Option<SocketAddr>,
+    thread_name: String,
     runtime: Option<tokio::runtime::Runtime>,
 }
+
+/// Numbers the nodes of this process (for their thread names).
+static NODES: AtomicU32 = AtomicU32::new(0);
 
 impl std::fmt::Debug for TlsNode {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -144,9 +149,16 @@ impl TlsNode {
             .map(|l| l.local_addr())
             .transpose()
             .map_err(io("the listening address".into()))?;
+        // Unique per node (and within Linux's 15-character thread names), so the
+        // runtime's CPU time can be told apart from other nodes' in one process.
+        let thread_name = format!(
+            "mpc-tls-{}-p{}",
+            NODES.fetch_add(1, Ordering::Relaxed) % 10_000,
+            me.index()
+        );
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(options.worker_threads)
-            .thread_name(format!("masque-tls-{}", me.to_string().to_lowercase()))
+            .thread_name(thread_name.clone())
             .enable_io()
             .enable_time()
             .build()
@@ -181,6 +193,7 @@ impl TlsNode {
             hub,
             options,
             listening,
+            thread_name,
             runtime: Some(runtime),
         })
     }
@@ -193,6 +206,25 @@ impl TlsNode {
     /// The address the node listens on (`None` for P0, which only dials).
     pub fn listening_address(&self) -> Option<SocketAddr> {
         self.listening
+    }
+
+    /// CPU time used so far by this node's runtime threads (TLS record encryption and
+    /// decryption, socket I/O, framing): what a benchmark adds to the engine threads' own
+    /// CPU time to count a party's whole cost. Read from `/proc` (Linux); `None` where
+    /// that is unavailable.
+    pub fn runtime_cpu_time(&self) -> Option<Duration> {
+        let mut total = Duration::ZERO;
+        for task in std::fs::read_dir("/proc/self/task").ok()?.flatten() {
+            let comm = std::fs::read_to_string(task.path().join("comm")).unwrap_or_default();
+            if comm.trim_end() != self.thread_name {
+                continue;
+            }
+            let stat = std::fs::read_to_string(task.path().join("schedstat")).unwrap_or_default();
+            if let Some(ns) = stat.split_whitespace().next().and_then(|n| n.parse().ok()) {
+                total += Duration::from_nanos(ns);
+            }
+        }
+        Some(total)
     }
 
     /// Whether the connection to `peer` is up now.
