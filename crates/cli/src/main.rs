@@ -7,6 +7,7 @@ mod eval;
 mod log;
 mod matching;
 mod mpc;
+mod mpc_net;
 mod output;
 mod synth;
 
@@ -41,6 +42,11 @@ enum Command {
         #[command(subcommand)]
         what: log::LogCommand,
     },
+    /// Three-party MPC custodians: network set-up.
+    Mpc {
+        #[command(subcommand)]
+        what: mpc_net::MpcCommand,
+    },
 }
 
 #[derive(Subcommand)]
@@ -62,6 +68,7 @@ fn main() -> anyhow::Result<()> {
         Command::Match(args) => matching::run(args),
         Command::Eval(args) => eval::run(args),
         Command::Log { what } => log::run(what),
+        Command::Mpc { what } => mpc_net::run(what),
         Command::Bench { what } => match what {
             BenchCommand::Log(args) => log::bench(args),
             BenchCommand::Match(args) => bench_match::run(args),

@@ -105,4 +105,8 @@ pub enum CredError {
     /// The backend failed for a reason other than the ones above.
     #[error("credential backend failure: {0}")]
     Backend(&'static str),
+    /// The durable replay store (issuer request digests, verifier nonces) failed; nothing
+    /// was answered or accepted. Check the store's file and disk, then retry.
+    #[error("replay store failure ({0}); nothing was accepted: check the store file and retry")]
+    Store(String),
 }

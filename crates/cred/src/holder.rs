@@ -7,7 +7,7 @@
 
 use crate::attributes::{AttributeKind, EPOCH_INDEX};
 use crate::backend::BbsBackend;
-use crate::backend::zkryptium::Zkryptium;
+use crate::backend::fast::Fast;
 use crate::error::CredError;
 use crate::objects::{
     CREDENTIAL_HEADER, Challenge, Credential, CredentialRequest, IssuanceResponse, IssuerPublicKey,
@@ -17,7 +17,7 @@ use crate::roles::Holder;
 use crate::secrets::{SecretScalar, WalletSeed};
 
 /// The provided [`Holder`], bound to one wallet seed.
-pub struct BbsHolder<B: BbsBackend = Zkryptium> {
+pub struct BbsHolder<B: BbsBackend = Fast> {
     backend: B,
     prover_nym: SecretScalar,
 }
@@ -30,10 +30,10 @@ impl<B: BbsBackend> std::fmt::Debug for BbsHolder<B> {
     }
 }
 
-impl BbsHolder<Zkryptium> {
+impl BbsHolder<Fast> {
     /// A holder on the default backend for the wallet with `seed`.
     pub fn from_seed(seed: &WalletSeed) -> Self {
-        Self::with_backend(Zkryptium, seed)
+        Self::with_backend(Fast, seed)
     }
 }
 

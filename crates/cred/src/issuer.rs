@@ -1,34 +1,34 @@
 //! The issuer: BBS key derived from its seed, blind signing with per-record nym entropy,
 //! and refusal of malformed or replayed requests.
 //!
-//! Replay protection remembers a SHA-256 digest of every answered request in memory; a
-//! deployment that restarts its issuer must persist [`BbsIssuer::answered_requests`] and
-//! restore it with [`BbsIssuer::remember_answered`], or a request could be answered twice
-//! (which yields the same pseudonym, so the harm is a duplicate credential, not a link).
-
-use std::collections::HashSet;
+//! Replay protection records a SHA-256 digest of every answered request in a
+//! [`ReplayStore`]: in memory by default, or durably ([`crate::store::RedbReplayStore`],
+//! via [`BbsIssuer::with_store`]) so that a restarted issuer still refuses a replay. A
+//! digest is recorded after signing and before the response is returned; if recording
+//! fails, no response is returned.
 
 use sha2::{Digest, Sha256};
 
 use crate::attributes::CredentialAttributes;
 use crate::backend::BbsBackend;
-use crate::backend::zkryptium::Zkryptium;
+use crate::backend::fast::Fast;
 use crate::error::CredError;
 use crate::objects::{CREDENTIAL_HEADER, CredentialRequest, IssuanceResponse, IssuerPublicKey};
 use crate::roles::Issuer;
 use crate::secrets::{EntropyKey, IssuerSeed, RecordHandle, SecretScalar};
+use crate::store::{MemoryReplayStore, ReplayStore};
 use crate::wire::WireObject;
 
 /// The provided [`Issuer`].
-pub struct BbsIssuer<B: BbsBackend = Zkryptium> {
+pub struct BbsIssuer<B: BbsBackend = Fast, R: ReplayStore = MemoryReplayStore> {
     backend: B,
     secret_key: SecretScalar,
     public: IssuerPublicKey,
     entropy_key: EntropyKey,
-    answered: HashSet<[u8; 32]>,
+    answered: R,
 }
 
-impl<B: BbsBackend> std::fmt::Debug for BbsIssuer<B> {
+impl<B: BbsBackend, R: ReplayStore> std::fmt::Debug for BbsIssuer<B, R> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("BbsIssuer")
             .field("backend", &self.backend.name())
@@ -37,34 +37,32 @@ impl<B: BbsBackend> std::fmt::Debug for BbsIssuer<B> {
     }
 }
 
-impl BbsIssuer<Zkryptium> {
+impl BbsIssuer<Fast> {
     /// An issuer on the default backend, its keys derived from `seed`.
     pub fn from_seed(seed: &IssuerSeed) -> Result<Self, CredError> {
-        Self::with_backend(Zkryptium, seed)
+        Self::with_backend(Fast, seed)
     }
 }
 
 impl<B: BbsBackend> BbsIssuer<B> {
-    /// An issuer on `backend`, its keys derived from `seed` (same seed, same keys).
+    /// An issuer on `backend`, its keys derived from `seed` (same seed, same keys), with
+    /// replay state in memory.
     pub fn with_backend(backend: B, seed: &IssuerSeed) -> Result<Self, CredError> {
+        Self::with_store(backend, seed, MemoryReplayStore::default())
+    }
+}
+
+impl<B: BbsBackend, R: ReplayStore> BbsIssuer<B, R> {
+    /// An issuer on `backend` whose answered requests are recorded in `store`.
+    pub fn with_store(backend: B, seed: &IssuerSeed, store: R) -> Result<Self, CredError> {
         let (secret_key, key) = backend.keygen(seed.bbs_key_material().as_ref())?;
         Ok(Self {
             backend,
             secret_key,
             public: IssuerPublicKey { key },
             entropy_key: seed.entropy_key(),
-            answered: HashSet::new(),
+            answered: store,
         })
-    }
-
-    /// Digests of the requests answered so far (for persistence).
-    pub fn answered_requests(&self) -> impl Iterator<Item = &[u8; 32]> {
-        self.answered.iter()
-    }
-
-    /// Restores digests persisted from [`Self::answered_requests`].
-    pub fn remember_answered(&mut self, digests: impl IntoIterator<Item = [u8; 32]>) {
-        self.answered.extend(digests);
     }
 }
 
@@ -76,7 +74,7 @@ fn request_digest(request: &CredentialRequest) -> [u8; 32] {
         .into()
 }
 
-impl<B: BbsBackend> Issuer for BbsIssuer<B> {
+impl<B: BbsBackend, R: ReplayStore> Issuer for BbsIssuer<B, R> {
     fn public_key(&self) -> &IssuerPublicKey {
         &self.public
     }
@@ -91,7 +89,7 @@ impl<B: BbsBackend> Issuer for BbsIssuer<B> {
             .validate()
             .map_err(|_| CredError::MalformedRequest)?;
         let digest = request_digest(request);
-        if self.answered.contains(&digest) {
+        if self.answered.contains(&digest)? {
             return Err(CredError::ReplayedRequest);
         }
         let signer_nym_entropy = self.entropy_key.signer_nym_entropy(record);
@@ -103,7 +101,9 @@ impl<B: BbsBackend> Issuer for BbsIssuer<B> {
             &signer_nym_entropy,
             &attributes.messages(),
         )?;
-        self.answered.insert(digest);
+        if !self.answered.insert_new(&digest)? {
+            return Err(CredError::ReplayedRequest);
+        }
         Ok(IssuanceResponse {
             issuer_key_id: self.public.key_id(),
             attributes: *attributes,

@@ -53,6 +53,7 @@ pub mod issuer;
 pub mod objects;
 pub mod roles;
 pub mod secrets;
+pub mod store;
 pub mod verifier;
 pub mod wire;
 

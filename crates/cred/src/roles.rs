@@ -60,8 +60,9 @@ pub trait Verifier {
     /// The service's normalised context.
     fn context_id(&self) -> &ContextId;
 
-    /// A fresh challenge with a single-use nonce.
-    fn challenge(&mut self, now: Timestamp) -> Challenge;
+    /// A fresh challenge with a single-use nonce (recorded in the verifier's nonce store;
+    /// fails only if that store fails).
+    fn challenge(&mut self, now: Timestamp) -> Result<Challenge, CredError>;
 
     /// Checks `presentation` and returns the pseudonym and disclosed attributes.
     fn verify(

@@ -7,17 +7,17 @@
 //! ([`CredError::EpochNotAccepted`]: only the current and the previous epoch pass), then
 //! the zero-knowledge proof ([`CredError::InvalidProof`]). A nonce is consumed by the first
 //! presentation that names it, whatever the outcome, so a failed attempt cannot be retried
-//! with the same nonce. Outstanding nonces live in memory and expired ones are pruned
+//! with the same nonce. Outstanding nonces live in a [`NonceStore`] — in memory by
+//! default, or durably ([`crate::store::RedbNonceStore`], via [`BbsVerifier::with_store`])
+//! so that a restarted service still refuses a used nonce — and expired ones are pruned
 //! whenever a new challenge is made.
-
-use std::collections::HashMap;
 
 use crate::attributes::{
     AttributeKind, EPOCH_INDEX, EpochSchedule, MESSAGE_COUNT, Timestamp, epoch_message,
     modalities_message, quarter_message,
 };
 use crate::backend::BbsBackend;
-use crate::backend::zkryptium::Zkryptium;
+use crate::backend::fast::Fast;
 use crate::context::ContextId;
 use crate::error::CredError;
 use crate::objects::{
@@ -25,6 +25,7 @@ use crate::objects::{
     presentation_header,
 };
 use crate::roles::Verifier;
+use crate::store::{MemoryNonceStore, NonceStore};
 
 /// What a service fixes once.
 #[derive(Debug, Clone)]
@@ -43,55 +44,62 @@ pub struct VerifierPolicy {
 
 /// The provided [`Verifier`].
 #[derive(Debug)]
-pub struct BbsVerifier<B: BbsBackend = Zkryptium> {
+pub struct BbsVerifier<B: BbsBackend = Fast, N: NonceStore = MemoryNonceStore> {
     backend: B,
     policy: VerifierPolicy,
-    outstanding: HashMap<[u8; NONCE_LEN], Timestamp>,
+    outstanding: N,
 }
 
-impl BbsVerifier<Zkryptium> {
+impl BbsVerifier<Fast> {
     /// A verifier on the default backend.
     pub fn new(policy: VerifierPolicy) -> Result<Self, CredError> {
-        Self::with_backend(Zkryptium, policy)
+        Self::with_backend(Fast, policy)
     }
 }
 
 impl<B: BbsBackend> BbsVerifier<B> {
-    /// A verifier on `backend`; refuses an invalid issuer key.
-    pub fn with_backend(backend: B, mut policy: VerifierPolicy) -> Result<Self, CredError> {
+    /// A verifier on `backend` with nonces in memory; refuses an invalid issuer key.
+    pub fn with_backend(backend: B, policy: VerifierPolicy) -> Result<Self, CredError> {
+        Self::with_store(backend, policy, MemoryNonceStore::default())
+    }
+}
+
+impl<B: BbsBackend, N: NonceStore> BbsVerifier<B, N> {
+    /// A verifier on `backend` keeping its nonces in `store`; refuses an invalid issuer key.
+    pub fn with_store(backend: B, mut policy: VerifierPolicy, store: N) -> Result<Self, CredError> {
         backend.validate_public_key(&policy.issuer.key)?;
         policy.required.sort_unstable();
         policy.required.dedup();
         Ok(Self {
             backend,
             policy,
-            outstanding: HashMap::new(),
+            outstanding: store,
         })
     }
 
     /// Number of nonces issued and not yet used or pruned.
-    pub fn outstanding_nonces(&self) -> usize {
+    pub fn outstanding_nonces(&self) -> Result<usize, CredError> {
         self.outstanding.len()
     }
 }
 
-impl<B: BbsBackend> Verifier for BbsVerifier<B> {
+impl<B: BbsBackend, N: NonceStore> Verifier for BbsVerifier<B, N> {
     fn context_id(&self) -> &ContextId {
         &self.policy.context_id
     }
 
-    fn challenge(&mut self, now: Timestamp) -> Challenge {
-        self.outstanding.retain(|_, expiry| *expiry >= now);
+    fn challenge(&mut self, now: Timestamp) -> Result<Challenge, CredError> {
+        self.outstanding.prune_expired(now)?;
         let mut nonce = [0u8; NONCE_LEN];
         rand::fill(&mut nonce);
         let expires_at = Timestamp(now.0.saturating_add(self.policy.nonce_lifetime_secs));
-        self.outstanding.insert(nonce, expires_at);
-        Challenge {
+        self.outstanding.insert(&nonce, expires_at)?;
+        Ok(Challenge {
             context_id: self.policy.context_id.clone(),
             nonce,
             expires_at,
             required: self.policy.required.clone(),
-        }
+        })
     }
 
     fn verify(
@@ -104,7 +112,7 @@ impl<B: BbsBackend> Verifier for BbsVerifier<B> {
         }
         let expiry = self
             .outstanding
-            .remove(&p.nonce)
+            .take(&p.nonce)?
             .ok_or(CredError::NonceUnknownOrUsed)?;
         if now > expiry {
             return Err(CredError::NonceExpired);

@@ -25,10 +25,10 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use masque_cred::secrets::SecretScalar;
 use masque_cred::backend::fast::nym_proof::{Disclosed, Disclosure, HolderSecrets, ProofContext};
 use masque_cred::backend::fast::secret::{MockedRandom, OsRandom};
 use masque_cred::backend::fast::{blind, core as fast_core, generators, nym_proof};
+use masque_cred::secrets::SecretScalar;
 use serde_json::Value;
 use zkryptium::bbsplus::ciphersuites::{BbsCiphersuite, Bls12381Sha256};
 use zkryptium::bbsplus::commitment::BlindFactor;
@@ -201,8 +201,10 @@ impl KatBackend for ZkryptiumKat {
     }
 
     fn generators(&self, api_id: &[u8], count: usize) -> (String, Vec<String>) {
-        let created =
-            zkryptium::bbsplus::generators::Generators::create::<Bls12381Sha256>(count, Some(api_id));
+        let created = zkryptium::bbsplus::generators::Generators::create::<Bls12381Sha256>(
+            count,
+            Some(api_id),
+        );
         let json = serde_json::to_value(&created).unwrap();
         let values = json["Generators"]
             .as_array()
@@ -350,7 +352,13 @@ impl KatBackend for FastKat {
     fn generators(&self, api_id: &[u8], count: usize) -> (String, Vec<String>) {
         let list = generators::generators(api_id, count).unwrap();
         let p1 = hex(&generators::base_point().to_compressed());
-        (p1, list.first_compressed(count).iter().map(|g| hex(g)).collect())
+        (
+            p1,
+            list.first_compressed(count)
+                .iter()
+                .map(|g| hex(g))
+                .collect(),
+        )
     }
 
     fn blind_sign(&self, i: &SignInput) -> Outcome<Vec<u8>> {
@@ -444,7 +452,11 @@ fn generators_match() {
             let (p1, values) = backend.generators(api_id, msg.len() + 1);
             let who = backend.name();
             assert_eq!(p1, expected["P1"].as_str().unwrap(), "{who} {key} P1");
-            assert_eq!(values[0], expected["Q1"].as_str().unwrap(), "{who} {key} Q1");
+            assert_eq!(
+                values[0],
+                expected["Q1"].as_str().unwrap(),
+                "{who} {key} Q1"
+            );
             assert_eq!(&values[1..], &msg[..], "{who} {key} message generators");
         }
     }
@@ -468,7 +480,11 @@ fn blind_signatures_match_and_finalise_to_published_nym_secrets() {
             let signature = backend
                 .blind_sign(&input)
                 .unwrap_or_else(|e| panic!("{who} {name}: {e}"));
-            assert_eq!(hex(&signature), f["signature"].as_str().unwrap(), "{who} {name}");
+            assert_eq!(
+                hex(&signature),
+                f["signature"].as_str().unwrap(),
+                "{who} {name}"
+            );
             let nym_secrets = backend
                 .verify_finalize(
                     &input.pk,
@@ -554,7 +570,10 @@ fn published_proofs_verify_and_pseudonyms_are_reproduced() {
                 ph: b"other ph".to_vec(),
                 ..ProofInput::from_fixture(&f)
             };
-            assert!(!backend.proof_verify(&changed_ph, &proof, &pseudonym), "{who} {name}: ph");
+            assert!(
+                !backend.proof_verify(&changed_ph, &proof, &pseudonym),
+                "{who} {name}: ph"
+            );
             let changed_ctx = ProofInput {
                 context_id: b"other context".to_vec(),
                 ..ProofInput::from_fixture(&f)
@@ -564,7 +583,10 @@ fn published_proofs_verify_and_pseudonyms_are_reproduced() {
                 "{who} {name}: context"
             );
             let (_, other_nym) = backend.proof_gen(&changed_ctx).unwrap();
-            assert_ne!(other_nym, pseudonym, "{who} {name}: pseudonym must depend on context");
+            assert_ne!(
+                other_nym, pseudonym,
+                "{who} {name}: pseudonym must depend on context"
+            );
             assert!(
                 !backend.proof_verify(&input, &proof, &other_nym),
                 "{who} {name}: pseudonym"
@@ -591,7 +613,10 @@ fn published_proofs_verify_and_pseudonyms_are_reproduced() {
 fn fast_backend_reproduces_mocked_commitments_byte_for_byte() {
     for (name, f) in fixtures("nymCommit") {
         let seed = f["mockRngParameters"]["SEED"].as_str().unwrap().as_bytes();
-        let dst = f["mockRngParameters"]["commit"]["DST"].as_str().unwrap().as_bytes();
+        let dst = f["mockRngParameters"]["commit"]["DST"]
+            .as_str()
+            .unwrap()
+            .as_bytes();
         let (commitment, prover_blind) = blind::commit_with_nym(
             &byte_list(&f, "committedMessages"),
             &secret_list(&scalars(&f, "proverNyms")),
@@ -615,7 +640,10 @@ fn fast_backend_reproduces_mocked_commitments_byte_for_byte() {
 fn fast_backend_reproduces_mocked_proofs_byte_for_byte() {
     for (name, f) in fixtures("nymProof") {
         let seed = f["mockRngParameters"]["SEED"].as_str().unwrap().as_bytes();
-        let dst = f["mockRngParameters"]["proof"]["DST"].as_str().unwrap().as_bytes();
+        let dst = f["mockRngParameters"]["proof"]["DST"]
+            .as_str()
+            .unwrap()
+            .as_bytes();
         let input = ProofInput::from_fixture(&f);
         let (proof, pseudonym) =
             FastKat::proof_gen_with(&input, &mut MockedRandom::new(seed, dst)).unwrap();

@@ -20,8 +20,8 @@ fn roundtrip<T: WireObject + PartialEq + std::fmt::Debug>(value: &T) -> T {
 
 #[test]
 fn every_object_roundtrips_and_stays_usable() {
-    let mut issuer = issuer(1);
-    let alice = wallet(10);
+    let mut issuer = issuer::<masque_cred::backend::fast::Fast>(1);
+    let alice = wallet::<masque_cred::backend::fast::Fast>(10);
     let pk = roundtrip(issuer.public_key());
     let (request, pending) = alice.request(&pk).unwrap();
     let request = roundtrip(&request);
@@ -40,7 +40,7 @@ fn every_object_roundtrips_and_stays_usable() {
         "https://shop.example",
         &[masque_cred::AttributeKind::Modalities],
     );
-    let challenge = roundtrip(&shop.challenge(time_in(4)));
+    let challenge = roundtrip(&shop.challenge(time_in(4)).unwrap());
     let presentation = roundtrip(&alice.present(&credential, &challenge).unwrap());
     assert!(shop.verify(&presentation, time_in(4)).is_ok());
 }
@@ -52,11 +52,11 @@ fn envelope(kind: &str, v: u32, body: serde_json::Value) -> String {
 
 #[test]
 fn malformed_input_gets_typed_errors() {
-    let mut issuer = issuer(1);
-    let alice = wallet(10);
+    let mut issuer = issuer::<masque_cred::backend::fast::Fast>(1);
+    let alice = wallet::<masque_cred::backend::fast::Fast>(10);
     let (request, _) = alice.request(issuer.public_key()).unwrap();
     let mut shop = service(&issuer, "https://shop.example", &[]);
-    let challenge = shop.challenge(time_in(0));
+    let challenge = shop.challenge(time_in(0)).unwrap();
     let cred = issue(&mut issuer, &alice, b"r", 0);
     let presentation = alice.present(&cred, &challenge).unwrap();
     let body =
@@ -142,8 +142,8 @@ fn malformed_input_gets_typed_errors() {
 
 #[test]
 fn debug_output_hides_secrets() {
-    let mut issuer = issuer(1);
-    let alice = wallet(10);
+    let mut issuer = issuer::<masque_cred::backend::fast::Fast>(1);
+    let alice = wallet::<masque_cred::backend::fast::Fast>(10);
     let (_, pending) = alice.request(issuer.public_key()).unwrap();
     let cred = issue(&mut issuer, &alice, b"r", 0);
     let secret_b64 = |json: String, key: &str| {

@@ -13,6 +13,8 @@
 //! - [`encode`], [`kernel`], [`gallery`], [`engine`]: the iris encoding packed for the
 //!   Galois ring, the local dot products, one party's gallery and the 1:N / 1:1 engine
 //!   that opens one bit per query.
+//! - [`matmul`]: integer matrix products over Z_2^16 (queries × gallery rows) with
+//!   portable, AVX-512 VNNI and AMX-INT8 kernels chosen at run time.
 //! - [`embedding`]: the cosine-threshold mode for face, voice and fingerprint embeddings.
 //! - [`bench`]: the throughput measurement behind `masque bench mpc`.
 //!
@@ -30,6 +32,7 @@ pub mod engine;
 pub mod gallery;
 pub mod galois;
 pub mod kernel;
+pub mod matmul;
 pub mod net;
 pub mod party;
 pub mod protocol;

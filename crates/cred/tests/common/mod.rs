@@ -1,11 +1,17 @@
 //! Shared set-up for the integration tests: one issuer, wallets, services, a clock.
 #![allow(dead_code)]
 
+use masque_cred::backend::BbsBackend;
+use masque_cred::store::ReplayStore;
 use masque_cred::{
     AttributeKind, BbsHolder, BbsIssuer, BbsVerifier, ContextId, Credential, CredentialAttributes,
     EnrolmentQuarter, Epoch, EpochSchedule, Holder, Issuer, IssuerSeed, Modalities, Modality,
     RecordHandle, Timestamp, VerifierPolicy, WalletSeed,
 };
+
+/// A backend the shared tests can build on their own.
+pub trait TestBackend: BbsBackend + Default + Clone + 'static {}
+impl<B: BbsBackend + Default + Clone + 'static> TestBackend for B {}
 
 /// One-day epochs starting at t = 0.
 pub const EPOCH_SECS: u64 = 86_400;
@@ -19,12 +25,12 @@ pub fn time_in(epoch: u32) -> Timestamp {
     Timestamp(u64::from(epoch) * EPOCH_SECS + 100)
 }
 
-pub fn issuer(seed_byte: u8) -> BbsIssuer {
-    BbsIssuer::from_seed(&IssuerSeed::new(&[seed_byte; 32]).unwrap()).unwrap()
+pub fn issuer<B: TestBackend>(seed_byte: u8) -> BbsIssuer<B> {
+    BbsIssuer::with_backend(B::default(), &IssuerSeed::new(&[seed_byte; 32]).unwrap()).unwrap()
 }
 
-pub fn wallet(seed_byte: u8) -> BbsHolder {
-    BbsHolder::from_seed(&WalletSeed::new(&[seed_byte; 64]).unwrap())
+pub fn wallet<B: TestBackend>(seed_byte: u8) -> BbsHolder<B> {
+    BbsHolder::with_backend(B::default(), &WalletSeed::new(&[seed_byte; 64]).unwrap())
 }
 
 pub fn attributes(epoch: u32) -> CredentialAttributes {
@@ -36,7 +42,12 @@ pub fn attributes(epoch: u32) -> CredentialAttributes {
 }
 
 /// All three issuance steps.
-pub fn issue(issuer: &mut BbsIssuer, holder: &BbsHolder, record: &[u8], epoch: u32) -> Credential {
+pub fn issue<B: TestBackend, R: ReplayStore>(
+    issuer: &mut BbsIssuer<B, R>,
+    holder: &BbsHolder<B>,
+    record: &[u8],
+    epoch: u32,
+) -> Credential {
     let (request, pending) = holder.request(issuer.public_key()).unwrap();
     let response = issuer
         .issue(
@@ -48,13 +59,20 @@ pub fn issue(issuer: &mut BbsIssuer, holder: &BbsHolder, record: &[u8], epoch: u
     holder.finalise(&pending, &response).unwrap()
 }
 
-pub fn service(issuer: &BbsIssuer, context: &str, required: &[AttributeKind]) -> BbsVerifier {
-    BbsVerifier::new(VerifierPolicy {
-        context_id: ContextId::new(context).unwrap(),
-        issuer: issuer.public_key().clone(),
-        required: required.to_vec(),
-        nonce_lifetime_secs: 300,
-        schedule: schedule(),
-    })
+pub fn service<B: TestBackend>(
+    issuer: &BbsIssuer<B>,
+    context: &str,
+    required: &[AttributeKind],
+) -> BbsVerifier<B> {
+    BbsVerifier::with_backend(
+        B::default(),
+        VerifierPolicy {
+            context_id: ContextId::new(context).unwrap(),
+            issuer: issuer.public_key().clone(),
+            required: required.to_vec(),
+            nonce_lifetime_secs: 300,
+            schedule: schedule(),
+        },
+    )
     .unwrap()
 }

@@ -2,17 +2,18 @@
 //!
 //! A [`Transport`] moves opaque byte messages between this party and the other two, in
 //! order per direction. Protocols need only that; the transport decides how (in-process
-//! channels in [`local`]). A peer that disconnects, stalls past the timeout, or sends a
+//! channels in [`local`], TCP with TLS 1.3 and pinned certificates in [`tls`]). A peer that disconnects, stalls past the timeout, or sends a
 //! message of the wrong size surfaces as a [`NetError`]: the protocol step that needed it
 //! fails with that error and the engine's state is left as it was.
 
 pub mod local;
+pub mod tls;
 
 use crate::party::PartyId;
 use std::time::Duration;
 
 /// Why a message could not be exchanged.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
 pub enum NetError {
     /// The peer's end is gone.
     #[error("{peer} disconnected; check that the party is running and reachable")]
@@ -39,6 +40,35 @@ pub enum NetError {
     /// A party tried to talk to itself.
     #[error("a party cannot send to itself")]
     SelfMessage,
+    /// The TLS handshake with the peer failed or was refused (for example a certificate
+    /// that is not the one pinned for that party).
+    #[error("TLS with {peer} failed: {reason}")]
+    Tls {
+        /// The peer.
+        peer: PartyId,
+        /// What went wrong (never key material).
+        reason: String,
+    },
+    /// A message is larger than the transport's frame limit; nothing was sent.
+    #[error(
+        "a message of {len} bytes for {peer} exceeds the frame limit of {max} bytes; raise max_frame_len at all parties or send smaller batches"
+    )]
+    TooLarge {
+        /// The intended receiver.
+        peer: PartyId,
+        /// The message's length.
+        len: u64,
+        /// The limit.
+        max: u32,
+    },
+    /// A session id that is open, or was used before, on this node.
+    #[error(
+        "session {session} is already open or was used before on this node; session ids are never reused"
+    )]
+    SessionInUse {
+        /// The session id.
+        session: u64,
+    },
 }
 
 /// Ordered, reliable message delivery to and from the two other parties.

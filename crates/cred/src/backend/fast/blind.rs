@@ -13,13 +13,14 @@ use blstrs::{G1Projective, Scalar};
 use ff::Field;
 use zeroize::Zeroizing;
 
-use super::codec::{CommitmentWithProof, Signature, public_key};
+use super::codec::{CommitmentWithProof, Signature};
 use super::core::{
-    API_ID_CORE, API_ID_NYM, API_ID_NYM_BLIND, combined_header, domain, h2s_dst, msm,
+    API_ID_CORE, API_ID_NYM, API_ID_NYM_BLIND, combined_header, domain, h2s_dst, prepared_key,
     sign_prepared, sk_to_pk, verify_prepared, with_base_point,
 };
 use super::generators::generators;
 use super::hash::{hash_to_scalar, i2osp8, messages_to_scalars};
+use super::msm::{Rows, public_msm, secret_msm};
 use super::secret::{Fr, SecretFrs, UniformBytes, from_secret, random_scalars, to_secret};
 use crate::backend::{PUBLIC_KEY_LEN, SIGNATURE_LEN};
 use crate::error::CredError;
@@ -39,7 +40,10 @@ pub fn keygen(
     input.extend_from_slice(key_material);
     input.extend_from_slice(&info_len.to_be_bytes());
     input.extend_from_slice(key_info);
-    let sk = Zeroizing::new(Fr(hash_to_scalar(&input, &[API_ID_CORE, b"KEYGEN_DST_"].concat())?));
+    let sk = Zeroizing::new(Fr(hash_to_scalar(
+        &input,
+        &[API_ID_CORE, b"KEYGEN_DST_"].concat(),
+    )?));
     if bool::from(sk.0.is_zero()) {
         return Err(CredError::Backend("derived secret key is zero"));
     }
@@ -87,8 +91,8 @@ pub fn commit_with_nym(
     let mut scalars: SecretFrs = Zeroizing::new(Vec::with_capacity(m + 1));
     scalars.push(Fr(prover_blind));
     scalars.extend(secrets.iter().copied());
-    let commitment = msm(points, &scalars);
-    let c_bar = msm(points, &random[1..]);
+    let commitment = secret_msm(points, &scalars);
+    let c_bar = secret_msm(points, &random[1..]);
     let challenge = commitment_challenge(blind_gens.first_compressed(m + 1), &commitment, &c_bar)?;
     let proof = CommitmentWithProof {
         commitment,
@@ -108,16 +112,22 @@ pub fn commit_with_nym(
 pub fn validate_commitment(bytes: &[u8]) -> Result<(G1Projective, usize), CredError> {
     let parsed = CommitmentWithProof::decode(bytes)?;
     let m = parsed.m_caps.len();
-    let blind_gens = generators(API_ID_NYM_BLIND, m + 1)
-        .map_err(|_| CredError::MalformedRequest)?;
-    let mut points = blind_gens.first(m + 1).to_vec();
-    points.push(parsed.commitment);
+    let blind_gens =
+        generators(API_ID_NYM_BLIND, m + 1).map_err(|_| CredError::MalformedRequest)?;
+    // Cbar = Q2 * s^ + sum J_i * m^_i - C * c: public scalars, cached generator tables.
+    let mut rows = Rows::with_capacity(m + 2);
+    rows.extend_from(blind_gens.rows(), 0..m + 1);
+    rows.extend_from(&Rows::precompute(&[parsed.commitment]), 0..1);
     let mut scalars = Vec::with_capacity(m + 2);
-    scalars.push(Fr(parsed.s_cap));
-    scalars.extend(parsed.m_caps.iter().copied().map(Fr));
-    scalars.push(Fr(-parsed.challenge));
-    let c_bar = msm(&points, &scalars);
-    let expected = commitment_challenge(blind_gens.first_compressed(m + 1), &parsed.commitment, &c_bar)?;
+    scalars.push(parsed.s_cap);
+    scalars.extend_from_slice(&parsed.m_caps);
+    scalars.push(-parsed.challenge);
+    let c_bar = public_msm(&rows, &scalars);
+    let expected = commitment_challenge(
+        blind_gens.first_compressed(m + 1),
+        &parsed.commitment,
+        &c_bar,
+    )?;
     if expected != parsed.challenge {
         return Err(CredError::MalformedRequest);
     }
@@ -135,7 +145,7 @@ pub fn blind_sign_with_nym(
     signer_nym_entropy: &SecretScalar,
     messages: &[Vec<u8>],
 ) -> Result<[u8; SIGNATURE_LEN], CredError> {
-    public_key(pk)?;
+    prepared_key(pk)?;
     let (commitment, m) = validate_commitment(commitment_with_proof)?;
     if nym_count == 0 || nym_count > m {
         return Err(CredError::MalformedRequest);
@@ -145,7 +155,10 @@ pub fn blind_sign_with_nym(
     let blind_gens = generators(API_ID_NYM_BLIND, m + 1)?;
     let domain = domain(
         pk,
-        &[gens.first_compressed(l + 1), blind_gens.first_compressed(m + 1)],
+        &[
+            gens.first_compressed(l + 1),
+            blind_gens.first_compressed(m + 1),
+        ],
         &combined_header(header, nym_count),
     )?;
     let entropy = from_secret(signer_nym_entropy)?;
@@ -155,10 +168,14 @@ pub fn blind_sign_with_nym(
     let mut scalars: SecretFrs = Zeroizing::new(Vec::with_capacity(l + 4));
     scalars.push(Fr(Scalar::ONE));
     scalars.push(Fr(domain));
-    scalars.extend(messages_to_scalars(messages, API_ID_NYM)?.into_iter().map(Fr));
+    scalars.extend(
+        messages_to_scalars(messages, API_ID_NYM)?
+            .into_iter()
+            .map(Fr),
+    );
     scalars.push(*entropy);
     scalars.push(Fr(Scalar::ONE));
-    let b = msm(&points, &scalars);
+    let b = secret_msm(&points, &scalars);
     let sk = from_secret(sk)?;
     Ok(sign_prepared(&sk.0, &b)?.encode())
 }
@@ -177,7 +194,7 @@ pub fn verify_finalize_with_nym(
     signer_nym_entropy: &SecretScalar,
     prover_blind: &SecretScalar,
 ) -> Result<Vec<SecretScalar>, CredError> {
-    let w = public_key(pk)?;
+    let w = prepared_key(pk)?;
     let sig = Signature::decode(signature, CredError::InvalidIssuance)?;
     let n = prover_nyms.len();
     let mut nym_secrets: SecretFrs = Zeroizing::new(Vec::with_capacity(n));
@@ -194,18 +211,29 @@ pub fn verify_finalize_with_nym(
     let blind_gens = generators(API_ID_NYM_BLIND, m + 1)?;
     let domain = domain(
         pk,
-        &[gens.first_compressed(l + 1), blind_gens.first_compressed(m + 1)],
+        &[
+            gens.first_compressed(l + 1),
+            blind_gens.first_compressed(m + 1),
+        ],
         &combined_header(header, n),
     )?;
     let points = with_base_point(&[gens.first(l + 1), blind_gens.first(m + 1)]);
     let mut scalars: SecretFrs = Zeroizing::new(Vec::with_capacity(l + m + 3));
     scalars.push(Fr(Scalar::ONE));
     scalars.push(Fr(domain));
-    scalars.extend(messages_to_scalars(messages, API_ID_NYM)?.into_iter().map(Fr));
+    scalars.extend(
+        messages_to_scalars(messages, API_ID_NYM)?
+            .into_iter()
+            .map(Fr),
+    );
     scalars.push(*from_secret(prover_blind)?);
-    scalars.extend(messages_to_scalars(committed_messages, API_ID_NYM)?.into_iter().map(Fr));
+    scalars.extend(
+        messages_to_scalars(committed_messages, API_ID_NYM)?
+            .into_iter()
+            .map(Fr),
+    );
     scalars.extend(nym_secrets.iter().copied());
-    let b = msm(&points, &scalars);
+    let b = secret_msm(&points, &scalars);
     if !verify_prepared(&w, &sig, &b) {
         return Err(CredError::InvalidIssuance);
     }

@@ -99,7 +99,7 @@ impl CommitmentWithProof {
     pub fn decode(bytes: &[u8]) -> Result<Self, CredError> {
         let err = CredError::MalformedRequest;
         let scalars = bytes.len().checked_sub(G1_LEN).ok_or(err.clone())?;
-        if scalars % SCALAR_LEN != 0 || scalars < 2 * SCALAR_LEN {
+        if !scalars.is_multiple_of(SCALAR_LEN) || scalars < 2 * SCALAR_LEN {
             return Err(err);
         }
         let commitment = g1(&bytes[..G1_LEN], err.clone())?;
@@ -157,7 +157,7 @@ impl Proof {
     pub fn decode(bytes: &[u8]) -> Result<Self, CredError> {
         let err = || CredError::InvalidProof;
         let fixed = 3 * G1_LEN + 4 * SCALAR_LEN;
-        if bytes.len() < fixed || (bytes.len() - fixed) % SCALAR_LEN != 0 {
+        if bytes.len() < fixed || !(bytes.len() - fixed).is_multiple_of(SCALAR_LEN) {
             return Err(err());
         }
         let point = |i: usize| g1(&bytes[i * G1_LEN..(i + 1) * G1_LEN], err());
@@ -181,8 +181,7 @@ impl Proof {
 
     /// The octets.
     pub fn encode(&self) -> Vec<u8> {
-        let mut out =
-            Vec::with_capacity(3 * G1_LEN + SCALAR_LEN * (self.m_caps.len() + 4));
+        let mut out = Vec::with_capacity(3 * G1_LEN + SCALAR_LEN * (self.m_caps.len() + 4));
         for p in [self.a_bar, self.b_bar, self.d] {
             out.extend_from_slice(&p.to_compressed());
         }

@@ -6,15 +6,15 @@
 //! (`G1Projective::multi_exp`), and every pairing equation is one multi-Miller loop
 //! followed by a single final exponentiation.
 
-use std::sync::OnceLock;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use blstrs::{Bls12, G1Affine, G1Projective, G2Affine, G2Prepared, Scalar};
 use ff::Field;
 use group::{Curve, Group};
 use pairing::{MillerLoopResult, MultiMillerLoop};
-use zeroize::{Zeroize, Zeroizing};
+use zeroize::Zeroizing;
 
-use super::codec::{Signature, is_identity};
+use super::codec::{Signature, is_identity, public_key};
 use super::generators::base_point;
 use super::hash::{hash_to_scalar, i2osp8};
 use super::secret::Fr;
@@ -33,24 +33,13 @@ pub fn h2s_dst() -> Vec<u8> {
     [API_ID_NYM, b"H2S_"].concat()
 }
 
-/// One MSM: `sum scalars[i] * points[i]` (blst's Pippenger/windowed multi-scalar
-/// multiplication). The scalar copy handed to blst is wiped afterwards; blst's own
-/// internal buffers are not.
-pub fn msm(points: &[G1Projective], scalars: &[Fr]) -> G1Projective {
-    debug_assert_eq!(points.len(), scalars.len());
-    if points.is_empty() {
-        return G1Projective::identity();
-    }
-    let plain: Vec<Scalar> = scalars.iter().map(|f| f.0).collect();
-    let out = G1Projective::multi_exp(points, &plain);
-    let mut wiped: Vec<Fr> = plain.into_iter().map(Fr).collect();
-    wiped.zeroize();
-    out
-}
-
 /// `calculate_domain`: binds the key, the generators `Q1, H_1.., Q2, J_1..` (compressed),
 /// the API id and the header.
-pub fn domain(pk: &[u8; PUBLIC_KEY_LEN], compressed_generators: &[&[[u8; 48]]], header: &[u8]) -> Result<Scalar, CredError> {
+pub fn domain(
+    pk: &[u8; PUBLIC_KEY_LEN],
+    compressed_generators: &[&[[u8; 48]]],
+    header: &[u8],
+) -> Result<Scalar, CredError> {
     let count: usize = compressed_generators.iter().map(|g| g.len()).sum();
     let mut input = Vec::with_capacity(PUBLIC_KEY_LEN + 8 + 48 * count + 128 + header.len());
     input.extend_from_slice(pk);
@@ -77,13 +66,47 @@ fn neg_g2_generator() -> &'static G2Prepared {
     NEG.get_or_init(|| G2Prepared::from(-<G2Affine as group::prime::PrimeCurveAffine>::generator()))
 }
 
+/// A validated public key with its Miller-loop lines.
+#[derive(Debug)]
+pub struct PreparedKey {
+    prepared: G2Prepared,
+}
+
+/// The most public keys kept prepared (issuers a process verifies against).
+const PREPARED_KEYS: usize = 16;
+
+/// `pk` validated ([`public_key`]) and prepared for pairings, from a small process-wide
+/// cache (validation and line precomputation cost about as much as a Miller loop).
+pub fn prepared_key(pk: &[u8; PUBLIC_KEY_LEN]) -> Result<Arc<PreparedKey>, CredError> {
+    type Cache = Mutex<Vec<([u8; PUBLIC_KEY_LEN], Arc<PreparedKey>)>>;
+    static CACHE: OnceLock<Cache> = OnceLock::new();
+    let cache = CACHE.get_or_init(Cache::default);
+    if let Some((_, found)) = cache
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .iter()
+        .find(|(k, _)| k == pk)
+    {
+        return Ok(Arc::clone(found));
+    }
+    let prepared = Arc::new(PreparedKey {
+        prepared: G2Prepared::from(public_key(pk)?),
+    });
+    let mut entries = cache.lock().unwrap_or_else(|e| e.into_inner());
+    if entries.len() >= PREPARED_KEYS {
+        entries.remove(0);
+    }
+    entries.push((*pk, Arc::clone(&prepared)));
+    Ok(prepared)
+}
+
 /// Whether `e(p1, pk) * e(p2, -BP2) == 1`: one multi-Miller loop, one final exponentiation.
-pub fn pairing_check(p1: &G1Projective, pk: &G2Affine, p2: &G1Projective) -> bool {
+pub fn pairing_check(p1: &G1Projective, pk: &PreparedKey, p2: &G1Projective) -> bool {
     let mut affine = [G1Affine::default(); 2];
     G1Projective::batch_normalize(&[*p1, *p2], &mut affine);
-    let pk = G2Prepared::from(*pk);
-    let result = Bls12::multi_miller_loop(&[(&affine[0], &pk), (&affine[1], neg_g2_generator())])
-        .final_exponentiation();
+    let result =
+        Bls12::multi_miller_loop(&[(&affine[0], &pk.prepared), (&affine[1], neg_g2_generator())])
+            .final_exponentiation();
     result.is_identity().into()
 }
 
@@ -108,7 +131,7 @@ pub fn sign_prepared(sk: &Scalar, b: &G1Projective) -> Result<Signature, CredErr
 
 /// `CoreVerify` once `B = P1 + Q1 * domain + sum H_i * m_i` is known: whether
 /// `e(A, W) * e(A * e - B, BP2) == 1`, i.e. `e(A, W) * e(B - A * e, -BP2) == 1`.
-pub fn verify_prepared(pk: &G2Affine, sig: &Signature, b: &G1Projective) -> bool {
+pub fn verify_prepared(pk: &PreparedKey, sig: &Signature, b: &G1Projective) -> bool {
     let rhs = b - sig.a * sig.e;
     pairing_check(&sig.a, pk, &rhs)
 }
@@ -125,5 +148,7 @@ pub fn with_base_point(points: &[&[G1Projective]]) -> Vec<G1Projective> {
 
 /// `SK * BP2`, compressed.
 pub fn sk_to_pk(sk: &Scalar) -> [u8; PUBLIC_KEY_LEN] {
-    (blstrs::G2Projective::generator() * sk).to_affine().to_compressed()
+    (blstrs::G2Projective::generator() * sk)
+        .to_affine()
+        .to_compressed()
 }

@@ -17,6 +17,7 @@ use blstrs::{G1Affine, G1Projective};
 use group::Curve;
 
 use super::hash::{EXPAND_LEN, expand_message_xmd, hash_to_g1};
+use super::msm::Rows;
 use crate::error::CredError;
 
 /// The most generators derived for one API id (masque needs 5; the drafts' fixtures 27).
@@ -40,11 +41,18 @@ pub fn base_point() -> G1Projective {
     })
 }
 
+/// The precomputed MSM table row of `P1`.
+pub fn base_point_rows() -> &'static Rows {
+    static ROWS: OnceLock<Rows> = OnceLock::new();
+    ROWS.get_or_init(|| Rows::precompute(&[base_point()]))
+}
+
 /// A prefix of the generator sequence for one API id.
 #[derive(Debug, Clone)]
 pub struct Generators {
     points: Vec<G1Projective>,
     compressed: Vec<[u8; 48]>,
+    rows: Rows,
     /// The draft's chaining value `v` after the last derived generator.
     chain: [u8; EXPAND_LEN],
 }
@@ -53,6 +61,11 @@ impl Generators {
     /// The generators (at least the count asked for; use [`Self::first`]).
     pub fn first(&self, count: usize) -> &[G1Projective] {
         &self.points[..count]
+    }
+
+    /// Precomputed MSM table rows of all derived generators (row `i` is generator `i`).
+    pub fn rows(&self) -> &Rows {
+        &self.rows
     }
 
     /// Compressed encodings of the first `count` generators.
@@ -67,6 +80,7 @@ impl Generators {
         Ok(Self {
             points: Vec::new(),
             compressed: Vec::new(),
+            rows: Rows::default(),
             chain,
         })
     }
@@ -84,6 +98,8 @@ impl Generators {
         G1Projective::batch_normalize(&fresh, &mut affine);
         self.compressed
             .extend(affine.iter().map(G1Affine::to_compressed));
+        let fresh_rows = Rows::precompute(&fresh);
+        self.rows.extend_from(&fresh_rows, 0..fresh_rows.points());
         self.points.extend(fresh);
         Ok(())
     }

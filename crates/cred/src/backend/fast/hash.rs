@@ -11,8 +11,8 @@
 //!   `blst_hash_to_g1`, reached through `blstrs`.
 
 use blstrs::{G1Projective, Scalar};
-use ff::Field;
 use elliptic_curve::hash2curve::{ExpandMsg, ExpandMsgXmd, Expander};
+use ff::Field;
 use sha2::Sha256;
 use zeroize::Zeroizing;
 
@@ -87,8 +87,14 @@ mod tests {
         let q128 = format!("q128_{}", "q".repeat(128));
         let a512 = format!("a512_{}", "a".repeat(512));
         let cases: [(&[u8], &str); 6] = [
-            (b"", "68a985b87eb6b46952128911f2a4412bbc302a9d759667f87f7a21d803f07235"),
-            (b"abc", "d8ccab23b5985ccea865c6c97b6e5b8350e794e603b4b97902f53a8a0d605615"),
+            (
+                b"",
+                "68a985b87eb6b46952128911f2a4412bbc302a9d759667f87f7a21d803f07235",
+            ),
+            (
+                b"abc",
+                "d8ccab23b5985ccea865c6c97b6e5b8350e794e603b4b97902f53a8a0d605615",
+            ),
             (
                 b"abcdef0123456789",
                 "eff31487c770a893cfb36f912fbfcbff40d5661771ca4b2cb4eafe524333f5c1",

@@ -29,6 +29,7 @@ pub mod codec;
 pub mod core;
 pub mod generators;
 pub mod hash;
+pub mod msm;
 pub mod nym_proof;
 pub mod secret;
 
@@ -55,7 +56,7 @@ impl BbsBackend for Fast {
     }
 
     fn validate_public_key(&self, pk: &[u8; PUBLIC_KEY_LEN]) -> Result<(), CredError> {
-        codec::public_key(pk).map(|_| ())
+        core::prepared_key(pk).map(|_| ())
     }
 
     fn commit(&self, prover_nym: &SecretScalar) -> Result<(Vec<u8>, SecretScalar), CredError> {

@@ -14,13 +14,14 @@ use blstrs::{G1Projective, Scalar};
 use ff::Field;
 use zeroize::Zeroizing;
 
-use super::codec::{Proof, Signature, g1, is_identity, public_key};
+use super::codec::{Proof, Signature, g1, is_identity};
 use super::core::{
-    API_ID_NYM, API_ID_NYM_BLIND, combined_header, domain, h2s_dst, msm, pairing_check,
+    API_ID_NYM, API_ID_NYM_BLIND, combined_header, domain, h2s_dst, pairing_check, prepared_key,
     with_base_point,
 };
-use super::generators::{base_point, generators};
+use super::generators::{base_point_rows, generators};
 use super::hash::{hash_to_g1, hash_to_scalar, i2osp8, messages_to_scalars};
+use super::msm::{Rows, public_msm, secret_msm};
 use super::secret::{Fr, SecretFrs, UniformBytes, from_secret, random_scalars};
 use crate::backend::{PSEUDONYM_LEN, PUBLIC_KEY_LEN, SIGNATURE_LEN};
 use crate::error::CredError;
@@ -77,11 +78,12 @@ pub struct Disclosed<'a> {
 
 fn ascending_below(indexes: impl Iterator<Item = usize> + Clone, bound: usize) -> bool {
     let mut previous = None;
-    indexes.clone().all(|i| i < bound) && indexes.into_iter().all(|i| {
-        let ok = previous.is_none_or(|p| p < i);
-        previous = Some(i);
-        ok
-    })
+    indexes.clone().all(|i| i < bound)
+        && indexes.into_iter().all(|i| {
+            let ok = previous.is_none_or(|p| p < i);
+            previous = Some(i);
+            ok
+        })
 }
 
 /// `OP` and `z` for a context id.
@@ -114,7 +116,10 @@ struct ChallengeInput<'a> {
 /// || domain || I2OSP(len ph, 8) || ph || I2OSP(len ctx, 8) || ctx`, hashed to a scalar.
 fn challenge(input: &ChallengeInput) -> Result<Scalar, CredError> {
     let mut out = Vec::with_capacity(
-        8 + 40 * input.disclosed.len() + 7 * 48 + 32 + 16
+        8 + 40 * input.disclosed.len()
+            + 7 * 48
+            + 32
+            + 16
             + input.presentation_header.len()
             + input.context_id.len(),
     );
@@ -156,14 +161,22 @@ pub fn proof_gen_with_nym(
     {
         return Err(bad_index);
     }
-    public_key(ctx.pk)?;
+    prepared_key(ctx.pk)?;
     let sig = Signature::decode(signature, CredError::Backend("invalid signature encoding"))?;
 
     // All messages: m_1..m_L, prover_blind, cm_1..cm_M, nym_1..nym_N.
     let mut all: SecretFrs = Zeroizing::new(Vec::with_capacity(l + 1 + m + n));
-    all.extend(messages_to_scalars(disclosure.messages, API_ID_NYM)?.into_iter().map(Fr));
+    all.extend(
+        messages_to_scalars(disclosure.messages, API_ID_NYM)?
+            .into_iter()
+            .map(Fr),
+    );
     all.push(*from_secret(secrets.prover_blind)?);
-    all.extend(messages_to_scalars(disclosure.committed_messages, API_ID_NYM)?.into_iter().map(Fr));
+    all.extend(
+        messages_to_scalars(disclosure.committed_messages, API_ID_NYM)?
+            .into_iter()
+            .map(Fr),
+    );
     for nym in secrets.nym_secrets {
         all.push(*from_secret(nym)?);
     }
@@ -181,7 +194,10 @@ pub fn proof_gen_with_nym(
     let h: Vec<G1Projective> = [gens.first(l + 1), blind_gens.first(m + n + 1)].concat();
     let domain = domain(
         ctx.pk,
-        &[gens.first_compressed(l + 1), blind_gens.first_compressed(m + n + 1)],
+        &[
+            gens.first_compressed(l + 1),
+            blind_gens.first_compressed(m + n + 1),
+        ],
         &combined_header(ctx.header, n),
     )?;
 
@@ -193,24 +209,27 @@ pub fn proof_gen_with_nym(
     b_scalars.push(Fr(Scalar::ONE));
     b_scalars.push(Fr(domain));
     b_scalars.extend(all.iter().copied());
-    let b = msm(&with_base_point(&[&h]), &b_scalars);
+    let b = secret_msm(&with_base_point(&[&h]), &b_scalars);
 
     let d = b * r2;
     let a_bar = sig.a * (r1 * r2);
-    let b_bar = msm(&[d, a_bar], &[Fr(r1), Fr(-sig.e)]);
-    let t1 = msm(&[a_bar, d], &[Fr(e_tilde), Fr(r1_tilde)]);
+    let b_bar = secret_msm(&[d, a_bar], &[Fr(r1), Fr(-sig.e)]);
+    let t1 = secret_msm(&[a_bar, d], &[Fr(e_tilde), Fr(r1_tilde)]);
     let mut t2_points = Vec::with_capacity(undisclosed.len() + 1);
     t2_points.push(d);
     t2_points.extend(undisclosed.iter().map(|&k| h[k + 1]));
     let mut t2_scalars: SecretFrs = Zeroizing::new(Vec::with_capacity(undisclosed.len() + 1));
     t2_scalars.push(Fr(r3_tilde));
     t2_scalars.extend(m_tildes.iter().copied());
-    let t2 = msm(&t2_points, &t2_scalars);
+    let t2 = secret_msm(&t2_points, &t2_scalars);
 
     // The nym secrets are the last N messages, all undisclosed: their m~ are the last N.
     let (op, z) = pseudonym_base(ctx.context_id)?;
     let nym_value = Zeroizing::new(Fr(poly_eval(all[total - n..].iter().map(|f| f.0), z)));
-    let nym_blind = Zeroizing::new(Fr(poly_eval(m_tildes[m_tildes.len() - n..].iter().map(|f| f.0), z)));
+    let nym_blind = Zeroizing::new(Fr(poly_eval(
+        m_tildes[m_tildes.len() - n..].iter().map(|f| f.0),
+        z,
+    )));
     let pseudonym = op * nym_value.0;
     if is_identity(&pseudonym) {
         return Err(CredError::Backend("pseudonym is the identity"));
@@ -254,7 +273,7 @@ pub fn proof_verify_with_nym(
     disclosed: &Disclosed,
 ) -> Result<(), CredError> {
     let invalid = || CredError::InvalidProof;
-    let w = public_key(ctx.pk)?;
+    let w = prepared_key(ctx.pk)?;
     let proof = Proof::decode(proof)?;
     let pseudonym = g1(pseudonym, invalid())?;
     let (l, n) = (disclosed.message_count, disclosed.nym_count);
@@ -270,11 +289,19 @@ pub fn proof_verify_with_nym(
         return Err(invalid());
     }
     let signer = messages_to_scalars(
-        &disclosed.messages.iter().map(|(_, v)| v.clone()).collect::<Vec<_>>(),
+        &disclosed
+            .messages
+            .iter()
+            .map(|(_, v)| v.clone())
+            .collect::<Vec<_>>(),
         API_ID_NYM,
     )?;
     let committed = messages_to_scalars(
-        &disclosed.committed.iter().map(|(_, v)| v.clone()).collect::<Vec<_>>(),
+        &disclosed
+            .committed
+            .iter()
+            .map(|(_, v)| v.clone())
+            .collect::<Vec<_>>(),
         API_ID_NYM,
     )?;
     let disclosed_pairs: Vec<(usize, Scalar)> = disclosed
@@ -282,7 +309,13 @@ pub fn proof_verify_with_nym(
         .iter()
         .map(|(i, _)| *i)
         .zip(signer)
-        .chain(disclosed.committed.iter().map(|(j, _)| j + l + 1).zip(committed))
+        .chain(
+            disclosed
+                .committed
+                .iter()
+                .map(|(j, _)| j + l + 1)
+                .zip(committed),
+        )
         .collect();
     let undisclosed: Vec<usize> = (0..total)
         .filter(|i| !disclosed_pairs.iter().any(|(k, _)| k == i))
@@ -290,38 +323,49 @@ pub fn proof_verify_with_nym(
 
     let gens = generators(API_ID_NYM, l + 1).map_err(|_| invalid())?;
     let blind_gens = generators(API_ID_NYM_BLIND, m + n + 1).map_err(|_| invalid())?;
-    let h: Vec<G1Projective> = [gens.first(l + 1), blind_gens.first(m + n + 1)].concat();
     let domain = domain(
         ctx.pk,
-        &[gens.first_compressed(l + 1), blind_gens.first_compressed(m + n + 1)],
+        &[
+            gens.first_compressed(l + 1),
+            blind_gens.first_compressed(m + n + 1),
+        ],
         &combined_header(ctx.header, n),
     )?;
     let c = proof.challenge;
 
-    let t1 = msm(
-        &[proof.b_bar, proof.a_bar, proof.d],
-        &[Fr(c), Fr(proof.e_cap), Fr(proof.r1_cap)],
-    );
+    // All scalars here are public: windowed MSMs with precomputed tables (cached for the
+    // generators, per call for the proof's own points).
+    let proof_rows = Rows::precompute(&[proof.b_bar, proof.a_bar, proof.d]);
+    let t1 = public_msm(&proof_rows, &[c, proof.e_cap, proof.r1_cap]);
     // T2 = Bv * c + D * r3^ + sum H_j * m^_j with Bv = P1 + Q1 * domain + sum H_i * m_i.
-    let mut t2_points = Vec::with_capacity(total + 3);
+    let generator_row = |rows: &mut Rows, k: usize| {
+        if k <= l {
+            rows.extend_from(gens.rows(), k..k + 1);
+        } else {
+            rows.extend_from(blind_gens.rows(), k - l - 1..k - l);
+        }
+    };
+    let mut t2_rows = Rows::with_capacity(total + 3);
     let mut t2_scalars = Vec::with_capacity(total + 3);
-    t2_points.extend([base_point(), h[0], proof.d]);
-    t2_scalars.extend([Fr(c), Fr(domain * c), Fr(proof.r3_cap)]);
+    t2_rows.extend_from(base_point_rows(), 0..1);
+    generator_row(&mut t2_rows, 0);
+    t2_rows.extend_from(&proof_rows, 2..3);
+    t2_scalars.extend([c, domain * c, proof.r3_cap]);
     for (i, v) in &disclosed_pairs {
-        t2_points.push(h[i + 1]);
-        t2_scalars.push(Fr(*v * c));
+        generator_row(&mut t2_rows, i + 1);
+        t2_scalars.push(*v * c);
     }
     for (k, m_cap) in undisclosed.iter().zip(&proof.m_caps) {
-        t2_points.push(h[k + 1]);
-        t2_scalars.push(Fr(*m_cap));
+        generator_row(&mut t2_rows, k + 1);
+        t2_scalars.push(*m_cap);
     }
-    let t2 = msm(&t2_points, &t2_scalars);
+    let t2 = public_msm(&t2_rows, &t2_scalars);
 
     let (op, z) = pseudonym_base(ctx.context_id)?;
     let nym_caps = &proof.m_caps[proof.m_caps.len() - n..];
-    let u = msm(
-        &[op, pseudonym],
-        &[Fr(poly_eval(nym_caps.iter().copied(), z)), Fr(-c)],
+    let u = public_msm(
+        &Rows::precompute(&[op, pseudonym]),
+        &[poly_eval(nym_caps.iter().copied(), z), -c],
     );
     if is_identity(&u) {
         return Err(invalid());

@@ -96,6 +96,7 @@ pub fn to_secret(s: &Scalar) -> SecretScalar {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ff::Field;
     use zeroize::Zeroize;
 
     #[test]

@@ -1,0 +1,250 @@
+//! Durable stores on `redb` (one file per store; immediate-durability commits).
+
+use std::path::Path;
+
+use redb::{Database, ReadableDatabase, ReadableTableMetadata, TableDefinition};
+
+use super::{NonceStore, ReplayStore};
+use crate::attributes::Timestamp;
+use crate::error::CredError;
+use crate::objects::NONCE_LEN;
+
+const ANSWERED: TableDefinition<&[u8; 32], ()> = TableDefinition::new("answered_requests_v1");
+const NONCES: TableDefinition<&[u8; NONCE_LEN], u64> = TableDefinition::new("nonces_v1");
+
+fn store_err(e: impl Into<redb::Error>) -> CredError {
+    CredError::Store(e.into().to_string())
+}
+
+/// Opens (or creates) the database at `path` and makes sure `table` exists.
+fn open<K: redb::Key + 'static, V: redb::Value + 'static>(
+    path: &Path,
+    table: TableDefinition<K, V>,
+) -> Result<Database, CredError> {
+    let db = Database::create(path).map_err(store_err)?;
+    let txn = db.begin_write().map_err(store_err)?;
+    txn.open_table(table).map_err(store_err)?;
+    txn.commit().map_err(store_err)?;
+    Ok(db)
+}
+
+/// Answered-request digests in a redb file.
+pub struct RedbReplayStore {
+    db: Database,
+}
+
+impl std::fmt::Debug for RedbReplayStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RedbReplayStore")
+    }
+}
+
+impl RedbReplayStore {
+    /// Opens the store at `path`, creating the file if needed.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self, CredError> {
+        Ok(Self {
+            db: open(path.as_ref(), ANSWERED)?,
+        })
+    }
+}
+
+impl ReplayStore for RedbReplayStore {
+    fn insert_new(&mut self, digest: &[u8; 32]) -> Result<bool, CredError> {
+        let txn = self.db.begin_write().map_err(store_err)?;
+        let fresh = {
+            let mut table = txn.open_table(ANSWERED).map_err(store_err)?;
+            let existed = table.insert(digest, ()).map_err(store_err)?.is_some();
+            !existed
+        };
+        if fresh {
+            txn.commit().map_err(store_err)?;
+        } else {
+            txn.abort().map_err(store_err)?;
+        }
+        Ok(fresh)
+    }
+
+    fn contains(&self, digest: &[u8; 32]) -> Result<bool, CredError> {
+        let txn = self.db.begin_read().map_err(store_err)?;
+        let table = txn.open_table(ANSWERED).map_err(store_err)?;
+        Ok(table.get(digest).map_err(store_err)?.is_some())
+    }
+}
+
+/// Outstanding nonces in a redb file.
+pub struct RedbNonceStore {
+    db: Database,
+}
+
+impl std::fmt::Debug for RedbNonceStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RedbNonceStore")
+    }
+}
+
+impl RedbNonceStore {
+    /// Opens the store at `path`, creating the file if needed.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self, CredError> {
+        Ok(Self {
+            db: open(path.as_ref(), NONCES)?,
+        })
+    }
+}
+
+impl NonceStore for RedbNonceStore {
+    fn insert(&mut self, nonce: &[u8; NONCE_LEN], expires_at: Timestamp) -> Result<(), CredError> {
+        let txn = self.db.begin_write().map_err(store_err)?;
+        txn.open_table(NONCES)
+            .map_err(store_err)?
+            .insert(nonce, expires_at.0)
+            .map_err(store_err)?;
+        txn.commit().map_err(store_err)
+    }
+
+    fn take(&mut self, nonce: &[u8; NONCE_LEN]) -> Result<Option<Timestamp>, CredError> {
+        let txn = self.db.begin_write().map_err(store_err)?;
+        let expiry = txn
+            .open_table(NONCES)
+            .map_err(store_err)?
+            .remove(nonce)
+            .map_err(store_err)?
+            .map(|v| Timestamp(v.value()));
+        txn.commit().map_err(store_err)?;
+        Ok(expiry)
+    }
+
+    fn prune_expired(&mut self, now: Timestamp) -> Result<usize, CredError> {
+        let txn = self.db.begin_write().map_err(store_err)?;
+        let dropped = {
+            let mut table = txn.open_table(NONCES).map_err(store_err)?;
+            let before = table.len().map_err(store_err)?;
+            table
+                .retain(|_, expiry| expiry >= now.0)
+                .map_err(store_err)?;
+            before - table.len().map_err(store_err)?
+        };
+        txn.commit().map_err(store_err)?;
+        Ok(usize::try_from(dropped).unwrap_or(usize::MAX))
+    }
+
+    fn len(&self) -> Result<usize, CredError> {
+        let txn = self.db.begin_read().map_err(store_err)?;
+        let table = txn.open_table(NONCES).map_err(store_err)?;
+        let len = table.len().map_err(store_err)?;
+        Ok(usize::try_from(len).unwrap_or(usize::MAX))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replay_digests_survive_reopening() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("issuer.redb");
+        let mut store = RedbReplayStore::open(&path).unwrap();
+        assert!(store.insert_new(&[1; 32]).unwrap());
+        assert!(!store.insert_new(&[1; 32]).unwrap());
+        drop(store);
+        let mut reopened = RedbReplayStore::open(&path).unwrap();
+        assert!(reopened.contains(&[1; 32]).unwrap());
+        assert!(!reopened.insert_new(&[1; 32]).unwrap());
+        assert!(reopened.insert_new(&[2; 32]).unwrap());
+    }
+
+    #[test]
+    fn nonces_are_single_use_across_reopening_and_pruned_when_expired() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("verifier.redb");
+        let mut store = RedbNonceStore::open(&path).unwrap();
+        store.insert(&[1; NONCE_LEN], Timestamp(100)).unwrap();
+        store.insert(&[2; NONCE_LEN], Timestamp(200)).unwrap();
+        store.insert(&[3; NONCE_LEN], Timestamp(300)).unwrap();
+        assert_eq!(store.take(&[1; NONCE_LEN]).unwrap(), Some(Timestamp(100)));
+        drop(store);
+        let mut reopened = RedbNonceStore::open(&path).unwrap();
+        assert_eq!(reopened.take(&[1; NONCE_LEN]).unwrap(), None);
+        assert_eq!(reopened.len().unwrap(), 2);
+        assert_eq!(reopened.prune_expired(Timestamp(250)).unwrap(), 1);
+        assert_eq!(reopened.take(&[2; NONCE_LEN]).unwrap(), None);
+        assert_eq!(
+            reopened.take(&[3; NONCE_LEN]).unwrap(),
+            Some(Timestamp(300))
+        );
+        assert!(reopened.is_empty().unwrap());
+    }
+
+    #[test]
+    fn a_file_that_is_not_a_database_is_a_typed_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("garbage.redb");
+        std::fs::write(&path, b"not a redb file at all, just some bytes").unwrap();
+        assert!(matches!(
+            RedbNonceStore::open(&path),
+            Err(CredError::Store(_))
+        ));
+    }
+
+    use crate::store::{MemoryNonceStore, MemoryReplayStore};
+    use proptest::prelude::*;
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        Insert(u8, u64),
+        Take(u8),
+        Prune(u64),
+        Record(u8),
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            (0u8..6, 0u64..50).prop_map(|(n, t)| Op::Insert(n, t)),
+            (0u8..6).prop_map(Op::Take),
+            (0u64..50).prop_map(Op::Prune),
+            (0u8..6).prop_map(Op::Record),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(8))]
+        /// The in-memory stores are the oracle: the redb stores answer every operation
+        /// the same way, also after being reopened half-way.
+        #[test]
+        fn redb_stores_behave_like_the_memory_stores(ops in proptest::collection::vec(op(), 1..24)) {
+            let dir = tempfile::tempdir().unwrap();
+            let (np, rp) = (dir.path().join("n.redb"), dir.path().join("r.redb"));
+            let (mut mem_n, mut mem_r) = (MemoryNonceStore::default(), MemoryReplayStore::default());
+            let mut disk_n = Some(RedbNonceStore::open(&np).unwrap());
+            let mut disk_r = Some(RedbReplayStore::open(&rp).unwrap());
+            for (i, op) in ops.iter().enumerate() {
+                if i == ops.len() / 2 {
+                    // Close both files before reopening them (redb locks an open file).
+                    drop((disk_n.take(), disk_r.take()));
+                    disk_n = Some(RedbNonceStore::open(&np).unwrap());
+                    disk_r = Some(RedbReplayStore::open(&rp).unwrap());
+                }
+                let (dn, dr) = (disk_n.as_mut().unwrap(), disk_r.as_mut().unwrap());
+                match *op {
+                    Op::Insert(n, t) => {
+                        mem_n.insert(&[n; NONCE_LEN], Timestamp(t)).unwrap();
+                        dn.insert(&[n; NONCE_LEN], Timestamp(t)).unwrap();
+                    }
+                    Op::Take(n) => prop_assert_eq!(
+                        mem_n.take(&[n; NONCE_LEN]).unwrap(),
+                        dn.take(&[n; NONCE_LEN]).unwrap()
+                    ),
+                    Op::Prune(t) => prop_assert_eq!(
+                        mem_n.prune_expired(Timestamp(t)).unwrap(),
+                        dn.prune_expired(Timestamp(t)).unwrap()
+                    ),
+                    Op::Record(d) => prop_assert_eq!(
+                        mem_r.insert_new(&[d; 32]).unwrap(),
+                        dr.insert_new(&[d; 32]).unwrap()
+                    ),
+                }
+                prop_assert_eq!(mem_n.len().unwrap(), dn.len().unwrap());
+            }
+        }
+    }
+}
