@@ -1,22 +1,66 @@
-//! Criterion bench of the local dot kernel (one comparison at one party); the whole
-//! protocol is measured by `masque bench mpc` (`masque_mpc::bench`).
+//! Criterion bench of one whole 1:N query (three parties on threads, in-process
+//! transport, every protocol step); `masque bench mpc` (`masque_mpc::bench`) measures
+//! larger galleries and reports per-party-core figures. The dot-product kernels alone
+//! are in `benches/matmul.rs`.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use masque_mpc::Z16;
-use masque_mpc::kernel::comparison_shares;
-use std::hint::black_box;
+use masque_mpc::PartyId;
+use masque_mpc::dealer::{QueryShare, enrolment_shares, query_shares};
+use masque_mpc::engine::PartyEngine;
+use masque_mpc::gallery::RecordId;
+use masque_mpc::net::local::LocalNetwork;
+use masque_mpc::randomness::{PartySeeds, SessionId};
+use masque_template::iris::ROTATION_COUNT;
+use masque_template::matcher::EyeMode;
+use masque_template::{FixedPointRule, IrisCode};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha20Rng;
+use std::time::Duration;
 
-fn kernel(c: &mut Criterion) {
-    let n = 2 * masque_mpc::encode::ELEMENTS;
-    let q: Vec<Z16> = (0..n).map(|k| Z16(k as u16 * 31)).collect();
-    let g: Vec<Z16> = (0..n).map(|k| Z16(k as u16 * 17 + 3)).collect();
+const EYES: usize = 512;
+
+fn random_code(rng: &mut ChaCha20Rng) -> IrisCode {
+    let bits: Vec<bool> = (0..IrisCode::BITS).map(|_| rng.random()).collect();
+    IrisCode::from_fn(|i| bits[i], |i| bits[i | 1] || i % 3 == 0).expect("equal mask pairs")
+}
+
+fn query(c: &mut Criterion) {
+    let mut rng = ChaCha20Rng::seed_from_u64(1);
+    let seeds = PartySeeds::deal(&mut rng);
+    let rule = FixedPointRule::from_threshold(0.345);
+    let mut engines = PartyId::ALL
+        .map(|p| PartyEngine::new(p, seeds[p.index()].clone(), EyeMode::SingleEye, rule));
+    for k in 0..EYES {
+        let shares = enrolment_shares(&random_code(&mut rng), &mut rng);
+        for (engine, share) in engines.iter_mut().zip(shares) {
+            engine
+                .insert(RecordId(k as u64), &[share])
+                .expect("fresh id");
+        }
+    }
+    let probe: [Vec<Vec<QueryShare>>; 3] =
+        query_shares(&random_code(&mut rng), &mut rng).map(|s| vec![vec![s]]);
+    let mut session = 0;
     let mut group = c.benchmark_group("mpc");
-    group.throughput(Throughput::Elements(1));
-    group.bench_function("comparison_shares (one comparison, one party)", |b| {
-        b.iter(|| comparison_shares(black_box(&q), black_box(&g)))
+    group.sample_size(10);
+    group.throughput(Throughput::Elements((EYES * ROTATION_COUNT) as u64));
+    group.bench_function("1:N query, 512 eyes, three parties", |b| {
+        b.iter(|| {
+            session += 1;
+            let nets = LocalNetwork::connect(Duration::from_secs(60));
+            std::thread::scope(|scope| {
+                for ((engine, mut net), probe) in engines.iter().zip(nets).zip(&probe) {
+                    scope.spawn(move || {
+                        engine
+                            .search(&mut net, SessionId(session), probe)
+                            .expect("in-process query")
+                    });
+                }
+            });
+        })
     });
     group.finish();
 }
 
-criterion_group!(benches, kernel);
+criterion_group!(benches, query);
 criterion_main!(benches);

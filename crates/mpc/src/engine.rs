@@ -33,6 +33,7 @@ use masque_template::FixedPointRule;
 use masque_template::iris::ROTATION_COUNT;
 use masque_template::matcher::EyeMode;
 use std::ops::Range;
+use zeroize::Zeroizing;
 
 /// Why a query or gallery change failed.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -181,11 +182,11 @@ impl PartyEngine {
         for side in 0..eyes {
             match plan {
                 Plan::Search(slots) => {
-                    let prepared: Vec<Vec<Z16>> =
+                    let prepared: Vec<Zeroizing<Vec<u16>>> =
                         queries.iter().map(|q| prepare_query(&q[side])).collect();
                     let records = slots.len();
                     // Query rows m = rotation · nq + query against every record at once.
-                    let rows: Vec<&[Z16]> = (0..ROTATION_COUNT * nq)
+                    let rows: Vec<&[u16]> = (0..ROTATION_COUNT * nq)
                         .map(|m| row(&prepared[m % nq], m / nq))
                         .collect();
                     let (code, mask) = self.gallery.dot_products(side, &rows, slots.clone());
@@ -205,7 +206,7 @@ impl PartyEngine {
                     for (pair, &slot) in slots.iter().enumerate() {
                         // Prepared one pair at a time: 1.2 MB of rows per query.
                         let prepared = prepare_query(&queries[pair][side]);
-                        let rows: Vec<&[Z16]> = prepared.chunks_exact(ELEMENTS).collect();
+                        let rows: Vec<&[u16]> = prepared.chunks_exact(ELEMENTS).collect();
                         let (code, mask) = self.gallery.dot_products(side, &rows, slot..slot + 1);
                         for (r, (&c, &k)) in code.iter().zip(&mask).enumerate() {
                             let at = (r * eyes + side) * pairs + pair;
@@ -262,7 +263,7 @@ impl PartyEngine {
 }
 
 /// Row `rotation` of a prepared query.
-fn row(prepared: &[Z16], rotation: usize) -> &[Z16] {
+fn row(prepared: &[u16], rotation: usize) -> &[u16] {
     &prepared[rotation * ELEMENTS..(rotation + 1) * ELEMENTS]
 }
 

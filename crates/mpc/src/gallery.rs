@@ -1,20 +1,27 @@
 //! One party's gallery of shared eyes, in contiguous memory.
 //!
-//! Per eye side (one or two), a single store holds every record's stored row back to
-//! back: the [`ELEMENTS`] coefficients of the party's [`EnrolmentShare`] of that eye,
-//! 38,400 bytes. Deleting a record moves the last record into its slot and zeroizes the
-//! vacated storage: the shares are gone from the gallery, no tombstone remains that could
-//! still match.
+//! Per eye side (one or two), a [`PackedRows`] store holds every record's stored row in
+//! the matrix kernels' tile order: the [`ELEMENTS`] coefficients of the party's
+//! [`EnrolmentShare`] of that eye, 38,400 bytes. Deleting a record moves the last record
+//! into its slot and zeroizes the vacated storage (and growth wipes the old buffer): the
+//! shares are gone from the gallery, no tombstone remains that could still match.
+//!
+//! [`Gallery::dot_products`] runs the matrix kernel chosen at construction
+//! ([`Kernel::best`]: AMX, AVX-512 VNNI or portable).
 
 use crate::dealer::{EnrolmentShare, EyeShare};
-use crate::encode::{ELEMENTS, GROUPS};
-use crate::kernel::{comparison_shares, stored_row};
+use crate::encode::{CODE_ELEMENTS, ELEMENTS, GROUPS};
+use crate::kernel::stored_row;
+use crate::matmul::{Kernel, PackedRows, QueryRows, products};
 use crate::party::PartyId;
 use crate::ring::Z16;
 use masque_template::matcher::EyeMode;
 use std::collections::HashMap;
 use std::ops::Range;
-use zeroize::Zeroize;
+use zeroize::Zeroizing;
+
+/// The column segments of a stored row: code elements, then mask elements.
+const SEGMENT_ENDS: [usize; 2] = [CODE_ELEMENTS, ELEMENTS];
 
 /// A record's public handle (the same at every party).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -60,24 +67,20 @@ pub struct Gallery {
     mode: EyeMode,
     ids: Vec<RecordId>,
     slots: HashMap<RecordId, usize>,
-    sides: Vec<Vec<Z16>>,
+    sides: Vec<PackedRows>,
+    kernel: Kernel,
 }
 
 impl std::fmt::Debug for Gallery {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "Gallery({}, {} records, {:?})",
+            "Gallery({}, {} records, {:?}, {} kernel)",
             self.party,
             self.ids.len(),
-            self.mode
+            self.mode,
+            self.kernel.name()
         )
-    }
-}
-
-impl Drop for Gallery {
-    fn drop(&mut self) {
-        self.sides.iter_mut().for_each(|s| s.zeroize());
     }
 }
 
@@ -92,8 +95,26 @@ impl Gallery {
             mode,
             ids: Vec::new(),
             slots: HashMap::new(),
-            sides: vec![Vec::new(); eye_count(mode)],
+            sides: (0..eye_count(mode))
+                .map(|_| PackedRows::new(ELEMENTS).expect("ELEMENTS is a multiple of 64"))
+                .collect(),
+            kernel: Kernel::best(),
         }
+    }
+
+    /// The matrix kernel the dot products run on.
+    pub fn kernel(&self) -> Kernel {
+        self.kernel
+    }
+
+    /// Uses `kernel` for the dot products (all give the same results), or returns
+    /// `false` and keeps the current one if this CPU cannot run it.
+    pub fn set_kernel(&mut self, kernel: Kernel) -> bool {
+        let ok = kernel.is_available();
+        if ok {
+            self.kernel = kernel;
+        }
+        ok
     }
 
     /// The custodian this gallery belongs to.
@@ -156,9 +177,8 @@ impl Gallery {
             return Err(GalleryError::Duplicate(id.0));
         }
         for (side, eye) in self.sides.iter_mut().zip(eyes) {
-            let mut row = stored_row(eye.groups());
-            side.extend_from_slice(&row);
-            row.zeroize();
+            let row = Zeroizing::new(stored_row(eye.groups()));
+            side.push(&row).expect("rows of ELEMENTS values");
         }
         self.slots.insert(id, self.ids.len());
         self.ids.push(id);
@@ -172,13 +192,7 @@ impl Gallery {
         };
         let last = self.ids.len() - 1;
         for side in &mut self.sides {
-            if slot != last {
-                side.copy_within(last * ELEMENTS..(last + 1) * ELEMENTS, slot * ELEMENTS);
-            }
-            side[last * ELEMENTS..]
-                .iter_mut()
-                .for_each(Zeroize::zeroize);
-            side.truncate(last * ELEMENTS);
+            side.swap_remove(slot);
         }
         self.ids.swap_remove(slot);
         if slot != last {
@@ -187,39 +201,48 @@ impl Gallery {
         true
     }
 
-    /// The stored row of record slot `slot`, side `side`.
-    pub fn eye(&self, side: usize, slot: usize) -> &[Z16] {
-        &self.sides[side][slot * ELEMENTS..(slot + 1) * ELEMENTS]
-    }
-
     /// This party's additive shares of `(code_dot, mask_dot)` of every prepared query row
     /// ([`crate::kernel::prepare_query`]) against every record in `slots`, side `side`,
-    /// each laid out `[row][record]`.
+    /// each laid out `[row][record]`; `mask_dot` is doubled (see [`crate::encode`]).
+    ///
+    /// # Panics
+    /// If a row is not [`ELEMENTS`] long or `slots` is outside the gallery (the engine
+    /// builds both).
     pub fn dot_products(
         &self,
         side: usize,
-        rows: &[&[Z16]],
+        rows: &[&[u16]],
         slots: Range<usize>,
     ) -> (Vec<Z16>, Vec<Z16>) {
-        let records = slots.len();
-        let mut code = vec![Z16(0); rows.len() * records];
-        let mut mask = vec![Z16(0); rows.len() * records];
-        // Each stored eye is read once and compared with every row while in cache.
-        for (record, slot) in slots.enumerate() {
-            let stored = self.eye(side, slot);
-            for (m, row) in rows.iter().enumerate() {
-                let (c, k) = comparison_shares(row, stored);
-                code[m * records + record] = c;
-                mask[m * records + record] = k;
-            }
-        }
+        let queries = QueryRows::new(ELEMENTS, rows).expect("prepared rows of ELEMENTS values");
+        let per_segment = rows.len() * slots.len();
+        let mut out = Zeroizing::new(vec![0u16; 2 * per_segment]);
+        products(
+            self.kernel,
+            &queries,
+            &self.sides[side],
+            slots,
+            &SEGMENT_ENDS,
+            &mut out,
+        )
+        .expect("shapes checked by the engine");
+        let code = out[..per_segment].iter().map(|&v| Z16(v)).collect();
+        let mask = out[per_segment..]
+            .iter()
+            .map(|&v| Z16(v.wrapping_add(v)))
+            .collect();
         (code, mask)
     }
 
-    /// The raw storage of one side (tests check that deletion leaves nothing behind).
+    /// The stored row of record slot `slot`, side `side` (tests).
     #[cfg(test)]
-    pub(crate) fn raw_side(&self, side: usize) -> &[Z16] {
-        &self.sides[side]
+    pub(crate) fn eye(&self, side: usize, slot: usize) -> Vec<u16> {
+        self.sides[side].row(slot)
+    }
+
+    /// Bytes of share storage held by this party, including a partial last block.
+    pub fn stored_bytes(&self) -> usize {
+        self.sides.iter().map(PackedRows::stored_bytes).sum()
     }
 }
 
@@ -270,13 +293,8 @@ mod tests {
         assert!(!g.remove(RecordId(0)));
         assert_eq!(g.ids(), &[RecordId(2), RecordId(1)]);
         assert_eq!(g.slot(RecordId(2)), Some(0));
-        assert_eq!(g.eye(0, 0), stored_row(rows[2][1].groups()).as_slice());
-        assert_eq!(g.raw_side(0).len(), 2 * ELEMENTS);
-        let deleted = stored_row(rows[0][1].groups());
-        assert!(
-            g.raw_side(0)
-                .chunks(ELEMENTS)
-                .all(|r| r != deleted.as_slice())
-        );
+        assert_eq!(g.eye(0, 0), stored_row(rows[2][1].groups()));
+        assert_eq!(g.eye(0, 1), stored_row(rows[1][1].groups()));
+        // That the vacated storage is wiped is tested on `PackedRows` itself.
     }
 }

@@ -2,13 +2,13 @@
 //! party), against the plaintext matcher, with several queries multiplexed at once.
 
 use masque_mpc::PartyId;
-use masque_mpc::engine::{PartyEngine, share_eye};
+use masque_mpc::dealer::{QueryShare, enrolment_shares, query_shares};
+use masque_mpc::engine::PartyEngine;
 use masque_mpc::gallery::RecordId;
 use masque_mpc::net::Transport;
 use masque_mpc::net::local::LocalNetwork;
 use masque_mpc::net::tls::{TlsNode, loopback};
 use masque_mpc::randomness::{PartySeeds, SessionId};
-use masque_mpc::{ShareVec, Z16};
 use masque_template::matcher::{DecisionRule, EyeMode, IrisGallery, IrisQuery, Matcher};
 use masque_template::synth::IrisPopulation;
 use masque_template::synth::iris::IrisModel;
@@ -25,11 +25,15 @@ fn next_session() -> SessionId {
     SessionId(SESSIONS.fetch_add(1, Ordering::Relaxed))
 }
 
-/// Shares of a person's eyes for each party.
-fn share_person(eyes: &[&IrisCode], rng: &mut ChaCha20Rng) -> [Vec<ShareVec<Z16>>; 3] {
-    let mut out: [Vec<ShareVec<Z16>>; 3] = Default::default();
+/// Shares of a person's eyes for each party, dealt by `deal`.
+fn share_person<S>(
+    eyes: &[&IrisCode],
+    rng: &mut ChaCha20Rng,
+    deal: fn(&IrisCode, &mut ChaCha20Rng) -> [S; 3],
+) -> [Vec<S>; 3] {
+    let mut out: [Vec<S>; 3] = Default::default();
     for eye in eyes {
-        for (i, s) in share_eye(eye, rng).into_iter().enumerate() {
+        for (i, s) in deal(eye, rng).into_iter().enumerate() {
             out[i].push(s);
         }
     }
@@ -63,7 +67,7 @@ struct TwoEyes {
     engines: [PartyEngine; 3],
     plain: IrisGallery,
     probes: Vec<EyePair>,
-    shares: [Vec<Vec<ShareVec<Z16>>>; 3],
+    shares: [Vec<Vec<QueryShare>>; 3],
 }
 
 /// Persons 0..4 enrolled (capture 0); probes: capture 1 of all six persons and a
@@ -72,11 +76,18 @@ fn two_eyes() -> TwoEyes {
     let pop = IrisPopulation::generate(&IrisModel::default(), 11, 6, 2, &|| {});
     let mut rng = ChaCha20Rng::seed_from_u64(5);
     let seeds = PartySeeds::deal(&mut ChaCha20Rng::seed_from_u64(3));
-    let mut engines = seeds.map(|s| PartyEngine::new(s, 2, FixedPointRule::from_threshold(T)));
+    let mut engines = PartyId::ALL.map(|p| {
+        PartyEngine::new(
+            p,
+            seeds[p.index()].clone(),
+            EyeMode::TwoEyes,
+            FixedPointRule::from_threshold(T),
+        )
+    });
     let mut plain = IrisGallery::new(EyeMode::TwoEyes);
     for (i, person) in pop.persons.iter().enumerate().take(4) {
         let pair = &person.captures[0];
-        let shares = share_person(&[&pair.left, &pair.right], &mut rng);
+        let shares = share_person(&[&pair.left, &pair.right], &mut rng, enrolment_shares);
         for (p, e) in engines.iter_mut().enumerate() {
             e.insert(RecordId(i as u64), &shares[p]).unwrap();
         }
@@ -89,9 +100,9 @@ fn two_eyes() -> TwoEyes {
         left: pop.persons[0].captures[1].left.clone(),
         right: pop.persons[5].captures[1].right.clone(),
     });
-    let mut shares: [Vec<Vec<ShareVec<Z16>>>; 3] = Default::default();
+    let mut shares: [Vec<Vec<QueryShare>>; 3] = Default::default();
     for q in &probes {
-        for (p, s) in share_person(&[&q.left, &q.right], &mut rng)
+        for (p, s) in share_person(&[&q.left, &q.right], &mut rng, query_shares)
             .into_iter()
             .enumerate()
         {

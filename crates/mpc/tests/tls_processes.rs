@@ -8,15 +8,15 @@
 //! checks that all three printed the plaintext matcher's answers and exited with 0.
 
 use masque_mpc::PartyId;
-use masque_mpc::engine::{PartyEngine, share_eye};
+use masque_mpc::dealer::{QueryShare, enrolment_shares, query_shares};
+use masque_mpc::engine::PartyEngine;
 use masque_mpc::gallery::RecordId;
 use masque_mpc::net::tls::{TlsNode, TlsOptions, generate_network};
 use masque_mpc::randomness::{PartySeeds, SessionId};
-use masque_mpc::{ShareVec, Z16};
 use masque_template::matcher::{DecisionRule, EyeMode, IrisGallery, IrisQuery, Matcher};
 use masque_template::synth::IrisPopulation;
 use masque_template::synth::iris::IrisModel;
-use masque_template::{EyePair, FixedPointRule};
+use masque_template::{EyePair, FixedPointRule, IrisCode};
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 use std::path::PathBuf;
@@ -32,7 +32,7 @@ const T: f64 = 0.345;
 /// their shares of the probes, and the plaintext answers.
 struct Dealt {
     engines: [PartyEngine; 3],
-    probes: [Vec<Vec<ShareVec<Z16>>>; 3],
+    probes: [Vec<Vec<QueryShare>>; 3],
     search: Vec<bool>,
     verify: bool,
 }
@@ -44,19 +44,24 @@ fn deal() -> Dealt {
     let pop = IrisPopulation::generate(&IrisModel::default(), 41, 3, 2, &|| {});
     let mut rng = ChaCha20Rng::seed_from_u64(17);
     let seeds = PartySeeds::deal(&mut rng);
-    let mut engines = seeds.map(|s| PartyEngine::new(s, 2, rule));
+    let mut engines =
+        PartyId::ALL.map(|p| PartyEngine::new(p, seeds[p.index()].clone(), EyeMode::TwoEyes, rule));
     let mut plain = IrisGallery::new(EyeMode::TwoEyes);
-    let share = |pair: &EyePair, rng: &mut ChaCha20Rng| {
-        let mut out: [Vec<ShareVec<Z16>>; 3] = Default::default();
+    fn share<S>(
+        pair: &EyePair,
+        rng: &mut ChaCha20Rng,
+        deal: fn(&IrisCode, &mut ChaCha20Rng) -> [S; 3],
+    ) -> [Vec<S>; 3] {
+        let mut out: [Vec<S>; 3] = Default::default();
         for eye in [&pair.left, &pair.right] {
-            for (p, s) in share_eye(eye, rng).into_iter().enumerate() {
+            for (p, s) in deal(eye, rng).into_iter().enumerate() {
                 out[p].push(s);
             }
         }
         out
-    };
+    }
     for (i, person) in pop.persons.iter().enumerate().take(2) {
-        let shares = share(&person.captures[0], &mut rng);
+        let shares = share(&person.captures[0], &mut rng, enrolment_shares);
         for (p, e) in engines.iter_mut().enumerate() {
             e.insert(RecordId(i as u64), &shares[p]).unwrap();
         }
@@ -68,11 +73,11 @@ fn deal() -> Dealt {
             .unwrap();
     }
     let matcher = Matcher::new(DecisionRule::FixedPoint(rule));
-    let mut probes: [Vec<Vec<ShareVec<Z16>>>; 3] = Default::default();
+    let mut probes: [Vec<Vec<QueryShare>>; 3] = Default::default();
     let mut search = Vec::new();
     for person in &pop.persons {
         let q = &person.captures[1];
-        for (p, s) in share(q, &mut rng).into_iter().enumerate() {
+        for (p, s) in share(q, &mut rng, query_shares).into_iter().enumerate() {
             probes[p].push(s);
         }
         search.push(

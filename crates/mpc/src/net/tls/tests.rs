@@ -7,11 +7,11 @@ use super::frame::{encode, encode_header};
 use super::link::{hello, server_name};
 use super::verify::client_config;
 use super::*;
-use crate::engine::{EngineError, PartyEngine, share_eye};
+use crate::dealer::{QueryShare, enrolment_shares, query_shares};
+use crate::engine::{EngineError, PartyEngine};
 use crate::gallery::RecordId;
 use crate::net::Transport;
 use crate::randomness::{PartySeeds, SessionId};
-use crate::{ShareVec, Z16};
 use masque_template::FixedPointRule;
 use masque_template::matcher::{DecisionRule, EyeMode, IrisGallery, IrisQuery, Matcher};
 use masque_template::synth::IrisPopulation;
@@ -98,7 +98,7 @@ fn start_as(
 /// matcher's answers for them.
 struct Fixture {
     engines: [PartyEngine; 3],
-    probes: [Vec<Vec<ShareVec<Z16>>>; 3],
+    probes: [Vec<Vec<QueryShare>>; 3],
     expected: Vec<bool>,
 }
 
@@ -107,23 +107,30 @@ fn fixture() -> Fixture {
     let pop = IrisPopulation::generate(&IrisModel::default(), 21, 3, 2, &|| {});
     let mut rng = ChaCha20Rng::seed_from_u64(4);
     let seeds = PartySeeds::deal(&mut rng);
-    let mut engines = seeds.map(|s| PartyEngine::new(s, 1, rule));
+    let mut engines = PartyId::ALL.map(|p| {
+        PartyEngine::new(
+            p,
+            seeds[p.index()].clone(),
+            masque_template::matcher::EyeMode::SingleEye,
+            rule,
+        )
+    });
     let mut plain = IrisGallery::new(EyeMode::SingleEye);
     for (i, person) in pop.persons.iter().enumerate().take(2) {
         let eye = &person.captures[0].left;
-        for (e, share) in engines.iter_mut().zip(share_eye(eye, &mut rng)) {
+        for (e, share) in engines.iter_mut().zip(enrolment_shares(eye, &mut rng)) {
             e.insert(RecordId(i as u64), &[share]).unwrap();
         }
         plain
             .insert_eye(masque_template::matcher::RecordId(i as u64), eye)
             .unwrap();
     }
-    let mut probes: [Vec<Vec<ShareVec<Z16>>>; 3] = Default::default();
+    let mut probes: [Vec<Vec<QueryShare>>; 3] = Default::default();
     let matcher = Matcher::new(DecisionRule::FixedPoint(rule));
     let mut expected = Vec::new();
     for person in &pop.persons {
         let eye = &person.captures[1].left;
-        for (p, share) in share_eye(eye, &mut rng).into_iter().enumerate() {
+        for (p, share) in query_shares(eye, &mut rng).into_iter().enumerate() {
             probes[p].push(vec![share]);
         }
         let found = matcher.search(&plain, &IrisQuery::single(eye)).unwrap();
