@@ -327,11 +327,19 @@ impl QueryRows {
     }
 
     /// Number of 16-query tiles.
+    #[cfg_attr(
+        not(all(target_arch = "x86_64", target_os = "linux")),
+        allow(dead_code)
+    )]
     pub(crate) fn tile_rows(&self) -> usize {
         self.len.div_ceil(BLOCK_ROWS)
     }
 
     /// The A tiles of 16-query tile `t`: `width / 64` chunks of [`CHUNK_BYTES`].
+    #[cfg_attr(
+        not(all(target_arch = "x86_64", target_os = "linux")),
+        allow(dead_code)
+    )]
     pub(crate) fn tiles(&self, t: usize) -> &[u8] {
         let lines = self.width / CHUNK * CHUNK_BYTES / 64;
         bytes(&self.tiles[t * lines..(t + 1) * lines])

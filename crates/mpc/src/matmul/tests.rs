@@ -171,10 +171,7 @@ fn removed_rows_leave_no_trace() {
         !raw.windows(2)
             .any(|w| w == [0xc3, 0xa5] || w == [0xa5, 0xa5] || w == [0xc3, 0xc3])
     );
-    assert!(
-        raw.contains(&1),
-        "the remaining rows are still stored"
-    );
+    assert!(raw.contains(&1), "the remaining rows are still stored");
     for i in 0..packed.len() {
         assert_eq!(packed.row(i), vec![1u16; width]);
     }
