@@ -6,8 +6,8 @@
 //! `z = hash_to_scalar(context_id, API_ID_NYM || "VECT_NYM_SECRETS")`; the proof shows the
 //! same nym secrets are the signed ones.
 //!
-//! Verification cost: one MSM for `T1`, one MSM for `T2` (with `Bv` folded in), one
-//! two-term MSM for `Uv`, one hash-to-curve, and one two-pairing check (multi-Miller loop,
+//! Verification cost: one windowed MSM each for `T1`, `T2` (with `Bv` folded in) and
+//! `Uv`, one hash-to-curve, and one two-pairing check (multi-Miller loop,
 //! one final exponentiation).
 
 use blstrs::{G1Projective, Scalar};
