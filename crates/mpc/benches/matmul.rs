@@ -26,6 +26,7 @@ fn random_row(rng: &mut ChaCha8Rng) -> Vec<u16> {
 fn bench(c: &mut Criterion) {
     let mut rng = ChaCha8Rng::seed_from_u64(7);
     let mut gallery = PackedRows::new(WIDTH).expect("valid width");
+    gallery.reserve(ROWS);
     for _ in 0..ROWS {
         gallery
             .push(&random_row(&mut rng))

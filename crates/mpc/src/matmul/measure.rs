@@ -31,6 +31,7 @@ pub fn measure(kernel: Kernel, m: usize, n: usize) -> Result<f64, MatmulError> {
     };
     let mut row = vec![0u16; MEASURE_WIDTH];
     let mut gallery = PackedRows::new(MEASURE_WIDTH)?;
+    gallery.reserve(n);
     for _ in 0..n {
         row.iter_mut().for_each(|v| *v = next());
         gallery.push(&row)?;
