@@ -313,7 +313,7 @@ fn engine_in_process_and_over_tls() {
     let mut rng = ChaCha20Rng::seed_from_u64(9);
     let seeds = PartySeeds::deal(&mut rng);
     let mut engines = seeds.map(|s| PartyEngine::new(s, 1, FixedPointRule::from_threshold(T)));
-    let mut random_code = |rng: &mut ChaCha20Rng| {
+    let random_code = |rng: &mut ChaCha20Rng| {
         let mut code = [0u64; IrisCode::BITS / 64];
         let mut mask = [0u64; IrisCode::BITS / 64];
         for w in 0..code.len() {

@@ -46,6 +46,14 @@ pub(crate) struct Limits {
     pub stale_after: Duration,
 }
 
+/// `now + wait`, or a year from now if that overflows (a "wait forever" timeout).
+fn deadline_after(wait: Duration) -> Instant {
+    let now = Instant::now();
+    now.checked_add(wait)
+        .or_else(|| now.checked_add(Duration::from_secs(365 * 86_400)))
+        .unwrap_or(now)
+}
+
 /// How many closed session ids are remembered (their late frames are dropped).
 const CLOSED_MEMORY: usize = 4096;
 
@@ -359,7 +367,7 @@ impl Hub {
         peer: PartyId,
         timeout: Duration,
     ) -> Result<Outbox, NetError> {
-        let deadline = Instant::now() + timeout;
+        let deadline = deadline_after(timeout);
         let mut s = self.lock();
         loop {
             if s.shut {
@@ -382,7 +390,7 @@ impl Hub {
         peer: PartyId,
         timeout: Duration,
     ) -> Result<Vec<u8>, NetError> {
-        let deadline = Instant::now() + timeout;
+        let deadline = deadline_after(timeout);
         let mut s = self.lock();
         loop {
             let st = &mut *s;
@@ -412,7 +420,7 @@ impl Hub {
 
     /// Waits until the links to both peers of `me` are up.
     pub fn wait_connected(&self, me: PartyId, timeout: Duration) -> Result<(), NetError> {
-        let deadline = Instant::now() + timeout;
+        let deadline = deadline_after(timeout);
         let mut s = self.lock();
         loop {
             let down = PartyId::ALL
@@ -448,7 +456,7 @@ impl Hub {
     /// Waits until every connection task has ended (after [`Hub::shutdown`] their writers
     /// send what was queued, then close), at most `linger`.
     pub fn drain(&self, linger: Duration) {
-        let deadline = Instant::now() + linger;
+        let deadline = deadline_after(linger);
         let mut s = self.lock();
         while s.live > 0 {
             s = match self.wait(s, deadline) {
@@ -501,6 +509,18 @@ mod tests {
         assert_eq!(
             h.open(SessionId(5)),
             Err(NetError::SessionInUse { session: 5 })
+        );
+    }
+
+    #[test]
+    fn huge_timeouts_do_not_overflow() {
+        assert!(deadline_after(Duration::MAX) > Instant::now());
+        let h = hub(4, 100);
+        h.open(SessionId(1)).unwrap();
+        h.shutdown();
+        assert_eq!(
+            h.recv(SessionId(1), P1, Duration::MAX),
+            Err(NetError::Disconnected { peer: P1 })
         );
     }
 

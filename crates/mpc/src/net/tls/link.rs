@@ -128,7 +128,7 @@ pub(crate) async fn dial_loop(ctx: Arc<Context>, peer: PartyId) {
             Err(e) => {
                 tracing::debug!(%peer, "connection attempt failed: {e}");
                 ctx.hub.refused(peer, e);
-                backoff = (backoff * 2).min(ctx.options.reconnect_max);
+                backoff = backoff.saturating_mul(2).min(ctx.options.reconnect_max);
             }
         }
         tokio::time::sleep(backoff).await;

@@ -167,7 +167,7 @@ impl TlsNode {
         let hub = Arc::new(Hub::new(Limits {
             max_pending_sessions: options.max_pending_sessions,
             max_buffered_bytes: options.max_buffered_bytes,
-            stale_after: options.timeout * 2,
+            stale_after: options.timeout.saturating_mul(2),
         }));
         let ctx = Arc::new(Context {
             hub: hub.clone(),
