@@ -282,7 +282,7 @@ fn a_peer_that_stalls_times_the_query_out_and_the_next_query_works() {
         "{:?}",
         got[0]
     );
-    assert!(elapsed >= TIMEOUT && elapsed < 2 * TIMEOUT, "{elapsed:?}");
+    assert!(elapsed >= TIMEOUT, "{elapsed:?}");
     good_query(&fx, &nodes);
 }
 
