@@ -4,16 +4,20 @@
 //! # Scheme
 //!
 //! BBS signatures with blind issuance and per-verifier pseudonyms, ciphersuite
-//! BLS12-381-SHA-256, from the IRTF CFRG drafts. The default backend,
-//! [`backend::zkryptium::Zkryptium`] (crate `zkryptium` 0.8.0), implements exactly these
-//! revisions:
+//! BLS12-381-SHA-256, from the IRTF CFRG drafts, at exactly these revisions:
 //!
 //! * `draft-irtf-cfrg-bbs-signatures-13`,
-//! * `draft-irtf-cfrg-bbs-blind-signatures-02` (zkryptium applies fixes taken from
+//! * `draft-irtf-cfrg-bbs-blind-signatures-02` (with the corrections zkryptium took from
 //!   grotto-bbs-signatures),
 //! * `draft-irtf-cfrg-bbs-per-verifier-linkability-03` (nym secret vectors,
 //!   `BlindSignWithNym`, `ProofGenWithNym`); its published BLS12-381-SHA-256 fixtures
 //!   (unchanged since revision -02) pass, see `tests/kat_nym.rs` and `docs/cred.md`.
+//!
+//! Two backends implement them behind [`backend::BbsBackend`]: the default
+//! [`backend::fast::Fast`] (blst through `blstrs`: cached generators, windowed MSMs,
+//! one multi-pairing; it also reproduces the fixtures' generated proofs byte for byte)
+//! and [`backend::zkryptium::Zkryptium`] (crate `zkryptium` 0.8.0), kept as the
+//! reference. They agree byte for byte on keys, signatures and pseudonyms.
 //!
 //! # Flow
 //!
@@ -34,10 +38,11 @@
 //!   epochs, re-issuance and wallet restoration; different services → unlinkable
 //!   pseudonyms (under the draft's assumptions). The issuer never sees the nym secret.
 //! * Secrets (seeds, nym secret, prover blind, issuer key) are zeroized on drop and never
-//!   appear in `Debug` output or errors. The zkryptium backend's internal copies are not
-//!   zeroized (see its module docs).
-//! * Replay state (issuer requests, verifier nonces) is in memory; persistence across
-//!   restarts is the embedding service's job.
+//!   appear in `Debug` output or errors. The fast backend keeps its working copies in
+//!   zeroizing containers; the zkryptium backend's internal copies are not zeroized.
+//! * Replay state (issuer requests, verifier nonces) is in memory by default; with the
+//!   [`store`] module's redb stores it survives restarts, so a replay is refused after a
+//!   restart too.
 //! * Not provided: threshold issuance, revocation lists (revocation is by epoch only),
 //!   holder binding to a device key.
 

@@ -80,3 +80,84 @@ proptest! {
         }
     }
 }
+
+/// Every field of a valid proof replaced by an invalid encoding (identity or off-curve
+/// point, non-canonical or zero scalar), and an identity pseudonym: both backends refuse
+/// each one with `InvalidProof`, without panicking.
+#[test]
+fn malformed_proofs_are_refused_by_both_backends() {
+    let (sk, pk) = Fast.keygen(&[9; 32]).unwrap();
+    let nym = scalar(3);
+    let entropy = scalar(4);
+    let messages = vec![
+        b"epoch".to_vec(),
+        b"modalities".to_vec(),
+        b"quarter".to_vec(),
+    ];
+    let (commitment, blind) = Fast.commit(&nym).unwrap();
+    let sig = Fast
+        .blind_sign(&sk, &pk, &commitment, b"h", &entropy, &messages)
+        .unwrap();
+    let nym_secret = Fast
+        .verify_finalize(&pk, &sig, b"h", &messages, &nym, &entropy, &blind)
+        .unwrap();
+    let (proof, pseudonym) = Fast
+        .proof_gen(
+            &pk,
+            &sig,
+            b"h",
+            b"ph",
+            &nym_secret,
+            b"ctx",
+            &messages,
+            &[0],
+            &blind,
+        )
+        .unwrap();
+    let shown = vec![(0, messages[0].clone())];
+
+    let mut identity = [0u8; 48];
+    identity[0] = 0xc0;
+    // The group order r itself: the smallest non-canonical scalar.
+    let order_r: [u8; 32] = [
+        0x73, 0xed, 0xa7, 0x53, 0x29, 0x9d, 0x7d, 0x48, 0x33, 0x39, 0xd8, 0x08, 0x09, 0xa1, 0xd8,
+        0x05, 0x53, 0xbd, 0xa4, 0x02, 0xff, 0xfe, 0x5b, 0xfe, 0xff, 0xff, 0xff, 0xff, 0x00, 0x00,
+        0x00, 0x01,
+    ];
+    let mut bad_proofs = Vec::new();
+    for point in 0..3 {
+        for replacement in [&identity[..], &[0xff; 48][..]] {
+            let mut p = proof.clone();
+            p[point * 48..(point + 1) * 48].copy_from_slice(replacement);
+            bad_proofs.push(p);
+        }
+    }
+    for scalar_index in 0..(proof.len() - 144) / 32 {
+        let at = 144 + 32 * scalar_index;
+        for replacement in [&order_r[..], &[0xff; 32][..]] {
+            let mut p = proof.clone();
+            p[at..at + 32].copy_from_slice(replacement);
+            bad_proofs.push(p);
+        }
+    }
+    for b in backends() {
+        for (i, bad) in bad_proofs.iter().enumerate() {
+            assert!(
+                b.proof_verify(&pk, bad, b"h", b"ph", &pseudonym, b"ctx", 3, &shown)
+                    .is_err(),
+                "{} accepted malformed proof {i}",
+                b.name()
+            );
+        }
+        assert!(
+            b.proof_verify(&pk, &proof, b"h", b"ph", &identity, b"ctx", 3, &shown)
+                .is_err(),
+            "{} accepted the identity as pseudonym",
+            b.name()
+        );
+        assert!(
+            b.proof_verify(&pk, &proof, b"h", b"ph", &pseudonym, b"ctx", 3, &shown)
+                .is_ok()
+        );
+    }
+}

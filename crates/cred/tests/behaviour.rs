@@ -1,5 +1,8 @@
 //! The behaviour: stable per-service pseudonyms, unlinkability across services,
-//! wallet restoration, and one distinct error per kind of rejection.
+//! wallet restoration, and one distinct error per kind of rejection — each test run once
+//! per backend (`fast::*`, `zkryptium::*`) — plus property tests that the two backends
+//! interoperate (commit on one, sign on the other, prove on either, verify on either) and
+//! compute the same pseudonyms.
 
 mod common;
 

@@ -2,17 +2,21 @@
 //! M = 31 and 124 query rows against N = 4096 gallery rows of K = 19,200 values, code and
 //! mask columns as two segments. Criterion's "elements" are multiply-adds (M × N × K).
 //!
+//! After criterion's wall-clock figures, the same shapes are measured once more with
+//! `matmul::measure` (multiply-adds per CPU-second of the thread, robust on a shared box).
+//!
 //! `cargo bench -p masque-mpc --bench matmul`
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use masque_mpc::matmul::{Kernel, PackedRows, QueryRows, products};
+use masque_mpc::matmul::{
+    Kernel, MEASURE_SEGMENT_ENDS as SEGMENTS, MEASURE_WIDTH as WIDTH, PackedRows, QueryRows,
+    measure, products,
+};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::hint::black_box;
 use std::time::Duration;
 
-const WIDTH: usize = 19_200;
-const SEGMENTS: [usize; 2] = [12_800, WIDTH];
 const ROWS: usize = 4096;
 
 fn random_row(rng: &mut ChaCha8Rng) -> Vec<u16> {
@@ -22,6 +26,7 @@ fn random_row(rng: &mut ChaCha8Rng) -> Vec<u16> {
 fn bench(c: &mut Criterion) {
     let mut rng = ChaCha8Rng::seed_from_u64(7);
     let mut gallery = PackedRows::new(WIDTH).expect("valid width");
+    gallery.reserve(ROWS);
     for _ in 0..ROWS {
         gallery
             .push(&random_row(&mut rng))
@@ -49,6 +54,17 @@ fn bench(c: &mut Criterion) {
         }
     }
     group.finish();
+    drop(gallery);
+    for m in [31usize, 124] {
+        for kernel in Kernel::available() {
+            let rate = measure(kernel, m, ROWS).expect("available kernel");
+            println!(
+                "cpu-time {:>8} m {m:>3} n {ROWS}: {:6.1} G multiply-adds/s",
+                kernel.name(),
+                rate / 1e9
+            );
+        }
+    }
 }
 
 criterion_group!(benches, bench);

@@ -311,3 +311,78 @@ fn loopback_throughput() {
         start.elapsed().as_secs_f64() / rounds as f64 * 1e6
     );
 }
+
+/// One 1:N query against a gallery of random single-eye records, in process and over
+/// loopback TLS (a measurement, not a check):
+/// `cargo test --release -p masque-mpc --test tls -- --ignored --nocapture`.
+#[test]
+#[ignore = "a measurement; run with --release -- --ignored --nocapture"]
+fn engine_in_process_and_over_tls() {
+    use rand::RngCore;
+    use std::time::Instant;
+    let eyes = 2_000;
+    let mut rng = ChaCha20Rng::seed_from_u64(9);
+    let seeds = PartySeeds::deal(&mut rng);
+    let mut engines = seeds.map(|s| PartyEngine::new(s, 1, FixedPointRule::from_threshold(T)));
+    let random_code = |rng: &mut ChaCha20Rng| {
+        let mut code = [0u64; IrisCode::BITS / 64];
+        let mut mask = [0u64; IrisCode::BITS / 64];
+        for w in 0..code.len() {
+            code[w] = rng.next_u64();
+            // Equal real/imaginary mask bits.
+            mask[w] = ((rng.next_u64() | rng.next_u64()) & 0x5555_5555_5555_5555) * 3;
+        }
+        IrisCode::from_words(code, mask).unwrap()
+    };
+    for k in 0..eyes {
+        let code = random_code(&mut rng);
+        for (e, s) in engines.iter_mut().zip(share_eye(&code, &mut rng)) {
+            e.insert(RecordId(k), &[s]).unwrap();
+        }
+    }
+    let query = share_eye(&random_code(&mut rng), &mut rng).map(|s| vec![vec![s]]);
+    let comparisons = (eyes * 31) as f64;
+    let run = |nets: Vec<Box<dyn Transport>>, sid: SessionId| {
+        let start = Instant::now();
+        let sent: Vec<u64> = std::thread::scope(|scope| {
+            let handles: Vec<_> = nets
+                .into_iter()
+                .enumerate()
+                .map(|(i, mut net)| {
+                    let (e, q) = (&engines[i], &query[i]);
+                    scope.spawn(move || {
+                        e.search(net.as_mut(), sid, q).unwrap();
+                        net.bytes_sent()
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        (start.elapsed().as_secs_f64(), sent)
+    };
+    let local: Vec<Box<dyn Transport>> = LocalNetwork::connect(Duration::from_secs(60))
+        .into_iter()
+        .map(|t| Box::new(t) as Box<dyn Transport>)
+        .collect();
+    let (local_s, local_sent) = run(local, next_session());
+    let nodes = loopback(Duration::from_secs(60)).unwrap();
+    let sid = next_session();
+    let tls: Vec<Box<dyn Transport>> = nodes
+        .iter()
+        .map(|n| Box::new(n.session(sid).unwrap()) as Box<dyn Transport>)
+        .collect();
+    let (tls_s, tls_sent) = run(tls, sid);
+    let tls_cpu: Vec<f64> = nodes
+        .iter()
+        .map(|n| n.runtime_cpu_time().unwrap_or_default().as_secs_f64())
+        .collect();
+    println!("{eyes} eyes x 31 rotations, one query, three parties as threads");
+    println!(
+        "in process: {local_s:.3} s wall, {:.0} comparisons/s (wall), bytes sent {local_sent:?}",
+        comparisons / local_s
+    );
+    println!(
+        "loopback TLS: {tls_s:.3} s wall, {:.0} comparisons/s (wall), bytes sent {tls_sent:?}, TLS runtime CPU per node {tls_cpu:.3?} s",
+        comparisons / tls_s
+    );
+}

@@ -4,8 +4,10 @@
 //! [`crate::holder`], [`crate::verifier`]) use: the operations of the IRTF CFRG drafts
 //! *BBS Signatures*, *Blind BBS Signatures* and *BBS per Verifier Linkability* in the
 //! BLS12-381-SHA-256 ciphersuite, restricted to the shape masque uses (one prover nym
-//! scalar, no prover-committed messages, issuer-known messages only). Any implementation
-//! that passes the same published fixtures can replace [`zkryptium::Zkryptium`].
+//! scalar, no prover-committed messages, issuer-known messages only). Two implementations
+//! pass the same published fixtures and agree byte for byte: [`fast::Fast`] (the
+//! default) and [`zkryptium::Zkryptium`] (the reference); any other that passes them can
+//! replace either.
 //!
 //! Contract for implementations: never panic on malformed input (return
 //! [`CredError`]), validate points and scalars, and hold secrets only in zeroizing types

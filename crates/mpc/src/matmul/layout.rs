@@ -145,19 +145,34 @@ impl PackedRows {
         Ok(())
     }
 
-    /// Adds a zero block, moving to a bigger buffer (and wiping the old one) when full.
-    fn grow_one_block(&mut self) {
+    /// Makes room for `additional` more rows, so that pushing them moves no storage (and
+    /// memory peaks at the final size instead of old + new buffer during a doubling).
+    /// Moving to the bigger buffer wipes the old one.
+    pub fn reserve(&mut self, additional: usize) {
+        let lines = (self.len + additional).div_ceil(BLOCK_ROWS) * self.block_lines();
+        if lines > self.lines.capacity() {
+            self.move_to_capacity(lines);
+        }
+    }
+
+    /// Moves the rows into a new buffer of `lines` lines and wipes the old buffer.
+    fn move_to_capacity(&mut self, lines: usize) {
         let used = self.lines.len();
-        let needed = used + self.block_lines();
+        // The whole new buffer is written (zeros), so its spare capacity is never
+        // uninitialised memory.
+        let mut bigger = vec![Line::default(); lines];
+        bigger[..used].copy_from_slice(&self.lines);
+        bigger.truncate(used);
+        // Zeroizes the old buffer's whole capacity before it is freed.
+        let mut old = std::mem::replace(&mut self.lines, bigger);
+        old.zeroize();
+    }
+
+    /// Adds a zero block, doubling the buffer when full.
+    fn grow_one_block(&mut self) {
+        let needed = self.lines.len() + self.block_lines();
         if needed > self.lines.capacity() {
-            // The whole new buffer is written (zeros), so its spare capacity is never
-            // uninitialised memory.
-            let mut bigger = vec![Line::default(); needed.max(2 * self.lines.capacity())];
-            bigger[..used].copy_from_slice(&self.lines);
-            bigger.truncate(used);
-            // Zeroizes the old buffer's whole capacity before it is freed.
-            let mut old = std::mem::replace(&mut self.lines, bigger);
-            old.zeroize();
+            self.move_to_capacity(needed.max(2 * self.lines.capacity()));
         }
         self.lines.resize(needed, Line::default());
     }
@@ -327,11 +342,19 @@ impl QueryRows {
     }
 
     /// Number of 16-query tiles.
+    #[cfg_attr(
+        not(all(target_arch = "x86_64", target_os = "linux")),
+        allow(dead_code)
+    )]
     pub(crate) fn tile_rows(&self) -> usize {
         self.len.div_ceil(BLOCK_ROWS)
     }
 
     /// The A tiles of 16-query tile `t`: `width / 64` chunks of [`CHUNK_BYTES`].
+    #[cfg_attr(
+        not(all(target_arch = "x86_64", target_os = "linux")),
+        allow(dead_code)
+    )]
     pub(crate) fn tiles(&self, t: usize) -> &[u8] {
         let lines = self.width / CHUNK * CHUNK_BYTES / 64;
         bytes(&self.tiles[t * lines..(t + 1) * lines])

@@ -47,6 +47,23 @@
 //! sums are parked in a scratch buffer between panels (zeroized when the call ends).
 //! The VNNI kernel holds 2 × 8 accumulator registers (8 queries × one 16-row block).
 //!
+//! # Measured
+//!
+//! Sapphire Rapids, one core of a busy 2-core box, `cargo bench -p masque-mpc --bench
+//! matmul` (the CPU-time lines, N = 4096 rows of 19,200 values), in G multiply-adds/s:
+//!
+//! | M   | portable | VNNI | AMX |
+//! | --- | -------- | ---- | --- |
+//! | 31  | 8.3      | 53   | 115 |
+//! | 124 | 8.3      | 78   | 216 |
+//!
+//! AMX at M = 31 is bounded by reading the gallery from memory (each byte is used by only
+//! 31 queries; with the gallery in cache it reaches ≈180); batching more queries per call
+//! moves it towards the kernel's in-cache ≈260. Tile loads are the limit, not the tile
+//! unit: in a micro-benchmark of the inner loop the six loads alone take ≈80 % of its
+//! time, and the six `tdpbuud` alone run ≈4× faster than the loop. Reordering the loop or
+//! the `tileloaddt1` hint for gallery tiles made no difference beyond noise.
+//!
 //! # Guarantees and limits
 //!
 //! - Exact: every kernel equals the portable reference for all inputs (tested).
@@ -60,6 +77,7 @@
 //!   in CPU registers or tile registers are not scrubbed.
 
 mod layout;
+mod measure;
 mod portable;
 
 #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
@@ -71,9 +89,9 @@ mod vnni;
 mod tests;
 
 pub use layout::{PackedRows, QueryRows};
+pub use measure::{MEASURE_SEGMENT_ENDS, MEASURE_WIDTH, measure};
 
 use std::ops::Range;
-use std::time::Instant;
 
 /// Columns per chunk: widths and segment ends are multiples of this.
 pub const COLUMN_CHUNK: usize = layout::CHUNK;
@@ -239,6 +257,7 @@ impl Job<'_> {
     }
 
     /// The gallery blocks covering the row range.
+    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))] // used by the SIMD kernels
     pub(crate) fn blocks(&self) -> Range<usize> {
         self.rows.start / BLOCK_ROWS..self.rows.end.div_ceil(BLOCK_ROWS)
     }
@@ -246,6 +265,7 @@ impl Job<'_> {
     /// Writes `values[n]` (the products of query `m` with the 16 rows of `block` over
     /// segment `s`) for the rows of the block that are inside the range.
     #[inline]
+    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))] // used by the SIMD kernels
     pub(crate) fn write_block(
         &mut self,
         segment: usize,
@@ -352,45 +372,4 @@ fn segment_chunks(ends: &[usize], width: usize) -> Result<Vec<Range<usize>>, Mat
         start = end;
     }
     Ok(segments)
-}
-
-/// Measures `kernel` on `m` random queries against `n` random gallery rows of 19,200
-/// columns (split at 12,800 like the iris encoding), and returns multiply-adds per second
-/// (`m × n × 19,200` per call; the best of three timed calls after one warm-up call).
-/// Single-threaded. Allocates about `n × 38.4` KB.
-///
-/// # Errors
-/// [`MatmulError::KernelUnavailable`] where the kernel cannot run here.
-pub fn measure(kernel: Kernel, m: usize, n: usize) -> Result<f64, MatmulError> {
-    const WIDTH: usize = 19_200;
-    const SEGMENTS: [usize; 2] = [12_800, WIDTH];
-    let mut state = 0x9e37_79b9_7f4a_7c15_u64;
-    let mut next = move || {
-        // SplitMix64: benchmark filler, not randomness anyone relies on.
-        state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        (z ^ (z >> 31)) as u16
-    };
-    let mut row = vec![0u16; WIDTH];
-    let mut gallery = PackedRows::new(WIDTH)?;
-    for _ in 0..n {
-        row.iter_mut().for_each(|v| *v = next());
-        gallery.push(&row)?;
-    }
-    let query_rows: Vec<Vec<u16>> = (0..m)
-        .map(|_| (0..WIDTH).map(|_| next()).collect())
-        .collect();
-    let refs: Vec<&[u16]> = query_rows.iter().map(Vec::as_slice).collect();
-    let queries = QueryRows::new(WIDTH, &refs)?;
-    let mut out = vec![0u16; SEGMENTS.len() * m * n];
-    products(kernel, &queries, &gallery, 0..n, &SEGMENTS, &mut out)?;
-    let mut best = f64::INFINITY;
-    for _ in 0..3 {
-        let start = Instant::now();
-        products(kernel, &queries, &gallery, 0..n, &SEGMENTS, &mut out)?;
-        best = best.min(start.elapsed().as_secs_f64());
-    }
-    Ok((m * n * WIDTH) as f64 / best)
 }

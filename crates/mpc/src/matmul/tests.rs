@@ -152,6 +152,37 @@ fn assert_only_live_rows_stored(packed: &PackedRows) {
 }
 
 #[test]
+fn reserved_rows_are_pushed_in_place() {
+    let width = 64;
+    let mut packed = PackedRows::new(width).unwrap();
+    packed.push(&[7; 64]).unwrap();
+    packed.reserve(40);
+    let buffer = packed.raw_capacity_bytes().as_ptr();
+    let capacity = packed.raw_capacity_bytes().len();
+    assert_eq!(
+        capacity,
+        41usize.div_ceil(BLOCK_ROWS) * BLOCK_ROWS * width * 2
+    );
+    for i in 0..40u16 {
+        packed.push(&[i; 64]).unwrap();
+    }
+    assert_eq!(
+        packed.raw_capacity_bytes().as_ptr(),
+        buffer,
+        "no move after reserve"
+    );
+    assert_eq!(packed.row(0), vec![7; 64]);
+    assert_eq!(packed.row(40), vec![39; 64]);
+    packed.reserve(0);
+    assert_eq!(
+        packed.raw_capacity_bytes().len(),
+        capacity,
+        "enough room: nothing moves"
+    );
+    assert_only_live_rows_stored(&packed);
+}
+
+#[test]
 fn removed_rows_leave_no_trace() {
     let width = 64;
     let marker = vec![0xa5c3u16; width];

@@ -61,6 +61,15 @@ pub enum NetError {
         /// The limit.
         max: u32,
     },
+    /// The peer ended the session (its side of the query failed or finished) while this
+    /// party still waits for a message from it.
+    #[error(
+        "{peer} left the query before sending what this party waits for; the query failed there"
+    )]
+    PeerLeft {
+        /// The peer.
+        peer: PartyId,
+    },
     /// A session id that is open, or was used before, on this node.
     #[error(
         "session {session} is already open or was used before on this node; session ids are never reused"

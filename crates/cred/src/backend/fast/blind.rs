@@ -162,7 +162,7 @@ pub fn blind_sign_with_nym(
         &combined_header(header, nym_count),
     )?;
     let entropy = from_secret(signer_nym_entropy)?;
-    // B = P1 + Q1 * domain + sum H_i * m_i + J_M * entropy + C, as one MSM.
+    // B = P1 + Q1 * domain + sum H_i * m_i + J_M * entropy + C (the entropy is secret).
     let nym_generator = blind_gens.first(m + 1)[m];
     let points = with_base_point(&[gens.first(l + 1), &[nym_generator, commitment]]);
     let mut scalars: SecretFrs = Zeroizing::new(Vec::with_capacity(l + 4));

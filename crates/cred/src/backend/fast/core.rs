@@ -2,9 +2,8 @@
 //! the domain scalar, signing a prepared `B`, signature verification, and the pairing
 //! check.
 //!
-//! Every multi-scalar multiplication is one call to blst's MSM
-//! (`G1Projective::multi_exp`), and every pairing equation is one multi-Miller loop
-//! followed by a single final exponentiation.
+//! Every pairing equation is one multi-Miller loop followed by a single final
+//! exponentiation; multi-scalar sums are in [`super::msm`].
 
 use std::sync::{Arc, Mutex, OnceLock};
 

@@ -9,17 +9,18 @@
 //!
 //! Why it is faster than [`super::zkryptium::Zkryptium`]:
 //! * generators are derived once per `(api_id, count)` and cached for the process
-//!   ([`generators`]), with their compressed encodings;
-//! * every multi-scalar multiplication is one blst MSM, and `Bv` is folded into `T2`;
+//!   ([`generators`]), with their compressed encodings and MSM tables;
+//! * every public-scalar multi-scalar multiplication is one blst windowed multi-point
+//!   multiplication over cached tables, with `Bv` folded into `T2` ([`msm`]);
 //! * each pairing equation is one multi-Miller loop with one final exponentiation, with
-//!   `-BP2` prepared once.
+//!   `-BP2` and the issuer key prepared once.
 //!
 //! Safety of inputs: every point is checked to be in the prime-order subgroup and not
 //! the identity, every scalar to be canonical (and non-zero where the draft says so);
 //! malformed input is an error, never a panic ([`codec`]). Secrets are held in
 //! zeroizing containers ([`secret`]); blst's internal buffers and register copies are not
-//! covered. blst's field arithmetic and scalar multiplication are constant time; its
-//! MSM (used on secret scalars in commitments and proofs) is not documented as such.
+//! covered. Sums over secret scalars use blst's constant-time single-point
+//! multiplication, never its (variable-time) MSM routines ([`msm`]).
 //!
 //! The general operations (any number of messages, committed messages and nym secrets)
 //! are public in [`blind`] and [`nym_proof`]; [`Fast`] restricts them to masque's shape.

@@ -28,7 +28,7 @@ use super::secret::Fr;
 pub const WBITS: usize = 4;
 const ROW: usize = 1 << (WBITS - 1);
 
-/// Precomputed table rows, one row of [`ROW`] affine points per base point.
+/// Precomputed table rows, one row of `2^(WBITS-1)` affine points per base point.
 #[derive(Clone, Default)]
 pub struct Rows(Vec<blst_p1_affine>);
 

@@ -6,8 +6,8 @@
 //! `z = hash_to_scalar(context_id, API_ID_NYM || "VECT_NYM_SECRETS")`; the proof shows the
 //! same nym secrets are the signed ones.
 //!
-//! Verification cost: one MSM for `T1`, one MSM for `T2` (with `Bv` folded in), one
-//! two-term MSM for `Uv`, one hash-to-curve, and one two-pairing check (multi-Miller loop,
+//! Verification cost: one windowed MSM each for `T1`, `T2` (with `Bv` folded in) and
+//! `Uv`, one hash-to-curve, and one two-pairing check (multi-Miller loop,
 //! one final exponentiation).
 
 use blstrs::{G1Projective, Scalar};
@@ -76,14 +76,9 @@ pub struct Disclosed<'a> {
     pub committed: &'a [(usize, Vec<u8>)],
 }
 
-fn ascending_below(indexes: impl Iterator<Item = usize> + Clone, bound: usize) -> bool {
-    let mut previous = None;
-    indexes.clone().all(|i| i < bound)
-        && indexes.into_iter().all(|i| {
-            let ok = previous.is_none_or(|p| p < i);
-            previous = Some(i);
-            ok
-        })
+/// Whether `indexes` are strictly ascending and all below `bound`.
+fn ascending_below(indexes: &[usize], bound: usize) -> bool {
+    indexes.iter().all(|&i| i < bound) && indexes.windows(2).all(|w| w[0] < w[1])
 }
 
 /// `OP` and `z` for a context id.
@@ -156,8 +151,8 @@ pub fn proof_gen_with_nym(
     if n == 0 {
         return Err(CredError::Backend("at least one nym secret is required"));
     }
-    if !ascending_below(disclosure.disclosed.iter().copied(), l)
-        || !ascending_below(disclosure.disclosed_committed.iter().copied(), m)
+    if !ascending_below(disclosure.disclosed, l)
+        || !ascending_below(disclosure.disclosed_committed, m)
     {
         return Err(bad_index);
     }
@@ -283,8 +278,9 @@ pub fn proof_verify_with_nym(
         .checked_sub(l + 1 + n)
         .filter(|_| n > 0)
         .ok_or_else(invalid)?;
-    if !ascending_below(disclosed.messages.iter().map(|(i, _)| *i), l)
-        || !ascending_below(disclosed.committed.iter().map(|(j, _)| *j), m)
+    let indexes = |pairs: &[(usize, Vec<u8>)]| pairs.iter().map(|(i, _)| *i).collect::<Vec<_>>();
+    if !ascending_below(&indexes(disclosed.messages), l)
+        || !ascending_below(&indexes(disclosed.committed), m)
     {
         return Err(invalid());
     }

@@ -27,6 +27,7 @@ use crate::party::PartyId;
 use serde::{Deserialize, Serialize};
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use zeroize::Zeroizing;
 
 /// The value of the `format` field this code reads and writes.
 pub const FORMAT: &str = "masque-mpc-network/1";
@@ -199,7 +200,8 @@ pub fn load_party(dir: &Path, party: PartyId) -> Result<(NetworkConfig, PartyKey
 /// Generates keys and certificates for the three parties listening on `addresses`
 /// (indexed by party) and writes `network.json` and `p0.key`..`p2.key` into `dir`
 /// (created if missing). Refuses to overwrite any existing file. Each file is written to
-/// a temporary name, synced and renamed, key files with mode 0600.
+/// a temporary name, synced and renamed, key files with mode 0600; if one cannot be
+/// written, those already written are removed again.
 pub fn generate_network(dir: &Path, addresses: [String; 3]) -> Result<NetworkConfig, TlsError> {
     let mut targets: Vec<PathBuf> = PartyId::ALL
         .iter()
@@ -228,10 +230,25 @@ pub fn generate_network(dir: &Path, addresses: [String; 3]) -> Result<NetworkCon
         .map_err(|_| TlsError::Config("three addresses are needed".into()))?;
     let config = NetworkConfig::new(entries)?;
     std::fs::create_dir_all(dir).map_err(|e| io_error(dir, e))?;
-    for (p, key) in PartyId::ALL.into_iter().zip(&keys) {
-        write_atomic(&dir.join(key_file_name(p)), key.to_pem().as_bytes(), 0o600)?;
+    let mut files: Vec<(PathBuf, Zeroizing<String>, u32)> = PartyId::ALL
+        .into_iter()
+        .zip(&keys)
+        .map(|(p, key)| (dir.join(key_file_name(p)), key.to_pem(), 0o600))
+        .collect();
+    files.push((
+        dir.join(NETWORK_FILE),
+        Zeroizing::new(config.to_json()),
+        0o644,
+    ));
+    for (k, (path, text, mode)) in files.iter().enumerate() {
+        if let Err(e) = write_atomic(path, text.as_bytes(), *mode) {
+            // All or nothing: remove the files this call already wrote.
+            for (written, _, _) in &files[..k] {
+                let _ = std::fs::remove_file(written);
+            }
+            return Err(e);
+        }
     }
-    write_atomic(&dir.join(NETWORK_FILE), config.to_json().as_bytes(), 0o644)?;
     Ok(config)
 }
 

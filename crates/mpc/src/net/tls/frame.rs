@@ -6,12 +6,55 @@
 //! reserve more than the limit; a frame over the limit, or a stream that ends inside a
 //! frame, is a [`FrameError`] and the connection is dropped. A stream that ends exactly
 //! between two frames is a clean close.
+//!
+//! Session id `u64::MAX` ([`CONTROL`]) is reserved for control frames between the nodes
+//! themselves; the only one is [`Control::SessionClosed`], payload `[0x01][u64 session]`,
+//! which a node sends to both peers when a session ends at it.
 
 use crate::randomness::SessionId;
 use tokio::io::{AsyncRead, AsyncReadExt};
 
 /// Bytes of a frame header: the payload length and the session id.
 pub const HEADER_LEN: usize = 12;
+
+/// The session id of control frames (never a protocol session).
+pub const CONTROL: SessionId = SessionId(u64::MAX);
+
+/// A control frame's message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Control {
+    /// The sender closed this session: it will send nothing more in it.
+    SessionClosed(SessionId),
+}
+
+const SESSION_CLOSED: u8 = 1;
+
+impl Control {
+    /// The payload of the control frame.
+    pub fn encode(self) -> Vec<u8> {
+        match self {
+            Control::SessionClosed(id) => {
+                let mut out = vec![SESSION_CLOSED];
+                out.extend_from_slice(&id.0.to_be_bytes());
+                out
+            }
+        }
+    }
+
+    /// Parses a control frame's payload.
+    pub fn decode(payload: &[u8]) -> Result<Self, FrameError> {
+        match payload {
+            [SESSION_CLOSED, id @ ..] => {
+                let id: [u8; 8] = id.try_into().map_err(|_| {
+                    FrameError::Control(format!("session-closed of {} bytes", payload.len()))
+                })?;
+                Ok(Control::SessionClosed(SessionId(u64::from_be_bytes(id))))
+            }
+            [kind, ..] => Err(FrameError::Control(format!("unknown kind {kind}"))),
+            [] => Err(FrameError::Control("empty".into())),
+        }
+    }
+}
 
 /// Why bytes from a peer are not a valid frame.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -32,6 +75,9 @@ pub enum FrameError {
         /// Bytes that were there.
         got: u64,
     },
+    /// A control frame that is not one this code knows.
+    #[error("malformed control frame: {0}")]
+    Control(String),
     /// The connection failed while reading (an I/O error, not a format error).
     #[error("connection failed while reading a frame: {0}")]
     Io(String),
@@ -205,6 +251,19 @@ mod tests {
             prop_assert_eq!(
                 decode(&header, 100).map(|(s, p, n)| (s, p.to_vec(), n)),
                 Err(FrameError::TooLarge { len: len.into(), max: 100 })
+            );
+        }
+    }
+
+    #[test]
+    fn control_frames_round_trip_and_unknown_ones_are_refused() {
+        let c = Control::SessionClosed(SessionId(0x0102_0304_0506_0708));
+        assert_eq!(c.encode(), [1, 1, 2, 3, 4, 5, 6, 7, 8]);
+        assert_eq!(Control::decode(&c.encode()), Ok(c));
+        for bad in [&[][..], &[1, 2, 3], &[2, 0, 0, 0, 0, 0, 0, 0, 0], &[1; 10]] {
+            assert!(
+                matches!(Control::decode(bad), Err(FrameError::Control(_))),
+                "{bad:?}"
             );
         }
     }

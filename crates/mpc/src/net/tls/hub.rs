@@ -17,6 +17,7 @@
 //! are dropped) loses its connection. Closed sessions release their queues, and late
 //! frames for a recently closed session are discarded.
 
+use super::frame::CONTROL;
 use crate::net::NetError;
 use crate::party::PartyId;
 use crate::randomness::SessionId;
@@ -45,6 +46,14 @@ pub(crate) struct Limits {
     pub stale_after: Duration,
 }
 
+/// `now + wait`, or a year from now if that overflows (a "wait forever" timeout).
+fn deadline_after(wait: Duration) -> Instant {
+    let now = Instant::now();
+    now.checked_add(wait)
+        .or_else(|| now.checked_add(Duration::from_secs(365 * 86_400)))
+        .unwrap_or(now)
+}
+
 /// How many closed session ids are remembered (their late frames are dropped).
 const CLOSED_MEMORY: usize = 4096;
 
@@ -61,6 +70,8 @@ struct Stream {
     generation: Option<u64>,
     queue: VecDeque<Vec<u8>>,
     failed: Option<NetError>,
+    /// The peer closed the session: once the queue is empty, nothing more will come.
+    peer_left: bool,
 }
 
 struct SessionState {
@@ -128,6 +139,44 @@ impl State {
             tracing::debug!(session = id.0, "dropping frames of a session nobody opened");
             self.remove(id);
         }
+    }
+
+    /// The stream of session `id` from `peer` for a frame of `len` bytes arriving over
+    /// connection `generation`, creating a pending session within the bounds; `None` if
+    /// the frame is to be discarded (a replaced connection, a session that is over).
+    fn arriving(
+        &mut self,
+        limits: &Limits,
+        peer: PartyId,
+        generation: u64,
+        id: SessionId,
+        len: usize,
+    ) -> Result<Option<&mut Stream>, NetError> {
+        if self.links[peer.index()].generation != generation || self.closed_set.contains(&id) {
+            return Ok(None);
+        }
+        let malformed = |reason: String| NetError::Malformed { peer, reason };
+        let pending = |s: &Self| s.sessions.values().filter(|x| !x.opened).count();
+        if !self.sessions.contains_key(&id) && pending(self) >= limits.max_pending_sessions {
+            self.drop_stale_pending(limits.stale_after);
+            if pending(self) >= limits.max_pending_sessions {
+                return Err(malformed(format!(
+                    "frames for more than {} sessions that were never opened here",
+                    limits.max_pending_sessions
+                )));
+            }
+        }
+        if self.buffered[peer.index()] + len > limits.max_buffered_bytes {
+            self.drop_stale_pending(limits.stale_after);
+            if self.buffered[peer.index()] + len > limits.max_buffered_bytes {
+                return Err(malformed(format!(
+                    "more than {} bytes of messages nobody read",
+                    limits.max_buffered_bytes
+                )));
+            }
+        }
+        let session = self.sessions.entry(id).or_insert_with(SessionState::new);
+        Ok(Some(&mut session.streams[peer.index()]))
     }
 
     /// The error for a session that needs `peer` while the link is down.
@@ -255,37 +304,10 @@ impl Hub {
         payload: Vec<u8>,
     ) -> Result<(), NetError> {
         let mut s = self.lock();
-        if s.links[peer.index()].generation != generation || s.closed_set.contains(&id) {
-            return Ok(()); // a replaced connection, or a session that is over
-        }
-        let malformed = |reason: String| NetError::Malformed { peer, reason };
-        if !s.sessions.contains_key(&id) {
-            let pending = s.sessions.values().filter(|x| !x.opened).count();
-            if pending >= self.limits.max_pending_sessions {
-                s.drop_stale_pending(self.limits.stale_after);
-                let pending = s.sessions.values().filter(|x| !x.opened).count();
-                if pending >= self.limits.max_pending_sessions {
-                    return Err(malformed(format!(
-                        "frames for more than {pending} sessions that were never opened here"
-                    )));
-                }
-            }
-        }
-        if s.buffered[peer.index()] + payload.len() > self.limits.max_buffered_bytes {
-            s.drop_stale_pending(self.limits.stale_after);
-            if s.buffered[peer.index()] + payload.len() > self.limits.max_buffered_bytes {
-                return Err(malformed(format!(
-                    "more than {} bytes of messages nobody read",
-                    self.limits.max_buffered_bytes
-                )));
-            }
-        }
         let len = payload.len();
-        let stream = &mut s
-            .sessions
-            .entry(id)
-            .or_insert_with(SessionState::new)
-            .streams[peer.index()];
+        let Some(stream) = s.arriving(&self.limits, peer, generation, id, len)? else {
+            return Ok(());
+        };
         if stream.failed.is_some() {
             return Ok(()); // the session already failed with this peer
         }
@@ -299,10 +321,26 @@ impl Hub {
         Ok(())
     }
 
+    /// `peer` closed session `id` (its control frame arrived over `generation`); an
+    /// error as for [`Hub::deliver`].
+    pub fn peer_closed(
+        &self,
+        peer: PartyId,
+        generation: u64,
+        id: SessionId,
+    ) -> Result<(), NetError> {
+        let mut s = self.lock();
+        if let Some(stream) = s.arriving(&self.limits, peer, generation, id, 0)? {
+            stream.peer_left = true;
+            self.changed.notify_all();
+        }
+        Ok(())
+    }
+
     /// Opens session `id` (taking over frames already buffered for it).
     pub fn open(&self, id: SessionId) -> Result<(), NetError> {
         let mut s = self.lock();
-        if s.closed_set.contains(&id) {
+        if s.closed_set.contains(&id) || id == CONTROL {
             return Err(NetError::SessionInUse { session: id.0 });
         }
         let session = s.sessions.entry(id).or_insert_with(SessionState::new);
@@ -313,9 +351,12 @@ impl Hub {
         Ok(())
     }
 
-    /// Closes session `id`, releasing its queues.
-    pub fn close(&self, id: SessionId) {
-        self.lock().remove(id);
+    /// Closes session `id`, releasing its queues; returns the connections that are up,
+    /// on which to tell the peers.
+    pub fn close(&self, id: SessionId) -> Vec<Outbox> {
+        let mut s = self.lock();
+        s.remove(id);
+        s.links.iter().filter_map(|l| l.outbox.clone()).collect()
     }
 
     /// The writer queue for sending in session `id` to `peer`, waiting up to `timeout`
@@ -326,7 +367,7 @@ impl Hub {
         peer: PartyId,
         timeout: Duration,
     ) -> Result<Outbox, NetError> {
-        let deadline = Instant::now() + timeout;
+        let deadline = deadline_after(timeout);
         let mut s = self.lock();
         loop {
             if s.shut {
@@ -349,7 +390,7 @@ impl Hub {
         peer: PartyId,
         timeout: Duration,
     ) -> Result<Vec<u8>, NetError> {
-        let deadline = Instant::now() + timeout;
+        let deadline = deadline_after(timeout);
         let mut s = self.lock();
         loop {
             let st = &mut *s;
@@ -360,11 +401,15 @@ impl Hub {
                 st.buffered[peer.index()] -= message.len();
                 return Ok(message);
             }
+            let left = session.streams[peer.index()].peer_left;
             if st.shut {
                 return Err(NetError::Disconnected { peer });
             }
             // Fails if the stream's connection is gone; binds it to a live one.
             let up = st.bind(id, peer)?.is_some();
+            if left {
+                return Err(NetError::PeerLeft { peer });
+            }
             s = match self.wait(s, deadline) {
                 Some(s) => s,
                 None if up => return Err(NetError::Timeout { peer, timeout }),
@@ -375,7 +420,7 @@ impl Hub {
 
     /// Waits until the links to both peers of `me` are up.
     pub fn wait_connected(&self, me: PartyId, timeout: Duration) -> Result<(), NetError> {
-        let deadline = Instant::now() + timeout;
+        let deadline = deadline_after(timeout);
         let mut s = self.lock();
         loop {
             let down = PartyId::ALL
@@ -411,7 +456,7 @@ impl Hub {
     /// Waits until every connection task has ended (after [`Hub::shutdown`] their writers
     /// send what was queued, then close), at most `linger`.
     pub fn drain(&self, linger: Duration) {
-        let deadline = Instant::now() + linger;
+        let deadline = deadline_after(linger);
         let mut s = self.lock();
         while s.live > 0 {
             s = match self.wait(s, deadline) {
@@ -464,6 +509,43 @@ mod tests {
         assert_eq!(
             h.open(SessionId(5)),
             Err(NetError::SessionInUse { session: 5 })
+        );
+    }
+
+    #[test]
+    fn huge_timeouts_do_not_overflow() {
+        assert!(deadline_after(Duration::MAX) > Instant::now());
+        let h = hub(4, 100);
+        h.open(SessionId(1)).unwrap();
+        h.shutdown();
+        assert_eq!(
+            h.recv(SessionId(1), P1, Duration::MAX),
+            Err(NetError::Disconnected { peer: P1 })
+        );
+    }
+
+    #[test]
+    fn a_peer_that_closed_the_session_fails_the_next_wait_at_once() {
+        let h = hub(4, 100);
+        let (tx, _rx) = unbounded_channel();
+        let g = h.connected(P1, tx);
+        // Closed by the peer before it was opened here, after one message.
+        h.deliver(P1, g, SessionId(3), vec![1]).unwrap();
+        h.peer_closed(P1, g, SessionId(3)).unwrap();
+        h.open(SessionId(3)).unwrap();
+        assert_eq!(h.recv(SessionId(3), P1, SHORT).unwrap(), vec![1]);
+        let started = Instant::now();
+        assert_eq!(
+            h.recv(SessionId(3), P1, Duration::from_secs(60)),
+            Err(NetError::PeerLeft { peer: P1 })
+        );
+        assert!(started.elapsed() < Duration::from_secs(30), "no waiting");
+        // Closing here releases the entry; the reserved control id is never a session.
+        assert_eq!(h.close(SessionId(3)).len(), 1, "one connection to tell");
+        assert!(h.lock().sessions.is_empty());
+        assert_eq!(
+            h.open(CONTROL),
+            Err(NetError::SessionInUse { session: u64::MAX })
         );
     }
 

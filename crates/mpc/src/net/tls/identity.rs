@@ -74,13 +74,13 @@ impl std::fmt::Debug for PartyKey {
 impl PartyKey {
     /// Parses a PEM `PRIVATE KEY` (PKCS#8) block.
     pub fn from_pem(pem: &[u8]) -> Result<Self, TlsError> {
-        let key = PrivatePkcs8KeyDer::from_pem_slice(pem).map_err(|_| {
+        let mut key = PrivatePkcs8KeyDer::from_pem_slice(pem).map_err(|_| {
             // The parser's message could quote the input; say only what was expected.
             TlsError::Config("the key file is not a PEM PRIVATE KEY (PKCS#8) block".into())
         })?;
-        Ok(Self {
-            pkcs8: Zeroizing::new(key.secret_pkcs8_der().to_vec()),
-        })
+        let pkcs8 = Zeroizing::new(key.secret_pkcs8_der().to_vec());
+        key.zeroize();
+        Ok(Self { pkcs8 })
     }
 
     /// Reads a key file written by [`super::config::generate_network`].

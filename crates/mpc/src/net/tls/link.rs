@@ -9,7 +9,7 @@
 //! refuses the dialler's certificate (which TLS 1.3 reports after the client's side of
 //! the handshake is done) is seen as a refused handshake, not as a connection.
 
-use super::frame::{FrameError, encode_header, read_frame};
+use super::frame::{CONTROL, Control, FrameError, encode_header, read_frame};
 use super::hub::{Hub, OutFrame};
 use super::{NetworkConfig, TlsOptions};
 use crate::net::NetError;
@@ -128,7 +128,7 @@ pub(crate) async fn dial_loop(ctx: Arc<Context>, peer: PartyId) {
             Err(e) => {
                 tracing::debug!(%peer, "connection attempt failed: {e}");
                 ctx.hub.refused(peer, e);
-                backoff = (backoff * 2).min(ctx.options.reconnect_max);
+                backoff = backoff.saturating_mul(2).min(ctx.options.reconnect_max);
             }
         }
         tokio::time::sleep(backoff).await;
@@ -266,6 +266,15 @@ async fn serve<S: AsyncRead + AsyncWrite + Send + Unpin>(ctx: &Context, peer: Pa
     let read = async {
         loop {
             match read_frame(&mut reader, max).await {
+                Ok(Some((CONTROL, payload))) => {
+                    let done = match Control::decode(&payload) {
+                        Ok(Control::SessionClosed(id)) => hub.peer_closed(peer, generation, id),
+                        Err(e) => Err(frame_error(peer, e)),
+                    };
+                    if let Err(e) = done {
+                        return e;
+                    }
+                }
                 Ok(Some((session, payload))) => {
                     if let Err(e) = hub.deliver(peer, generation, session, payload) {
                         return e;

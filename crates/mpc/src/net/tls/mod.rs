@@ -15,7 +15,9 @@
 //! transit, in order per session and direction. A peer that disconnects, stalls past the
 //! timeout, or sends a malformed or oversized frame makes the sessions using it fail with
 //! [`NetError::Disconnected`], [`NetError::Timeout`] or [`NetError::Malformed`]; a
-//! refused handshake is [`NetError::Tls`]. Links are redialled, so the next query works
+//! refused handshake is [`NetError::Tls`]. A session that ends at one party (failed or
+//! done) is announced to its peers, so a peer still waiting on it fails at once with
+//! [`NetError::PeerLeft`]. Links are redialled, so the next query works
 //! once the peer is back. Nothing panics on peer input.
 //!
 //! Not guaranteed: TLS hides contents, not traffic shape (message sizes and timing reveal
@@ -38,7 +40,7 @@ mod tests;
 
 pub use config::{NetworkConfig, PartyEntry, generate_network, load_party};
 pub use identity::{PartyCertificate, PartyKey};
-pub use node::{TlsNode, TlsOptions, TlsSession};
+pub use node::{LINGER, TlsNode, TlsOptions, TlsSession};
 
 use crate::net::NetError;
 use crate::party::PartyId;

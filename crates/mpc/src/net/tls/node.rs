@@ -1,5 +1,6 @@
 //! One party's TLS node: its runtime, its two links and the sessions over them.
 
+use super::frame::{CONTROL, Control};
 use super::hub::{Hub, Limits, OutFrame};
 use super::link::{Context, accept_loop, dial_loop};
 use super::verify::{check_key, client_config, server_config};
@@ -166,7 +167,7 @@ impl TlsNode {
         let hub = Arc::new(Hub::new(Limits {
             max_pending_sessions: options.max_pending_sessions,
             max_buffered_bytes: options.max_buffered_bytes,
-            stale_after: options.timeout * 2,
+            stale_after: options.timeout.saturating_mul(2),
         }));
         let ctx = Arc::new(Context {
             hub: hub.clone(),
@@ -239,8 +240,9 @@ impl TlsNode {
     }
 
     /// Opens session `id`, the transport for one query. All three parties open the same
-    /// id; an id that is open or was closed recently on this node is refused with
-    /// [`NetError::SessionInUse`] (ids are never reused). Messages a peer sent for `id`
+    /// id; an id that is open or was closed recently on this node, or `u64::MAX`
+    /// (reserved for control frames), is refused with [`NetError::SessionInUse`] (ids
+    /// are never reused). Messages a peer sent for `id`
     /// before it was opened here are delivered. Dropping the session releases its
     /// queues.
     pub fn session(&self, id: SessionId) -> Result<TlsSession, NetError> {
@@ -337,7 +339,17 @@ impl Transport for TlsSession {
 }
 
 impl Drop for TlsSession {
+    /// Frees the session's queues and tells both peers, so one still waiting for this
+    /// party in this session fails at once with [`NetError::PeerLeft`].
     fn drop(&mut self) {
-        self.hub.close(self.id);
+        let closed = Control::SessionClosed(self.id).encode();
+        for outbox in self.hub.close(self.id) {
+            let frame = OutFrame {
+                session: CONTROL,
+                payload: closed.clone(),
+            };
+            // A connection that just went away needs no notice.
+            let _ = outbox.send(frame);
+        }
     }
 }
