@@ -1,18 +1,21 @@
 //! The throughput measurement behind `masque bench mpc` and the criterion bench.
 //!
-//! Builds a single-eye gallery of random codes, shares it for the three parties, runs
-//! 1:N queries through the in-process transport with one thread per party, and measures
-//! the same queries with the plaintext matcher on one core in the same run.
+//! Builds a single-eye gallery of random codes, deals it to the three parties, runs the
+//! same batch of 1:N queries once over the in-process transport and once over loopback
+//! TLS 1.3 (one thread per party in both cases), and measures the same queries with the
+//! plaintext matcher on one core in the same run.
 //!
 //! Comparisons per second per party-core follow DESIGN.md: comparisons ÷ (CPU seconds
 //! of all three parties ÷ 3). CPU time is the party threads' own on-CPU time
-//! (`/proc/thread-self/schedstat`), falling back to wall time where that is unavailable.
+//! (`/proc/thread-self/schedstat`), plus, over TLS, the CPU time of the nodes' I/O
+//! threads; it falls back to wall time where `/proc` is unavailable.
 
 use crate::dealer::{QueryShare, enrolment_shares, query_shares};
 use crate::engine::{EngineError, PartyEngine};
 use crate::gallery::{Gallery, RecordId};
 use crate::net::Transport;
 use crate::net::local::LocalNetwork;
+use crate::net::tls::{TlsError, loopback};
 use crate::party::PartyId;
 use crate::randomness::{PartySeeds, SessionId};
 use masque_template::iris::ROTATION_COUNT;
@@ -20,31 +23,57 @@ use masque_template::matcher::{DecisionRule, EyeMode, IrisGallery, IrisQuery, Ke
 use masque_template::{FixedPointRule, IrisCode};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha20Rng;
+use rayon::prelude::*;
 use std::time::{Duration, Instant};
+
+/// Why the benchmark could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum BenchError {
+    /// A party's query or insertion failed.
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    /// The loopback TLS network could not be set up.
+    #[error("loopback TLS: {0}")]
+    Tls(#[from] TlsError),
+    /// The parties opened different bits (a protocol bug).
+    #[error("the parties opened different results")]
+    Disagreement,
+}
+
+/// The figures of one transport.
+#[derive(Debug, Clone)]
+pub struct TransportFigures {
+    /// Wall-clock seconds of the query batch.
+    pub wall_seconds: f64,
+    /// CPU seconds of the three parties together.
+    pub cpu_seconds: f64,
+    /// Comparisons per second per party-core.
+    pub per_party_core: f64,
+    /// Payload bytes each party sent per comparison (largest of the three).
+    pub bytes_per_comparison: f64,
+}
 
 /// What one benchmark run measured.
 #[derive(Debug, Clone)]
 pub struct BenchReport {
     /// Stored eyes per party.
     pub eyes: usize,
-    /// Queries run (each against every eye).
+    /// Queries in the batch (each against every eye).
     pub queries: usize,
     /// Comparisons: queries × eyes × 31 rotations.
     pub comparisons: u64,
-    /// Wall-clock seconds of the MPC queries.
-    pub mpc_wall_seconds: f64,
-    /// CPU seconds of the three parties together.
-    pub mpc_cpu_seconds: f64,
-    /// Comparisons per second per party-core.
-    pub per_party_core: f64,
-    /// Bytes each party sent per comparison (largest of the three).
-    pub bytes_per_comparison: f64,
+    /// The matrix kernel the parties used.
+    pub kernel: &'static str,
+    /// Over the in-process transport.
+    pub in_process: TransportFigures,
+    /// Over loopback TLS 1.3.
+    pub tls: TransportFigures,
     /// Plaintext matcher comparisons per second on one core, same queries and gallery.
     pub plaintext_per_core: f64,
     /// The plaintext kernel used.
     pub plaintext_kernel: String,
-    /// Bytes of shares stored per eye per party.
-    pub share_bytes_per_eye: usize,
+    /// Bytes of shares stored per eye per party (measured from the gallery).
+    pub share_bytes_per_eye: f64,
 }
 
 fn random_code(rng: &mut impl Rng) -> IrisCode {
@@ -66,25 +95,98 @@ fn thread_cpu() -> Option<Duration> {
     Some(Duration::from_nanos(ns))
 }
 
-/// Runs the benchmark: `eyes` stored eyes, `queries` single-eye queries.
+/// Runs `query` at the three parties on their own threads; returns each party's CPU time,
+/// bytes sent and opened bits.
+fn run_parties<T: Transport + Send>(
+    engines: &[PartyEngine; 3],
+    transports: [T; 3],
+    queries: &[Vec<Vec<QueryShare>>; 3],
+    session: SessionId,
+) -> Result<Vec<(Duration, u64, Vec<bool>)>, EngineError> {
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = engines
+            .iter()
+            .zip(transports)
+            .zip(queries)
+            .map(|((engine, mut net), queries)| {
+                scope.spawn(move || {
+                    let wall = Instant::now();
+                    let cpu0 = thread_cpu();
+                    let bits = engine.search(&mut net, session, queries)?;
+                    let cpu = match (cpu0, thread_cpu()) {
+                        (Some(a), Some(b)) => b - a,
+                        _ => wall.elapsed(),
+                    };
+                    Ok((cpu, net.bytes_sent(), bits))
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("party thread"))
+            .collect()
+    })
+}
+
+fn figures(
+    results: &[(Duration, u64, Vec<bool>)],
+    extra_cpu: Duration,
+    wall: Duration,
+    comparisons: u64,
+) -> Result<TransportFigures, BenchError> {
+    if results.iter().any(|r| r.2 != results[0].2) {
+        return Err(BenchError::Disagreement);
+    }
+    let cpu = results.iter().map(|r| r.0).sum::<Duration>() + extra_cpu;
+    let bytes = results.iter().map(|r| r.1).max().unwrap_or(0);
+    Ok(TransportFigures {
+        wall_seconds: wall.as_secs_f64(),
+        cpu_seconds: cpu.as_secs_f64(),
+        per_party_core: comparisons as f64 / (cpu.as_secs_f64() / 3.0),
+        bytes_per_comparison: bytes as f64 / comparisons as f64,
+    })
+}
+
+/// Runs the benchmark: `eyes` stored eyes, a batch of `queries` single-eye queries.
+/// `progress` is called with the number of eyes dealt so far while the gallery is built.
 ///
 /// # Errors
-/// An [`EngineError`] if a party's query fails (it should not in-process).
-pub fn run(eyes: usize, queries: usize, seed: u64) -> Result<BenchReport, EngineError> {
+/// A [`BenchError`] if the TLS network cannot be set up or a query fails.
+pub fn run(
+    eyes: usize,
+    queries: usize,
+    seed: u64,
+    progress: &(dyn Fn(usize) + Sync),
+) -> Result<BenchReport, BenchError> {
     let mut rng = ChaCha20Rng::seed_from_u64(seed);
     let rule = FixedPointRule::from_threshold(0.345);
     let seeds = PartySeeds::deal(&mut rng);
     let mut engines = PartyId::ALL
         .map(|p| PartyEngine::new(p, seeds[p.index()].clone(), EyeMode::SingleEye, rule));
+    engines.iter_mut().for_each(|e| e.reserve(eyes));
     let mut plain = IrisGallery::new(EyeMode::SingleEye);
-    for k in 0..eyes {
-        let code = random_code(&mut rng);
-        for (engine, share) in engines.iter_mut().zip(enrolment_shares(&code, &mut rng)) {
-            engine.insert(RecordId(k as u64), &[share])?;
+    // Deal in parallel chunks (each with its own seeded stream), enrol in order.
+    const CHUNK: usize = 1_024;
+    for start in (0..eyes).step_by(CHUNK) {
+        let end = (start + CHUNK).min(eyes);
+        let dealt: Vec<(IrisCode, [crate::dealer::EnrolmentShare; 3])> = (start..end)
+            .into_par_iter()
+            .map(|k| {
+                let mut rng = ChaCha20Rng::seed_from_u64(seed ^ (k as u64).wrapping_mul(0x9e37));
+                let code = random_code(&mut rng);
+                let shares = enrolment_shares(&code, &mut rng);
+                (code, shares)
+            })
+            .collect();
+        for (k, (code, shares)) in (start..end).zip(dealt) {
+            for (engine, share) in engines.iter_mut().zip(shares) {
+                engine.insert(RecordId(k as u64), &[share])?;
+            }
+            plain
+                .insert_eye(masque_template::matcher::RecordId(k as u64), &code)
+                .expect("fresh ids");
         }
-        plain
-            .insert_eye(masque_template::matcher::RecordId(k as u64), &code)
-            .expect("fresh ids");
+        progress(end);
     }
     let probes: Vec<IrisCode> = (0..queries).map(|_| random_code(&mut rng)).collect();
     let mut shared: [Vec<Vec<QueryShare>>; 3] = Default::default();
@@ -93,41 +195,40 @@ pub fn run(eyes: usize, queries: usize, seed: u64) -> Result<BenchReport, Engine
             shared[p].push(vec![share]);
         }
     }
-
-    let nets = LocalNetwork::connect(Duration::from_secs(600));
-    let started = Instant::now();
-    let results: Vec<Result<(Duration, u64), EngineError>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = engines
-            .iter()
-            .zip(nets)
-            .zip(&shared)
-            .map(|((engine, mut net), queries)| {
-                scope.spawn(move || {
-                    let wall = Instant::now();
-                    let cpu0 = thread_cpu();
-                    engine.search(&mut net, SessionId(1), queries)?;
-                    let cpu = match (cpu0, thread_cpu()) {
-                        (Some(a), Some(b)) => b - a,
-                        _ => wall.elapsed(),
-                    };
-                    Ok((cpu, net.bytes_sent()))
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().expect("party thread"))
-            .collect()
-    });
-    let mpc_wall = started.elapsed().as_secs_f64();
-    let mut cpu = 0.0;
-    let mut bytes = 0u64;
-    for r in results {
-        let (c, b) = r?;
-        cpu += c.as_secs_f64();
-        bytes = bytes.max(b);
-    }
     let comparisons = (queries * eyes * ROTATION_COUNT) as u64;
+    let timeout = Duration::from_secs(600);
+
+    let started = Instant::now();
+    let results = run_parties(
+        &engines,
+        LocalNetwork::connect(timeout),
+        &shared,
+        SessionId(1),
+    )?;
+    let in_process = figures(&results, Duration::ZERO, started.elapsed(), comparisons)?;
+
+    let nodes = loopback(timeout)?;
+    let io_cpu = |nodes: &[crate::net::tls::TlsNode; 3]| -> Duration {
+        nodes.iter().filter_map(|n| n.runtime_cpu_time()).sum()
+    };
+    let sessions = [
+        nodes[0].session(SessionId(2)).map_err(EngineError::from)?,
+        nodes[1].session(SessionId(2)).map_err(EngineError::from)?,
+        nodes[2].session(SessionId(2)).map_err(EngineError::from)?,
+    ];
+    let io_before = io_cpu(&nodes);
+    let started = Instant::now();
+    let tls_results = run_parties(&engines, sessions, &shared, SessionId(2))?;
+    let wall = started.elapsed();
+    let tls = figures(
+        &tls_results,
+        io_cpu(&nodes).saturating_sub(io_before),
+        wall,
+        comparisons,
+    )?;
+    if tls_results[0].2 != results[0].2 {
+        return Err(BenchError::Disagreement);
+    }
 
     let matcher = Matcher {
         kernel: Kernel::best(),
@@ -145,17 +246,17 @@ pub fn run(eyes: usize, queries: usize, seed: u64) -> Result<BenchReport, Engine
     });
     let plain_seconds = plain_started.elapsed().as_secs_f64();
 
+    let gallery: &Gallery = engines[0].gallery();
     Ok(BenchReport {
         eyes,
         queries,
         comparisons,
-        mpc_wall_seconds: mpc_wall,
-        mpc_cpu_seconds: cpu,
-        per_party_core: comparisons as f64 / (cpu / 3.0),
-        bytes_per_comparison: bytes as f64 / comparisons as f64,
+        kernel: gallery.kernel().name(),
+        in_process,
+        tls,
         plaintext_per_core: comparisons as f64 / plain_seconds,
         plaintext_kernel: format!("{:?}", matcher.kernel),
-        share_bytes_per_eye: Gallery::BYTES_PER_EYE,
+        share_bytes_per_eye: gallery.stored_bytes() as f64 / eyes.max(1) as f64,
     })
 }
 
@@ -163,9 +264,17 @@ pub fn run(eyes: usize, queries: usize, seed: u64) -> Result<BenchReport, Engine
 mod tests {
     #[test]
     fn a_tiny_run_reports_consistent_figures() {
-        let r = super::run(3, 1, 7).unwrap();
-        assert_eq!(r.comparisons, 3 * 31);
-        assert!(r.bytes_per_comparison > 0.0 && r.per_party_core > 0.0);
-        assert_eq!(r.share_bytes_per_eye, 19_200 * 2);
+        let r = super::run(16, 1, 7, &|_| {}).unwrap();
+        assert_eq!(r.comparisons, 16 * 31);
+        for t in [&r.in_process, &r.tls] {
+            assert!(t.bytes_per_comparison > 0.0 && t.per_party_core > 0.0);
+        }
+        // The same protocol sends the same payload over either transport.
+        assert_eq!(
+            r.in_process.bytes_per_comparison,
+            r.tls.bytes_per_comparison
+        );
+        // One 16-row block of 19,200 two-byte values per 16 eyes.
+        assert_eq!(r.share_bytes_per_eye, 38_400.0);
     }
 }

@@ -85,6 +85,12 @@ impl PartyEngine {
         &self.gallery
     }
 
+    /// Reserves room for `additional` more records, so loading a large gallery does not
+    /// repeatedly grow (and copy) the share storage.
+    pub fn reserve(&mut self, additional: usize) {
+        self.gallery.reserve(additional);
+    }
+
     /// Enrols a record's shares (local; the node does this after a unique outcome).
     pub fn insert(&mut self, id: RecordId, eyes: &[EnrolmentShare]) -> Result<(), EngineError> {
         Ok(self.gallery.insert(id, eyes)?)
@@ -207,7 +213,7 @@ impl PartyEngine {
                         // Prepared one pair at a time: 1.2 MB of rows per query.
                         let prepared = prepare_query(&queries[pair][side]);
                         let rows: Vec<&[u16]> = prepared.chunks_exact(ELEMENTS).collect();
-                        let (code, mask) = self.gallery.dot_products(side, &rows, slot..slot + 1);
+                        let (code, mask) = self.gallery.row_dot_products(side, &rows, slot);
                         for (r, (&c, &k)) in code.iter().zip(&mask).enumerate() {
                             let at = (r * eyes + side) * pairs + pair;
                             both[at] = c;

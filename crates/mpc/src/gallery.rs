@@ -12,7 +12,7 @@
 use crate::dealer::{EnrolmentShare, EyeShare};
 use crate::encode::{CODE_ELEMENTS, ELEMENTS, GROUPS};
 use crate::kernel::stored_row;
-use crate::matmul::{Kernel, PackedRows, QueryRows, products};
+use crate::matmul::{Kernel, PackedRows, QueryRows, products, row_products};
 use crate::party::PartyId;
 use crate::ring::Z16;
 use masque_template::matcher::EyeMode;
@@ -170,6 +170,13 @@ impl Gallery {
         }
     }
 
+    /// Reserves room for `additional` more records.
+    pub fn reserve(&mut self, additional: usize) {
+        self.slots.reserve(additional);
+        self.ids.reserve(additional);
+        self.sides.iter_mut().for_each(|s| s.reserve(additional));
+    }
+
     /// Enrols a record; nothing changes on error.
     pub fn insert(&mut self, id: RecordId, eyes: &[EnrolmentShare]) -> Result<(), GalleryError> {
         self.check_shape(eyes)?;
@@ -226,12 +233,24 @@ impl Gallery {
             &mut out,
         )
         .expect("shapes checked by the engine");
-        let code = out[..per_segment].iter().map(|&v| Z16(v)).collect();
-        let mask = out[per_segment..]
-            .iter()
-            .map(|&v| Z16(v.wrapping_add(v)))
-            .collect();
-        (code, mask)
+        split_segments(&out, per_segment)
+    }
+
+    /// [`Gallery::dot_products`] against the single record in `slot` (the 1:1 path,
+    /// without the block kernels' preparation); each laid out `[row]`.
+    ///
+    /// # Panics
+    /// As [`Gallery::dot_products`].
+    pub fn row_dot_products(
+        &self,
+        side: usize,
+        rows: &[&[u16]],
+        slot: usize,
+    ) -> (Vec<Z16>, Vec<Z16>) {
+        let mut out = Zeroizing::new(vec![0u16; 2 * rows.len()]);
+        row_products(&self.sides[side], slot, rows, &SEGMENT_ENDS, &mut out)
+            .expect("shapes checked by the engine");
+        split_segments(&out, rows.len())
     }
 
     /// The stored row of record slot `slot`, side `side` (tests).
@@ -244,6 +263,16 @@ impl Gallery {
     pub fn stored_bytes(&self) -> usize {
         self.sides.iter().map(PackedRows::stored_bytes).sum()
     }
+}
+
+/// The code and (doubled) mask products from a kernel's output of two segments.
+fn split_segments(out: &[u16], per_segment: usize) -> (Vec<Z16>, Vec<Z16>) {
+    let code = out[..per_segment].iter().map(|&v| Z16(v)).collect();
+    let mask = out[per_segment..]
+        .iter()
+        .map(|&v| Z16(v.wrapping_add(v)))
+        .collect();
+    (code, mask)
 }
 
 #[cfg(test)]

@@ -323,7 +323,14 @@ fn engine_in_process_and_over_tls() {
     let eyes = 2_000;
     let mut rng = ChaCha20Rng::seed_from_u64(9);
     let seeds = PartySeeds::deal(&mut rng);
-    let mut engines = seeds.map(|s| PartyEngine::new(s, 1, FixedPointRule::from_threshold(T)));
+    let mut engines = PartyId::ALL.map(|p| {
+        PartyEngine::new(
+            p,
+            seeds[p.index()].clone(),
+            EyeMode::SingleEye,
+            FixedPointRule::from_threshold(T),
+        )
+    });
     let random_code = |rng: &mut ChaCha20Rng| {
         let mut code = [0u64; IrisCode::BITS / 64];
         let mut mask = [0u64; IrisCode::BITS / 64];
@@ -336,11 +343,11 @@ fn engine_in_process_and_over_tls() {
     };
     for k in 0..eyes {
         let code = random_code(&mut rng);
-        for (e, s) in engines.iter_mut().zip(share_eye(&code, &mut rng)) {
+        for (e, s) in engines.iter_mut().zip(enrolment_shares(&code, &mut rng)) {
             e.insert(RecordId(k), &[s]).unwrap();
         }
     }
-    let query = share_eye(&random_code(&mut rng), &mut rng).map(|s| vec![vec![s]]);
+    let query = query_shares(&random_code(&mut rng), &mut rng).map(|s| vec![vec![s]]);
     let comparisons = (eyes * 31) as f64;
     let run = |nets: Vec<Box<dyn Transport>>, sid: SessionId| {
         let start = Instant::now();

@@ -354,6 +354,55 @@ pub fn products(
 }
 
 /// Checks segment ends and turns them into chunk ranges.
+/// The products of a few query rows with ONE stored row (the 1:1 path), straight from
+/// the row-major queries: building [`QueryRows`] and running a block kernel would cost
+/// more than the products themselves. Same results as [`products`] with `rows` =
+/// `index..index + 1`; `out[s * queries.len() + m]`.
+///
+/// # Errors
+/// As [`products`]: a query of the wrong width, bad segments, an index outside the
+/// gallery or an output of the wrong length; nothing is written then.
+pub fn row_products(
+    gallery: &PackedRows,
+    index: usize,
+    queries: &[&[u16]],
+    segment_ends: &[usize],
+    out: &mut [u16],
+) -> Result<(), MatmulError> {
+    let width = gallery.width();
+    if let Some(q) = queries.iter().find(|q| q.len() != width) {
+        return Err(MatmulError::WidthMismatch {
+            queries: q.len(),
+            gallery: width,
+        });
+    }
+    let segments = segment_chunks(segment_ends, width)?;
+    if index >= gallery.len() {
+        return Err(MatmulError::RowsOutOfRange {
+            start: index,
+            end: index + 1,
+            len: gallery.len(),
+        });
+    }
+    let expected = segments.len() * queries.len();
+    if out.len() != expected {
+        return Err(MatmulError::OutputLength {
+            expected,
+            got: out.len(),
+        });
+    }
+    let mut row = zeroize::Zeroizing::new(vec![0u16; width]);
+    gallery.read_row(index, &mut row);
+    for (s, segment) in segments.iter().enumerate() {
+        let columns = segment.start * COLUMN_CHUNK..segment.end * COLUMN_CHUNK;
+        for (m, query) in queries.iter().enumerate() {
+            out[s * queries.len() + m] =
+                portable::dot(&query[columns.clone()], &row[columns.clone()]);
+        }
+    }
+    Ok(())
+}
+
 fn segment_chunks(ends: &[usize], width: usize) -> Result<Vec<Range<usize>>, MatmulError> {
     let bad = || MatmulError::BadSegments {
         ends: ends.to_vec(),

@@ -4,7 +4,7 @@ use super::Job;
 use super::layout::CHUNK;
 
 /// `Σ a_k b_k mod 2^16`.
-fn dot(a: &[u16], b: &[u16]) -> u16 {
+pub(super) fn dot(a: &[u16], b: &[u16]) -> u16 {
     a.iter()
         .zip(b)
         .fold(0u16, |sum, (&x, &y)| sum.wrapping_add(x.wrapping_mul(y)))
