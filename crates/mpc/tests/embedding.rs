@@ -96,3 +96,107 @@ fn cosine_threshold_agrees_with_the_fixed_point_rule_near_and_far() {
     assert_eq!(engines[0].len(), 19);
     assert!(!engines[1].remove(RecordId(0)));
 }
+
+/// Makes probes for the stored unit vectors.
+type ProbeMaker<'a> = &'a dyn Fn(&[Vec<f32>], &mut ChaCha20Rng) -> Vec<QuantizedEmbedding>;
+
+/// A unit vector at cosine `c` from the unit vector `base`.
+fn at_cosine(base: &[f32], c: f32, rng: &mut ChaCha20Rng) -> Vec<f32> {
+    let raw = unit(rng);
+    let along: f32 = raw.iter().zip(base).map(|(a, b)| a * b).sum();
+    let mut orth: Vec<f32> = raw.iter().zip(base).map(|(a, b)| a - along * b).collect();
+    let norm = orth.iter().map(|x| x * x).sum::<f32>().sqrt();
+    orth.iter_mut().for_each(|x| *x /= norm);
+    let s = (1.0 - c * c).sqrt();
+    base.iter().zip(&orth).map(|(b, o)| c * b + s * o).collect()
+}
+
+/// 1:N parity at scale: 100 probes × 100 records = 10,000 random pairs, then 2,000
+/// probes each within 0.005 of the threshold (in the fixed-point cosine the rule
+/// decides on) against one of 20 records and far from the rest.
+#[test]
+fn parity_on_ten_thousand_random_and_two_thousand_near_threshold_pairs() {
+    let mut rng = ChaCha20Rng::seed_from_u64(21);
+    let t = 0.6;
+    let rule = CosineRule::new(t).unwrap();
+    let seeds = PartySeeds::deal(&mut rng);
+    let check = |records: usize, probes_of: ProbeMaker<'_>, rng: &mut ChaCha20Rng, session: u64| {
+        let mut engines = seeds.clone().map(|s| EmbeddingEngine::new(s, DIMS, rule));
+        let bases: Vec<Vec<f32>> = (0..records)
+            .map(|_| Embedding::new(unit(rng)).unwrap().values().to_vec())
+            .collect();
+        let stored: Vec<QuantizedEmbedding> = bases
+            .iter()
+            .map(|b| Embedding::new(b.clone()).unwrap().quantize())
+            .collect();
+        for (k, e) in stored.iter().enumerate() {
+            for (engine, share) in engines.iter_mut().zip(share_embedding(e, rng)) {
+                engine.insert(RecordId(k as u64), &share).unwrap();
+            }
+        }
+        let probes = probes_of(&bases, rng);
+        let want: Vec<bool> = probes
+            .iter()
+            .map(|p| stored.iter().any(|s| rule.is_match(p.dot(s).unwrap())))
+            .collect();
+        let mut shared: [Vec<ShareVec<Z32>>; 3] = Default::default();
+        for p in &probes {
+            for (i, s) in share_embedding(p, rng).into_iter().enumerate() {
+                shared[i].push(s);
+            }
+        }
+        let got = run(&engines, session, |p, e, net, sid| {
+            e.search(net, sid, &shared[p.index()]).unwrap()
+        });
+        assert!(
+            got.iter().all(|g| *g == want),
+            "disagreement with the plaintext rule"
+        );
+        want.iter().filter(|&&m| m).count()
+    };
+    // Random: each probe at a random cosine in [0.4, 0.8] from one record.
+    let matched = check(
+        100,
+        &|bases, rng| {
+            (0..100)
+                .map(|i| {
+                    let c = rng.random_range(0.4f32..0.8);
+                    Embedding::new(at_cosine(&bases[i], c, rng))
+                        .unwrap()
+                        .quantize()
+                })
+                .collect()
+        },
+        &mut rng,
+        1_000,
+    );
+    assert!(matched > 20 && matched < 80, "{matched}");
+    // Near: |cos − t| < 0.005 in the fixed-point dot product itself.
+    let matched = check(
+        20,
+        &|bases, rng| {
+            let stored: Vec<QuantizedEmbedding> = bases
+                .iter()
+                .map(|b| Embedding::new(b.clone()).unwrap().quantize())
+                .collect();
+            (0..2_000)
+                .map(|i| {
+                    loop {
+                        let c = t as f32 + rng.random_range(-0.005f32..0.005);
+                        let p = Embedding::new(at_cosine(&bases[i % 20], c, rng))
+                            .unwrap()
+                            .quantize();
+                        let cos =
+                            f64::from(p.dot(&stored[i % 20]).unwrap()) / f64::from(1u32 << 28);
+                        if (cos - t).abs() < 0.005 {
+                            break p;
+                        }
+                    }
+                })
+                .collect()
+        },
+        &mut rng,
+        2_000,
+    );
+    assert!(matched > 400 && matched < 1_600, "{matched}");
+}
