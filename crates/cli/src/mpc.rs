@@ -1,8 +1,9 @@
 //! `masque bench mpc`: three-party MPC matching throughput (see `masque_mpc::bench`).
 
-use crate::output::progress;
+use crate::output::{print_json, progress};
 use clap::Args;
 use masque_mpc::bench::TransportFigures;
+use serde_json::json;
 
 /// Arguments of `masque bench mpc`.
 #[derive(Args)]
@@ -17,6 +18,18 @@ pub struct BenchMpcArgs {
     /// Seed of the random gallery and queries.
     #[arg(long, default_value_t = 1)]
     seed: u64,
+    /// Print the figures as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+fn transport_json(t: &TransportFigures) -> serde_json::Value {
+    json!({
+        "comparisons_per_second_per_party_core": t.per_party_core,
+        "wall_seconds": t.wall_seconds,
+        "cpu_seconds_three_parties": t.cpu_seconds,
+        "bytes_sent_per_comparison_per_party": t.bytes_per_comparison,
+    })
 }
 
 fn print_transport(name: &str, t: &TransportFigures) {
@@ -33,6 +46,19 @@ pub fn run(args: BenchMpcArgs) -> anyhow::Result<()> {
         bar.set_position(done as u64)
     })?;
     bar.finish_and_clear();
+    if args.json {
+        return print_json(&json!({
+            "eyes": r.eyes,
+            "queries": r.queries,
+            "comparisons": r.comparisons,
+            "kernel": r.kernel,
+            "in_process": transport_json(&r.in_process),
+            "tls": transport_json(&r.tls),
+            "share_bytes_per_eye_per_party": r.share_bytes_per_eye,
+            "plaintext_per_core": r.plaintext_per_core,
+            "plaintext_kernel": r.plaintext_kernel,
+        }));
+    }
     println!(
         "MPC 1:N, {} stored eyes x {} queries x 31 rotations = {} comparisons ({} kernel)",
         r.eyes, r.queries, r.comparisons, r.kernel

@@ -1,5 +1,6 @@
 //! `masque mpc net-init` end to end: the files it writes load back as a working network
-//! config, keys are private, nothing is overwritten, bad input is refused.
+//! config, keys are private, nothing is overwritten, bad input is refused. And
+//! `masque bench mpc` on a tiny gallery, over both transports.
 
 use masque_mpc::PartyId;
 use masque_mpc::net::tls::{NetworkConfig, load_party};
@@ -69,4 +70,26 @@ fn net_init_writes_a_loadable_config_and_never_overwrites() {
         assert!(stderr.contains(why), "{bad}: {stderr}");
         assert!(!other.exists(), "nothing is written for bad input");
     }
+}
+
+#[test]
+fn bench_mpc_reports_both_transports_as_json() {
+    let out = masque(&["bench", "mpc", "--eyes", "32", "--queries", "1", "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["comparisons"], 32 * 31);
+    assert_eq!(v["share_bytes_per_eye_per_party"], 38_400.0);
+    for transport in ["in_process", "tls"] {
+        let t = &v[transport];
+        assert!(t["comparisons_per_second_per_party_core"].as_f64().unwrap() > 0.0);
+        assert!(t["bytes_sent_per_comparison_per_party"].as_f64().unwrap() > 0.0);
+    }
+    assert_eq!(
+        v["in_process"]["bytes_sent_per_comparison_per_party"],
+        v["tls"]["bytes_sent_per_comparison_per_party"]
+    );
 }
