@@ -80,6 +80,12 @@ impl PartyEngine {
         }
     }
 
+    /// Replaces the pairwise PRF seeds, for example with seeds the parties agreed over
+    /// the network at startup ([`PartySeeds::agree`]); every party must switch together.
+    pub fn set_seeds(&mut self, seeds: PartySeeds) {
+        self.seeds = seeds;
+    }
+
     /// This party's gallery.
     pub fn gallery(&self) -> &Gallery {
         &self.gallery

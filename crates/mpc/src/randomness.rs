@@ -12,10 +12,17 @@
 //! zero, each pseudorandom to the party that does not hold both seeds), boolean
 //! zero-sharings with XOR, and values shared with one neighbour.
 //!
+//! Seeds are either dealt ([`PartySeeds::deal`], tests and tools) or agreed by the
+//! parties themselves at startup ([`PartySeeds::agree`]): each party draws the seed it
+//! shares with its next party and sends it over the authenticated, encrypted link (the
+//! pinned TLS 1.3 transport), so each seed is known to exactly its two holders and no
+//! machine ever holds all three.
+//!
 //! Guarantees: within one session no PRF output is used twice; a session id must never
 //! be reused with the same seeds (the engine allocates them from a counter that the
 //! caller seeds past any earlier run). Seeds are zeroized on drop and never printed.
 
+use crate::net::{NetError, Transport};
 use crate::party::PartyId;
 use crate::ring::Ring;
 use rand::{CryptoRng, RngCore, SeedableRng};
@@ -56,6 +63,37 @@ impl PartySeeds {
         });
         seeds.zeroize();
         out
+    }
+}
+
+impl PartySeeds {
+    /// Agrees fresh seeds with the two other parties over `net`: draws `k_{i+1}` from
+    /// `rng` and sends it to the next party, receives `k_i` from the previous one. All
+    /// three parties call this on the same (fresh, never reused) session. `net` must be
+    /// confidential and authenticated (the TLS transport is); the in-process transport
+    /// is for tests.
+    ///
+    /// # Errors
+    /// A [`NetError`] if a peer is unreachable, or [`NetError::Malformed`] if it sends
+    /// something other than a 32-byte seed.
+    pub fn agree(
+        net: &mut dyn Transport,
+        rng: &mut (impl CryptoRng + ?Sized),
+    ) -> Result<PartySeeds, NetError> {
+        let me = net.party();
+        let mut with_next = Seed([0; 32]);
+        rng.fill_bytes(&mut with_next.0);
+        net.send(me.next(), with_next.0.to_vec())?;
+        let mut received = net.recv(me.prev())?;
+        let seed = <[u8; 32]>::try_from(received.as_slice()).map_err(|_| NetError::Malformed {
+            peer: me.prev(),
+            reason: format!("a PRF seed is 32 bytes, got {}", received.len()),
+        });
+        received.zeroize();
+        Ok(PartySeeds {
+            with_prev: Seed(seed?),
+            with_next,
+        })
     }
 }
 
@@ -168,5 +206,36 @@ mod tests {
         let c: Vec<Z32> = all(3)[0].zero_share(16);
         assert_ne!(a, b);
         assert_eq!(a, c, "deterministic per (seed, session)");
+    }
+
+    #[test]
+    fn agreed_seeds_pair_up_like_dealt_ones() {
+        use crate::net::local::LocalNetwork;
+        let seeds: Vec<PartySeeds> = std::thread::scope(|scope| {
+            let handles: Vec<_> = LocalNetwork::connect(std::time::Duration::from_secs(5))
+                .into_iter()
+                .map(|mut net| {
+                    scope.spawn(move || PartySeeds::agree(&mut net, &mut rand::rng()).unwrap())
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        for p in PartyId::ALL {
+            assert_eq!(
+                seeds[p.index()].with_next,
+                seeds[p.next().index()].with_prev
+            );
+            assert_ne!(seeds[p.index()].with_next, seeds[p.index()].with_prev);
+        }
+        // A peer that sends a short seed is refused with a typed error.
+        let [mut p0, _p1, mut p2] = LocalNetwork::connect(std::time::Duration::from_secs(5));
+        p2.send(PartyId::P0, vec![1, 2, 3]).unwrap();
+        assert!(matches!(
+            PartySeeds::agree(&mut p0, &mut rand::rng()),
+            Err(NetError::Malformed {
+                peer: PartyId::P2,
+                ..
+            })
+        ));
     }
 }

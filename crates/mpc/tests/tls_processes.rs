@@ -116,9 +116,11 @@ fn tls_child() {
         return;
     };
     let me = PartyId::from_index(party.parse().unwrap());
-    let dealt = deal();
-    let engine = &dealt.engines[me.index()];
-    let probes = &dealt.probes[me.index()];
+    let Dealt {
+        engines, probes, ..
+    } = deal();
+    let mut engine = engines.into_iter().nth(me.index()).unwrap();
+    let probes = &probes[me.index()];
     let node = TlsNode::start_dir(
         &PathBuf::from(dir),
         me,
@@ -126,6 +128,11 @@ fn tls_child() {
     )
     .unwrap();
     node.wait_connected(Duration::from_secs(60)).unwrap();
+    // The dealt PRF seeds are replaced by seeds the three processes agree over TLS, so
+    // no single machine ever knew the ones the queries use.
+    let sid = SessionId(0);
+    let agreed = PartySeeds::agree(&mut node.session(sid).unwrap(), &mut rand::rng()).unwrap();
+    engine.set_seeds(agreed);
     let sid = SessionId(1);
     let search = engine
         .search(&mut node.session(sid).unwrap(), sid, probes)
