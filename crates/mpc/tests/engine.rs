@@ -1,5 +1,8 @@
 //! The engine end to end over the in-process transport, against the plaintext matcher.
 
+mod common;
+
+use common::share_person;
 use masque_mpc::PartyId;
 use masque_mpc::dealer::{EnrolmentShare, QueryShare, enrolment_shares, query_shares};
 use masque_mpc::engine::{EngineError, PartyEngine};
@@ -32,21 +35,6 @@ fn engines(mode: EyeMode) -> [PartyEngine; 3] {
             FixedPointRule::from_threshold(T),
         )
     })
-}
-
-/// Shares of a person's eyes for each party, dealt by `deal`.
-fn share_person<S>(
-    eyes: &[&IrisCode],
-    rng: &mut ChaCha20Rng,
-    deal: fn(&IrisCode, &mut ChaCha20Rng) -> [S; 3],
-) -> [Vec<S>; 3] {
-    let mut out: [Vec<S>; 3] = Default::default();
-    for eye in eyes {
-        for (i, s) in deal(eye, rng).into_iter().enumerate() {
-            out[i].push(s);
-        }
-    }
-    out
 }
 
 fn enrol(eyes: &[&IrisCode], rng: &mut ChaCha20Rng) -> [Vec<EnrolmentShare>; 3] {

@@ -1,6 +1,9 @@
 //! The engine end to end over loopback TLS (three nodes in this process, one thread per
 //! party), against the plaintext matcher, with several queries multiplexed at once.
 
+mod common;
+
+use common::share_person;
 use masque_mpc::PartyId;
 use masque_mpc::dealer::{QueryShare, enrolment_shares, query_shares};
 use masque_mpc::engine::PartyEngine;
@@ -23,21 +26,6 @@ static SESSIONS: AtomicU64 = AtomicU64::new(1);
 
 fn next_session() -> SessionId {
     SessionId(SESSIONS.fetch_add(1, Ordering::Relaxed))
-}
-
-/// Shares of a person's eyes for each party, dealt by `deal`.
-fn share_person<S>(
-    eyes: &[&IrisCode],
-    rng: &mut ChaCha20Rng,
-    deal: fn(&IrisCode, &mut ChaCha20Rng) -> [S; 3],
-) -> [Vec<S>; 3] {
-    let mut out: [Vec<S>; 3] = Default::default();
-    for eye in eyes {
-        for (i, s) in deal(eye, rng).into_iter().enumerate() {
-            out[i].push(s);
-        }
-    }
-    out
 }
 
 /// Runs `f` for the three parties on their own threads, each with a fresh session of

@@ -7,16 +7,19 @@
 //! its own key, runs a 1:N and a 1:1 query and prints the bits it opened. The parent
 //! checks that all three printed the plaintext matcher's answers and exited with 0.
 
+mod common;
+
+use common::share_person;
 use masque_mpc::PartyId;
 use masque_mpc::dealer::{QueryShare, enrolment_shares, query_shares};
 use masque_mpc::engine::PartyEngine;
 use masque_mpc::gallery::RecordId;
 use masque_mpc::net::tls::{TlsNode, TlsOptions, generate_network};
 use masque_mpc::randomness::{PartySeeds, SessionId};
+use masque_template::FixedPointRule;
 use masque_template::matcher::{DecisionRule, EyeMode, IrisGallery, IrisQuery, Matcher};
 use masque_template::synth::IrisPopulation;
 use masque_template::synth::iris::IrisModel;
-use masque_template::{EyePair, FixedPointRule, IrisCode};
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 use std::path::PathBuf;
@@ -47,21 +50,9 @@ fn deal() -> Dealt {
     let mut engines =
         PartyId::ALL.map(|p| PartyEngine::new(p, seeds[p.index()].clone(), EyeMode::TwoEyes, rule));
     let mut plain = IrisGallery::new(EyeMode::TwoEyes);
-    fn share<S>(
-        pair: &EyePair,
-        rng: &mut ChaCha20Rng,
-        deal: fn(&IrisCode, &mut ChaCha20Rng) -> [S; 3],
-    ) -> [Vec<S>; 3] {
-        let mut out: [Vec<S>; 3] = Default::default();
-        for eye in [&pair.left, &pair.right] {
-            for (p, s) in deal(eye, rng).into_iter().enumerate() {
-                out[p].push(s);
-            }
-        }
-        out
-    }
     for (i, person) in pop.persons.iter().enumerate().take(2) {
-        let shares = share(&person.captures[0], &mut rng, enrolment_shares);
+        let pair = &person.captures[0];
+        let shares = share_person(&[&pair.left, &pair.right], &mut rng, enrolment_shares);
         for (p, e) in engines.iter_mut().enumerate() {
             e.insert(RecordId(i as u64), &shares[p]).unwrap();
         }
@@ -77,7 +68,10 @@ fn deal() -> Dealt {
     let mut search = Vec::new();
     for person in &pop.persons {
         let q = &person.captures[1];
-        for (p, s) in share(q, &mut rng, query_shares).into_iter().enumerate() {
+        for (p, s) in share_person(&[&q.left, &q.right], &mut rng, query_shares)
+            .into_iter()
+            .enumerate()
+        {
             probes[p].push(s);
         }
         search.push(
