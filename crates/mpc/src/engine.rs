@@ -9,11 +9,11 @@
 //!    `code_dot` and `mask_dot`, re-shared into replicated form.
 //! 2. `D = code_dot·2^16 − A·lift(mask_dot) − 1` in Z_2^32; the comparison matches iff
 //!    `D ≥ 0`, i.e. iff `code_dot·2^16 > mask_dot·A`; the match bit is `NOT msb(D)`.
-//! 3. OR over rotations, AND over the two eyes, OR over records, all on shares.
-//! 4. One bit per query is opened.
+//! 3. OR over rotations, AND over the two eyes, then (1:N) OR over records, all on shares.
+//! 4. One bit per query (1:N) or per query–record pair (1:1) is opened.
 //!
-//! Comparisons are laid out `[rotation][eye][record][query]` so each reduction combines
-//! the outermost index. Nothing here is stored or changed by a query, so a failed query
+//! Comparisons are laid out `[rotation][eye][pair]` (for 1:N, pair = `record · nq +
+//! query`) so each reduction combines the outermost index. Nothing here is stored or changed by a query, so a failed query
 //! (a [`NetError`]) leaves the engine as it was.
 
 use crate::dealer::{EnrolmentShare, QueryShare};

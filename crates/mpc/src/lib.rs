@@ -1,5 +1,6 @@
-//! Three-party MPC for masque: replicated secret sharing, the matching protocols, the
-//! 1:N / 1:1 engine and the transports between custodians.
+//! Three-party MPC for masque: templates stored as Galois-ring Shamir shares, replicated
+//! secret sharing for the protocols, the 1:N / 1:1 engine that opens one bit per query,
+//! and the transports between custodians.
 //!
 //! Layers, bottom up:
 //! - [`ring`], [`party`], [`share`]: rings Z_2^16 and Z_2^32, party ids, replicated shares.
