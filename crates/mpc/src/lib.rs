@@ -17,7 +17,7 @@
 //! - [`matmul`]: integer matrix products over Z_2^16 (queries × gallery rows) with
 //!   portable, AVX-512 VNNI and AMX-INT8 kernels chosen at run time.
 //! - [`embedding`]: the cosine-threshold mode for face, voice and fingerprint embeddings.
-//! - [`bench`]: the throughput measurement behind `masque bench mpc`.
+//! - [`bench`](mod@bench): the throughput measurement behind `masque bench mpc`.
 //!
 //! Security model: three parties, semi-honest, honest majority. A single corrupted party
 //! learns nothing beyond the opened output bits. Nothing here protects against a party
