@@ -7,7 +7,8 @@
 //! shares are gone from the gallery, no tombstone remains that could still match.
 //!
 //! [`Gallery::dot_products`] runs the matrix kernel chosen at construction
-//! ([`Kernel::best`]: AMX, AVX-512 VNNI or portable).
+//! ([`Kernel::best`]: AMX, AVX-512 VNNI or portable) over spans of records in parallel on
+//! the rayon pool, so a custodian uses all its cores for one query.
 
 use crate::dealer::{EnrolmentShare, EyeShare};
 use crate::encode::{CODE_ELEMENTS, ELEMENTS, GROUPS};
@@ -16,6 +17,7 @@ use crate::matmul::{Kernel, PackedRows, QueryRows, products, row_products};
 use crate::party::PartyId;
 use crate::ring::Z16;
 use masque_template::matcher::EyeMode;
+use rayon::prelude::*;
 use std::collections::HashMap;
 use std::ops::Range;
 use zeroize::Zeroizing;
@@ -222,18 +224,34 @@ impl Gallery {
         slots: Range<usize>,
     ) -> (Vec<Z16>, Vec<Z16>) {
         let queries = QueryRows::new(ELEMENTS, rows).expect("prepared rows of ELEMENTS values");
-        let per_segment = rows.len() * slots.len();
-        let mut out = Zeroizing::new(vec![0u16; 2 * per_segment]);
-        products(
-            self.kernel,
-            &queries,
-            &self.sides[side],
-            slots,
-            &SEGMENT_ENDS,
-            &mut out,
-        )
-        .expect("shapes checked by the engine");
-        split_segments(&out, per_segment)
+        let (m, records) = (rows.len(), slots.len());
+        // Spans of whole kernel groups run on the rayon pool; each writes its own
+        // `[segment][row][record]` block, copied into place below.
+        let spans: Vec<Range<usize>> = spans(slots.clone());
+        let parts: Vec<Zeroizing<Vec<u16>>> = spans
+            .par_iter()
+            .map(|span| {
+                let mut part = Zeroizing::new(vec![0u16; 2 * m * span.len()]);
+                products(
+                    self.kernel,
+                    &queries,
+                    &self.sides[side],
+                    span.clone(),
+                    &SEGMENT_ENDS,
+                    &mut part,
+                )
+                .expect("shapes checked by the engine");
+                part
+            })
+            .collect();
+        let mut out = Zeroizing::new(vec![0u16; 2 * m * records]);
+        for (span, part) in spans.iter().zip(&parts) {
+            let at = span.start - slots.start;
+            for (k, run) in part.chunks_exact(span.len()).enumerate() {
+                out[k * records + at..k * records + at + span.len()].copy_from_slice(run);
+            }
+        }
+        split_segments(&out, m * records)
     }
 
     /// [`Gallery::dot_products`] against the single record in `slot` (the 1:1 path,
@@ -263,6 +281,23 @@ impl Gallery {
     pub fn stored_bytes(&self) -> usize {
         self.sides.iter().map(PackedRows::stored_bytes).sum()
     }
+}
+
+/// Records per parallel task: a multiple of the AMX kernel's 256-row group, small enough
+/// that a few thousand records keep two cores busy, large enough that each task amortises
+/// its setup.
+const SPAN: usize = 512;
+
+/// `slots` cut at multiples of [`SPAN`].
+fn spans(slots: Range<usize>) -> Vec<Range<usize>> {
+    let mut out = Vec::new();
+    let mut start = slots.start;
+    while start < slots.end {
+        let end = ((start / SPAN + 1) * SPAN).min(slots.end);
+        out.push(start..end);
+        start = end;
+    }
+    out
 }
 
 /// The code and (doubled) mask products from a kernel's output of two segments.
@@ -325,5 +360,43 @@ mod tests {
         assert_eq!(g.eye(0, 0), stored_row(rows[2][1].groups()));
         assert_eq!(g.eye(0, 1), stored_row(rows[1][1].groups()));
         // That the vacated storage is wiped is tested on `PackedRows` itself.
+    }
+
+    #[test]
+    fn spans_cut_at_multiples_of_the_span() {
+        assert_eq!(spans(0..0), Vec::<Range<usize>>::new());
+        assert_eq!(spans(3..5), vec![3..5]);
+        assert_eq!(spans(500..1100), vec![500..512, 512..1024, 1024..1100]);
+    }
+
+    #[test]
+    fn parallel_spans_give_the_same_products_as_one_row_at_a_time() {
+        let mut rng = ChaCha20Rng::seed_from_u64(4);
+        let mut g = Gallery::new(PartyId::P2, EyeMode::SingleEye);
+        for k in 0..1_100u64 {
+            let share = shares(&mut rng)[2].clone();
+            g.insert(RecordId(k), &[share]).unwrap();
+        }
+        let rows: Vec<Vec<u16>> = (0..3)
+            .map(|_| (0..ELEMENTS).map(|_| rng.random()).collect())
+            .collect();
+        let refs: Vec<&[u16]> = rows.iter().map(Vec::as_slice).collect();
+        let slots = 300..1_100;
+        let (code, mask) = g.dot_products(0, &refs, slots.clone());
+        for (j, slot) in slots.clone().enumerate() {
+            let (c, k) = g.row_dot_products(0, &refs, slot);
+            for m in 0..refs.len() {
+                assert_eq!(
+                    code[m * slots.len() + j],
+                    c[m],
+                    "code, row {m}, slot {slot}"
+                );
+                assert_eq!(
+                    mask[m * slots.len() + j],
+                    k[m],
+                    "mask, row {m}, slot {slot}"
+                );
+            }
+        }
     }
 }
