@@ -20,13 +20,23 @@ use crate::ring::{Ring, Z16, Z32};
 use crate::share::ShareVec;
 
 /// Bit `j` of every value, packed (plaintext transposition).
+///
+/// Sixty-four values at a time are transposed into a block of words held locally (the
+/// compiler keeps it in vector registers), then stored: one store per plane word instead
+/// of a read-modify-write per bit.
 pub fn planes_of<R: Ring>(values: &[R]) -> Vec<Vec<u64>> {
-    let words = words_for(values.len());
-    let mut planes = vec![vec![0u64; words]; R::BITS as usize];
-    for (k, v) in values.iter().enumerate() {
-        let v = v.to_u64();
-        for (j, plane) in planes.iter_mut().enumerate() {
-            plane[k / 64] |= (v >> j & 1) << (k % 64);
+    let bits = R::BITS as usize;
+    let mut planes = vec![vec![0u64; words_for(values.len())]; bits];
+    for (w, chunk) in values.chunks(64).enumerate() {
+        let mut block = [0u64; 64];
+        for (k, v) in chunk.iter().enumerate() {
+            let v = v.to_u64();
+            for (j, word) in block.iter_mut().enumerate().take(bits) {
+                *word |= (v >> j & 1) << k;
+            }
+        }
+        for (plane, &word) in planes.iter_mut().zip(&block) {
+            plane[w] = word;
         }
     }
     planes

@@ -37,6 +37,25 @@ fn with_edges(mut v: Vec<u32>) -> Vec<u32> {
 }
 
 proptest! {
+    #[test]
+    fn planes_are_the_bits_of_the_values(values in proptest::collection::vec(any::<u32>(), 0..300)) {
+        let z: Vec<Z32> = values.iter().map(|&v| Z32(v)).collect();
+        let planes = planes_of(&z);
+        prop_assert_eq!(planes.len(), 32);
+        for (j, plane) in planes.iter().enumerate() {
+            prop_assert_eq!(plane.len(), values.len().div_ceil(64));
+            for (k, &v) in values.iter().enumerate() {
+                prop_assert_eq!(plane[k / 64] >> (k % 64) & 1, u64::from(v >> j & 1));
+            }
+            // Bits past the last value stay clear.
+            if values.len() % 64 != 0 {
+                prop_assert_eq!(plane[values.len() / 64] >> (values.len() % 64), 0);
+            }
+        }
+    }
+}
+
+proptest! {
     #![proptest_config(ProptestConfig::with_cases(16))]
 
     #[test]
