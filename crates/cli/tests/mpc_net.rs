@@ -93,3 +93,69 @@ fn bench_mpc_reports_both_transports_as_json() {
         v["tls"]["bytes_sent_per_comparison_per_party"]
     );
 }
+
+#[test]
+fn custodians_keygen_on_their_own_machines_and_assemble_from_certificates() {
+    let machines: Vec<tempfile::TempDir> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
+    let mut certificates = Vec::new();
+    for (i, machine) in machines.iter().enumerate() {
+        let dir = machine.path().to_str().unwrap();
+        let out = masque(&["mpc", "keygen", "--party", &i.to_string(), "--dir", dir]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(!String::from_utf8_lossy(&out.stdout).contains("PRIVATE KEY"));
+        certificates.push(machine.path().join(format!("p{i}.cert.pem")));
+    }
+    let coordinator = tempfile::tempdir().unwrap();
+    let certs: Vec<&str> = certificates.iter().map(|p| p.to_str().unwrap()).collect();
+    let out = masque(&[
+        "mpc",
+        "net-assemble",
+        "--dir",
+        coordinator.path().to_str().unwrap(),
+        "--addresses",
+        "127.0.0.1:7200,127.0.0.1:7201,127.0.0.1:7202",
+        "--certificates",
+        &certs.join(","),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for (p, machine) in PartyId::ALL.into_iter().zip(&machines) {
+        std::fs::copy(
+            coordinator.path().join("network.json"),
+            machine.path().join("network.json"),
+        )
+        .unwrap();
+        load_party(machine.path(), p).unwrap();
+    }
+    // Bad input: a party index out of range, a missing certificate file.
+    let out = masque(&[
+        "mpc",
+        "keygen",
+        "--party",
+        "3",
+        "--dir",
+        coordinator.path().to_str().unwrap(),
+    ]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("0, 1 or 2"));
+    let elsewhere = tempfile::tempdir().unwrap();
+    let out = masque(&[
+        "mpc",
+        "net-assemble",
+        "--dir",
+        elsewhere.path().to_str().unwrap(),
+        "--addresses",
+        "127.0.0.1:7200,127.0.0.1:7201,127.0.0.1:7202",
+        "--certificates",
+        "/nonexistent/p0.cert.pem,/nonexistent/p1.cert.pem,/nonexistent/p2.cert.pem",
+    ]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read certificate"));
+}

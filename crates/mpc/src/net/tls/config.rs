@@ -39,6 +39,11 @@ pub fn key_file_name(party: PartyId) -> String {
     format!("p{}.key", party.index())
 }
 
+/// The name of `party`'s certificate file written by [`generate_party`] (`p0.cert.pem`, ...).
+pub fn certificate_file_name(party: PartyId) -> String {
+    format!("p{}.cert.pem", party.index())
+}
+
 /// One party's public entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PartyEntry {
@@ -208,12 +213,7 @@ pub fn generate_network(dir: &Path, addresses: [String; 3]) -> Result<NetworkCon
         .map(|&p| dir.join(key_file_name(p)))
         .collect();
     targets.push(dir.join(NETWORK_FILE));
-    if let Some(existing) = targets.iter().find(|t| t.exists()) {
-        return Err(TlsError::Config(format!(
-            "{} already exists; choose an empty directory (keys are never overwritten)",
-            existing.display()
-        )));
-    }
+    refuse_existing(&targets.iter().map(PathBuf::as_path).collect::<Vec<_>>())?;
     let mut entries = Vec::with_capacity(3);
     let mut keys = Vec::with_capacity(3);
     for (p, address) in PartyId::ALL.into_iter().zip(addresses) {
@@ -250,6 +250,63 @@ pub fn generate_network(dir: &Path, addresses: [String; 3]) -> Result<NetworkCon
         }
     }
     Ok(config)
+}
+
+/// For custodians run by different operators: generates `party`'s key and pinned
+/// self-signed certificate on its own machine and writes `pN.key` (mode 0600) and
+/// `pN.cert.pem` into `dir`, refusing to overwrite either. Only the certificate leaves the
+/// machine; [`assemble_network`] builds `network.json` from the three certificates.
+pub fn generate_party(dir: &Path, party: PartyId) -> Result<PartyCertificate, TlsError> {
+    let (key_path, cert_path) = (
+        dir.join(key_file_name(party)),
+        dir.join(certificate_file_name(party)),
+    );
+    refuse_existing(&[&key_path, &cert_path])?;
+    let (key, certificate) = generate(party)?;
+    std::fs::create_dir_all(dir).map_err(|e| io_error(dir, e))?;
+    write_atomic(&key_path, key.to_pem().as_bytes(), 0o600)?;
+    if let Err(e) = write_atomic(&cert_path, certificate.to_pem().as_bytes(), 0o644) {
+        let _ = std::fs::remove_file(&key_path);
+        return Err(e);
+    }
+    Ok(certificate)
+}
+
+/// Writes `network.json` into `dir` from the parties' addresses and certificates (indexed
+/// by party), refusing to overwrite it; the config is validated first (distinct
+/// certificates, `host:port` addresses).
+pub fn assemble_network(
+    dir: &Path,
+    addresses: [String; 3],
+    certificates: [PartyCertificate; 3],
+) -> Result<NetworkConfig, TlsError> {
+    let path = dir.join(NETWORK_FILE);
+    refuse_existing(&[&path])?;
+    let mut entries = Vec::with_capacity(3);
+    for ((p, address), certificate) in PartyId::ALL.into_iter().zip(addresses).zip(certificates) {
+        check_address(p, &address)?;
+        entries.push(PartyEntry {
+            address,
+            certificate,
+        });
+    }
+    let entries: [PartyEntry; 3] = entries
+        .try_into()
+        .map_err(|_| TlsError::Config("three parties are needed".into()))?;
+    let config = NetworkConfig::new(entries)?;
+    std::fs::create_dir_all(dir).map_err(|e| io_error(dir, e))?;
+    write_atomic(&path, config.to_json().as_bytes(), 0o644)?;
+    Ok(config)
+}
+
+fn refuse_existing(paths: &[&Path]) -> Result<(), TlsError> {
+    match paths.iter().find(|p| p.exists()) {
+        Some(existing) => Err(TlsError::Config(format!(
+            "{} already exists; choose an empty directory (keys are never overwritten)",
+            existing.display()
+        ))),
+        None => Ok(()),
+    }
 }
 
 fn io_error(path: &Path, e: std::io::Error) -> TlsError {
@@ -317,6 +374,48 @@ mod tests {
         assert!(matches!(again, Err(TlsError::Config(m)) if m.contains("already exists")));
         // No temporary files are left behind.
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 4);
+    }
+
+    #[test]
+    fn parties_generate_their_own_keys_and_the_network_is_assembled_from_certificates() {
+        let machines: Vec<tempfile::TempDir> =
+            (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
+        let certificates =
+            PartyId::ALL.map(|p| generate_party(machines[p.index()].path(), p).unwrap());
+        // The certificate files hold what was returned; keys are private.
+        for p in PartyId::ALL {
+            let dir = machines[p.index()].path();
+            let pem = std::fs::read_to_string(dir.join(certificate_file_name(p))).unwrap();
+            assert_eq!(
+                PartyCertificate::from_pem(&pem).unwrap(),
+                certificates[p.index()]
+            );
+            assert!(generate_party(dir, p).is_err(), "never overwrites");
+        }
+        // Only certificates travel; each machine gets the same network.json.
+        let coordinator = tempfile::tempdir().unwrap();
+        let config =
+            assemble_network(coordinator.path(), addresses(), certificates.clone()).unwrap();
+        assert!(assemble_network(coordinator.path(), addresses(), certificates.clone()).is_err());
+        for p in PartyId::ALL {
+            let dir = machines[p.index()].path();
+            std::fs::copy(
+                coordinator.path().join(NETWORK_FILE),
+                dir.join(NETWORK_FILE),
+            )
+            .unwrap();
+            let (loaded, _key) = load_party(dir, p).unwrap();
+            assert_eq!(loaded, config);
+        }
+        // The same certificate twice is refused.
+        let twice = [
+            certificates[0].clone(),
+            certificates[0].clone(),
+            certificates[2].clone(),
+        ];
+        let other = tempfile::tempdir().unwrap();
+        assert!(assemble_network(other.path(), addresses(), twice).is_err());
+        assert!(!other.path().join(NETWORK_FILE).exists());
     }
 
     #[test]

@@ -38,7 +38,9 @@ pub mod verify;
 #[cfg(test)]
 mod tests;
 
-pub use config::{NetworkConfig, PartyEntry, generate_network, load_party};
+pub use config::{
+    NetworkConfig, PartyEntry, assemble_network, generate_network, generate_party, load_party,
+};
 pub use identity::{PartyCertificate, PartyKey};
 pub use node::{LINGER, TlsNode, TlsOptions, TlsSession};
 
