@@ -30,6 +30,27 @@ pub enum Enrolment {}
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Query {}
 
+/// A share form's tag on the wire, so bytes of one form never parse as the other.
+pub trait ShareForm {
+    /// The tag byte.
+    const TAG: u8;
+    /// The form's name in error messages.
+    const NAME: &'static str;
+}
+
+impl ShareForm for Enrolment {
+    const TAG: u8 = 0;
+    const NAME: &'static str = "enrolment";
+}
+
+impl ShareForm for Query {
+    const TAG: u8 = 1;
+    const NAME: &'static str = "query";
+}
+
+/// Bytes of a share on the wire: party, form, coefficients.
+const WIRE_BYTES: usize = 2 + GROUPS * GROUP * 2;
+
 /// One party's Shamir share of one encoded eye, in the form `Form`.
 #[derive(Clone, PartialEq, Eq)]
 pub struct EyeShare<Form> {
@@ -63,37 +84,13 @@ impl<Form> Drop for EyeShare<Form> {
 
 impl<Form> ZeroizeOnDrop for EyeShare<Form> {}
 
-/// Why bytes are not an eye share.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub enum ShareDecodeError {
-    /// Wrong number of bytes.
-    #[error("an eye share is 1 + {expected} bytes, got {given}; was it truncated?")]
-    Length {
-        /// Bytes expected after the party byte.
-        expected: usize,
-        /// Bytes given in all.
-        given: usize,
-    },
-    /// The first byte names no party.
-    #[error("the share names party {0}, but parties are 0, 1 and 2")]
-    Party(u8),
-}
-
-impl<Form> EyeShare<Form> {
-    /// The party this share is for.
-    pub fn party(&self) -> PartyId {
-        self.party
-    }
-
-    /// The packed Galois-ring elements ([`GROUPS`] of them).
-    pub fn groups(&self) -> &[Gr4] {
-        &self.groups
-    }
-
-    /// Bytes on the wire: the party index, then each coefficient little-endian.
+impl<Form: ShareForm> EyeShare<Form> {
+    /// Bytes on the wire: the party index, the form tag, then each coefficient
+    /// little-endian.
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(1 + GROUPS * GROUP * 2);
+        let mut out = Vec::with_capacity(WIRE_BYTES);
         out.push(self.party.index() as u8);
+        out.push(Form::TAG);
         for g in &self.groups {
             for c in g.0 {
                 out.extend_from_slice(&c.to_le_bytes());
@@ -102,19 +99,24 @@ impl<Form> EyeShare<Form> {
         out
     }
 
-    /// Parses [`EyeShare::to_bytes`]' output.
+    /// Parses [`EyeShare::to_bytes`]' output, refusing the other form.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, ShareDecodeError> {
-        let expected = GROUPS * GROUP * 2;
-        if bytes.len() != 1 + expected {
+        if bytes.len() != WIRE_BYTES {
             return Err(ShareDecodeError::Length {
-                expected,
+                expected: WIRE_BYTES,
                 given: bytes.len(),
             });
         }
         let party = *PartyId::ALL
             .get(usize::from(bytes[0]))
             .ok_or(ShareDecodeError::Party(bytes[0]))?;
-        let groups = bytes[1..]
+        if bytes[1] != Form::TAG {
+            return Err(ShareDecodeError::Form {
+                expected: Form::NAME,
+                given: bytes[1],
+            });
+        }
+        let groups = bytes[2..]
             .chunks_exact(GROUP * 2)
             .map(|c| {
                 Gr4(std::array::from_fn(|i| {
@@ -127,6 +129,43 @@ impl<Form> EyeShare<Form> {
             groups,
             form: PhantomData,
         })
+    }
+}
+
+/// Why bytes are not an eye share.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ShareDecodeError {
+    /// Wrong number of bytes.
+    #[error("an eye share is {expected} bytes, got {given}; was it truncated?")]
+    Length {
+        /// Bytes expected.
+        expected: usize,
+        /// Bytes given.
+        given: usize,
+    },
+    /// The first byte names no party.
+    #[error("the share names party {0}, but parties are 0, 1 and 2")]
+    Party(u8),
+    /// The share is of the other form (an enrolment share where a query share was
+    /// expected, or the reverse) or of none.
+    #[error("expected a {expected} share, but the form byte is {given} (0 enrolment, 1 query)")]
+    Form {
+        /// The form expected.
+        expected: &'static str,
+        /// The form byte found.
+        given: u8,
+    },
+}
+
+impl<Form> EyeShare<Form> {
+    /// The party this share is for.
+    pub fn party(&self) -> PartyId {
+        self.party
+    }
+
+    /// The packed Galois-ring elements ([`GROUPS`] of them).
+    pub fn groups(&self) -> &[Gr4] {
+        &self.groups
     }
 
     fn deal(packed: Vec<Gr4>, rng: &mut (impl CryptoRng + ?Sized)) -> [Self; 3] {
@@ -227,11 +266,31 @@ mod tests {
             QueryShare::from_bytes(&[0; 10]),
             Err(ShareDecodeError::Length { given: 10, .. })
         ));
-        let mut bytes = vec![0u8; 1 + GROUPS * GROUP * 2];
+        let mut bytes = vec![0u8; WIRE_BYTES];
         bytes[0] = 3;
         assert_eq!(
             QueryShare::from_bytes(&bytes),
             Err(ShareDecodeError::Party(3))
         );
+        // An enrolment share is not a query share, nor the reverse.
+        let code = IrisCode::from_fn(|i| i % 2 == 0, |_| true).unwrap();
+        let mut rng = ChaCha20Rng::seed_from_u64(4);
+        let enrolment = enrolment_shares(&code, &mut rng)[0].to_bytes();
+        assert!(matches!(
+            QueryShare::from_bytes(&enrolment),
+            Err(ShareDecodeError::Form {
+                expected: "query",
+                given: 0
+            })
+        ));
+        let query = query_shares(&code, &mut rng)[0].to_bytes();
+        assert!(matches!(
+            EnrolmentShare::from_bytes(&query),
+            Err(ShareDecodeError::Form {
+                expected: "enrolment",
+                given: 1
+            })
+        ));
+        assert!(QueryShare::from_bytes(&query).is_ok());
     }
 }
