@@ -9,7 +9,7 @@
 //! of GR(2^16, 4) ([`crate::galois`]). A group never straddles two iris columns: a code
 //! group is the four bits of one (row, column) cell (two filters × real/imaginary), a
 //! mask group the two mask elements of one column in two adjacent rows. Rotating the iris
-//! by whole columns therefore moves whole groups ([`rotate_groups`]), so a custodian can
+//! by whole columns therefore moves whole groups ([`rotate_into`]), so a custodian can
 //! rotate its Shamir share of a packed eye without knowing it: the permutation is the same
 //! for the secret and for the sharing randomness.
 
@@ -67,31 +67,32 @@ pub fn encode_iris(code: &IrisCode) -> Vec<Z16> {
         .collect()
 }
 
-/// Rotates a packed eye given as [`GROUPS`] groups (elements of any type: plaintext
-/// values, Galois-ring shares, prepared query forms) by `columns`, like
-/// `IrisCode::rotated`: column `c` of the result is column `c - columns` of the input.
+/// Rotates an encoded eye, or anything laid out like one ([`ELEMENTS`] items: shares,
+/// prepared query forms), by `columns` into `out`, like `IrisCode::rotated`: column `c`
+/// of the result is column `c - columns` of the input. Groups of [`GROUP`] items move
+/// together; each block of [`COLUMNS`] groups (one code row, or two mask rows) is
+/// shifted cyclically, i.e. copied in two pieces.
 ///
 /// # Panics
-/// If `groups` does not hold exactly [`GROUPS`] items (a programming error).
-pub fn rotate_groups<T: Copy>(groups: &[T], columns: i32) -> Vec<T> {
-    assert_eq!(groups.len(), GROUPS, "a packed eye");
-    let shift = columns.rem_euclid(COLUMNS as i32) as usize;
-    let mut out = groups.to_vec();
-    for (g, &item) in groups.iter().enumerate() {
-        let (block, column) = (g / COLUMNS, g % COLUMNS);
-        out[block * COLUMNS + (column + shift) % COLUMNS] = item;
+/// If `encoded` or `out` does not hold exactly [`ELEMENTS`] items (a programming error).
+pub fn rotate_into<T: Copy>(encoded: &[T], columns: i32, out: &mut [T]) {
+    assert!(
+        encoded.len() == ELEMENTS && out.len() == ELEMENTS,
+        "an encoded eye"
+    );
+    let block = COLUMNS * GROUP;
+    let shift = columns.rem_euclid(COLUMNS as i32) as usize * GROUP;
+    for (dst, src) in out.chunks_exact_mut(block).zip(encoded.chunks_exact(block)) {
+        dst[shift..].copy_from_slice(&src[..block - shift]);
+        dst[..shift].copy_from_slice(&src[block - shift..]);
     }
-    out
 }
 
-/// Rotates an encoded eye element-wise (groups of [`GROUP`] elements move together).
+/// [`rotate_into`] a new vector.
 pub fn rotate(encoded: &[Z16], columns: i32) -> Vec<Z16> {
-    assert_eq!(encoded.len(), ELEMENTS, "an encoded eye");
-    let groups: Vec<[Z16; GROUP]> = encoded
-        .chunks_exact(GROUP)
-        .map(|c| [c[0], c[1], c[2], c[3]])
-        .collect();
-    rotate_groups(&groups, columns).concat()
+    let mut out = vec![Z16(0); ELEMENTS];
+    rotate_into(encoded, columns, &mut out);
+    out
 }
 
 #[cfg(test)]

@@ -12,18 +12,18 @@
 //! (query rows × stored rows), called from [`crate::gallery::Gallery::dot_products`].
 
 use crate::dealer::QueryShare;
-use crate::encode::{ELEMENTS, GROUP};
+use crate::encode::{ELEMENTS, rotate_into};
 use crate::galois::Gr4;
 use crate::shamir::lagrange_at_zero;
-use masque_template::iris::{COLUMNS, ROTATION_COUNT, ROTATIONS};
+use masque_template::iris::{ROTATION_COUNT, ROTATIONS};
 use zeroize::Zeroizing;
 
 /// The rows of one query share, one per rotation in [`ROTATIONS`] order, back to back
 /// ([`ELEMENTS`] values each): for each packed group, the four coefficients of
 /// `g ↦ Tr(g · λ_j u)` with `λ_j` the Lagrange coefficient of the share's party.
 ///
-/// The forms are computed once; each rotation is then a cyclic shift of every block of
-/// 200 groups (one iris row, or two mask rows), i.e. two copies per block.
+/// The forms are computed once; each rotation is then [`rotate_into`], two copies per
+/// block of 200 groups.
 pub fn prepare_query(share: &QueryShare) -> Zeroizing<Vec<u16>> {
     let lambda = lagrange_at_zero(share.party());
     let forms: Zeroizing<Vec<u16>> = Zeroizing::new(
@@ -33,15 +33,9 @@ pub fn prepare_query(share: &QueryShare) -> Zeroizing<Vec<u16>> {
             .flat_map(|&u| (lambda * u).trace_form())
             .collect(),
     );
-    let block = COLUMNS * GROUP;
     let mut rows = Zeroizing::new(vec![0u16; ROTATION_COUNT * ELEMENTS]);
     for (row, r) in rows.chunks_exact_mut(ELEMENTS).zip(ROTATIONS) {
-        // Column c of the result is column c − r of the input.
-        let shift = r.rem_euclid(COLUMNS as i32) as usize * GROUP;
-        for (dst, src) in row.chunks_exact_mut(block).zip(forms.chunks_exact(block)) {
-            dst[shift..].copy_from_slice(&src[..block - shift]);
-            dst[..shift].copy_from_slice(&src[block - shift..]);
-        }
+        rotate_into(&forms, r, row);
     }
     rows
 }
@@ -58,21 +52,23 @@ mod tests {
     #[test]
     fn prepared_rows_are_the_rotated_forms() {
         use crate::dealer::query_shares;
-        use crate::encode::rotate_groups;
+        use crate::encode::rotate;
+        use crate::ring::Z16;
         use masque_template::IrisCode;
         use rand::SeedableRng;
         let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(6);
         let code = IrisCode::from_fn(|i| i % 3 == 0, |i| (i / 2) % 7 != 0).unwrap();
         for share in query_shares(&code, &mut rng) {
             let lambda = lagrange_at_zero(share.party());
-            let forms: Vec<[u16; 4]> = share
+            // `rotate` is tested against `IrisCode::rotated` in `encode`.
+            let forms: Vec<Z16> = share
                 .groups()
                 .iter()
-                .map(|&u| (lambda * u).trace_form())
+                .flat_map(|&u| (lambda * u).trace_form().map(Z16))
                 .collect();
             let rows = prepare_query(&share);
             for (row, r) in rows.chunks_exact(ELEMENTS).zip(ROTATIONS) {
-                let want: Vec<u16> = rotate_groups(&forms, r).concat();
+                let want: Vec<u16> = rotate(&forms, r).iter().map(|z| z.0).collect();
                 assert_eq!(row, want.as_slice(), "rotation {r}");
             }
         }
