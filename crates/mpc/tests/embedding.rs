@@ -1,9 +1,11 @@
 //! The embedding mode against the template crate's fixed-point cosine rule.
 
+mod common;
+
+use common::on_three;
 use masque_mpc::PartyId;
 use masque_mpc::embedding::{EmbeddingEngine, share_embedding};
 use masque_mpc::gallery::RecordId;
-use masque_mpc::net::local::LocalNetwork;
 use masque_mpc::randomness::{PartySeeds, SessionId};
 use masque_mpc::{ShareVec, Z32};
 use masque_template::{CosineRule, Embedding, QuantizedEmbedding};
@@ -18,18 +20,7 @@ fn run<T: Send>(
     session: u64,
     f: impl Fn(PartyId, &EmbeddingEngine, &mut dyn masque_mpc::net::Transport, SessionId) -> T + Sync,
 ) -> Vec<T> {
-    let f = &f;
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = engines
-            .iter()
-            .zip(LocalNetwork::connect(Duration::from_secs(30)))
-            .enumerate()
-            .map(|(i, (e, mut net))| {
-                scope.spawn(move || f(PartyId::ALL[i], e, &mut net, SessionId(session)))
-            })
-            .collect();
-        handles.into_iter().map(|h| h.join().unwrap()).collect()
-    })
+    on_three(engines, SessionId(session), Duration::from_secs(30), f)
 }
 
 fn unit(rng: &mut ChaCha20Rng) -> Vec<f32> {

@@ -2,14 +2,13 @@
 
 mod common;
 
-use common::share_person;
+use common::{on_three, share_person};
 use masque_mpc::PartyId;
 use masque_mpc::dealer::{EnrolmentShare, QueryShare, enrolment_shares, query_shares};
 use masque_mpc::engine::{EngineError, PartyEngine};
 use masque_mpc::gallery::GalleryError;
 use masque_mpc::gallery::RecordId;
 use masque_mpc::net::NetError;
-use masque_mpc::net::local::LocalNetwork;
 use masque_mpc::randomness::{PartySeeds, SessionId};
 use masque_template::matcher::{DecisionRule, EyeMode, IrisGallery, IrisQuery, Matcher};
 use masque_template::synth::IrisPopulation;
@@ -45,23 +44,14 @@ fn query(eyes: &[&IrisCode], rng: &mut ChaCha20Rng) -> [Vec<QueryShare>; 3] {
     share_person(eyes, rng, query_shares)
 }
 
-/// Runs `f` for the three parties on threads over a fresh in-process network.
+/// Runs `f` for the three parties on threads over a fresh in-process network, in a fresh
+/// session.
 fn run<T: Send>(
-    engines: &mut [PartyEngine; 3],
-    f: impl Fn(PartyId, &mut PartyEngine, &mut dyn masque_mpc::net::Transport, SessionId) -> T + Sync,
+    engines: &[PartyEngine; 3],
+    f: impl Fn(PartyId, &PartyEngine, &mut dyn masque_mpc::net::Transport, SessionId) -> T + Sync,
 ) -> Vec<T> {
-    let nets = LocalNetwork::connect(Duration::from_secs(30));
     let sid = SessionId(SESSIONS.fetch_add(1, Ordering::Relaxed));
-    let f = &f;
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = engines
-            .iter_mut()
-            .zip(nets)
-            .enumerate()
-            .map(|(i, (e, mut net))| scope.spawn(move || f(PartyId::ALL[i], e, &mut net, sid)))
-            .collect();
-        handles.into_iter().map(|h| h.join().unwrap()).collect()
-    })
+    on_three(engines, sid, Duration::from_secs(30), f)
 }
 
 fn population(persons: usize) -> IrisPopulation {
@@ -115,7 +105,7 @@ fn two_eye_search_verify_and_delete_agree_with_the_plaintext_matcher() {
             per_party[p].push(s);
         }
     }
-    let got = run(&mut mpc, |p, e, net, sid| {
+    let got = run(&mpc, |p, e, net, sid| {
         e.search(net, sid, &per_party[p.index()]).unwrap()
     });
     for g in &got {
@@ -132,7 +122,7 @@ fn two_eye_search_verify_and_delete_agree_with_the_plaintext_matcher() {
             .unwrap()
             .unwrap()
             .is_match;
-        let got = run(&mut mpc, |p, e, net, sid| {
+        let got = run(&mpc, |p, e, net, sid| {
             e.verify(net, sid, RecordId(record), &per_party[p.index()][0])
                 .unwrap()
         });
@@ -146,11 +136,11 @@ fn two_eye_search_verify_and_delete_agree_with_the_plaintext_matcher() {
         assert!(e.remove(RecordId(0)));
         assert!(!e.remove(RecordId(0)));
     }
-    let got = run(&mut mpc, |p, e, net, sid| {
+    let got = run(&mpc, |p, e, net, sid| {
         e.search(net, sid, &per_party[p.index()][..2]).unwrap()
     });
     assert_eq!(got[0], vec![false, expected[1]]);
-    let unknown = run(&mut mpc, |p, e, net, sid| {
+    let unknown = run(&mpc, |p, e, net, sid| {
         e.verify(net, sid, RecordId(0), &per_party[p.index()][0])
     });
     assert!(
@@ -189,7 +179,7 @@ fn single_eye_mode_and_a_failing_peer() {
     let probes: Vec<[Vec<QueryShare>; 3]> =
         (0..3).map(|i| query(&[&left(i, 1)], &mut rng)).collect();
     // P2 drops out mid-protocol: every party gets a typed network error.
-    let failed = run(&mut mpc, |p, e, net, sid| {
+    let failed = run(&mpc, |p, e, net, sid| {
         if p == PartyId::P2 {
             return Err(EngineError::Net(NetError::Disconnected { peer: p }));
         }
@@ -200,7 +190,7 @@ fn single_eye_mode_and_a_failing_peer() {
         "{failed:?}"
     );
     // The engine is still usable: the next query succeeds on all parties.
-    let mut ok = run(&mut mpc, |p, e, net, sid| {
+    let mut ok = run(&mpc, |p, e, net, sid| {
         let qs: Vec<_> = probes.iter().map(|q| q[p.index()].clone()).collect();
         e.search(net, sid, &qs).unwrap()
     });

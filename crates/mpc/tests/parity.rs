@@ -11,11 +11,13 @@
 //! rotation to `flips / overlap`; the other rotations of uniformly random codes sit near
 //! 0.5. Unrelated codes are mixed into the random pairs.
 
+mod common;
+
+use common::on_three;
 use masque_mpc::PartyId;
 use masque_mpc::dealer::{EnrolmentShare, QueryShare, enrolment_shares, query_shares};
 use masque_mpc::engine::PartyEngine;
 use masque_mpc::gallery::RecordId;
-use masque_mpc::net::local::LocalNetwork;
 use masque_mpc::randomness::{PartySeeds, SessionId};
 use masque_template::matcher::{DecisionRule, EyeMode, IrisGallery, IrisQuery, Matcher};
 use masque_template::{EyePair, FixedPointRule, IrisCode};
@@ -143,16 +145,12 @@ impl Custodians {
         f: impl Fn(&PartyEngine, &mut dyn masque_mpc::net::Transport, SessionId) -> Vec<bool> + Sync,
     ) -> Vec<bool> {
         let sid = SessionId(SESSIONS.fetch_add(1, Ordering::Relaxed));
-        let f = &f;
-        let mut got: Vec<Vec<bool>> = std::thread::scope(|scope| {
-            let handles: Vec<_> = self
-                .engines
-                .iter()
-                .zip(LocalNetwork::connect(Duration::from_secs(120)))
-                .map(|(e, mut net)| scope.spawn(move || f(e, &mut net, sid)))
-                .collect();
-            handles.into_iter().map(|h| h.join().unwrap()).collect()
-        });
+        let mut got = on_three(
+            &self.engines,
+            sid,
+            Duration::from_secs(120),
+            |_, e, net, sid| f(e, net, sid),
+        );
         let first = got.remove(0);
         assert!(got.iter().all(|g| *g == first), "parties disagree");
         first
