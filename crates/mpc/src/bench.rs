@@ -5,11 +5,12 @@
 //! TLS 1.3 (one thread per party in both cases), and measures the same queries with the
 //! plaintext matcher on one core in the same run.
 //!
-//! Comparisons per second per party-core follow DESIGN.md: comparisons ÷ (CPU seconds
-//! of all three parties ÷ 3). CPU time is the process's (`getrusage`: the party threads,
-//! the kernel's worker threads and the TLS I/O threads, nothing else runs during the
-//! queries); where that is unavailable, the party threads' own on-CPU time
-//! (`/proc/thread-self/schedstat`) plus the TLS I/O threads', else wall time.
+//! Comparisons per second per party-core follow the cost unit of `docs/architecture.md`
+//! (section MPC): comparisons ÷ (CPU seconds of all three parties ÷ 3). CPU time is the
+//! process's (`getrusage`: the party threads, the kernel's worker threads and the TLS I/O
+//! threads, nothing else runs during the queries); where that is unavailable, the party
+//! threads' own on-CPU time (`/proc/thread-self/schedstat`) plus the TLS I/O threads',
+//! else wall time.
 
 use crate::dealer::{QueryShare, enrolment_shares, query_shares};
 use crate::engine::{EngineError, PartyEngine};

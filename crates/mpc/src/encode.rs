@@ -1,4 +1,5 @@
-//! The iris encoding of DESIGN.md, packed for the Galois ring, and its rotation.
+//! The iris encoding (`docs/architecture.md`, section MPC), packed for the Galois ring,
+//! and its rotation.
 //!
 //! An eye becomes [`ELEMENTS`] elements of Z_2^16: 12,800 code elements
 //! `e = mask - 2*(code & mask)` ∈ {0, +1, -1}, then 6,400 mask elements (one per
