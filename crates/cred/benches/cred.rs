@@ -1,7 +1,7 @@
 //! Criterion benchmarks of the credential life cycle — the three issuance steps, proof
 //! generation and verification — on both backends (`cred/fast/*`, `cred/zkryptium/*`),
-//! plus the generator derivation that zkryptium repeats on every call and the fast
-//! backend caches.
+//! plus (with `--features test-vectors`) the generator derivation that zkryptium repeats
+//! on every call and the fast backend caches.
 
 use std::cell::RefCell;
 
@@ -83,9 +83,11 @@ fn backends(c: &mut Criterion) {
 }
 
 /// The 4 message + 3 blind generators one masque verification needs: derived from scratch
-/// by zkryptium on every call, a cache lookup for the fast backend.
+/// by zkryptium on every call, a cache lookup for the fast backend. The fast backend's
+/// generators are internal, so this one needs `--features test-vectors`.
+#[cfg(feature = "test-vectors")]
 fn generator_derivation(c: &mut Criterion) {
-    use masque_cred::backend::fast::{core as fast_core, generators};
+    use masque_cred::backend::fast::test_vectors::{API_ID_NYM, API_ID_NYM_BLIND, generators};
     use zkryptium::bbsplus::ciphersuites::{BbsCiphersuite, Bls12381Sha256};
     use zkryptium::bbsplus::generators::Generators;
     let blind_api = [b"BLIND_", Bls12381Sha256::API_ID_NYM].concat();
@@ -100,12 +102,15 @@ fn generator_derivation(c: &mut Criterion) {
     c.bench_function("cred/fast/generators_per_call", |b| {
         b.iter(|| {
             (
-                generators::generators(fast_core::API_ID_NYM, 4).unwrap(),
-                generators::generators(fast_core::API_ID_NYM_BLIND, 3).unwrap(),
+                generators(API_ID_NYM, 4).unwrap(),
+                generators(API_ID_NYM_BLIND, 3).unwrap(),
             )
         })
     });
 }
 
+#[cfg(feature = "test-vectors")]
 criterion_group!(benches, backends, generator_derivation);
+#[cfg(not(feature = "test-vectors"))]
+criterion_group!(benches, backends);
 criterion_main!(benches);

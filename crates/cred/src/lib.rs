@@ -11,7 +11,7 @@
 //!   grotto-bbs-signatures),
 //! * `draft-irtf-cfrg-bbs-per-verifier-linkability-03` (nym secret vectors,
 //!   `BlindSignWithNym`, `ProofGenWithNym`); its published BLS12-381-SHA-256 fixtures
-//!   (unchanged since revision -02) pass, see `tests/kat_nym.rs` and `docs/cred.md`.
+//!   (unchanged since revision -02) pass, see `src/backend/kat_nym.rs` and `docs/cred.md`.
 //!
 //! Two backends implement them behind [`backend::BbsBackend`]: the default
 //! [`backend::fast::Fast`] (blst through `blstrs`: cached generators, windowed MSMs,

@@ -14,6 +14,8 @@
 //! where the underlying library allows it.
 
 pub mod fast;
+#[cfg(test)]
+mod kat_nym;
 pub mod zkryptium;
 
 use crate::error::CredError;

@@ -4,7 +4,7 @@
 //! `#name-…` links in its source): `draft-irtf-cfrg-bbs-signatures-13`,
 //! `draft-irtf-cfrg-bbs-blind-signatures-02` (with fixes from grotto-bbs-signatures) and
 //! `draft-irtf-cfrg-bbs-per-verifier-linkability-03`; the pseudonym operations pass the
-//! BLS12-381-SHA-256 fixtures of the pseudonym draft repository (see `tests/kat_nym.rs`).
+//! BLS12-381-SHA-256 fixtures of the pseudonym draft repository (see `src/backend/kat_nym.rs`).
 //!
 //! Limits of this backend, documented rather than hidden:
 //! * zkryptium's own scalar and key types are not zeroized on drop; this module converts

@@ -1,38 +1,53 @@
 //! [`BbsBackend`] on `blstrs` 0.7.1 (supranational blst): the default backend.
 //!
-//! It implements exactly the algorithms of the revisions zkryptium 0.8.0 implements —
-//! `draft-irtf-cfrg-bbs-signatures-13`, `draft-irtf-cfrg-bbs-blind-signatures-02` and
-//! `draft-irtf-cfrg-bbs-per-verifier-linkability-03`, ciphersuite BLS12-381-SHA-256, with
-//! the same message layout and corrections — and passes the same published fixtures
-//! byte for byte, including the generated commitments and proofs under the drafts'
-//! mocked random scalars (`tests/kat_nym.rs`).
+//! It implements the operations zkryptium 0.8.0 implements, with the same message layout
+//! and the same departures from the draft texts, in the BLS12-381-SHA-256 ciphersuite,
+//! and passes the same published fixtures byte for byte, including the generated
+//! commitments and proofs under the drafts' mocked random scalars. Which draft revisions
+//! that amounts to, and where each was checked, is in `docs/cred.md` (section "Scheme and
+//! revisions").
 //!
 //! Why it is faster than [`super::zkryptium::Zkryptium`]:
-//! * generators are derived once per `(api_id, count)` and cached for the process
-//!   ([`generators`]), with their compressed encodings and MSM tables;
+//! * generators are derived once per `(api_id, count)` and cached for the process, with
+//!   their compressed encodings and MSM tables;
 //! * every public-scalar multi-scalar multiplication is one blst windowed multi-point
-//!   multiplication over cached tables, with `Bv` folded into `T2` ([`msm`]);
+//!   multiplication over cached tables, with `Bv` folded into `T2`;
 //! * each pairing equation is one multi-Miller loop with one final exponentiation, with
 //!   `-BP2` and the issuer key prepared once.
 //!
 //! Safety of inputs: every point is checked to be in the prime-order subgroup and not
 //! the identity, every scalar to be canonical (and non-zero where the draft says so);
-//! malformed input is an error, never a panic ([`codec`]). Secrets are held in
-//! zeroizing containers ([`secret`]); blst's internal buffers and register copies are not
-//! covered. Sums over secret scalars use blst's constant-time single-point
-//! multiplication, never its (variable-time) MSM routines ([`msm`]).
+//! malformed input is an error, never a panic. Secrets are held in zeroizing containers;
+//! blst's internal buffers and register copies are not covered. Sums over secret scalars
+//! use blst's constant-time single-point multiplication, never its (variable-time) MSM
+//! routines.
 //!
-//! The general operations (any number of messages, committed messages and nym secrets)
-//! are public in [`blind`] and [`nym_proof`]; [`Fast`] restricts them to masque's shape.
+//! # Public surface
+//!
+//! Only [`Fast`] is public. The modules behind it (blind issuance, pseudonym proofs,
+//! encodings, generators, hashing, MSMs, secret scalars) are internal to the crate; the
+//! general operations (any number of messages, committed messages and nym secrets) and the
+//! drafts' mocked random scalars are public only with the `test-vectors` feature, in
+//! `test_vectors`. Without it they cannot be named:
+//!
+//! ```compile_fail
+//! use masque_cred::backend::fast::secret::MockedRandom;
+//! ```
+//!
+//! ```compile_fail
+//! use masque_cred::backend::fast::blind::commit_with_nym;
+//! ```
 
-pub mod blind;
-pub mod codec;
-pub mod core;
-pub mod generators;
-pub mod hash;
-pub mod msm;
-pub mod nym_proof;
-pub mod secret;
+pub(crate) mod blind;
+pub(crate) mod codec;
+pub(crate) mod core;
+pub(crate) mod generators;
+pub(crate) mod hash;
+pub(crate) mod msm;
+pub(crate) mod nym_proof;
+pub(crate) mod secret;
+#[cfg(feature = "test-vectors")]
+pub mod test_vectors;
 
 use super::{BbsBackend, COMMITMENT_LEN, PSEUDONYM_LEN, PUBLIC_KEY_LEN, SIGNATURE_LEN};
 use crate::error::CredError;

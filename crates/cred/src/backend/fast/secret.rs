@@ -7,14 +7,17 @@
 //!
 //! Random scalars follow the draft's `calculate_random_scalars`: `OS2IP(48 random bytes)
 //! mod r` each. [`UniformBytes`] is where those bytes come from: [`OsRandom`] (the
-//! operating system's CSPRNG through `rand`) in production, [`MockedRandom`] (the drafts'
+//! operating system's CSPRNG through `rand`) in production, `MockedRandom` (the drafts'
 //! `seeded_random_scalars`: `expand_message_xmd(SEED, DST, 48 * count)`) to reproduce the
-//! published fixtures byte for byte. Never use the mocked source outside tests.
+//! published fixtures byte for byte. The mocked source exists only in test builds and with
+//! the `test-vectors` feature.
 
 use blstrs::Scalar;
 use zeroize::{DefaultIsZeroes, Zeroizing};
 
-use super::hash::{EXPAND_LEN, expand_message_xmd, scalar_from_okm};
+#[cfg(any(test, feature = "test-vectors"))]
+use super::hash::expand_message_xmd;
+use super::hash::{EXPAND_LEN, scalar_from_okm};
 use crate::error::CredError;
 use crate::secrets::SecretScalar;
 
@@ -45,13 +48,17 @@ impl UniformBytes for OsRandom {
     }
 }
 
-/// The drafts' deterministic "mocked" random scalars, for known-answer tests only.
+/// The drafts' deterministic "mocked" random scalars, for known-answer tests only: compiled
+/// into the crate's own tests and, with the `test-vectors` feature, public in
+/// `backend::fast::test_vectors`; absent from ordinary builds.
+#[cfg(any(test, feature = "test-vectors"))]
 #[derive(Debug, Clone)]
 pub struct MockedRandom {
     seed: Vec<u8>,
     dst: Vec<u8>,
 }
 
+#[cfg(any(test, feature = "test-vectors"))]
 impl MockedRandom {
     /// Mocked scalars from `seed` under `dst` (the fixtures' `mockRngParameters`).
     pub fn new(seed: &[u8], dst: &[u8]) -> Self {
@@ -62,6 +69,7 @@ impl MockedRandom {
     }
 }
 
+#[cfg(any(test, feature = "test-vectors"))]
 impl UniformBytes for MockedRandom {
     fn fill(&mut self, out: &mut [u8]) -> Result<(), CredError> {
         expand_message_xmd(&self.seed, &self.dst, out)

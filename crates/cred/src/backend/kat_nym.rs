@@ -25,10 +25,10 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use masque_cred::backend::fast::nym_proof::{Disclosed, Disclosure, HolderSecrets, ProofContext};
-use masque_cred::backend::fast::secret::{MockedRandom, OsRandom};
-use masque_cred::backend::fast::{blind, core as fast_core, generators, nym_proof};
-use masque_cred::secrets::SecretScalar;
+use crate::backend::fast::nym_proof::{Disclosed, Disclosure, HolderSecrets, ProofContext};
+use crate::backend::fast::secret::{MockedRandom, OsRandom, UniformBytes};
+use crate::backend::fast::{blind, core as fast_core, generators, nym_proof};
+use crate::secrets::SecretScalar;
 use serde_json::Value;
 use zkryptium::bbsplus::ciphersuites::{BbsCiphersuite, Bls12381Sha256};
 use zkryptium::bbsplus::commitment::BlindFactor;
@@ -313,10 +313,7 @@ fn secret_list(list: &[[u8; 32]]) -> Vec<SecretScalar> {
 }
 
 impl FastKat {
-    fn proof_gen_with(
-        i: &ProofInput,
-        rng: &mut dyn masque_cred::backend::fast::secret::UniformBytes,
-    ) -> Outcome<(Vec<u8>, Vec<u8>)> {
+    fn proof_gen_with(i: &ProofInput, rng: &mut dyn UniformBytes) -> Outcome<(Vec<u8>, Vec<u8>)> {
         let disclosed = ProofInput::indexes(&i.revealed);
         let disclosed_committed = ProofInput::indexes(&i.revealed_committed);
         nym_proof::proof_gen_with_nym(
