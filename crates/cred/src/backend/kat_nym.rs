@@ -1,9 +1,10 @@
 //! Known-answer tests of both BBS backends — zkryptium 0.8.0 and the blst-based `Fast`
 //! backend — against the published BLS12-381-SHA-256 fixtures of
-//! `draft-irtf-cfrg-bbs-per-verifier-linkability` (revisions -02/-03; source and licence in
-//! `tests/fixtures/README.md`). Every check runs against each backend through the
-//! [`KatBackend`] adapter below, with the fixtures' general shapes (up to 10 nym secrets,
-//! committed messages).
+//! `draft-irtf-cfrg-bbs-per-verifier-linkability` (the vectors of revision -02; source,
+//! revision evidence and licence in `tests/fixtures/README.md`). Every check runs against
+//! each backend through the [`KatBackend`] adapter below, with the fixtures' general
+//! shapes (up to 10 nym secrets, committed messages). They are unit tests of the crate, so
+//! they reach the fast backend's internal modules without any cargo feature.
 //!
 //! What is checked, per fixture family, for both backends:
 //! * `generators.json`: message and blind generators for the pseudonym API id.
@@ -20,6 +21,9 @@
 //! drafts' mocked scalars (`mockRngParameters`): the *generated* commitments, prover
 //! blinds and proofs equal the published bytes. zkryptium exposes its mocked generator
 //! only to its own unit tests, so for it this part is covered by its own test suite.
+//!
+//! Fixture hex is decoded by [`unhex`], which left-pads the odd-length entries upstream
+//! writes in the 10-entry nym vectors; where they occur is pinned by a test below.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -63,8 +67,13 @@ fn fixtures(family: &str) -> Vec<(String, Value)> {
         .collect()
 }
 
-/// Hex decoding for fixture data; odd-length strings (an upstream defect in some trace
-/// fields, see the fixtures README) are left-padded with a zero nibble.
+/// Hex decoding for fixture data. Odd-length strings are left-padded with one zero nibble:
+/// upstream writes entries 4 and 5 of the 10-entry `proverNyms`/`nym_secrets` vectors
+/// (nymCommit003/004, nymProof101–104, nymSignature005/006) with their leading zero
+/// dropped, 63 hex digits for a 32-byte scalar
+/// ([`odd_length_hex_is_only_in_the_ten_entry_nym_vectors`] pins where). Padding on the
+/// left reads them as the scalars the fixtures were generated with: the commitments,
+/// signatures, nym secrets and proofs computed from them match the published bytes.
 fn unhex(text: &str) -> Vec<u8> {
     let padded = if text.len() % 2 == 1 {
         format!("0{text}")
@@ -646,5 +655,91 @@ fn fast_backend_reproduces_mocked_proofs_byte_for_byte() {
             FastKat::proof_gen_with(&input, &mut MockedRandom::new(seed, dst)).unwrap();
         assert_eq!(hex(&pseudonym), f["pseudonym"].as_str().unwrap(), "{name}");
         assert_eq!(hex(&proof), f["proof"].as_str().unwrap(), "{name}");
+    }
+}
+
+/// Every odd-length hex string in the fixtures, as `(file, JSON path)`.
+fn odd_length_hex(dir: &Path, found: &mut Vec<(String, String)>) {
+    fn walk(v: &Value, path: &str, file: &str, found: &mut Vec<(String, String)>) {
+        match v {
+            Value::Object(map) => {
+                for (k, x) in map {
+                    walk(x, &format!("{path}/{k}"), file, found);
+                }
+            }
+            Value::Array(list) => {
+                for (i, x) in list.iter().enumerate() {
+                    walk(x, &format!("{path}/{i}"), file, found);
+                }
+            }
+            Value::String(text)
+                if text.len() % 2 == 1 && text.bytes().all(|b| b.is_ascii_hexdigit()) =>
+            {
+                found.push((file.to_owned(), path.to_owned()));
+            }
+            _ => {}
+        }
+    }
+    let mut entries: Vec<_> = fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    entries.sort();
+    for p in entries {
+        if p.is_dir() {
+            odd_length_hex(&p, found);
+        } else if p.extension().is_some_and(|e| e == "json") {
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            let v: Value = serde_json::from_str(&fs::read_to_string(&p).unwrap()).unwrap();
+            walk(&v, "", &name, found);
+        }
+    }
+}
+
+#[test]
+fn odd_length_hex_is_only_in_the_ten_entry_nym_vectors() {
+    let mut found = Vec::new();
+    odd_length_hex(&fixture_dir(), &mut found);
+    found.sort();
+    let mut expected = Vec::new();
+    for file in ["nymCommit003.json", "nymCommit004.json"] {
+        for path in ["/proverNyms/4", "/proverNyms/5"] {
+            expected.push((file.to_owned(), path.to_owned()));
+        }
+    }
+    for file in [
+        "nymProof101.json",
+        "nymProof102.json",
+        "nymProof103.json",
+        "nymProof104.json",
+        "nymSignature005.json",
+        "nymSignature006.json",
+    ] {
+        for path in [
+            "/nym_secrets/4",
+            "/nym_secrets/5",
+            "/proverNyms/4",
+            "/proverNyms/5",
+        ] {
+            expected.push((file.to_owned(), path.to_owned()));
+        }
+    }
+    expected.sort();
+    assert_eq!(found, expected);
+    // Each is a 32-byte scalar missing its leading zero nibble: 63 digits, decoded to 32
+    // bytes whose first byte is below 0x10.
+    let (_, f) = fixtures("nymSignature")
+        .into_iter()
+        .find(|(name, _)| name == "nymSignature005.json")
+        .unwrap();
+    for key in ["proverNyms", "nym_secrets"] {
+        for i in [4, 5] {
+            let text = f[key][i].as_str().unwrap();
+            assert_eq!(text.len(), 63, "{key}/{i}");
+            let decoded = unhex(text);
+            assert_eq!(decoded.len(), 32, "{key}/{i}");
+            assert!(decoded[0] < 0x10, "{key}/{i}");
+            assert_eq!(hex(&decoded), format!("0{text}"), "{key}/{i}");
+        }
     }
 }
