@@ -20,8 +20,36 @@ use clap::{Parser, Subcommand};
     about = "Privacy-preserving biometric identity network"
 )]
 struct Cli {
+    /// How diagnostics (warnings, server events) are written to stderr: `human` or `json`
+    /// (one JSON object per line). Which ones: `RUST_LOG` (default `info`).
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Human)]
+    log_format: LogFormat,
     #[command(subcommand)]
     command: Command,
+}
+
+/// Format of the diagnostics on stderr.
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum LogFormat {
+    /// Readable lines.
+    Human,
+    /// JSON lines, for log collectors.
+    Json,
+}
+
+/// Sends the libraries' `tracing` events (a witness that did not cosign, a TLS link that
+/// failed, a fork seen by a witness) to stderr, filtered by `RUST_LOG`.
+fn init_diagnostics(format: LogFormat) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    // A second initialisation cannot happen here (main runs once); ignore it if it did.
+    let _ = match format {
+        LogFormat::Human => builder.try_init(),
+        LogFormat::Json => builder.json().try_init(),
+    };
 }
 
 #[derive(Subcommand)]
@@ -63,6 +91,7 @@ enum BenchCommand {
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    init_diagnostics(cli.log_format);
     match cli.command {
         Command::Synth(args) => synth::run(args),
         Command::Match(args) => matching::run(args),

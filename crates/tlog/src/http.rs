@@ -12,14 +12,19 @@
 //!   followed by the checkpoint that covers them.
 //! * `POST /add-checkpoint` (witness): C2SP `tlog-witness`.
 //!
+//! The append endpoint checks the bearer token from the headers before it reads a byte of
+//! the body, so unauthenticated clients cannot make the server buffer uploads. Servers
+//! started with [`serve_log_forever`] / [`serve_witness_forever`] run under
+//! [`ServerLimits`]: connection cap, header and body deadlines, idle timeout.
+//!
 //! Not done: TLS (put a TLS-terminating proxy in front), gzip of entry bundles.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::Router;
-use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -33,6 +38,7 @@ use tokio::sync::watch;
 use crate::cosignature::CosignatureVerifier;
 use crate::cosigning::{WitnessPeer, WitnessTransport};
 use crate::log::{CHECKPOINT_KEY, Log};
+use crate::serve::{ServerLimits, serve};
 use crate::sequencer::{AppendError, Sequencer};
 use crate::storage::Storage;
 use crate::tiles::{self, TileId};
@@ -40,6 +46,32 @@ use crate::witness::{Witness, WitnessError};
 
 /// Largest append request body.
 pub const MAX_APPEND_BODY: usize = 16 << 20;
+
+/// Largest witness request body.
+pub const MAX_WITNESS_BODY: usize = 1 << 20;
+
+/// Reads a request body of at most `limit` bytes within `deadline`, or answers why not.
+async fn read_body(body: Body, limit: usize, deadline: Duration) -> Result<Bytes, Response> {
+    match tokio::time::timeout(deadline, axum::body::to_bytes(body, limit)).await {
+        Ok(Ok(bytes)) => Ok(bytes),
+        Ok(Err(e)) => {
+            let too_large = std::error::Error::source(&e)
+                .is_some_and(|s| s.is::<http_body_util::LengthLimitError>());
+            Err(if too_large {
+                text(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    format!("request body is larger than {limit} bytes\n"),
+                )
+            } else {
+                text(StatusCode::BAD_REQUEST, format!("could not read the request body: {e}\n"))
+            })
+        }
+        Err(_) => Err(text(
+            StatusCode::REQUEST_TIMEOUT,
+            format!("request body not received within {} s\n", deadline.as_secs_f64()),
+        )),
+    }
+}
 
 /// Shared state of a log server.
 pub struct LogServer<S: Storage> {
@@ -49,6 +81,7 @@ pub struct LogServer<S: Storage> {
     token_digests: Vec<[u8; 32]>,
     published: watch::Receiver<u64>,
     published_tx: Arc<watch::Sender<u64>>,
+    body_read: Duration,
 }
 
 impl<S: Storage> std::fmt::Debug for LogServer<S> {
@@ -88,7 +121,15 @@ impl<S: Storage + 'static> LogServer<S> {
             token_digests,
             published: rx,
             published_tx: tx,
+            body_read: ServerLimits::default().body_read,
         })
+    }
+
+    /// Sets the deadline for receiving an append body (default
+    /// [`ServerLimits::default`]'s).
+    pub fn with_body_read_timeout(mut self, deadline: Duration) -> Self {
+        self.body_read = deadline;
+        self
     }
 
     /// The log (for proofs and cosignatures).
@@ -108,7 +149,6 @@ pub fn log_router<S: Storage + 'static>(server: Arc<LogServer<S>>) -> Router {
         .route("/checkpoint", get(get_checkpoint::<S>))
         .route("/tile/{*path}", get(get_tile::<S>))
         .route("/add-entries", post(add_entries::<S>))
-        .layer(DefaultBodyLimit::max(MAX_APPEND_BODY))
         .with_state(server)
 }
 
@@ -179,8 +219,10 @@ fn authorized(digests: &[[u8; 32]], headers: &HeaderMap) -> bool {
 async fn add_entries<S: Storage + 'static>(
     State(server): State<Arc<LogServer<S>>>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Response {
+    // The token is checked from the headers alone: nothing of the body is read (or
+    // buffered) for a client that may not append.
     if !authorized(&server.token_digests, &headers) {
         let mut r = text(
             StatusCode::UNAUTHORIZED,
@@ -190,6 +232,10 @@ async fn add_entries<S: Storage + 'static>(
             .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         return r;
     }
+    let body = match read_body(body, MAX_APPEND_BODY, server.body_read).await {
+        Ok(body) => body,
+        Err(response) => return response,
+    };
     let count = {
         let mut n = 0usize;
         let mut rest = &body[..];
@@ -234,18 +280,29 @@ async fn add_entries<S: Storage + 'static>(
     }
 }
 
-/// The router of a witness: `POST /add-checkpoint`.
+/// The router of a witness: `POST /add-checkpoint`, with the default body deadline.
 pub fn witness_router<S: Storage + 'static>(witness: Arc<Witness<S>>) -> Router {
+    witness_router_with(witness, ServerLimits::default().body_read)
+}
+
+/// The router of a witness, receiving each request body within `body_read`.
+pub fn witness_router_with<S: Storage + 'static>(
+    witness: Arc<Witness<S>>,
+    body_read: Duration,
+) -> Router {
     Router::new()
         .route("/add-checkpoint", post(add_checkpoint::<S>))
-        .layer(DefaultBodyLimit::max(1 << 20))
-        .with_state(witness)
+        .with_state((witness, body_read))
 }
 
 async fn add_checkpoint<S: Storage + 'static>(
-    State(witness): State<Arc<Witness<S>>>,
-    body: Bytes,
+    State((witness, body_read)): State<(Arc<Witness<S>>, Duration)>,
+    body: Body,
 ) -> Response {
+    let body = match read_body(body, MAX_WITNESS_BODY, body_read).await {
+        Ok(body) => body,
+        Err(response) => return response,
+    };
     let result = tokio::task::spawn_blocking(move || witness.add_checkpoint(&body)).await;
     match result {
         Ok(Ok(lines)) => {
@@ -386,20 +443,40 @@ pub enum ServeError {
     Log(#[from] crate::log::LogError),
 }
 
-/// Serves a log on `listen` until the process ends, asking `witnesses`
-/// (`(submission prefix URL, cosignature key)`) to cosign every new checkpoint.
+/// How a log server batches appends and which witnesses it asks.
+#[derive(Debug, Clone)]
+pub struct LogServeOptions {
+    /// Witnesses to ask for cosignatures: `(submission prefix URL, cosignature key)`.
+    pub witnesses: Vec<(String, crate::keys::PublicKey)>,
+    /// Largest batch.
+    pub max_batch: usize,
+    /// Longest wait for a batch to fill.
+    pub max_wait: Duration,
+    /// Connection and request limits.
+    pub limits: ServerLimits,
+}
+
+/// Serves a log on `listen` until the process ends, asking the witnesses of `options` to
+/// cosign every new checkpoint.
 pub fn serve_log_forever<S: Storage + 'static>(
     listen: &str,
     storage: Arc<S>,
     log: Log<Arc<S>>,
     tokens: &[String],
-    witnesses: Vec<(String, crate::keys::PublicKey)>,
-    max_batch: usize,
-    max_wait: Duration,
+    options: LogServeOptions,
 ) -> Result<(), ServeError> {
+    let LogServeOptions {
+        witnesses,
+        max_batch,
+        max_wait,
+        limits,
+    } = options;
     let runtime = tokio::runtime::Runtime::new()?;
     let origin = log.origin().to_owned();
-    let server = Arc::new(LogServer::new(storage, log, tokens, max_batch, max_wait)?);
+    let server = Arc::new(
+        LogServer::new(storage, log, tokens, max_batch, max_wait)?
+            .with_body_read_timeout(limits.body_read),
+    );
     let mut peers = Vec::new();
     for (url, key) in witnesses {
         let verifier = CosignatureVerifier::new(key)
@@ -415,21 +492,23 @@ pub fn serve_log_forever<S: Storage + 'static>(
         }
         let listener = tokio::net::TcpListener::bind(listen).await?;
         eprintln!("serving log {origin} on http://{}", listener.local_addr()?);
-        axum::serve(listener, log_router(server)).await?;
+        serve(listener, log_router(server), limits).await?;
         Ok(())
     })
 }
 
-/// Serves a witness on `listen` until the process ends.
+/// Serves a witness on `listen` under `limits` until the process ends.
 pub fn serve_witness_forever<S: Storage + 'static>(
     listen: &str,
     witness: Witness<S>,
+    limits: ServerLimits,
 ) -> Result<(), ServeError> {
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(listen).await?;
         eprintln!("witness listening on http://{}", listener.local_addr()?);
-        axum::serve(listener, witness_router(Arc::new(witness))).await?;
+        let router = witness_router_with(Arc::new(witness), limits.body_read);
+        serve(listener, router, limits).await?;
         Ok(())
     })
 }

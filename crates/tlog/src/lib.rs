@@ -37,6 +37,7 @@ pub mod note;
 pub mod policy;
 pub mod reader;
 pub mod reference;
+pub mod serve;
 pub mod sequencer;
 pub mod storage;
 pub mod tiles;

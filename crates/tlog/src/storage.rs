@@ -7,14 +7,16 @@
 //! Guarantee of [`FsStorage`]: when a write returns `Ok`, the file has its complete new
 //! contents on disk (written to a temporary file, fsynced, renamed over the old name, and
 //! the directory fsynced). A reader never sees a half-written file. Leftover temporary
-//! files from a crash are ignored (they never match a key) and removed by
-//! [`FsStorage::remove_temp_files`].
+//! files from a crash are ignored (they never match a key) and removed when a writer opens
+//! the directory ([`FsStorage::writer`], which also makes it the directory's only writer).
 
 use std::collections::{BTreeSet, HashMap};
-use std::fs::{self, File};
-use std::io::{self, Write};
+use std::fs;
+use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
+
+use masque_files::{FileError, Staged, WriteOptions, WriterLock};
 
 use thiserror::Error;
 
@@ -24,14 +26,10 @@ pub enum StorageError {
     /// The key is not a safe relative path of `[A-Za-z0-9._-]` components.
     #[error("invalid storage key {0:?}")]
     InvalidKey(String),
-    /// The underlying I/O failed.
-    #[error("storage I/O error on {key}: {source}")]
-    Io {
-        /// The key being read or written.
-        key: String,
-        /// The error.
-        source: io::Error,
-    },
+    /// A file of the storage could not be read or written (the error names it), or its
+    /// directory is locked by another writer.
+    #[error(transparent)]
+    File(#[from] FileError),
     /// A failure injected by a test wrapper or reported by a remote store.
     #[error("storage unavailable: {0}")]
     Unavailable(String),
@@ -82,29 +80,71 @@ pub fn validate_key(key: &str) -> Result<(), StorageError> {
     }
 }
 
-/// Files under a root directory, written atomically (temp, fsync, rename, fsync dir).
+/// Files under a root directory, written atomically through [`masque_files`] (temp,
+/// fsync, rename, fsync dir).
+///
+/// A storage opened with [`FsStorage::writer`] holds the directory's
+/// [`WriterLock`]: a second writer, in this process or another, fails at once instead of
+/// signing a second root for the same size.
 #[derive(Debug)]
 pub struct FsStorage {
     root: PathBuf,
+    lock: Option<WriterLock>,
 }
 
-/// Suffix of temporary files; keys can never end with it because `~` is not a key character.
-const TEMP_SUFFIX: &str = ".tmp~";
-
 impl FsStorage {
-    /// Uses (and creates) `root`.
+    /// Uses (and creates) `root`, without taking its writer lock (a witness's state, a
+    /// verifier's saved checkpoint). A log's writer uses [`FsStorage::writer`].
     pub fn new(root: impl Into<PathBuf>) -> Result<FsStorage, StorageError> {
         let root = root.into();
-        fs::create_dir_all(&root).map_err(|source| StorageError::Io {
-            key: root.display().to_string(),
-            source,
+        fs::create_dir_all(&root).map_err(|source| {
+            StorageError::File(FileError::Io {
+                action: "create directory",
+                path: root.clone(),
+                source,
+            })
         })?;
-        Ok(FsStorage { root })
+        Ok(FsStorage { root, lock: None })
+    }
+
+    /// Opens an existing directory for reading; creates nothing.
+    pub fn open_existing(root: impl Into<PathBuf>) -> Result<FsStorage, StorageError> {
+        let root = root.into();
+        let meta = fs::metadata(&root).map_err(|source| {
+            StorageError::File(FileError::Io {
+                action: "open directory",
+                path: root.clone(),
+                source,
+            })
+        })?;
+        if !meta.is_dir() {
+            return Err(StorageError::File(FileError::Io {
+                action: "open directory",
+                path: root,
+                source: io::Error::new(io::ErrorKind::NotADirectory, "not a directory"),
+            }));
+        }
+        Ok(FsStorage { root, lock: None })
+    }
+
+    /// Uses (and creates) `root` as its only writer: takes the directory's
+    /// [`WriterLock`] (failing at once with [`FileError::Locked`] if another writer holds
+    /// it), then removes temporary files that a crashed writer left behind.
+    pub fn writer(root: impl Into<PathBuf>) -> Result<FsStorage, StorageError> {
+        let mut storage = FsStorage::new(root)?;
+        storage.lock = Some(WriterLock::acquire(&storage.root)?);
+        storage.remove_temp_files()?;
+        Ok(storage)
     }
 
     /// The root directory.
     pub fn root(&self) -> &Path {
         &self.root
+    }
+
+    /// Whether this storage holds its directory's writer lock.
+    pub fn is_writer(&self) -> bool {
+        self.lock.is_some()
     }
 
     fn path(&self, key: &str) -> Result<PathBuf, StorageError> {
@@ -114,11 +154,7 @@ impl FsStorage {
 
     /// Creates the parent directory of `path`, fsyncing every directory whose entry list
     /// changed so the new directories survive a crash.
-    fn ensure_parent(&self, path: &Path, key: &str) -> Result<(), StorageError> {
-        let io = |source| StorageError::Io {
-            key: key.to_owned(),
-            source,
-        };
+    fn ensure_parent(&self, path: &Path) -> Result<(), StorageError> {
         let parent = path.parent().expect("keys live under the root");
         if parent.is_dir() {
             return Ok(());
@@ -129,61 +165,25 @@ impl FsStorage {
             missing.push(dir.to_path_buf());
             dir = dir.parent().expect("root exists");
         }
-        fs::create_dir_all(parent).map_err(io)?;
-        sync_dir(dir).map_err(io)?;
+        fs::create_dir_all(parent).map_err(|source| {
+            StorageError::File(FileError::Io {
+                action: "create directory",
+                path: parent.to_owned(),
+                source,
+            })
+        })?;
+        masque_files::sync_dir(dir)?;
         for created in missing.iter().rev() {
-            sync_dir(created).map_err(io)?;
+            masque_files::sync_dir(created)?;
         }
         Ok(())
     }
 
-    /// Removes temporary files left by writes interrupted by a crash.
+    /// Removes temporary files left by writes interrupted by a crash. Only safe while no
+    /// other process writes here ([`FsStorage::writer`] calls it under the lock).
     pub fn remove_temp_files(&self) -> Result<usize, StorageError> {
-        let mut removed = 0;
-        let mut stack = vec![self.root.clone()];
-        while let Some(dir) = stack.pop() {
-            let entries = fs::read_dir(&dir).map_err(|source| StorageError::Io {
-                key: dir.display().to_string(),
-                source,
-            })?;
-            for entry in entries.flatten() {
-                let path = entry.path();
-                if path.is_dir() {
-                    stack.push(path);
-                } else if path.to_string_lossy().ends_with(TEMP_SUFFIX) {
-                    let _ = fs::remove_file(&path);
-                    removed += 1;
-                }
-            }
-        }
-        Ok(removed)
+        Ok(masque_files::remove_temp_files(&self.root, true)?)
     }
-
-    /// Writes `value` to a fresh temporary file next to `path` and fsyncs it.
-    fn write_temp(&self, path: &Path, key: &str, value: &[u8]) -> Result<PathBuf, StorageError> {
-        let io = |source| StorageError::Io {
-            key: key.to_owned(),
-            source,
-        };
-        self.ensure_parent(path, key)?;
-        let mut temp_name = path.as_os_str().to_owned();
-        temp_name.push(format!(".{:016x}{TEMP_SUFFIX}", rand::random::<u64>()));
-        let temp = PathBuf::from(temp_name);
-        let result = (|| {
-            let mut file = File::create(&temp)?;
-            file.write_all(value)?;
-            file.sync_all()
-        })();
-        if let Err(source) = result {
-            let _ = fs::remove_file(&temp);
-            return Err(io(source));
-        }
-        Ok(temp)
-    }
-}
-
-fn sync_dir(dir: &Path) -> io::Result<()> {
-    File::open(dir)?.sync_all()
 }
 
 impl Storage for FsStorage {
@@ -192,10 +192,11 @@ impl Storage for FsStorage {
         match fs::read(&path) {
             Ok(bytes) => Ok(Some(bytes)),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-            Err(source) => Err(StorageError::Io {
-                key: key.to_owned(),
+            Err(source) => Err(StorageError::File(FileError::Io {
+                action: "read",
+                path,
                 source,
-            }),
+            })),
         }
     }
 
@@ -209,29 +210,17 @@ impl Storage for FsStorage {
         let mut staged = Vec::with_capacity(items.len());
         for (key, value) in items {
             let path = self.path(key)?;
-            match self.write_temp(&path, key, value) {
-                Ok(temp) => staged.push((temp, path, key)),
-                Err(e) => {
-                    for (temp, _, _) in &staged {
-                        let _ = fs::remove_file(temp);
-                    }
-                    return Err(e);
-                }
-            }
+            self.ensure_parent(&path)?;
+            // A failure drops (and so removes) the temporary files staged so far.
+            staged.push(Staged::new(&path, value, WriteOptions::REPLACE)?);
         }
         let mut dirs = BTreeSet::new();
-        for (temp, path, key) in &staged {
-            fs::rename(temp, path).map_err(|source| StorageError::Io {
-                key: (*key).clone(),
-                source,
-            })?;
-            dirs.insert(path.parent().expect("under root").to_path_buf());
+        for file in staged {
+            dirs.insert(file.target().parent().expect("under root").to_path_buf());
+            file.commit()?;
         }
         for dir in dirs {
-            sync_dir(&dir).map_err(|source| StorageError::Io {
-                key: dir.display().to_string(),
-                source,
-            })?;
+            masque_files::sync_dir(&dir)?;
         }
         Ok(())
     }
@@ -293,9 +282,42 @@ mod tests {
         assert_eq!(s.read("tile/0/x001/234").unwrap().unwrap(), b"two");
         assert_eq!(s.read("checkpoint").unwrap().unwrap(), b"c");
         // A leftover temp file (as after a crash) is not a key and gets cleaned up.
-        fs::write(dir.path().join("checkpoint.0123456789abcdef.tmp~"), b"half").unwrap();
+        fs::write(dir.path().join("checkpoint.1-2-3.tmp~"), b"half").unwrap();
         assert_eq!(s.remove_temp_files().unwrap(), 1);
         assert_eq!(s.read("checkpoint").unwrap().unwrap(), b"c");
+    }
+
+    #[test]
+    fn one_writer_per_directory_and_the_writer_cleans_temp_files() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join("checkpoint.9-9-0.tmp~"), b"half").unwrap();
+        let writer = FsStorage::writer(dir.path()).unwrap();
+        assert!(writer.is_writer());
+        assert!(!dir.path().join("checkpoint.9-9-0.tmp~").exists());
+        let second = FsStorage::writer(dir.path()).unwrap_err();
+        assert!(
+            matches!(&second, StorageError::File(FileError::Locked { .. })),
+            "{second}"
+        );
+        assert!(second.to_string().contains("writer.lock"), "{second}");
+        // Readers need no lock.
+        FsStorage::open_existing(dir.path()).unwrap();
+        drop(writer);
+        FsStorage::writer(dir.path()).unwrap();
+    }
+
+    #[test]
+    fn open_existing_creates_nothing_and_errors_name_the_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("no-such-log");
+        let err = FsStorage::open_existing(&missing).unwrap_err();
+        assert!(err.to_string().contains("no-such-log"), "{err}");
+        assert!(!missing.exists());
+        // A read error names the file, not just the key.
+        let s = FsStorage::new(dir.path()).unwrap();
+        fs::create_dir(dir.path().join("checkpoint")).unwrap();
+        let err = s.read("checkpoint").unwrap_err().to_string();
+        assert!(err.contains(&dir.path().join("checkpoint").display().to_string()), "{err}");
     }
 
     #[test]

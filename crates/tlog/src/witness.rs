@@ -6,8 +6,9 @@
 //! spec's status codes: 400 malformed or old size above the checkpoint size, 403 not
 //! signed by a trusted key of the origin (or a bad signature by one), 404 unknown origin,
 //! 409 old size is not the size it last cosigned (body: that size and a newline,
-//! `Content-Type: text/x.tlog.size`), 422 the proof does not verify, or an empty tree
-//! with a non-empty root.
+//! `Content-Type: text/x.tlog.size`) or the checkpoint has that size but another root (a
+//! fork: the signed note is kept under [`fork_evidence_key`]), 422 the proof does not
+//! verify, or an empty tree with a non-empty root.
 //!
 //! The witness keeps, per origin, the last checkpoint it cosigned. Checking the old size
 //! and recording the new checkpoint happen under one lock and the record is written
@@ -144,11 +145,23 @@ impl<S: Storage> std::fmt::Debug for Witness<S> {
     }
 }
 
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// Storage key of the state for one origin.
 fn state_key(origin: &str) -> String {
-    let digest = Sha256::digest(origin.as_bytes());
-    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-    format!("witness/{hex}")
+    format!("witness/{}", hex(&Sha256::digest(origin.as_bytes())))
+}
+
+/// Storage key under which a checkpoint that forks the cosigned one is kept as evidence:
+/// `witness-forks/<SHA-256 of the origin>/<SHA-256 of the signed note>`.
+pub fn fork_evidence_key(origin: &str, signed_note: &[u8]) -> String {
+    format!(
+        "witness-forks/{}/{}",
+        hex(&Sha256::digest(origin.as_bytes())),
+        hex(&Sha256::digest(signed_note))
+    )
 }
 
 impl<S: Storage> Witness<S> {
@@ -171,6 +184,11 @@ impl<S: Storage> Witness<S> {
             storage,
             lock: Mutex::new(()),
         })
+    }
+
+    /// The witness's storage (its per-origin state and kept fork evidence).
+    pub fn storage(&self) -> &S {
+        &self.storage
     }
 
     /// The witness's cosignature public key.
@@ -230,6 +248,19 @@ impl<S: Storage> Witness<S> {
             .as_ref()
             .map_or((0, Hash::empty_root()), |c| (c.size(), *c.root()));
         if request.old_size != known_size {
+            return Err(WitnessError::Conflict(known_size));
+        }
+        if checkpoint.size() == known_size && checkpoint.root() != &known_root {
+            // The log signed two roots for one size: the equivocation witnesses exist to
+            // catch. Keep the signed note as evidence and answer as for any size mismatch.
+            let key = fork_evidence_key(&origin, &request.checkpoint);
+            self.storage.write(&key, &request.checkpoint)?;
+            tracing::error!(
+                origin = %origin,
+                size = known_size,
+                evidence = %key,
+                "log signed a second root for a size this witness already cosigned; kept the signed note as evidence"
+            );
             return Err(WitnessError::Conflict(known_size));
         }
         if request.old_size == 0 && !request.proof.is_empty() {

@@ -16,7 +16,8 @@ use masque_tlog::policy::Policy;
 use masque_tlog::reader::TreeReader;
 use masque_tlog::storage::MemStorage;
 use masque_tlog::verifier::verify_checkpoint;
-use masque_tlog::witness::{AddCheckpoint, Witness};
+use masque_tlog::storage::Storage;
+use masque_tlog::witness::{AddCheckpoint, Witness, WitnessError, fork_evidence_key};
 
 fn witness() -> Witness<MemStorage> {
     let key = SecretKey::from_seed(KeyName::new("witness.example/w1").unwrap(), &[3; 32]);
@@ -86,14 +87,24 @@ fn status_codes_follow_the_spec() {
     bad[0].0[0] ^= 1;
     assert_eq!(status(&w, &request(3, bad, &cp5)), 422);
     assert_eq!(status(&w, &request(3, proof, &cp5)), 200);
-    // 422: same size, different root (a fork), and a non-empty proof from 0.
+    // 409: same size, different root (a fork), as tlog-witness specifies; the witness
+    // keeps the forking signed note as evidence and stays at its cosigned checkpoint.
     let mut fork = Log::create(MemStorage::new(), ORIGIN, log_key()).unwrap();
     fork.append_batch(&[b"a".as_slice(), b"b", b"c", b"d", b"X"])
         .unwrap();
-    assert_eq!(
-        status(&w, &request(5, vec![], &fork.checkpoint().unwrap())),
-        422
-    );
+    let forked = fork.checkpoint().unwrap();
+    let err = w.add_checkpoint(&request(5, vec![], &forked)).unwrap_err();
+    assert!(matches!(err, WitnessError::Conflict(5)), "{err}");
+    let kept = w
+        .storage()
+        .read(&fork_evidence_key(ORIGIN, &forked))
+        .unwrap();
+    assert_eq!(kept.as_deref(), Some(forked.as_slice()));
+    assert_eq!(w.latest(ORIGIN).unwrap().unwrap().root(), Note::parse(&cp5)
+        .map(|n| *masque_tlog::checkpoint::Checkpoint::parse(n.text()).unwrap().root())
+        .as_ref()
+        .unwrap());
+    // 422: a non-empty proof from 0.
     let w2 = witness();
     assert_eq!(
         status(&w2, &request(0, vec![Hash::empty_root()], &cp3)),
