@@ -4,14 +4,23 @@
 //! # Scheme
 //!
 //! BBS signatures with blind issuance and per-verifier pseudonyms, ciphersuite
-//! BLS12-381-SHA-256, from the IRTF CFRG drafts, at exactly these revisions:
+//! BLS12-381-SHA-256, from three IRTF CFRG drafts. What fixes the algorithms is the
+//! published BLS12-381-SHA-256 test vectors of the pseudonym draft, which both backends
+//! reproduce byte for byte (`src/backend/kat_nym.rs`):
 //!
-//! * `draft-irtf-cfrg-bbs-signatures-13`,
-//! * `draft-irtf-cfrg-bbs-blind-signatures-02` (with the corrections zkryptium took from
-//!   grotto-bbs-signatures),
-//! * `draft-irtf-cfrg-bbs-per-verifier-linkability-03` (nym secret vectors,
-//!   `BlindSignWithNym`, `ProofGenWithNym`); its published BLS12-381-SHA-256 fixtures
-//!   (unchanged since revision -02) pass, see `src/backend/kat_nym.rs` and `docs/cred.md`.
+//! * `draft-irtf-cfrg-bbs-per-verifier-linkability-02` (nym secret vectors,
+//!   `BlindSignWithNym`, `ProofGenWithNym`): its test vectors, unchanged in the draft's
+//!   repository since (which lists a -03 with editorial changes only; not found
+//!   published);
+//! * `draft-irtf-cfrg-bbs-blind-signatures-02`, computed as those vectors require where its
+//!   text differs (the signing domain also covers `Q_2`; the signature's `e` hashes `SK`
+//!   and `B` only);
+//! * `draft-irtf-cfrg-bbs-signatures`: the operations those vectors exercise, with the
+//!   identifiers used from revision -04 on (ciphersuite id, `H2G_HM2S_` interface); no test
+//!   pins a revision of this draft by itself. The latest revision found published is -11;
+//!   the "-13" that zkryptium 0.8.0's README names was not found.
+//!
+//! Where each of these was checked is in `docs/cred.md` ("Scheme and revisions").
 //!
 //! Two backends implement them behind [`backend::BbsBackend`]: the default
 //! [`backend::fast::Fast`] (blst through `blstrs`: cached generators, windowed MSMs,

@@ -1,10 +1,12 @@
 //! [`BbsBackend`] on the `zkryptium` crate, version 0.8.0.
 //!
-//! Draft revisions implemented by zkryptium 0.8.0 (from its documentation and the
-//! `#name-…` links in its source): `draft-irtf-cfrg-bbs-signatures-13`,
-//! `draft-irtf-cfrg-bbs-blind-signatures-02` (with fixes from grotto-bbs-signatures) and
-//! `draft-irtf-cfrg-bbs-per-verifier-linkability-03`; the pseudonym operations pass the
-//! BLS12-381-SHA-256 fixtures of the pseudonym draft repository (see `src/backend/kat_nym.rs`).
+//! zkryptium 0.8.0's README and the draft links in its source name
+//! `draft-irtf-cfrg-bbs-signatures-13`, `draft-irtf-cfrg-bbs-blind-signatures-02` (with
+//! fixes from grotto-bbs-signatures) and `draft-irtf-cfrg-bbs-per-verifier-linkability-03`.
+//! Those figures are zkryptium's own: no BBS revision past -11 and no pseudonym revision
+//! past -02 was found published. What this backend is checked against is the pseudonym
+//! draft's published BLS12-381-SHA-256 test vectors (`src/backend/kat_nym.rs`); the
+//! revisions that amounts to, and where each was checked, are in `docs/cred.md`.
 //!
 //! Limits of this backend, documented rather than hidden:
 //! * zkryptium's own scalar and key types are not zeroized on drop; this module converts

@@ -1,8 +1,10 @@
 //! Key generation and blind issuance with pseudonyms: `CommitWithNym`, the signer's
 //! commitment validation, `BlindSignWithNym` and `VerifyFinalizeWithNym`
-//! (`draft-irtf-cfrg-bbs-blind-signatures-02` as amended by
-//! `draft-irtf-cfrg-bbs-per-verifier-linkability-03`, with the same corrections zkryptium
-//! 0.8.0 applies; the published fixtures pin the result).
+//! (`draft-irtf-cfrg-bbs-blind-signatures-02` as
+//! `draft-irtf-cfrg-bbs-per-verifier-linkability-02` uses it). Where the blind draft's text
+//! and the pseudonym draft's published vectors disagree, this follows the vectors, as
+//! zkryptium 0.8.0 does: the signing domain covers `Q_2` too, and `e` is hashed over
+//! `SK || B` only (`core::sign_prepared`). The vectors pin the result byte for byte.
 //!
 //! Message layout (`L` signer messages, `M` committed messages, `N` prover nyms):
 //! generators `Q1, H_1..H_L` (API id `API_ID_NYM`) followed by `Q2, J_1..J_{M+N}`

@@ -3,7 +3,7 @@
 //! Points are compressed (48 bytes in G1, 96 in G2) and must decode to a point of the
 //! prime-order subgroup that is not the identity (blst's `from_compressed` checks the
 //! curve equation and the subgroup); scalars are 32 big-endian bytes strictly below the
-//! group order `r`; the signature's `e` (as draft -13's `octets_to_signature` requires)
+//! group order `r`; the signature's `e` (as the BBS draft's `octets_to_signature` requires)
 //! and every proof scalar (a hardening: zero never occurs in an honest proof) must not be
 //! zero. Any other input is refused with an error naming the object, never with a panic.
 

@@ -1,6 +1,6 @@
-//! The core BBS operations shared by blind issuance and proofs (draft -13, section 3.6/4):
-//! the domain scalar, signing a prepared `B`, signature verification, and the pairing
-//! check.
+//! The core BBS operations shared by blind issuance and proofs (the BBS draft's core
+//! operations and utilities, as the pseudonym draft's vectors use them): the domain
+//! scalar, signing a prepared `B`, signature verification, and the pairing check.
 //!
 //! Every pairing equation is one multi-Miller loop followed by a single final
 //! exponentiation; multi-scalar sums are in [`super::msm`].

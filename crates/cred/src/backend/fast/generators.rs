@@ -1,6 +1,6 @@
 //! Generator points, derived once per `(api_id, count)` and cached for the process.
 //!
-//! `create_generators` (BBS draft -13, section 4.1.1) is sequential: the generators for
+//! The BBS draft's `create_generators` is sequential: the generators for
 //! `count` are a prefix of those for `count + 1`. The cache therefore keeps, per API id,
 //! the longest list derived so far with its compressed encodings (needed for the domain
 //! and challenge hashes) and the chaining value from which it can be extended. Lists are
@@ -23,7 +23,8 @@ use crate::error::CredError;
 /// The most generators derived for one API id (masque needs 5; the drafts' fixtures 27).
 pub const MAX_GENERATORS: usize = 1024;
 
-/// The ciphersuite's base point `P1` (compressed), from BBS draft -13, section 7.2.1.
+/// The BLS12-381-SHA-256 ciphersuite's base point `P1` (compressed); the fixtures'
+/// `generators.json` states the same value.
 const P1_COMPRESSED: [u8; 48] = [
     0xa8, 0xce, 0x25, 0x61, 0x02, 0x84, 0x08, 0x21, 0xa3, 0xe9, 0x4e, 0xa9, 0x02, 0x5e, 0x46, 0x62,
     0xb2, 0x05, 0x76, 0x2f, 0x97, 0x76, 0xb3, 0xa7, 0x66, 0xc8, 0x72, 0xb9, 0x48, 0xf1, 0xfd, 0x22,

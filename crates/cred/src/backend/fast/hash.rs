@@ -3,7 +3,7 @@
 //! * `expand_message_xmd` (RFC 9380, section 5.3.1) with SHA-256 comes from RustCrypto's
 //!   `elliptic-curve` `hash2curve` module; its RFC 9380 appendix K.1 known answers are
 //!   checked below.
-//! * `hash_to_scalar` (BBS draft -13, section 4.4) expands to 48 bytes and reduces
+//! * `hash_to_scalar` (the BBS draft's) expands to 48 bytes and reduces
 //!   `OS2IP(bytes) mod r`; the reduction here is done in the scalar field (Horner over
 //!   64-bit words), so no big-integer code is involved; it is checked against blst's own
 //!   `hash_to` below.

@@ -1,5 +1,6 @@
-//! `ProofGenWithNym` and `ProofVerifyWithNym` (`draft-irtf-cfrg-bbs-per-verifier-linkability-03`
-//! over the BBS draft -13 proof, with the blind-signature message layout of [`super::blind`]).
+//! `ProofGenWithNym` and `ProofVerifyWithNym` (`draft-irtf-cfrg-bbs-per-verifier-linkability`,
+//! as its -02 test vectors pin it, over the BBS draft's proof, with the blind-signature
+//! message layout of [`super::blind`]).
 //!
 //! The pseudonym for `context_id` is `OP * (nym_1 + nym_2 z + .. + nym_N z^(N-1))` with
 //! `OP = hash_to_curve_g1(context_id, API_ID_NYM)` and
