@@ -221,7 +221,7 @@ mod tests {
     use super::*;
 
     fn known_answer_codes() -> (IrisCode, IrisCode) {
-        let text = include_str!("../../../../shared/data/iris-mpc/random_codes.txt");
+        let text = include_str!("../tests/data/iris-mpc/random_codes.txt");
         let lines: Vec<&str> = text.lines().collect();
         let a = IrisCode::from_base64(lines[0], lines[1]).unwrap();
         let b = IrisCode::from_base64(lines[2], lines[3]).unwrap();

@@ -220,7 +220,7 @@ fn pack(bit: impl Fn(usize) -> bool) -> Vec<u8> {
 mod tests {
     use super::*;
 
-    const TWO_EYE: &str = include_str!("../../../../../shared/data/iris-mpc/iris_codes.json");
+    const TWO_EYE: &str = include_str!("../../tests/data/iris-mpc/iris_codes.json");
 
     #[test]
     fn two_eye_json_round_trips_bit_exactly() {
