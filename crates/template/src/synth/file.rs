@@ -63,6 +63,19 @@ pub enum PopulationFileError {
         /// What is wrong.
         what: String,
     },
+    /// The header claims no persons or no captures per person: not a population, and
+    /// nothing that a valid file could contain.
+    #[error(
+        "{path}: the header says {persons} persons x {captures} captures, but a population needs at least one person with at least one capture; the file is damaged or was not written by masque, generate it again with `masque synth`"
+    )]
+    EmptyCounts {
+        /// The file.
+        path: String,
+        /// Persons the header claims.
+        persons: usize,
+        /// Captures per person the header claims.
+        captures: usize,
+    },
     /// A template inside failed validation.
     #[error("{path}: person {person}, capture {capture}: {source}")]
     BadTemplate {
@@ -133,6 +146,9 @@ impl IrisPopulation {
 
     /// Reads and validates a population file.
     ///
+    /// Nothing is allocated for persons or captures before the header's counts have been
+    /// checked against the file's length, so a hostile header cannot exhaust memory.
+    ///
     /// # Errors
     /// Any [`PopulationFileError`]; the message says what to do.
     pub fn read_file(path: &Path) -> Result<(Self, PopulationHeader), PopulationFileError> {
@@ -141,12 +157,17 @@ impl IrisPopulation {
             path: name.clone(),
             source,
         })?;
+        Self::parse(&name, &bytes)
+    }
+
+    /// Parses and validates the bytes of a population file; `name` names it in errors.
+    fn parse(name: &str, bytes: &[u8]) -> Result<(Self, PopulationHeader), PopulationFileError> {
         let corrupt = |what: String| PopulationFileError::Corrupt {
-            path: name.clone(),
+            path: name.to_owned(),
             what,
         };
         if bytes.len() < 12 || &bytes[..8] != MAGIC {
-            return Err(PopulationFileError::NotAPopulation(name));
+            return Err(PopulationFileError::NotAPopulation(name.to_owned()));
         }
         let header_len = u32::from_le_bytes(bytes[8..12].try_into().expect("4 bytes")) as usize;
         if header_len > MAX_HEADER || bytes.len() < 12 + header_len + 32 {
@@ -155,6 +176,16 @@ impl IrisPopulation {
         let header: PopulationHeader = serde_json::from_slice(&bytes[12..12 + header_len])
             .map_err(|e| corrupt(format!("bad header: {e}")))?;
         let body = 12 + header_len;
+        if header.persons == 0 || header.captures == 0 {
+            return Err(PopulationFileError::EmptyCounts {
+                path: name.to_owned(),
+                persons: header.persons,
+                captures: header.captures,
+            });
+        }
+        // The records must fill the space between the header and the checksum exactly.
+        // With both counts at least 1 this bounds each of them by the file's length
+        // before anything is allocated.
         let expected = header
             .persons
             .checked_mul(header.captures)
@@ -162,10 +193,13 @@ impl IrisPopulation {
             .and_then(|n| n.checked_add(body + 32));
         if expected != Some(bytes.len()) {
             return Err(corrupt(format!(
-                "{} bytes, the header promises {} persons x {} captures",
+                "{} bytes, but the header promises {} persons x {} captures, which need {}",
                 bytes.len(),
                 header.persons,
-                header.captures
+                header.captures,
+                expected.map_or("more bytes than a file can hold".to_owned(), |n| format!(
+                    "{n} bytes"
+                ))
             )));
         }
         let (content, digest) = bytes.split_at(bytes.len() - 32);
@@ -192,7 +226,7 @@ impl IrisPopulation {
                     })
                 });
                 captures.push(pair.map_err(|source| PopulationFileError::BadTemplate {
-                    path: name.clone(),
+                    path: name.to_owned(),
                     person,
                     capture,
                     source,
@@ -208,6 +242,7 @@ impl IrisPopulation {
 mod tests {
     use super::*;
     use crate::synth::iris::IrisModel;
+    use proptest::prelude::*;
 
     #[test]
     fn round_trips_and_detects_damage() {
@@ -248,6 +283,154 @@ mod tests {
             IrisPopulation::read_file(&dir.path().join("missing")),
             Err(PopulationFileError::Io { .. })
         ));
+    }
+
+    /// A population file around `header` and `body`, with a correct checksum.
+    fn file_with(header: &[u8], body: &[u8]) -> Vec<u8> {
+        let mut bytes = MAGIC.to_vec();
+        bytes.extend_from_slice(&(header.len() as u32).to_le_bytes());
+        bytes.extend_from_slice(header);
+        bytes.extend_from_slice(body);
+        let digest = Sha256::digest(&bytes);
+        bytes.extend_from_slice(&digest);
+        bytes
+    }
+
+    fn header_json(persons: usize, captures: usize, seed: Option<u64>) -> Vec<u8> {
+        serde_json::to_vec(&PopulationHeader {
+            persons,
+            captures,
+            seed,
+        })
+        .unwrap()
+    }
+
+    /// Re-computes the checksum of a (mutated) file, so that only the content decides.
+    fn reseal(bytes: &mut [u8]) {
+        if bytes.len() >= 32 {
+            let end = bytes.len() - 32;
+            let digest = Sha256::digest(&bytes[..end]);
+            bytes[end..].copy_from_slice(&digest);
+        }
+    }
+
+    #[test]
+    fn hostile_counts_are_refused_before_allocating() {
+        // Found by fuzzing `masque match`: a 105-byte file whose header promises 2^60
+        // persons of no captures passed the length check (0 records) and panicked with a
+        // capacity overflow; 2e7 persons aborted on allocation.
+        let cases = [
+            (1usize << 60, 0usize, 0usize),
+            (20_000_000, 0, 0),
+            (0, 3, 0),
+            (0, 0, 0),
+            (1 << 60, 1, 1),
+            (1 << 62, 1 << 62, 2),
+            (usize::MAX, usize::MAX, 1),
+            (3, 2, 5),
+        ];
+        for (persons, captures, records) in cases {
+            let bytes = file_with(
+                &header_json(persons, captures, Some(123_456_789)),
+                &vec![0u8; records * RECORD_BYTES],
+            );
+            let err = IrisPopulation::parse("hostile.bin", &bytes).unwrap_err();
+            if persons == 0 || captures == 0 {
+                assert!(
+                    matches!(err, PopulationFileError::EmptyCounts { persons: p, captures: c, .. } if p == persons && c == captures),
+                    "{persons} x {captures}: {err}"
+                );
+            } else {
+                assert!(
+                    matches!(err, PopulationFileError::Corrupt { .. }),
+                    "{persons} x {captures}: {err}"
+                );
+            }
+            let text = err.to_string();
+            assert!(
+                text.contains("hostile.bin")
+                    && text.contains(&persons.to_string())
+                    && text.contains("masque synth"),
+                "{text}"
+            );
+        }
+        let zero = file_with(&header_json(0, 2, None), &[]);
+        let text = IrisPopulation::parse("empty.bin", &zero)
+            .unwrap_err()
+            .to_string();
+        assert!(text.contains("at least one person"), "{text}");
+    }
+
+    /// A small valid file (two persons, one capture), made once.
+    fn valid_file() -> Vec<u8> {
+        static FILE: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+        FILE.get_or_init(|| {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("pop.bin");
+            let pop = IrisPopulation::generate(&IrisModel::default(), 9, 2, 1, &|| ());
+            pop.write_file(&path, Some(9)).unwrap();
+            let bytes = std::fs::read(&path).unwrap();
+            assert!(IrisPopulation::parse("valid.bin", &bytes).is_ok());
+            bytes
+        })
+        .clone()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn arbitrary_bytes_never_panic(
+            bytes in proptest::collection::vec(any::<u8>(), 0..512),
+            magic in any::<bool>(),
+        ) {
+            let mut bytes = bytes;
+            if magic {
+                let mut with = MAGIC.to_vec();
+                with.append(&mut bytes);
+                bytes = with;
+            }
+            let _ = IrisPopulation::parse("arbitrary.bin", &bytes);
+            reseal(&mut bytes);
+            let _ = IrisPopulation::parse("arbitrary.bin", &bytes);
+        }
+
+        #[test]
+        fn arbitrary_headers_with_valid_checksums_never_panic(
+            persons in prop_oneof![0usize..4, any::<usize>(), Just(1 << 60)],
+            captures in prop_oneof![0usize..4, any::<usize>()],
+            records in 0usize..4,
+            seed in any::<Option<u64>>(),
+        ) {
+            let bytes = file_with(
+                &header_json(persons, captures, seed),
+                &vec![0u8; records * RECORD_BYTES],
+            );
+            match IrisPopulation::parse("header.bin", &bytes) {
+                Ok((pop, header)) => {
+                    prop_assert_eq!(persons * captures, records);
+                    prop_assert_eq!(pop.persons.len(), header.persons);
+                }
+                Err(e) => prop_assert!(!e.to_string().is_empty()),
+            }
+        }
+
+        #[test]
+        fn mutated_valid_files_never_panic(
+            edits in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..8),
+            cut in any::<Option<prop::sample::Index>>(),
+        ) {
+            let mut bytes = valid_file();
+            for (at, value) in edits {
+                let at = at.index(bytes.len());
+                bytes[at] = value;
+            }
+            if let Some(cut) = cut {
+                bytes.truncate(cut.index(bytes.len()));
+            }
+            reseal(&mut bytes);
+            let _ = IrisPopulation::parse("mutated.bin", &bytes);
+        }
     }
 
     #[test]
