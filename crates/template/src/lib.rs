@@ -27,5 +27,5 @@ pub mod synth;
 pub use distance::{FixedPointRule, HammingCounts, MinOverlap, Threshold};
 pub use embedding::{CosineRule, Embedding, QuantizedEmbedding};
 pub use error::TemplateError;
-pub use iris::codec::{Eye, EyePair};
+pub use iris::codec::{Eye, EyePair, IrisDocument};
 pub use iris::{IrisCode, ROTATIONS};

@@ -10,7 +10,8 @@
 //!   "right_iris_code", "right_mask_code"}`, the form of iris-mpc's tools.
 //!
 //! Every reader validates lengths and the real/imag mask pairs and says which field was
-//! wrong.
+//! wrong. [`IrisDocument::from_json`] reads either JSON form, telling them apart by their
+//! field names.
 
 use super::IrisCode;
 use crate::TemplateError;
@@ -143,16 +144,7 @@ impl EyePair {
     pub fn from_json(json: &str) -> Result<Self, TemplateError> {
         let doc: TwoEyeJson =
             serde_json::from_str(json).map_err(|e| TemplateError::BadJson(e.to_string()))?;
-        Ok(Self {
-            left: decode_eye(
-                ("left_iris_code", &doc.left_iris_code),
-                ("left_mask_code", &doc.left_mask_code),
-            )?,
-            right: decode_eye(
-                ("right_iris_code", &doc.right_iris_code),
-                ("right_mask_code", &doc.right_mask_code),
-            )?,
-        })
+        doc.decode()
     }
 
     /// Writes the two-eye JSON form.
@@ -165,6 +157,103 @@ impl EyePair {
             right_mask_code: self.right.mask_base64(),
         };
         serde_json::to_string(&doc).expect("serialising strings cannot fail")
+    }
+}
+
+/// The fields that mark a document as iris-mpc's two-eye form.
+const TWO_EYE_FIELDS: [&str; 5] = [
+    "IRIS_version",
+    "left_iris_code",
+    "left_mask_code",
+    "right_iris_code",
+    "right_mask_code",
+];
+/// The fields that mark a document as open-iris's one-eye template form.
+const TEMPLATE_FIELDS: [&str; 3] = ["iris_codes", "mask_codes", "iris_code_version"];
+
+/// An iris document of either form: iris-mpc's two-eye JSON or open-iris's one-eye
+/// template JSON.
+///
+/// The form is told by the document's field names, before any field is decoded, so an
+/// error in a document of one form is reported as that form's error (naming the field)
+/// instead of as a failure to read it as the other form.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IrisDocument {
+    /// A two-eye document ([`EyePair::from_json`]).
+    Pair(Box<EyePair>),
+    /// A one-eye template ([`IrisCode::from_template_json`]).
+    Eye(Box<IrisCode>),
+}
+
+impl IrisDocument {
+    /// Parses a document of either form.
+    ///
+    /// # Errors
+    /// [`TemplateError::BadJson`] if the text is not a JSON object, or has none of the
+    /// fields of either form (the message lists what it has); otherwise the errors of
+    /// [`EyePair::from_json`] or [`IrisCode::from_template_json`], which name the field
+    /// that was wrong.
+    pub fn from_json(json: &str) -> Result<Self, TemplateError> {
+        let value: serde_json::Value =
+            serde_json::from_str(json).map_err(|e| TemplateError::BadJson(e.to_string()))?;
+        let Some(object) = value.as_object() else {
+            return Err(TemplateError::BadJson(format!(
+                "expected an object with iris code fields, found {}",
+                json_kind(&value)
+            )));
+        };
+        let has = |fields: &[&str]| fields.iter().any(|f| object.contains_key(*f));
+        if has(&TWO_EYE_FIELDS) {
+            let doc: TwoEyeJson = serde_json::from_value(value)
+                .map_err(|e| TemplateError::BadJson(format!("two-eye (iris-mpc) form: {e}")))?;
+            doc.decode().map(|pair| Self::Pair(Box::new(pair)))
+        } else if has(&TEMPLATE_FIELDS) {
+            let doc: TemplateJson = serde_json::from_value(value).map_err(|e| {
+                TemplateError::BadJson(format!("one-eye template (open-iris) form: {e}"))
+            })?;
+            IrisCode::from_base64(&doc.iris_codes, &doc.mask_codes)
+                .map(|eye| Self::Eye(Box::new(eye)))
+        } else {
+            let found: Vec<&str> = object.keys().map(String::as_str).collect();
+            Err(TemplateError::BadJson(format!(
+                "neither iris-mpc two-eye JSON (fields {}) nor open-iris template JSON (fields {}); the object has {}",
+                TWO_EYE_FIELDS.join(", "),
+                TEMPLATE_FIELDS[..2].join(", "),
+                if found.is_empty() {
+                    "no fields".to_owned()
+                } else {
+                    format!("fields {}", found.join(", "))
+                }
+            )))
+        }
+    }
+}
+
+/// What kind of JSON value this is, for error messages.
+fn json_kind(value: &serde_json::Value) -> &'static str {
+    match value {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "a boolean",
+        serde_json::Value::Number(_) => "a number",
+        serde_json::Value::String(_) => "a string",
+        serde_json::Value::Array(_) => "an array",
+        serde_json::Value::Object(_) => "an object",
+    }
+}
+
+impl TwoEyeJson {
+    /// Decodes both eyes; errors name the field.
+    fn decode(&self) -> Result<EyePair, TemplateError> {
+        Ok(EyePair {
+            left: decode_eye(
+                ("left_iris_code", &self.left_iris_code),
+                ("left_mask_code", &self.left_mask_code),
+            )?,
+            right: decode_eye(
+                ("right_iris_code", &self.right_iris_code),
+                ("right_mask_code", &self.right_mask_code),
+            )?,
+        })
     }
 }
 
@@ -255,6 +344,80 @@ mod tests {
         let pair = EyePair::from_json(TWO_EYE).unwrap();
         let json = pair.left.to_template_json();
         assert_eq!(IrisCode::from_template_json(&json).unwrap(), pair.left);
+    }
+
+    /// The two-eye test vector with one field replaced.
+    fn two_eye_with(field: &str, value: &str) -> String {
+        let mut doc: serde_json::Value = serde_json::from_str(TWO_EYE).unwrap();
+        doc[field] = serde_json::Value::String(value.to_owned());
+        doc.to_string()
+    }
+
+    #[test]
+    fn either_form_is_told_apart_by_its_fields() {
+        let pair = EyePair::from_json(TWO_EYE).unwrap();
+        assert_eq!(
+            IrisDocument::from_json(TWO_EYE).unwrap(),
+            IrisDocument::Pair(Box::new(pair.clone()))
+        );
+        assert_eq!(
+            IrisDocument::from_json(&pair.right.to_template_json()).unwrap(),
+            IrisDocument::Eye(Box::new(pair.right))
+        );
+    }
+
+    #[test]
+    fn a_damaged_two_eye_document_reports_the_damaged_field() {
+        // Used to be reported as `unknown field 'IRIS_version'`: the two-eye error was
+        // dropped and the document retried as a one-eye template.
+        let short = STANDARD.encode([0u8; 1599]);
+        let err = IrisDocument::from_json(&two_eye_with("left_iris_code", &short)).unwrap_err();
+        assert!(
+            matches!(&err, TemplateError::WrongLength { field, expected: 1600, actual: 1599 } if field == "left_iris_code"),
+            "{err}"
+        );
+        let text = err.to_string();
+        assert!(
+            text.contains("left_iris_code") && !text.contains("IRIS_version"),
+            "{text}"
+        );
+        let err = IrisDocument::from_json(&two_eye_with("right_mask_code", "%%%")).unwrap_err();
+        assert!(
+            matches!(&err, TemplateError::BadBase64 { field, .. } if field == "right_mask_code"),
+            "{err}"
+        );
+        let mut missing: serde_json::Value = serde_json::from_str(TWO_EYE).unwrap();
+        missing.as_object_mut().unwrap().remove("right_iris_code");
+        let text = IrisDocument::from_json(&missing.to_string())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            text.contains("two-eye") && text.contains("right_iris_code"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_damaged_template_or_unknown_document_says_what_is_wrong() {
+        let good = STANDARD.encode([0u8; 1600]);
+        let doc = format!("{{\"iris_codes\": \"{good}\", \"mask_codes\": \"AAAA\"}}");
+        assert!(matches!(
+            IrisDocument::from_json(&doc),
+            Err(TemplateError::WrongLength { field, actual: 3, .. }) if field == "mask_codes"
+        ));
+        let text = IrisDocument::from_json("{\"codes\": 1}")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            text.contains("neither") && text.contains("fields codes"),
+            "{text}"
+        );
+        for not_an_object in ["[1, 2]", "\"x\"", "null", "{", ""] {
+            assert!(matches!(
+                IrisDocument::from_json(not_an_object),
+                Err(TemplateError::BadJson(_))
+            ));
+        }
     }
 
     #[test]
