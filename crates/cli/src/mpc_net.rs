@@ -6,7 +6,10 @@ use clap::{Args, Subcommand};
 use masque_mpc::PartyId;
 use masque_mpc::net::tls::config::{NETWORK_FILE, certificate_file_name, key_file_name};
 use masque_mpc::net::tls::{PartyCertificate, assemble_network, generate_network, generate_party};
+use serde_json::json;
 use std::path::PathBuf;
+
+use crate::output::print_json;
 
 /// The `masque mpc` commands.
 #[derive(Subcommand)]
@@ -31,6 +34,9 @@ pub struct KeygenArgs {
     /// Directory to write into (created if missing; existing files are never overwritten).
     #[arg(long)]
     dir: PathBuf,
+    /// Print what was written as JSON.
+    #[arg(long)]
+    json: bool,
 }
 
 /// Arguments of `masque mpc net-assemble`.
@@ -46,6 +52,9 @@ pub struct NetAssembleArgs {
     /// order P0,P1,P2.
     #[arg(long, value_delimiter = ',', required = true)]
     certificates: Vec<PathBuf>,
+    /// Print what was written as JSON.
+    #[arg(long)]
+    json: bool,
 }
 
 /// Arguments of `masque mpc net-init`.
@@ -57,6 +66,9 @@ pub struct NetInitArgs {
     /// The parties' listen addresses as host:port, comma-separated, in the order P0,P1,P2.
     #[arg(long, value_delimiter = ',', required = true)]
     addresses: Vec<String>,
+    /// Print what was written as JSON.
+    #[arg(long)]
+    json: bool,
 }
 
 /// Runs a `masque mpc` command.
@@ -83,6 +95,14 @@ fn keygen(args: KeygenArgs) -> anyhow::Result<()> {
     }
     let party = PartyId::from_index(args.party);
     let certificate = generate_party(&args.dir, party)?;
+    if args.json {
+        return print_json(&json!({
+            "party": party.to_string(),
+            "certificate_sha256": certificate.fingerprint(),
+            "key_file": args.dir.join(key_file_name(party)),
+            "certificate_file": args.dir.join(certificate_file_name(party)),
+        }));
+    }
     println!("{party}  certificate sha256 {}", certificate.fingerprint());
     println!(
         "wrote {} (keep it here) and {} (send it to whoever assembles network.json)",
@@ -104,6 +124,9 @@ fn net_assemble(args: NetAssembleArgs) -> anyhow::Result<()> {
         );
     }
     let config = assemble_network(&args.dir, addresses, three(certificates, "--certificates")?)?;
+    if args.json {
+        return print_json(&network_json(&args.dir, &config, false));
+    }
     println!("wrote {}", args.dir.join(NETWORK_FILE).display());
     for p in PartyId::ALL {
         let entry = config.party(p);
@@ -120,6 +143,9 @@ fn net_assemble(args: NetAssembleArgs) -> anyhow::Result<()> {
 fn net_init(args: NetInitArgs) -> anyhow::Result<()> {
     let addresses = three(args.addresses, "--addresses")?;
     let config = generate_network(&args.dir, addresses)?;
+    if args.json {
+        return print_json(&network_json(&args.dir, &config, true));
+    }
     println!("wrote {}", args.dir.join(NETWORK_FILE).display());
     for p in PartyId::ALL {
         let entry = config.party(p);
@@ -132,4 +158,28 @@ fn net_init(args: NetInitArgs) -> anyhow::Result<()> {
     }
     println!("give every party network.json and each party only its own key file (mode 0600)");
     Ok(())
+}
+
+/// What `net-init` / `net-assemble` wrote, as JSON (public facts only: no key material).
+fn network_json(
+    dir: &std::path::Path,
+    config: &masque_mpc::net::tls::NetworkConfig,
+    with_keys: bool,
+) -> serde_json::Value {
+    let parties: Vec<_> = PartyId::ALL
+        .into_iter()
+        .map(|p| {
+            let entry = config.party(p);
+            let mut v = json!({
+                "party": p.to_string(),
+                "address": entry.address,
+                "certificate_sha256": entry.certificate.fingerprint(),
+            });
+            if with_keys {
+                v["key_file"] = json!(dir.join(key_file_name(p)));
+            }
+            v
+        })
+        .collect();
+    json!({ "network_file": dir.join(NETWORK_FILE), "parties": parties })
 }

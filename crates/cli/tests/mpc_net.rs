@@ -63,7 +63,14 @@ fn net_init_writes_a_loadable_config_and_never_overwrites() {
 
     let other = dir.path().join("other");
     let other_arg = other.to_str().unwrap();
-    for (bad, why) in [("a:1,b:2", "exactly three"), ("a:1,b:2,c", "host:port")] {
+    for (bad, why) in [
+        ("a:1,b:2", "exactly three"),
+        ("a:1,b:2,c", "host:port"),
+        ("a:1,a:1,a:1", "same address"),
+        ("a:1,b:2,c:0", "port 0"),
+        ("a:1,b:2,exa mple.org:3", "host name"),
+        ("a:1,b:2,-x-:3", "host name"),
+    ] {
         let out = masque(&["mpc", "net-init", "--dir", other_arg, "--addresses", bad]);
         assert!(!out.status.success());
         let stderr = String::from_utf8_lossy(&out.stderr);
@@ -134,6 +141,39 @@ fn custodians_keygen_on_their_own_machines_and_assemble_from_certificates() {
         .unwrap();
         load_party(machine.path(), p).unwrap();
     }
+    // Certificates in the wrong order are refused, naming the mix-up; nothing is written.
+    let swapped = tempfile::tempdir().unwrap();
+    let out = masque(&[
+        "mpc",
+        "net-assemble",
+        "--dir",
+        swapped.path().to_str().unwrap(),
+        "--addresses",
+        "127.0.0.1:7200,127.0.0.1:7201,127.0.0.1:7202",
+        "--certificates",
+        &[certs[1], certs[0], certs[2]].join(","),
+    ]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("made for P1"), "{stderr}");
+    assert!(!swapped.path().join("network.json").exists());
+    // --json says what was written, without key material.
+    let json_dir = tempfile::tempdir().unwrap();
+    let out = masque(&[
+        "mpc",
+        "net-assemble",
+        "--dir",
+        json_dir.path().to_str().unwrap(),
+        "--addresses",
+        "127.0.0.1:7200,127.0.0.1:7201,127.0.0.1:7202",
+        "--certificates",
+        &certs.join(","),
+        "--json",
+    ]);
+    assert!(out.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["parties"][1]["party"], "P1");
+    assert_eq!(v["parties"][2]["address"], "127.0.0.1:7202");
     // Bad input: a party index out of range, a missing certificate file.
     let out = masque(&[
         "mpc",

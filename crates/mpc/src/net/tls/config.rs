@@ -25,7 +25,7 @@ use super::TlsError;
 use super::identity::{PartyCertificate, PartyKey, generate};
 use crate::party::PartyId;
 use serde::{Deserialize, Serialize};
-use std::io::Write;
+use masque_files::{FileError, WriteOptions, write_atomic};
 use std::path::{Path, PathBuf};
 use zeroize::Zeroizing;
 
@@ -76,24 +76,93 @@ struct File {
     parties: Vec<FileParty>,
 }
 
-fn check_address(party: PartyId, address: &str) -> Result<(), TlsError> {
-    let port = address
-        .rsplit_once(':')
-        .map(|(host, port)| (host, port.parse::<u16>()));
-    match port {
-        Some((host, Ok(_))) if !host.is_empty() => Ok(()),
-        _ => Err(TlsError::Config(format!(
-            "{party}'s address {address:?} is not host:port (e.g. 10.0.0.1:7100)"
-        ))),
+/// Whether `host` is an IP address (IPv6 in brackets) or a DNS host name: labels of 1 to
+/// 63 letters, digits and hyphens, not starting or ending with a hyphen, 253 bytes at most.
+fn valid_host(host: &str) -> bool {
+    if let Some(v6) = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+        return v6.parse::<std::net::Ipv6Addr>().is_ok();
     }
+    if host.parse::<std::net::Ipv4Addr>().is_ok() {
+        return true;
+    }
+    let name = host.strip_suffix('.').unwrap_or(host);
+    !name.is_empty()
+        && name.len() <= 253
+        // An all-numeric name would be a malformed IPv4 address.
+        && !name.split('.').all(|l| l.bytes().all(|b| b.is_ascii_digit()))
+        && name.split('.').all(|label| {
+            (1..=63).contains(&label.len())
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        })
+}
+
+fn check_address(party: PartyId, address: &str) -> Result<(), TlsError> {
+    let bad = |why: &str| {
+        Err(TlsError::Config(format!(
+            "{party}'s address {address:?} {why} (expected host:port, e.g. 10.0.0.1:7100, \
+             [2001:db8::1]:7100 or custodian-a.example.org:7100)"
+        )))
+    };
+    let Some((host, port)) = address.rsplit_once(':') else {
+        return bad("has no port");
+    };
+    match port.parse::<u16>() {
+        Ok(0) => return bad("has port 0, which cannot be dialled"),
+        Ok(_) => {}
+        Err(_) => return bad("has no valid port (1 to 65535)"),
+    }
+    if !valid_host(host) {
+        return bad("has no valid host name or IP address");
+    }
+    Ok(())
+}
+
+/// The DNS name that [`super::identity::generate`] puts in `party`'s certificate.
+fn certificate_name(party: PartyId) -> String {
+    format!("p{}.masque-mpc.invalid", party.index())
+}
+
+/// Refuses a certificate that was made for another party (put in the wrong slot).
+fn check_certificate_party(party: PartyId, certificate: &PartyCertificate) -> Result<(), TlsError> {
+    let der = certificate.to_rustls();
+    let parsed = webpki::EndEntityCert::try_from(&der).map_err(|e| {
+        TlsError::Config(format!("{party}'s certificate cannot be parsed: {e:?}"))
+    })?;
+    let expected = certificate_name(party);
+    let name = rustls::pki_types::ServerName::try_from(expected.as_str())
+        .map_err(|e| TlsError::Config(format!("internal: bad certificate name: {e}")))?;
+    if parsed.verify_is_valid_for_subject_name(&name).is_ok() {
+        return Ok(());
+    }
+    let belongs_to = PartyId::ALL.into_iter().find(|&q| {
+        rustls::pki_types::ServerName::try_from(certificate_name(q).as_str())
+            .is_ok_and(|n| parsed.verify_is_valid_for_subject_name(&n).is_ok())
+    });
+    Err(TlsError::Config(match belongs_to {
+        Some(q) => format!(
+            "the certificate in {party}'s place was made for {q} (it names {}); list the \
+             certificates in the order P0,P1,P2",
+            certificate_name(q)
+        ),
+        None => format!(
+            "{party}'s certificate does not name {expected}; use the certificate that \
+             `masque mpc keygen --party {}` wrote",
+            party.index()
+        ),
+    }))
 }
 
 impl NetworkConfig {
-    /// A config from the three entries, indexed by party; checks addresses and that the
-    /// certificates differ.
+    /// A config from the three entries, indexed by party; checks that addresses are
+    /// well-formed `host:port` and distinct, that the certificates differ, and that each
+    /// certificate was made for the party in whose place it stands.
     pub fn new(parties: [PartyEntry; 3]) -> Result<Self, TlsError> {
         for p in PartyId::ALL {
             check_address(p, &parties[p.index()].address)?;
+        }
+        for p in PartyId::ALL {
             let later = &parties[p.index() + 1..];
             if later
                 .iter()
@@ -103,6 +172,19 @@ impl NetworkConfig {
                     "{p} shares its certificate with another party; every party needs its own"
                 )));
             }
+            let address = &parties[p.index()].address;
+            if let Some(q) = PartyId::ALL[p.index() + 1..]
+                .iter()
+                .find(|q| parties[q.index()].address.eq_ignore_ascii_case(address))
+            {
+                return Err(TlsError::Config(format!(
+                    "{p} and {q} have the same address {address:?}; every party needs its own \
+                     host:port"
+                )));
+            }
+        }
+        for p in PartyId::ALL {
+            check_certificate_party(p, &parties[p.index()].certificate)?;
         }
         Ok(Self { parties })
     }
@@ -230,18 +312,18 @@ pub fn generate_network(dir: &Path, addresses: [String; 3]) -> Result<NetworkCon
         .map_err(|_| TlsError::Config("three addresses are needed".into()))?;
     let config = NetworkConfig::new(entries)?;
     std::fs::create_dir_all(dir).map_err(|e| io_error(dir, e))?;
-    let mut files: Vec<(PathBuf, Zeroizing<String>, u32)> = PartyId::ALL
+    let mut files: Vec<(PathBuf, Zeroizing<String>, bool)> = PartyId::ALL
         .into_iter()
         .zip(&keys)
-        .map(|(p, key)| (dir.join(key_file_name(p)), key.to_pem(), 0o600))
+        .map(|(p, key)| (dir.join(key_file_name(p)), key.to_pem(), true))
         .collect();
     files.push((
         dir.join(NETWORK_FILE),
         Zeroizing::new(config.to_json()),
-        0o644,
+        false,
     ));
-    for (k, (path, text, mode)) in files.iter().enumerate() {
-        if let Err(e) = write_atomic(path, text.as_bytes(), *mode) {
+    for (k, (path, text, secret)) in files.iter().enumerate() {
+        if let Err(e) = write_new(path, text.as_bytes(), *secret) {
             // All or nothing: remove the files this call already wrote.
             for (written, _, _) in &files[..k] {
                 let _ = std::fs::remove_file(written);
@@ -264,8 +346,8 @@ pub fn generate_party(dir: &Path, party: PartyId) -> Result<PartyCertificate, Tl
     refuse_existing(&[&key_path, &cert_path])?;
     let (key, certificate) = generate(party)?;
     std::fs::create_dir_all(dir).map_err(|e| io_error(dir, e))?;
-    write_atomic(&key_path, key.to_pem().as_bytes(), 0o600)?;
-    if let Err(e) = write_atomic(&cert_path, certificate.to_pem().as_bytes(), 0o644) {
+    write_new(&key_path, key.to_pem().as_bytes(), true)?;
+    if let Err(e) = write_new(&cert_path, certificate.to_pem().as_bytes(), false) {
         let _ = std::fs::remove_file(&key_path);
         return Err(e);
     }
@@ -295,7 +377,7 @@ pub fn assemble_network(
         .map_err(|_| TlsError::Config("three parties are needed".into()))?;
     let config = NetworkConfig::new(entries)?;
     std::fs::create_dir_all(dir).map_err(|e| io_error(dir, e))?;
-    write_atomic(&path, config.to_json().as_bytes(), 0o644)?;
+    write_new(&path, config.to_json().as_bytes(), false)?;
     Ok(config)
 }
 
@@ -316,39 +398,62 @@ fn io_error(path: &Path, e: std::io::Error) -> TlsError {
     }
 }
 
-/// Writes `bytes` to `path` via a synced temporary file and a rename, so `path` is
-/// either absent or complete; the directory is synced too so the rename is durable.
-fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<(), TlsError> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
-    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, mode);
-    #[cfg(not(unix))]
-    let _ = mode;
-    let result = options
-        .open(&tmp)
-        .and_then(|mut f| {
-            f.write_all(bytes)?;
-            f.sync_all()
-        })
-        .and_then(|()| std::fs::rename(&tmp, path));
-    if let Err(e) = result {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(io_error(path, e));
-    }
-    #[cfg(unix)]
-    std::fs::File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(|e| io_error(dir, e))?;
-    Ok(())
+/// Writes a config file through the workspace's one atomic writer; never over an
+/// existing file (even one created since [`refuse_existing`] looked).
+fn write_new(path: &Path, bytes: &[u8], secret: bool) -> Result<(), TlsError> {
+    let options = if secret {
+        WriteOptions::SECRET
+    } else {
+        WriteOptions::CREATE_NEW
+    };
+    write_atomic(path, bytes, options).map_err(|e| match e {
+        FileError::Exists { path } => TlsError::Config(format!(
+            "{} already exists; choose an empty directory (keys are never overwritten)",
+            path.display()
+        )),
+        other => TlsError::Io {
+            what: path.display().to_string(),
+            reason: other.to_string(),
+        },
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn host_names_and_addresses() {
+        for good in [
+            "10.0.0.1",
+            "[::1]",
+            "[2001:db8::1]",
+            "localhost",
+            "custodian-a.example.org",
+            "custodian-a.example.org.",
+            "x1",
+        ] {
+            assert!(valid_host(good), "{good}");
+        }
+        let long_label = "a".repeat(64);
+        let long_name = ["abc"; 64].join(".");
+        for bad in [
+            "",
+            "::1",
+            "[::1",
+            "-a.example",
+            "a-.example",
+            "a..example",
+            "a_b.example",
+            "ex ample",
+            "1.2.3",
+            "1.2.3.4.5",
+            long_label.as_str(),
+            long_name.as_str(),
+        ] {
+            assert!(!valid_host(bad), "{bad}");
+        }
+    }
 
     fn addresses() -> [String; 3] {
         ["127.0.0.1:7100", "127.0.0.1:7101", "localhost:7102"].map(String::from)
@@ -365,8 +470,16 @@ mod tests {
             #[cfg(unix)]
             {
                 use std::os::unix::fs::PermissionsExt;
-                let meta = std::fs::metadata(dir.path().join(key_file_name(p))).unwrap();
+                let key_path = dir.path().join(key_file_name(p));
+                let meta = std::fs::metadata(&key_path).unwrap();
                 assert_eq!(meta.permissions().mode() & 0o777, 0o600);
+                // A key that others can read is refused, with the fix in the message.
+                let open = std::fs::Permissions::from_mode(0o644);
+                std::fs::set_permissions(&key_path, open).unwrap();
+                let err = load_party(dir.path(), p).unwrap_err().to_string();
+                assert!(err.contains("chmod 600"), "{err}");
+                let private = std::fs::Permissions::from_mode(0o600);
+                std::fs::set_permissions(&key_path, private).unwrap();
             }
         }
         assert_eq!(config.identify(b"not a pinned certificate"), None);
@@ -432,6 +545,14 @@ mod tests {
         bad("\"P1\"", "\"P0\"", "listed twice");
         bad("\"P2\"", "\"P7\"", "unknown party");
         bad("127.0.0.1:7100", "127.0.0.1", "host:port");
+        bad("127.0.0.1:7100", "127.0.0.1:0", "port 0");
+        bad("127.0.0.1:7100", "127.0.0.1:99999", "valid port");
+        bad("127.0.0.1:7100", "-bad-.example:7100", "host name");
+        bad("127.0.0.1:7100", "999.1.1.1:7100", "host name");
+        bad("127.0.0.1:7100", "a b:7100", "host name");
+        bad("127.0.0.1:7100", "[not-v6]:7100", "host name");
+        bad("127.0.0.1:7100", "127.0.0.1:7101", "same address");
+        bad("127.0.0.1:7100", "LOCALHOST:7102", "same address");
         let fp = config.party(PartyId::P0).certificate.fingerprint();
         bad(&fp, &"0".repeat(64), "certificate_sha256");
         let dup = NetworkConfig::new([
@@ -440,6 +561,22 @@ mod tests {
             config.party(PartyId::P2).clone(),
         ]);
         assert!(matches!(dup, Err(TlsError::Config(m)) if m.contains("shares its certificate")));
+        // P1's certificate in P0's place (and P0's in P1's): named, with the fix.
+        let swapped = NetworkConfig::new([
+            PartyEntry {
+                address: "127.0.0.1:7100".into(),
+                certificate: config.party(PartyId::P1).certificate.clone(),
+            },
+            PartyEntry {
+                address: "127.0.0.1:7101".into(),
+                certificate: config.party(PartyId::P0).certificate.clone(),
+            },
+            config.party(PartyId::P2).clone(),
+        ]);
+        assert!(
+            matches!(&swapped, Err(TlsError::Config(m)) if m.contains("made for P1") && m.contains("order P0,P1,P2")),
+            "{swapped:?}"
+        );
         assert!(NetworkConfig::from_json("{").is_err());
     }
 }

@@ -83,13 +83,18 @@ impl PartyKey {
         Ok(Self { pkcs8 })
     }
 
-    /// Reads a key file written by [`super::config::generate_network`].
+    /// Reads a key file written by [`super::config::generate_network`]. A key file that
+    /// others can read is refused (the message says to `chmod 600` it); the text read is
+    /// zeroized.
     pub fn load(path: &std::path::Path) -> Result<Self, TlsError> {
-        let pem = Zeroizing::new(std::fs::read(path).map_err(|e| TlsError::Io {
-            what: path.display().to_string(),
-            reason: e.to_string(),
-        })?);
-        Self::from_pem(&pem)
+        let pem = masque_files::read_secret(path).map_err(|e| match e {
+            masque_files::FileError::Io { source, .. } => TlsError::Io {
+                what: path.display().to_string(),
+                reason: source.to_string(),
+            },
+            other => TlsError::Config(other.to_string()),
+        })?;
+        Self::from_pem(pem.as_bytes())
     }
 
     /// The PEM encoding (secret: write it only to a 0600 file).
