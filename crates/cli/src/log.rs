@@ -66,7 +66,8 @@ pub struct LocalLogArgs {
     /// Secret key file of the log (its name is the origin); must be mode 0600.
     #[arg(long)]
     key: PathBuf,
-    /// Print the result as JSON.
+    /// Print the result as JSON (`serve`: announce the listening address as one JSON
+    /// line on stdout).
     #[arg(long)]
     json: bool,
 }
@@ -152,6 +153,9 @@ pub struct WitnessArgs {
     listen: String,
     #[command(flatten)]
     limits: LimitArgs,
+    /// Announce the listening address and witness key as one JSON line on stdout.
+    #[arg(long)]
+    json: bool,
 }
 
 /// `masque log prove`.
@@ -454,6 +458,8 @@ fn serve(a: ServeArgs) -> anyhow::Result<()> {
         bail!("--max-batch must be at least 1");
     }
     let (storage, log) = open_log_writer(&a.log.dir, key)?;
+    let origin = log.origin().to_owned();
+    let json = a.log.json;
     serve_log_forever(
         &a.listen,
         storage,
@@ -464,6 +470,14 @@ fn serve(a: ServeArgs) -> anyhow::Result<()> {
             max_batch: a.max_batch,
             max_wait: Duration::from_millis(a.max_wait_ms),
             limits,
+        },
+        |address| {
+            if json {
+                let line = json!({"event": "listening", "origin": origin, "url": format!("http://{address}")});
+                println!("{line}");
+            } else {
+                eprintln!("serving log {origin} on http://{address}");
+            }
         },
     )?;
     Ok(())
@@ -479,8 +493,17 @@ fn witness(a: WitnessArgs) -> anyhow::Result<()> {
         .collect::<Result<Vec<_>, _>>()?;
     // One witness per state directory: two would cosign from diverging states.
     let witness = Witness::new(key, logs, FsStorage::writer(&a.dir)?)?;
-    println!("witness vkey: {}", witness.public_key().to_vkey());
-    serve_witness_forever(&a.listen, witness, limits)?;
+    let vkey = witness.public_key().to_vkey();
+    let json = a.json;
+    serve_witness_forever(&a.listen, witness, limits, |address| {
+        if json {
+            let line = json!({"event": "listening", "witness_vkey": vkey, "url": format!("http://{address}")});
+            println!("{line}");
+        } else {
+            println!("witness vkey: {vkey}");
+            eprintln!("witness listening on http://{address}");
+        }
+    })?;
     Ok(())
 }
 

@@ -74,6 +74,178 @@ fn start_server(dir: &Path, key: &Path, tokens: &Path) -> Server {
     panic!("the server exited before serving: {:?}", child.wait());
 }
 
+/// Starts `masque <args> --json` and returns it with the first JSON line it printed on
+/// stdout, and its stderr lines (collected in the background).
+fn start_json(args: &[&str]) -> (Server, serde_json::Value, std::sync::mpsc::Receiver<String>) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_masque"))
+        .args(args)
+        .arg("--json")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let err = BufReader::new(child.stderr.take().unwrap());
+    std::thread::spawn(move || {
+        for line in err.lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let mut out = BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = out.next().expect("a JSON line").unwrap();
+    std::thread::spawn(move || for _ in out {});
+    (Server(child), serde_json::from_str(&first).unwrap(), rx)
+}
+
+/// One HTTP/1.1 request over a plain socket; returns status and body.
+fn http(url: &str, method: &str, headers: &str, body: &[u8]) -> (u16, Vec<u8>) {
+    use std::io::Read;
+    let rest = url.strip_prefix("http://").unwrap();
+    let (host, target) = rest
+        .split_once('/')
+        .map_or((rest, "/".to_string()), |(h, t)| (h, format!("/{t}")));
+    let mut stream = std::net::TcpStream::connect(host).unwrap();
+    let head = format!(
+        "{method} {target} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n{headers}Content-Length: {}\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).unwrap();
+    stream.write_all(body).unwrap();
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).unwrap();
+    let split = response.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+    let status = String::from_utf8_lossy(&response[9..12]).parse().unwrap();
+    (status, response[split + 4..].to_vec())
+}
+
+#[test]
+fn served_log_is_cosigned_by_a_witness_process_and_warnings_reach_stderr() {
+    let dir = tempfile::tempdir().unwrap();
+    let (log_key, witness_key) = (dir.path().join("log.key"), dir.path().join("w.key"));
+    let out = masque(&[
+        "log",
+        "keygen",
+        "--name",
+        "log.example/test",
+        "--out",
+        path(&log_key),
+        "--json",
+    ]);
+    let log_vkey = serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()["log_vkey"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let out = masque(&[
+        "log",
+        "keygen",
+        "--name",
+        "witness.example/w",
+        "--out",
+        path(&witness_key),
+        "--json",
+    ]);
+    let witness_vkey =
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()["witness_vkey"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+    let wdir = dir.path().join("witness");
+    let (_witness, announced, _) = start_json(&[
+        "log",
+        "witness",
+        "--dir",
+        path(&wdir),
+        "--key",
+        path(&witness_key),
+        "--log",
+        &log_vkey,
+        "--listen",
+        "127.0.0.1:0",
+    ]);
+    assert_eq!(announced["event"], "listening");
+    assert_eq!(announced["witness_vkey"], witness_vkey.as_str());
+    let witness_url = announced["url"].as_str().unwrap().to_owned();
+
+    // A second witness on the same state directory is refused.
+    let second = masque(&[
+        "log",
+        "witness",
+        "--dir",
+        path(&wdir),
+        "--key",
+        path(&witness_key),
+        "--log",
+        &log_vkey,
+        "--listen",
+        "127.0.0.1:0",
+    ]);
+    assert!(
+        stderr(&second).contains("writer.lock"),
+        "{}",
+        stderr(&second)
+    );
+
+    let tokens = dir.path().join("tokens");
+    std::fs::write(&tokens, "t0ken\n").unwrap();
+    std::fs::set_permissions(&tokens, std::fs::Permissions::from_mode(0o600)).unwrap();
+    // One reachable witness and one that is not: the second one's failure is a warning
+    // the operator sees on stderr.
+    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let dead_url = format!("http://{}", dead.local_addr().unwrap());
+    drop(dead);
+    let (_server, announced, stderr_lines) = start_json(&[
+        "log",
+        "serve",
+        "--dir",
+        path(&dir.path().join("log")),
+        "--key",
+        path(&log_key),
+        "--tokens",
+        path(&tokens),
+        "--listen",
+        "127.0.0.1:0",
+        "--witness",
+        &format!("{witness_url}={witness_vkey}"),
+        "--witness",
+        &format!("{dead_url}={witness_vkey}"),
+    ]);
+    let url = announced["url"].as_str().unwrap().to_owned();
+    let (status, body) = http(
+        &format!("{url}/add-entries"),
+        "POST",
+        "Authorization: Bearer t0ken\r\n",
+        &[0, 5, b'h', b'e', b'l', b'l', b'o'],
+    );
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+    // Cosigning runs in the background: poll the checkpoint until the witness's line is on it.
+    let witness_line = format!("\u{2014} witness.example/w ");
+    let cosigned = (0..200).any(|_| {
+        let (_, checkpoint) = http(&format!("{url}/checkpoint"), "GET", "", b"");
+        let text = String::from_utf8_lossy(&checkpoint).into_owned();
+        text.starts_with("log.example/test\n1\n") && text.contains(&witness_line) || {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+            false
+        }
+    });
+    assert!(
+        cosigned,
+        "the checkpoint never got the witness's cosignature"
+    );
+    // Bounded wait (a safety net, not a timing assertion): the warning comes with the
+    // first cosigning round, which has already happened.
+    let warned = std::iter::from_fn(|| {
+        stderr_lines
+            .recv_timeout(std::time::Duration::from_secs(60))
+            .ok()
+    })
+    .find(|line| line.contains("WARN") && line.contains("did not cosign"));
+    assert!(
+        warned.is_some(),
+        "no warning about the unreachable witness on stderr"
+    );
+}
+
 #[test]
 fn keygen_writes_a_0600_key_never_overwrites_and_prints_json() {
     let dir = tempfile::tempdir().unwrap();

@@ -38,8 +38,8 @@ use tokio::sync::watch;
 use crate::cosignature::CosignatureVerifier;
 use crate::cosigning::{WitnessPeer, WitnessTransport};
 use crate::log::{CHECKPOINT_KEY, Log};
-use crate::serve::{ServerLimits, serve};
 use crate::sequencer::{AppendError, Sequencer};
+use crate::serve::{ServerLimits, serve};
 use crate::storage::Storage;
 use crate::tiles::{self, TileId};
 use crate::witness::{Witness, WitnessError};
@@ -63,12 +63,18 @@ async fn read_body(body: Body, limit: usize, deadline: Duration) -> Result<Bytes
                     format!("request body is larger than {limit} bytes\n"),
                 )
             } else {
-                text(StatusCode::BAD_REQUEST, format!("could not read the request body: {e}\n"))
+                text(
+                    StatusCode::BAD_REQUEST,
+                    format!("could not read the request body: {e}\n"),
+                )
             })
         }
         Err(_) => Err(text(
             StatusCode::REQUEST_TIMEOUT,
-            format!("request body not received within {} s\n", deadline.as_secs_f64()),
+            format!(
+                "request body not received within {} s\n",
+                deadline.as_secs_f64()
+            ),
         )),
     }
 }
@@ -457,13 +463,15 @@ pub struct LogServeOptions {
 }
 
 /// Serves a log on `listen` until the process ends, asking the witnesses of `options` to
-/// cosign every new checkpoint.
+/// cosign every new checkpoint. `on_listening` is told the bound address once the server
+/// accepts connections.
 pub fn serve_log_forever<S: Storage + 'static>(
     listen: &str,
     storage: Arc<S>,
     log: Log<Arc<S>>,
     tokens: &[String],
     options: LogServeOptions,
+    on_listening: impl FnOnce(std::net::SocketAddr),
 ) -> Result<(), ServeError> {
     let LogServeOptions {
         witnesses,
@@ -491,22 +499,25 @@ pub fn serve_log_forever<S: Storage + 'static>(
             tokio::spawn(run_cosigning(server.clone(), peers));
         }
         let listener = tokio::net::TcpListener::bind(listen).await?;
-        eprintln!("serving log {origin} on http://{}", listener.local_addr()?);
+        tracing::info!(origin = %origin, "log server listening");
+        on_listening(listener.local_addr()?);
         serve(listener, log_router(server), limits).await?;
         Ok(())
     })
 }
 
-/// Serves a witness on `listen` under `limits` until the process ends.
+/// Serves a witness on `listen` under `limits` until the process ends. `on_listening` is
+/// told the bound address once the server accepts connections.
 pub fn serve_witness_forever<S: Storage + 'static>(
     listen: &str,
     witness: Witness<S>,
     limits: ServerLimits,
+    on_listening: impl FnOnce(std::net::SocketAddr),
 ) -> Result<(), ServeError> {
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(listen).await?;
-        eprintln!("witness listening on http://{}", listener.local_addr()?);
+        on_listening(listener.local_addr()?);
         let router = witness_router_with(Arc::new(witness), limits.body_read);
         serve(listener, router, limits).await?;
         Ok(())
