@@ -5,9 +5,11 @@
 //! scores (cosine) are turned into distances with [`ScoreSet::from_similarities`].
 //!
 //! - [`metrics`]: FMR, FNMR, EER and FNMR at fixed FMR with the pair counts behind each.
-//! - [`det`]: the DET curve as a PNG.
+//! - `det` (with the `plot` feature): the DET curve as a PNG.
+//! - [`population`]: genuine and impostor scores of synthetic iris and face populations.
 //! - [`unlinkability`]: local `D<->(s)` and global `D<->sys` of Gomez-Barrero et al.
 
+#[cfg(feature = "plot")]
 pub mod det;
 pub mod metrics;
 pub mod population;
