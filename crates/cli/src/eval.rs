@@ -1,18 +1,18 @@
 //! `masque eval`: accuracy on a population, with a DET plot.
 
 use crate::output::{print_json, progress};
+use anyhow::Context;
 use clap::{Args, ValueEnum};
 use masque_template::eval::ScoreSet;
 use masque_template::eval::det::{DetSeries, write_det_png};
 use masque_template::eval::metrics::{AccuracyReport, curve, report};
-use masque_template::eval::population::population_scores;
+use masque_template::eval::population::{FACE_COSINE_THRESHOLD, face_scores, population_scores};
 use masque_template::eval::unlinkability::unlinkability;
 use masque_template::iris::ROTATION_COUNT;
 use masque_template::synth::IrisPopulation;
 use masque_template::synth::face::FaceModel;
 use masque_template::synth::iris::IrisModel;
 use masque_template::{MinOverlap, Threshold};
-use rayon::prelude::*;
 use serde::Serialize;
 use std::path::PathBuf;
 
@@ -32,7 +32,7 @@ pub struct EvalArgs {
     #[arg(long, value_enum, default_value_t = Modality::Iris)]
     modality: Modality,
     /// Operating threshold to report: a fractional Hamming distance for iris, a cosine
-    /// similarity for faces (default 0.345 for iris, 0.4 for faces).
+    /// similarity for faces [default: 0.345 for iris, 0.4 for faces].
     #[arg(long)]
     threshold: Option<f64>,
     /// Fewest overlapping valid bits for a decision (iris).
@@ -73,27 +73,41 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
     // distance scale the scores use.
     let (modality, asked, threshold, sets) = match args.modality {
         Modality::Iris => {
-            let t = Threshold::new(args.threshold.unwrap_or(0.345))?.value();
+            let t = match args.threshold {
+                Some(t) => Threshold::new(t)?,
+                None => Threshold::DEFAULT,
+            }
+            .value();
             ("iris", t, t, iris_scores(&args)?)
         }
         Modality::Face => {
-            let t = args.threshold.unwrap_or(0.4);
+            let t = args.threshold.unwrap_or(FACE_COSINE_THRESHOLD);
             anyhow::ensure!(
                 (-1.0..1.0).contains(&t),
                 "--threshold must be a cosine in (-1, 1)"
             );
             // Scores are distances 1 - cosine.
-            ("face", t, 1.0 - t, face_scores(&args))
+            let pop = FaceModel::default().generate(args.seed, args.persons, 2);
+            (
+                "face",
+                t,
+                1.0 - t,
+                vec![("face (cosine)", face_scores(&pop)?)],
+            )
         }
     };
     let sections: Vec<Section> = sets
         .iter()
-        .map(|(name, scores)| Section {
-            name,
-            report: report(scores, threshold),
-            unlinkability_d_sys: unlinkability(&scores.genuine, &scores.impostor, 100, 1.0).d_sys,
+        .map(|(name, scores)| {
+            Ok(Section {
+                name,
+                report: report(scores, threshold)
+                    .with_context(|| format!("cannot evaluate the {modality} population"))?,
+                unlinkability_d_sys: unlinkability(&scores.genuine, &scores.impostor, 100, 1.0)
+                    .d_sys,
+            })
         })
-        .collect();
+        .collect::<anyhow::Result<_>>()?;
     let curves: Vec<_> = sets.iter().map(|(_, s)| curve(s)).collect();
     let series: Vec<DetSeries> = sets
         .iter()
@@ -193,26 +207,4 @@ fn iris_scores(args: &EvalArgs) -> anyhow::Result<Vec<(&'static str, ScoreSet)>>
         ("two eyes", scores.persons),
         ("single eye", scores.eyes),
     ])
-}
-
-fn face_scores(args: &EvalArgs) -> Vec<(&'static str, ScoreSet)> {
-    let pop = FaceModel::default().generate(args.seed, args.persons, 2);
-    let genuine: Vec<f64> = pop
-        .iter()
-        .map(|p| p[1].cosine(&p[0]).expect("same dimensions"))
-        .collect();
-    let impostor: Vec<f64> = pop
-        .par_iter()
-        .enumerate()
-        .flat_map_iter(|(i, probe)| {
-            pop.iter()
-                .enumerate()
-                .filter(move |(j, _)| *j != i)
-                .map(move |(_, stored)| probe[1].cosine(&stored[0]).expect("same dimensions"))
-        })
-        .collect();
-    vec![(
-        "face (cosine)",
-        ScoreSet::from_similarities(&genuine, &impostor),
-    )]
 }

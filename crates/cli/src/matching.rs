@@ -7,7 +7,7 @@ use masque_template::matcher::{
     DecisionRule, EyeMode, IrisGallery, IrisQuery, Matcher, RecordId, SearchOutcome,
 };
 use masque_template::synth::IrisPopulation;
-use masque_template::{Eye, EyePair, FixedPointRule, IrisCode, MinOverlap, Threshold};
+use masque_template::{Eye, EyePair, FixedPointRule, IrisDocument, MinOverlap, Threshold};
 use serde::Serialize;
 use std::path::PathBuf;
 use std::time::Instant;
@@ -30,7 +30,7 @@ pub struct MatchArgs {
     #[arg(long, value_enum)]
     eye: Option<EyeArg>,
     /// Fractional Hamming distance threshold.
-    #[arg(long, default_value_t = 0.345)]
+    #[arg(long, default_value_t = Threshold::DEFAULT.value())]
     threshold: f64,
     /// Fewest overlapping valid bits for a decision.
     #[arg(long, default_value_t = MinOverlap::DEFAULT.bits())]
@@ -155,16 +155,15 @@ fn load_queries(args: &MatchArgs) -> anyhow::Result<Vec<(String, IrisQuery)>> {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("reading query {}", path.display()))?;
         let name = path.display().to_string();
-        if let Ok(pair) = EyePair::from_json(&text) {
-            return Ok(vec![(name, make(&pair))]);
-        }
-        let eye = IrisCode::from_template_json(&text).with_context(|| {
-            format!("{name} is neither iris-mpc two-eye JSON nor open-iris template JSON")
-        })?;
-        if args.eye.is_none() {
-            bail!("{name} holds one eye; say which with --eye left|right");
-        }
-        return Ok(vec![(name, IrisQuery::single(&eye))]);
+        let document =
+            IrisDocument::from_json(&text).with_context(|| format!("reading query {name}"))?;
+        return match document {
+            IrisDocument::Pair(pair) => Ok(vec![(name, make(&pair))]),
+            IrisDocument::Eye(_) if args.eye.is_none() => {
+                bail!("{name} holds one eye; say which with --eye left|right")
+            }
+            IrisDocument::Eye(eye) => Ok(vec![(name, IrisQuery::single(&eye))]),
+        };
     }
     let Some(path) = &args.probes else {
         bail!("give a query with --query FILE or --probes FILE");

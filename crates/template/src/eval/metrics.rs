@@ -7,7 +7,7 @@
 //! ([`OperatingPoint::supported`], by the rule of three: at least `3 / FMR` impostor pairs
 //! are needed before zero observed false matches bounds the FMR at 95% confidence).
 
-use super::ScoreSet;
+use super::{EvalError, ScoreSet};
 use serde::Serialize;
 
 /// Error rates at one threshold.
@@ -119,8 +119,22 @@ pub fn curve(scores: &ScoreSet) -> Vec<RatePoint> {
 }
 
 /// Computes the report; `threshold` is the operating threshold to describe.
-pub fn report(scores: &ScoreSet, threshold: f64) -> AccuracyReport {
+///
+/// # Errors
+/// [`EvalError::NoGenuinePairs`] or [`EvalError::NoImpostorPairs`] when either set has
+/// no (non-NaN) score: every rate would be 0 of 0, and an EER of 0% would look perfect.
+pub fn report(scores: &ScoreSet, threshold: f64) -> Result<AccuracyReport, EvalError> {
     let (g, i) = (Sorted::new(&scores.genuine), Sorted::new(&scores.impostor));
+    if g.0.is_empty() {
+        return Err(EvalError::NoGenuinePairs {
+            impostor_pairs: i.0.len() as u64,
+        });
+    }
+    if i.0.is_empty() {
+        return Err(EvalError::NoImpostorPairs {
+            genuine_pairs: g.0.len() as u64,
+        });
+    }
     let points = curve(scores);
     // EER: the first point where FMR >= FNMR, interpolated with the one before.
     let (eer, eer_threshold) = match points.iter().position(|p| p.fmr >= p.fnmr) {
@@ -158,14 +172,14 @@ pub fn report(scores: &ScoreSet, threshold: f64) -> AccuracyReport {
             }
         })
         .collect();
-    AccuracyReport {
+    Ok(AccuracyReport {
         genuine_pairs: g.0.len() as u64,
         impostor_pairs: i.0.len() as u64,
         eer,
         eer_threshold,
         operating_points,
         at_threshold: point(&g, &i, threshold),
-    }
+    })
 }
 
 #[cfg(test)]
@@ -178,7 +192,7 @@ mod tests {
             genuine: vec![0.1, 0.2, 0.25],
             impostor: (0..10_000).map(|k| 0.4 + f64::from(k) * 1e-5).collect(),
         };
-        let r = report(&scores, 0.345);
+        let r = report(&scores, crate::Threshold::DEFAULT.value()).unwrap();
         assert_eq!(r.eer, 0.0);
         assert_eq!(r.at_threshold.fmr, 0.0);
         assert_eq!(r.at_threshold.fnmr, 0.0);
@@ -200,7 +214,7 @@ mod tests {
             genuine: (0..n).map(|k| f64::from(k) / f64::from(n)).collect(),
             impostor: (0..n).map(|k| 0.5 + f64::from(k) / f64::from(n)).collect(),
         };
-        let r = report(&scores, 0.6);
+        let r = report(&scores, 0.6).unwrap();
         assert!((r.eer - 0.25).abs() < 1e-3, "{}", r.eer);
         assert!((r.eer_threshold - 0.75).abs() < 1e-3);
         assert!((r.at_threshold.fmr - 0.1).abs() < 1e-3);
@@ -208,6 +222,35 @@ mod tests {
         let p = r.operating_points[0];
         assert_eq!(p.false_matches, 10);
         assert!((p.fnmr - 0.499).abs() < 2e-3, "{}", p.fnmr);
+    }
+
+    #[test]
+    fn no_pairs_on_either_side_is_refused_not_reported_as_perfect() {
+        // An empty population used to report `EER 0.0000%`.
+        let err = report(&ScoreSet::default(), 0.345).unwrap_err();
+        assert_eq!(err, EvalError::NoGenuinePairs { impostor_pairs: 0 });
+        let one_person = ScoreSet {
+            genuine: vec![0.2],
+            impostor: vec![],
+        };
+        let err = report(&one_person, 0.345).unwrap_err();
+        assert_eq!(err, EvalError::NoImpostorPairs { genuine_pairs: 1 });
+        assert!(err.to_string().contains("at least two persons"), "{err}");
+        let only_nan = ScoreSet {
+            genuine: vec![f64::NAN],
+            impostor: vec![0.5],
+        };
+        assert!(matches!(
+            report(&only_nan, 0.345),
+            Err(EvalError::NoGenuinePairs { impostor_pairs: 1 })
+        ));
+        // Undecidable pairs (+inf) are pairs: they count, and are never accepted.
+        let undecidable = ScoreSet {
+            genuine: vec![f64::INFINITY],
+            impostor: vec![0.5],
+        };
+        let r = report(&undecidable, 0.345).unwrap();
+        assert_eq!(r.at_threshold.fnmr, 1.0);
     }
 
     #[test]

@@ -15,6 +15,27 @@ pub mod metrics;
 pub mod population;
 pub mod unlinkability;
 
+/// Why an evaluation cannot be computed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EvalError {
+    /// There is no genuine (mated) score, so no false non-match rate.
+    #[error(
+        "no genuine pairs to evaluate ({impostor_pairs} impostor pairs): error rates need at least one person with two captures; use a population of at least two persons with two captures each"
+    )]
+    NoGenuinePairs {
+        /// Impostor scores there were.
+        impostor_pairs: u64,
+    },
+    /// There is no impostor (non-mated) score, so no false match rate.
+    #[error(
+        "no impostor pairs to evaluate ({genuine_pairs} genuine pairs): error rates need at least two persons; use a population of at least two persons with two captures each"
+    )]
+    NoImpostorPairs {
+        /// Genuine scores there were.
+        genuine_pairs: u64,
+    },
+}
+
 /// Mated (genuine) and non-mated (impostor) comparison scores.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ScoreSet {
