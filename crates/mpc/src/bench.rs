@@ -22,8 +22,8 @@ use crate::party::PartyId;
 use crate::randomness::{PartySeeds, SessionId};
 use masque_template::iris::ROTATION_COUNT;
 use masque_template::matcher::{DecisionRule, EyeMode, IrisGallery, IrisQuery, Kernel, Matcher};
-use masque_template::{FixedPointRule, IrisCode};
-use rand::{Rng, SeedableRng};
+use masque_template::{FixedPointRule, IrisCode, Threshold};
+use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 use rayon::prelude::*;
 use std::time::{Duration, Instant};
@@ -78,17 +78,8 @@ pub struct BenchReport {
     pub share_bytes_per_eye: f64,
 }
 
-fn random_code(rng: &mut impl Rng) -> IrisCode {
-    let mut code = [0u64; IrisCode::BITS / 64];
-    let mut mask = [0u64; IrisCode::BITS / 64];
-    for w in 0..code.len() {
-        code[w] = rng.random();
-        // Equal real/imaginary mask bits, about 3/4 valid.
-        let pairs: u64 = rng.random::<u64>() | rng.random::<u64>();
-        mask[w] = (pairs & 0x5555_5555_5555_5555) * 3;
-    }
-    IrisCode::from_words(code, mask).expect("mask pairs are equal by construction")
-}
+/// Mask density of the random codes: about 3/4 valid (the work does not depend on it).
+const MASK_DENSITY: f64 = 0.75;
 
 /// This thread's CPU time so far.
 fn thread_cpu() -> Option<Duration> {
@@ -198,7 +189,7 @@ pub fn run(
     progress: &(dyn Fn(usize) + Sync),
 ) -> Result<BenchReport, BenchError> {
     let mut rng = ChaCha20Rng::seed_from_u64(seed);
-    let rule = FixedPointRule::from_threshold(0.345);
+    let rule = FixedPointRule::new(Threshold::DEFAULT);
     let seeds = PartySeeds::deal(&mut rng);
     let mut engines = PartyId::ALL
         .map(|p| PartyEngine::new(p, seeds[p.index()].clone(), EyeMode::SingleEye, rule));
@@ -212,7 +203,7 @@ pub fn run(
             .into_par_iter()
             .map(|k| {
                 let mut rng = ChaCha20Rng::seed_from_u64(seed ^ (k as u64).wrapping_mul(0x9e37));
-                let code = random_code(&mut rng);
+                let code = IrisCode::random(&mut rng, MASK_DENSITY);
                 let shares = enrolment_shares(&code, &mut rng);
                 (code, shares)
             })
@@ -222,12 +213,14 @@ pub fn run(
                 engine.insert(RecordId(k as u64), &[share])?;
             }
             plain
-                .insert_eye(masque_template::matcher::RecordId(k as u64), &code)
+                .insert_eye(RecordId(k as u64), &code)
                 .expect("fresh ids");
         }
         progress(end);
     }
-    let probes: Vec<IrisCode> = (0..queries).map(|_| random_code(&mut rng)).collect();
+    let probes: Vec<IrisCode> = (0..queries)
+        .map(|_| IrisCode::random(&mut rng, MASK_DENSITY))
+        .collect();
     let mut shared: [Vec<Vec<QueryShare>>; 3] = Default::default();
     for probe in &probes {
         for (p, share) in query_shares(probe, &mut rng).into_iter().enumerate() {

@@ -209,18 +209,16 @@ pub fn query_shares(code: &IrisCode, rng: &mut (impl CryptoRng + ?Sized)) -> [Qu
 mod tests {
     use super::*;
     use crate::encode::{CODE_ELEMENTS, ELEMENTS};
-    use rand::{Rng, SeedableRng};
+    use rand::SeedableRng;
     use rand_chacha::ChaCha20Rng;
 
-    fn random_code(rng: &mut impl Rng) -> IrisCode {
-        let bits: Vec<bool> = (0..IrisCode::BITS).map(|_| rng.random()).collect();
-        IrisCode::from_fn(|i| bits[i], |_| true).unwrap()
-    }
+    /// Nothing masked: every code element of the encoding is +1 or -1.
+    const UNMASKED: f64 = 1.0;
 
     #[test]
     fn shares_reconstruct_to_the_encoding_and_round_trip_as_bytes() {
         let mut rng = ChaCha20Rng::seed_from_u64(2);
-        let code = random_code(&mut rng);
+        let code = IrisCode::random(&mut rng, UNMASKED);
         let shares = enrolment_shares(&code, &mut rng);
         let back = shamir::reconstruct(
             (PartyId::P0, shares[0].groups()),
@@ -238,7 +236,10 @@ mod tests {
     #[test]
     fn the_trace_of_enrolment_times_query_is_the_dot_product() {
         let mut rng = ChaCha20Rng::seed_from_u64(3);
-        let (a, b) = (random_code(&mut rng), random_code(&mut rng));
+        let (a, b) = (
+            IrisCode::random(&mut rng, UNMASKED),
+            IrisCode::random(&mut rng, UNMASKED),
+        );
         let (ea, eb) = (encode_iris(&a), encode_iris(&b));
         let stored = enrolment_shares(&a, &mut rng);
         let query = query_shares(&b, &mut rng);

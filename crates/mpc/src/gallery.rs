@@ -25,9 +25,10 @@ use zeroize::Zeroizing;
 /// The column segments of a stored row: code elements, then mask elements.
 const SEGMENT_ENDS: [usize; 2] = [CODE_ELEMENTS, ELEMENTS];
 
-/// A record's public handle (the same at every party).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct RecordId(pub u64);
+/// A record's public handle, the same at every party: the template crate's
+/// [`masque_template::matcher::RecordId`], so one id names a record in the plaintext
+/// gallery and in the parties' shared galleries alike.
+pub use masque_template::matcher::RecordId;
 
 /// Why a gallery change or a query's shares were refused.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]

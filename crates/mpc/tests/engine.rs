@@ -13,13 +13,14 @@ use masque_mpc::randomness::{PartySeeds, SessionId};
 use masque_template::matcher::{DecisionRule, EyeMode, IrisGallery, IrisQuery, Matcher};
 use masque_template::synth::IrisPopulation;
 use masque_template::synth::iris::IrisModel;
-use masque_template::{EyePair, FixedPointRule, IrisCode};
+use masque_template::{EyePair, FixedPointRule, IrisCode, Threshold};
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-const T: f64 = 0.345;
+/// The production threshold.
+const T: f64 = Threshold::DEFAULT.value();
 
 /// Session ids, one per query run, never reused.
 static SESSIONS: AtomicU64 = AtomicU64::new(1);
@@ -72,9 +73,7 @@ fn two_eye_search_verify_and_delete_agree_with_the_plaintext_matcher() {
         for (p, e) in mpc.iter_mut().enumerate() {
             e.insert(RecordId(i as u64), &shares[p]).unwrap();
         }
-        plain
-            .insert_pair(masque_template::matcher::RecordId(i as u64), pair)
-            .unwrap();
+        plain.insert_pair(RecordId(i as u64), pair).unwrap();
     }
     // Queries: capture 1 of every person (enrolled ones are genuine, 4 and 5 are not),
     // plus a chimera: left eye of person 0 with right eye of person 5.
@@ -114,11 +113,7 @@ fn two_eye_search_verify_and_delete_agree_with_the_plaintext_matcher() {
     // 1:1 of probe 0 against record 0 (same person) and record 1 (different).
     for record in [0u64, 1] {
         let want = matcher
-            .verify(
-                &plain,
-                masque_template::matcher::RecordId(record),
-                &IrisQuery::pair(&probes[0]),
-            )
+            .verify(&plain, RecordId(record), &IrisQuery::pair(&probes[0]))
             .unwrap()
             .unwrap()
             .is_match;
@@ -198,9 +193,7 @@ fn single_eye_mode_and_a_failing_peer() {
     assert!(ok.iter().all(|o| *o == first));
     let mut plain = IrisGallery::new(EyeMode::SingleEye);
     for i in 0..2 {
-        plain
-            .insert_eye(masque_template::matcher::RecordId(i as u64), &left(i, 0))
-            .unwrap();
+        plain.insert_eye(RecordId(i as u64), &left(i, 0)).unwrap();
     }
     let matcher = Matcher::new(DecisionRule::FixedPoint(FixedPointRule::from_threshold(T)));
     let want: Vec<bool> = (0..3)
@@ -212,4 +205,14 @@ fn single_eye_mode_and_a_failing_peer() {
         })
         .collect();
     assert_eq!(first, want);
+}
+
+#[test]
+fn one_record_id_names_a_record_in_plaintext_and_in_shares() {
+    // The engine's record id is the template crate's: the plaintext gallery's ids can be
+    // used at the parties without conversion.
+    let plain: masque_template::matcher::RecordId = masque_template::matcher::RecordId(7);
+    let shared: RecordId = plain;
+    assert_eq!(shared, RecordId(7));
+    assert_eq!(shared.to_string(), "7");
 }

@@ -20,13 +20,14 @@ use masque_mpc::engine::PartyEngine;
 use masque_mpc::gallery::RecordId;
 use masque_mpc::randomness::{PartySeeds, SessionId};
 use masque_template::matcher::{DecisionRule, EyeMode, IrisGallery, IrisQuery, Matcher};
-use masque_template::{EyePair, FixedPointRule, IrisCode};
+use masque_template::{EyePair, FixedPointRule, IrisCode, Threshold};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha20Rng;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-const T: f64 = 0.345;
+/// The production threshold.
+const T: f64 = Threshold::DEFAULT.value();
 const NEAR: f64 = 0.005;
 const RANDOM_PAIRS: usize = 10_000;
 const NEAR_PAIRS: usize = 2_000;
@@ -43,11 +44,7 @@ fn matcher() -> Matcher {
 
 /// Uniform code bits; each real/imaginary mask pair valid with probability 0.85.
 fn random_code(rng: &mut ChaCha20Rng) -> IrisCode {
-    let code: Vec<bool> = (0..IrisCode::BITS).map(|_| rng.random()).collect();
-    let mask: Vec<bool> = (0..IrisCode::BITS / 2)
-        .map(|_| rng.random_bool(0.85))
-        .collect();
-    IrisCode::from_fn(|i| code[i], |i| mask[i / 2]).expect("equal mask pairs")
+    IrisCode::random(rng, 0.85)
 }
 
 /// `a` rotated by a random shift with `round(fhd · overlap)` valid bits flipped, so the
@@ -116,7 +113,7 @@ impl Custodians {
                     shares.iter().map(|s| s[p.index()].clone()).collect();
                 engines[p.index()].insert(RecordId(k as u64), &own).unwrap();
             }
-            let id = masque_template::matcher::RecordId(k as u64);
+            let id = RecordId(k as u64);
             match mode {
                 EyeMode::SingleEye => plain.insert_eye(id, &codes[0]).unwrap(),
                 EyeMode::TwoEyes => plain
@@ -198,11 +195,7 @@ fn check_verify(c: &Custodians, pairs: &[(usize, Vec<IrisCode>)], rng: &mut ChaC
         });
         for ((record, probe), bit) in batch.iter().zip(got) {
             let want = m
-                .verify(
-                    &c.plain,
-                    masque_template::matcher::RecordId(*record as u64),
-                    &query_of(probe),
-                )
+                .verify(&c.plain, RecordId(*record as u64), &query_of(probe))
                 .unwrap()
                 .unwrap()
                 .is_match;

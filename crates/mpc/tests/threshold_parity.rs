@@ -13,7 +13,7 @@ use masque_mpc::protocol::bits::open_bits;
 use masque_mpc::randomness::{CorrelatedRandomness, PartySeeds, SessionId};
 use masque_mpc::share::share_vec;
 use masque_mpc::{PartyId, Z16};
-use masque_template::{FixedPointRule, HammingCounts};
+use masque_template::{FixedPointRule, HammingCounts, Threshold};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha20Rng;
 use std::time::Duration;
@@ -100,13 +100,16 @@ fn random_pairs_agree_with_the_fixed_point_rule() {
             overlap,
         });
     }
-    check(0.345, &counts, 2);
+    check(Threshold::DEFAULT.value(), &counts, 2);
 }
 
 #[test]
 fn near_threshold_pairs_agree_with_the_fixed_point_rule() {
     let mut rng = ChaCha20Rng::seed_from_u64(3);
-    for (k, t) in [0.345, 0.3, 0.41].into_iter().enumerate() {
+    for (k, t) in [Threshold::DEFAULT.value(), 0.3, 0.41]
+        .into_iter()
+        .enumerate()
+    {
         let counts: Vec<HammingCounts> = (0..2_000)
             .map(|_| {
                 loop {

@@ -15,13 +15,14 @@ use masque_mpc::randomness::{PartySeeds, SessionId};
 use masque_template::matcher::{DecisionRule, EyeMode, IrisGallery, IrisQuery, Matcher};
 use masque_template::synth::IrisPopulation;
 use masque_template::synth::iris::IrisModel;
-use masque_template::{EyePair, FixedPointRule, IrisCode};
+use masque_template::{EyePair, FixedPointRule, IrisCode, Threshold};
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-const T: f64 = 0.345;
+/// The production threshold.
+const T: f64 = Threshold::DEFAULT.value();
 static SESSIONS: AtomicU64 = AtomicU64::new(1);
 
 fn next_session() -> SessionId {
@@ -79,9 +80,7 @@ fn two_eyes() -> TwoEyes {
         for (p, e) in engines.iter_mut().enumerate() {
             e.insert(RecordId(i as u64), &shares[p]).unwrap();
         }
-        plain
-            .insert_pair(masque_template::matcher::RecordId(i as u64), pair)
-            .unwrap();
+        plain.insert_pair(RecordId(i as u64), pair).unwrap();
     }
     let mut probes: Vec<EyePair> = pop.persons.iter().map(|p| p.captures[1].clone()).collect();
     probes.push(EyePair {
@@ -167,11 +166,7 @@ fn search_and_verify_over_loopback_tls_agree_with_the_plaintext_matcher() {
     // 1:1 of probe 0 against its own record and another.
     for record in [0u64, 1] {
         let want = matcher
-            .verify(
-                &w.plain,
-                masque_template::matcher::RecordId(record),
-                &IrisQuery::pair(&w.probes[0]),
-            )
+            .verify(&w.plain, RecordId(record), &IrisQuery::pair(&w.probes[0]))
             .unwrap()
             .unwrap()
             .is_match;
@@ -306,7 +301,6 @@ fn loopback_throughput() {
 #[test]
 #[ignore = "a measurement; run with --release -- --ignored --nocapture"]
 fn engine_in_process_and_over_tls() {
-    use rand::RngCore;
     use std::time::Instant;
     let eyes = 2_000;
     let mut rng = ChaCha20Rng::seed_from_u64(9);
@@ -319,16 +313,8 @@ fn engine_in_process_and_over_tls() {
             FixedPointRule::from_threshold(T),
         )
     });
-    let random_code = |rng: &mut ChaCha20Rng| {
-        let mut code = [0u64; IrisCode::BITS / 64];
-        let mut mask = [0u64; IrisCode::BITS / 64];
-        for w in 0..code.len() {
-            code[w] = rng.next_u64();
-            // Equal real/imaginary mask bits.
-            mask[w] = ((rng.next_u64() | rng.next_u64()) & 0x5555_5555_5555_5555) * 3;
-        }
-        IrisCode::from_words(code, mask).unwrap()
-    };
+    // About 3/4 of each code valid.
+    let random_code = |rng: &mut ChaCha20Rng| IrisCode::random(rng, 0.75);
     for k in 0..eyes {
         let code = random_code(&mut rng);
         for (e, s) in engines.iter_mut().zip(enrolment_shares(&code, &mut rng)) {

@@ -16,10 +16,10 @@ use masque_mpc::engine::PartyEngine;
 use masque_mpc::gallery::RecordId;
 use masque_mpc::net::tls::{TlsNode, TlsOptions, generate_network};
 use masque_mpc::randomness::{PartySeeds, SessionId};
-use masque_template::FixedPointRule;
 use masque_template::matcher::{DecisionRule, EyeMode, IrisGallery, IrisQuery, Matcher};
 use masque_template::synth::IrisPopulation;
 use masque_template::synth::iris::IrisModel;
+use masque_template::{FixedPointRule, Threshold};
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 use std::path::PathBuf;
@@ -29,7 +29,8 @@ use std::time::{Duration, Instant};
 const PARTY_VAR: &str = "MASQUE_TLS_TEST_PARTY";
 const DIR_VAR: &str = "MASQUE_TLS_TEST_DIR";
 const CHILD: &str = "tls_child";
-const T: f64 = 0.345;
+/// The production threshold.
+const T: f64 = Threshold::DEFAULT.value();
 
 /// Everything every process derives from the seeds: the engines of all three parties,
 /// their shares of the probes, and the plaintext answers.
@@ -57,10 +58,7 @@ fn deal() -> Dealt {
             e.insert(RecordId(i as u64), &shares[p]).unwrap();
         }
         plain
-            .insert_pair(
-                masque_template::matcher::RecordId(i as u64),
-                &person.captures[0],
-            )
+            .insert_pair(RecordId(i as u64), &person.captures[0])
             .unwrap();
     }
     let matcher = Matcher::new(DecisionRule::FixedPoint(rule));
@@ -84,7 +82,7 @@ fn deal() -> Dealt {
     let verify = matcher
         .verify(
             &plain,
-            masque_template::matcher::RecordId(0),
+            RecordId(0),
             &IrisQuery::pair(&pop.persons[0].captures[1]),
         )
         .unwrap()

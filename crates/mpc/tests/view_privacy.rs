@@ -15,8 +15,8 @@ use masque_mpc::randomness::{CorrelatedRandomness, PartySeeds, SessionId};
 use masque_mpc::share::share_vec;
 use masque_mpc::{PartyId, Z16};
 use masque_template::matcher::EyeMode;
-use masque_template::{FixedPointRule, IrisCode};
-use rand::{Rng, SeedableRng};
+use masque_template::{FixedPointRule, IrisCode, Threshold};
+use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 use std::time::Duration;
 
@@ -52,7 +52,7 @@ fn views(code: i64, mask: i64, n: usize, seed: u64) -> Vec<Vec<u8>> {
     let code = share_vec(&vec![Z16::from_i64(code); n], &mut rng);
     let mask = share_vec(&vec![Z16::from_i64(mask); n], &mut rng);
     let seeds = PartySeeds::deal(&mut rng);
-    let rule = FixedPointRule::from_threshold(0.345);
+    let rule = FixedPointRule::new(Threshold::DEFAULT);
     std::thread::scope(|scope| {
         let handles: Vec<_> = LocalNetwork::connect(Duration::from_secs(60))
             .into_iter()
@@ -86,9 +86,9 @@ fn views(code: i64, mask: i64, n: usize, seed: u64) -> Vec<Vec<u8>> {
     })
 }
 
+/// Uniform code bits, 90% of the mask pairs valid.
 fn random_code(rng: &mut ChaCha20Rng) -> IrisCode {
-    let bits: Vec<bool> = (0..IrisCode::BITS).map(|_| rng.random()).collect();
-    IrisCode::from_fn(|i| bits[i], |i| !bits[i | 1] || (i / 2) % 5 != 0).expect("equal mask pairs")
+    IrisCode::random(rng, 0.9)
 }
 
 /// Every party's received bytes, without the final opening, for a 1:N query of one
@@ -96,7 +96,7 @@ fn random_code(rng: &mut ChaCha20Rng) -> IrisCode {
 fn engine_views(enrolled: bool, seed: u64) -> Vec<Vec<u8>> {
     let mut rng = ChaCha20Rng::seed_from_u64(seed);
     let seeds = PartySeeds::deal(&mut rng);
-    let rule = FixedPointRule::from_threshold(0.345);
+    let rule = FixedPointRule::new(Threshold::DEFAULT);
     let mut engines = PartyId::ALL
         .map(|p| PartyEngine::new(p, seeds[p.index()].clone(), EyeMode::SingleEye, rule));
     let probe = random_code(&mut rng);

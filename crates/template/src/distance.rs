@@ -115,7 +115,7 @@ impl Threshold {
     }
 
     /// The threshold as a number.
-    pub fn value(self) -> f64 {
+    pub const fn value(self) -> f64 {
         self.0
     }
 }

@@ -11,11 +11,15 @@
 //!   fixed-point decision rule shared with the MPC engine.
 //! - [`embedding`]: L2-normalised embeddings, cosine similarity, fixed-point quantisation.
 //! - [`matcher`]: the multi-threaded 1:N / 1:1 matcher with runtime-selected SIMD kernels.
-//! - [`eval`]: FMR/FNMR, EER, DET plots and the ISO/IEC 24745 unlinkability metric.
+//! - [`eval`]: FMR/FNMR, EER, DET plots (`plot` feature) and the ISO/IEC 24745
+//!   unlinkability metric.
 //! - [`synth`]: seeded synthetic populations with the statistics of real iris codes.
+//! - [`bench`](mod@bench): the throughput measurement behind `masque bench match`.
 
 #![deny(missing_docs)]
 
+pub mod bench;
+pub mod coverage;
 pub mod distance;
 pub mod embedding;
 mod error;
@@ -24,6 +28,7 @@ pub mod iris;
 pub mod matcher;
 pub mod synth;
 
+pub use coverage::CoverageGate;
 pub use distance::{FixedPointRule, HammingCounts, MinOverlap, Threshold};
 pub use embedding::{CosineRule, Embedding, QuantizedEmbedding};
 pub use error::TemplateError;

@@ -88,6 +88,48 @@ impl IrisCode {
         Ok(out)
     }
 
+    /// A random code for tests and benchmarks: uniform code bits, and each real/imaginary
+    /// mask pair valid independently with probability `mask_density`.
+    ///
+    /// Unlike the codes of [`crate::synth::iris`], neighbouring bits are independent, so
+    /// unrelated codes sit at a distance of 0.5 with almost no spread: good for exact
+    /// comparisons of implementations and for throughput, useless for accuracy figures.
+    /// A density of 1 (or more) masks nothing, 0 (or less, or NaN) masks everything;
+    /// densities in between are rounded to a multiple of 2^-16.
+    pub fn random<R: rand::RngCore + ?Sized>(rng: &mut R, mask_density: f64) -> Self {
+        const EVEN: u64 = 0x5555_5555_5555_5555;
+        // A pair is valid when a uniform 16-bit lane is below `cut` (out of 2^16).
+        let cut = if mask_density.is_nan() {
+            0
+        } else {
+            (mask_density.clamp(0.0, 1.0) * 65_536.0).round() as u32
+        };
+        let mut out = Self::zeroed();
+        for w in 0..WORDS {
+            out.code[w] = rng.next_u64();
+            out.mask[w] = match cut {
+                0 => 0,
+                65_536 => u64::MAX,
+                _ => {
+                    // 32 pairs per word, four 16-bit lanes per draw.
+                    let mut pairs = 0u64;
+                    for draw in 0..8 {
+                        let lanes = rng.next_u64();
+                        for lane in 0..4 {
+                            let value = (lanes >> (16 * lane)) as u16;
+                            if u32::from(value) < cut {
+                                pairs |= 1 << (2 * (4 * draw + lane));
+                            }
+                        }
+                    }
+                    (pairs & EVEN) * 3
+                }
+            };
+        }
+        debug_assert!(out.check_mask_pairs().is_ok());
+        out
+    }
+
     pub(crate) fn zeroed() -> Self {
         Self {
             code: [0; WORDS],
@@ -270,6 +312,36 @@ mod tests {
                 column: 17,
                 filter: 1
             }
+        );
+    }
+
+    #[test]
+    fn random_codes_have_the_asked_mask_density() {
+        use rand::SeedableRng;
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
+        for density in [0.5, 0.75, 0.85, 0.9] {
+            let coverage: f64 = (0..20)
+                .map(|_| IrisCode::random(&mut rng, density).coverage())
+                .sum::<f64>()
+                / 20.0;
+            // 128,000 pairs: the sd of the mean is below 0.0015.
+            assert!((coverage - density).abs() < 0.01, "{density}: {coverage}");
+        }
+        let full = IrisCode::random(&mut rng, 1.0);
+        assert_eq!(full.unmasked_bits(), 12_800);
+        assert_eq!(IrisCode::random(&mut rng, 0.0).unmasked_bits(), 0);
+        assert_eq!(IrisCode::random(&mut rng, f64::NAN).unmasked_bits(), 0);
+        assert_eq!(IrisCode::random(&mut rng, 7.0).unmasked_bits(), 12_800);
+        // Code bits are uniform and independent of the mask.
+        let ones: u32 = full.code_words().iter().map(|w| w.count_ones()).sum();
+        assert!((6_000..6_800).contains(&ones), "{ones}");
+        // The same stream gives the same code; a dyn RngCore works too.
+        let mut a = rand_chacha::ChaCha8Rng::seed_from_u64(5);
+        let mut b = rand_chacha::ChaCha8Rng::seed_from_u64(5);
+        let dynamic: &mut dyn rand::RngCore = &mut b;
+        assert_eq!(
+            IrisCode::random(&mut a, 0.8),
+            IrisCode::random(dynamic, 0.8)
         );
     }
 

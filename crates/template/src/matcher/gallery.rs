@@ -10,6 +10,10 @@ use std::collections::HashMap;
 use thiserror::Error;
 
 /// The identifier of an enrolled record.
+///
+/// The one record id of masque: the MPC engine (`masque_mpc::gallery::RecordId`)
+/// re-exports this type, so a record has the same id in the plaintext gallery and at
+/// every party.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct RecordId(pub u64);
 
