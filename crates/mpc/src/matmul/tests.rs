@@ -9,6 +9,46 @@ use rand_chacha::ChaCha8Rng;
 
 const EDGES: [u16; 5] = [0, 1, 0x7fff, 0x8000, 0xffff];
 
+/// What a kernel needs from the machine, for messages.
+fn requirement(kernel: Kernel) -> &'static str {
+    match kernel {
+        Kernel::Portable => "nothing",
+        Kernel::Vnni => "x86-64 with AVX-512 F, BW and VNNI",
+        Kernel::Amx => "x86-64 Linux with AMX-TILE and AMX-INT8 and the tile-state permission",
+    }
+}
+
+/// One line per kernel this machine cannot run, saying so and what it needs.
+fn skipped_kernels() -> Vec<String> {
+    let tested: Vec<&str> = Kernel::available().iter().map(|k| k.name()).collect();
+    Kernel::ALL
+        .into_iter()
+        .filter(|k| !k.is_available())
+        .map(|kernel| {
+            format!(
+                "masque-mpc matmul tests: skipped: {} not available on this machine (needs {}); tested {} only",
+                kernel.name(),
+                requirement(kernel),
+                tested.join(", ")
+            )
+        })
+        .collect()
+}
+
+/// Says once per test process which kernels were not tested here, so a green run on a
+/// machine without AVX-512 VNNI or AMX shows it. Written to the stderr stream itself:
+/// `eprintln!` output is captured by the test harness and hidden for passing tests.
+fn note_skipped_kernels() {
+    use std::io::Write as _;
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let mut stderr = std::io::stderr().lock();
+        for line in skipped_kernels() {
+            let _ = writeln!(stderr, "{line}");
+        }
+    });
+}
+
 /// Rows of random values, a share `edge_percent` of them drawn from the edge values.
 fn rows(rng: &mut ChaCha8Rng, count: usize, width: usize, edge_percent: u32) -> Vec<Vec<u16>> {
     (0..count)
@@ -79,6 +119,7 @@ fn check_all_kernels(
             "row_products, row {j}"
         );
     }
+    note_skipped_kernels();
     for kernel in Kernel::available() {
         let mut out = vec![0xdead; expected.len()];
         products(kernel, &prepared, &packed, rows.clone(), ends, &mut out).unwrap();
@@ -282,6 +323,22 @@ fn concurrent_calls_on_disjoint_ranges_agree() {
             );
         }
     }
+}
+
+#[test]
+fn unavailable_kernels_are_reported_as_skipped() {
+    let lines = skipped_kernels();
+    assert_eq!(lines.len(), Kernel::ALL.len() - Kernel::available().len());
+    for kernel in Kernel::ALL.into_iter().filter(|k| !k.is_available()) {
+        assert!(
+            lines.iter().any(|l| l.contains("skipped")
+                && l.contains(kernel.name())
+                && l.contains("not available on this machine")
+                && l.contains(requirement(kernel))),
+            "{lines:?}"
+        );
+    }
+    note_skipped_kernels();
 }
 
 #[test]

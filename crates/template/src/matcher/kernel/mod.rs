@@ -102,5 +102,50 @@ impl Kernel {
     }
 }
 
+/// What a kernel needs from the CPU, for messages.
+#[cfg(test)]
+fn requirement(kernel: Kernel) -> &'static str {
+    match kernel {
+        Kernel::Portable => "nothing",
+        Kernel::Avx2 => "x86-64 with AVX2",
+        Kernel::Avx512 => "x86-64 with AVX-512F and AVX512_VPOPCNTDQ",
+    }
+}
+
+/// One line per kernel this CPU cannot run, saying so and what it needs.
+#[cfg(test)]
+pub(crate) fn skipped_kernels() -> Vec<String> {
+    let tested: Vec<&str> = Kernel::available().iter().map(|k| k.name()).collect();
+    [Kernel::Portable, Kernel::Avx2, Kernel::Avx512]
+        .into_iter()
+        .filter(|k| !k.is_supported())
+        .map(|kernel| {
+            format!(
+                "masque-template kernel tests: skipped: {} not available on this CPU (needs {}); tested {} only",
+                kernel.name(),
+                requirement(kernel),
+                tested.join(", ")
+            )
+        })
+        .collect()
+}
+
+/// For tests that compare every available kernel: says once per test process which
+/// kernels this CPU cannot run ([`skipped_kernels`]), so a green run on a machine without
+/// AVX2 or AVX-512 shows that those kernels were not tested. Written to the stderr stream
+/// itself: `eprintln!` output is captured by the test harness and hidden for passing
+/// tests.
+#[cfg(test)]
+pub(crate) fn note_skipped_kernels() {
+    use std::io::Write as _;
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let mut stderr = std::io::stderr().lock();
+        for line in skipped_kernels() {
+            let _ = writeln!(stderr, "{line}");
+        }
+    });
+}
+
 #[cfg(test)]
 mod tests;

@@ -39,6 +39,7 @@ proptest! {
         }
         let query = code_from(&query, density.wrapping_add(40));
         let reference = counts_with(Kernel::Portable, &query, &gallery);
+        note_skipped_kernels();
         for kernel in Kernel::available() {
             prop_assert_eq!(&counts_with(kernel, &query, &gallery), &reference, "{}", kernel.name());
         }
@@ -77,6 +78,7 @@ fn edge_masks_agree_and_reference_counts_are_right() {
             overlap: 12_800
         }
     );
+    note_skipped_kernels();
     for kernel in Kernel::available() {
         assert_eq!(
             counts_with(kernel, &all, &gallery),
@@ -85,6 +87,23 @@ fn edge_masks_agree_and_reference_counts_are_right() {
             kernel.name()
         );
     }
+}
+
+#[test]
+fn unsupported_kernels_are_reported_as_skipped() {
+    let lines = skipped_kernels();
+    let all = [Kernel::Portable, Kernel::Avx2, Kernel::Avx512];
+    assert_eq!(lines.len(), all.len() - Kernel::available().len());
+    for kernel in all.into_iter().filter(|k| !k.is_supported()) {
+        assert!(
+            lines.iter().any(|l| l.contains("skipped")
+                && l.contains(kernel.name())
+                && l.contains("not available on this CPU")
+                && l.contains(requirement(kernel))),
+            "{lines:?}"
+        );
+    }
+    note_skipped_kernels();
 }
 
 #[test]
