@@ -5,7 +5,7 @@
 //! population of 100 and one of 100,000.
 //!
 //! - [`iris`]: the iris code model (textures, captures, eyelid-shaped masks).
-//! - [`file`]: the checksummed population file, written atomically.
+//! - [`file`](mod@file): the checksummed population file, written atomically.
 //! - [`face`]: face-like embeddings with a controllable genuine/impostor separation.
 
 pub mod face;

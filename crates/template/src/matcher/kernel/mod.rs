@@ -1,8 +1,8 @@
 //! The hot loop: Hamming counts of a query's 31 rotations against a run of gallery eyes.
 //!
 //! Three implementations behind one interface, all producing identical integer counts:
-//! the portable reference ([`portable`]), AVX2 with a nibble-table popcount ([`avx2`]) and
-//! AVX-512 with `VPOPCNTQ` and `VPTERNLOGQ` ([`avx512`]). [`Kernel::best`] picks the
+//! the portable reference (`portable`), AVX2 with a nibble-table popcount (`avx2`) and
+//! AVX-512 with `VPOPCNTQ` and `VPTERNLOGQ` (`avx512`). [`Kernel::best`] picks the
 //! fastest one the CPU supports at run time; tests check every available path against the
 //! reference.
 
