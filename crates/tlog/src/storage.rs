@@ -317,7 +317,10 @@ mod tests {
         let s = FsStorage::new(dir.path()).unwrap();
         fs::create_dir(dir.path().join("checkpoint")).unwrap();
         let err = s.read("checkpoint").unwrap_err().to_string();
-        assert!(err.contains(&dir.path().join("checkpoint").display().to_string()), "{err}");
+        assert!(
+            err.contains(&dir.path().join("checkpoint").display().to_string()),
+            "{err}"
+        );
     }
 
     #[test]

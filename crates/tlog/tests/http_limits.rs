@@ -36,9 +36,15 @@ async fn start_log(max_connections: usize) -> (String, Arc<LogServer<MemStorage>
     let log = Log::create(storage.clone(), ORIGIN, log_key()).unwrap();
     let limits = limits(max_connections);
     let server = Arc::new(
-        LogServer::new(storage, log, &[TOKEN.to_string()], 64, Duration::from_millis(5))
-            .unwrap()
-            .with_body_read_timeout(limits.body_read),
+        LogServer::new(
+            storage,
+            log,
+            &[TOKEN.to_string()],
+            64,
+            Duration::from_millis(5),
+        )
+        .unwrap()
+        .with_body_read_timeout(limits.body_read),
     );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap().to_string();
@@ -113,7 +119,10 @@ async fn connection_cap_holds_clients_back_until_a_slot_frees() {
     let (addr, server) = start_log(1).await;
     // One stalled client takes the only slot...
     let mut staller = TcpStream::connect(&addr).await.unwrap();
-    staller.write_all(b"GET /checkpoint HTTP/1.1\r\n").await.unwrap();
+    staller
+        .write_all(b"GET /checkpoint HTTP/1.1\r\n")
+        .await
+        .unwrap();
     // ...so a well-behaved client is served only after the staller is dropped.
     let mut client = TcpStream::connect(&addr).await.unwrap();
     client
@@ -146,7 +155,9 @@ async fn witness_drops_a_stalled_body_and_keeps_serving() {
 
     let mut stream = TcpStream::connect(&addr).await.unwrap();
     stream
-        .write_all(b"POST /add-checkpoint HTTP/1.1\r\nHost: x\r\nContent-Length: 500\r\n\r\nold 0\n")
+        .write_all(
+            b"POST /add-checkpoint HTTP/1.1\r\nHost: x\r\nContent-Length: 500\r\n\r\nold 0\n",
+        )
         .await
         .unwrap();
     let answer = read_until_closed(&mut stream).await;

@@ -15,8 +15,8 @@ use masque_tlog::note::Note;
 use masque_tlog::policy::Policy;
 use masque_tlog::reader::TreeReader;
 use masque_tlog::storage::MemStorage;
-use masque_tlog::verifier::verify_checkpoint;
 use masque_tlog::storage::Storage;
+use masque_tlog::verifier::verify_checkpoint;
 use masque_tlog::witness::{AddCheckpoint, Witness, WitnessError, fork_evidence_key};
 
 fn witness() -> Witness<MemStorage> {
@@ -100,10 +100,15 @@ fn status_codes_follow_the_spec() {
         .read(&fork_evidence_key(ORIGIN, &forked))
         .unwrap();
     assert_eq!(kept.as_deref(), Some(forked.as_slice()));
-    assert_eq!(w.latest(ORIGIN).unwrap().unwrap().root(), Note::parse(&cp5)
-        .map(|n| *masque_tlog::checkpoint::Checkpoint::parse(n.text()).unwrap().root())
-        .as_ref()
-        .unwrap());
+    assert_eq!(
+        w.latest(ORIGIN).unwrap().unwrap().root(),
+        Note::parse(&cp5)
+            .map(|n| *masque_tlog::checkpoint::Checkpoint::parse(n.text())
+                .unwrap()
+                .root())
+            .as_ref()
+            .unwrap()
+    );
     // 422: a non-empty proof from 0.
     let w2 = witness();
     assert_eq!(

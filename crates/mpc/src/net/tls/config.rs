@@ -24,8 +24,8 @@
 use super::TlsError;
 use super::identity::{PartyCertificate, PartyKey, generate};
 use crate::party::PartyId;
-use serde::{Deserialize, Serialize};
 use masque_files::{FileError, WriteOptions, write_atomic};
+use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use zeroize::Zeroizing;
 
@@ -127,9 +127,8 @@ fn certificate_name(party: PartyId) -> String {
 /// Refuses a certificate that was made for another party (put in the wrong slot).
 fn check_certificate_party(party: PartyId, certificate: &PartyCertificate) -> Result<(), TlsError> {
     let der = certificate.to_rustls();
-    let parsed = webpki::EndEntityCert::try_from(&der).map_err(|e| {
-        TlsError::Config(format!("{party}'s certificate cannot be parsed: {e:?}"))
-    })?;
+    let parsed = webpki::EndEntityCert::try_from(&der)
+        .map_err(|e| TlsError::Config(format!("{party}'s certificate cannot be parsed: {e:?}")))?;
     let expected = certificate_name(party);
     let name = rustls::pki_types::ServerName::try_from(expected.as_str())
         .map_err(|e| TlsError::Config(format!("internal: bad certificate name: {e}")))?;
