@@ -16,7 +16,8 @@
 //! query`) so each reduction combines the outermost index. Nothing here is stored or changed by a query, so a failed query
 //! (a [`NetError`]) leaves the engine as it was.
 
-use crate::dealer::{EnrolmentShare, QueryShare};
+use crate::coverage::{CountableForm, gate_templates};
+use crate::dealer::{EnrolmentShare, EyeShare, QueryShare};
 use crate::encode::ELEMENTS;
 use crate::gallery::{Gallery, GalleryError, RecordId};
 use crate::kernel::prepare_query;
@@ -29,9 +30,9 @@ use crate::protocol::bits::{BitShares, bit, open_bits};
 use crate::randomness::{CorrelatedRandomness, PartySeeds, SessionId};
 use crate::ring::{Z16, Z32};
 use crate::share::ShareVec;
-use masque_template::FixedPointRule;
 use masque_template::iris::ROTATION_COUNT;
 use masque_template::matcher::EyeMode;
+use masque_template::{CoverageGate, FixedPointRule};
 use std::ops::Range;
 use zeroize::Zeroizing;
 
@@ -153,6 +154,36 @@ impl PartyEngine {
             .collect::<Result<Vec<_>, _>>()?;
         let queries: Vec<Vec<QueryShare>> = pairs.iter().map(|(_, q)| q.clone()).collect();
         self.run(net, session, &queries, Plan::Pairs(slots))
+    }
+
+    /// The mask-coverage gate ([`crate::coverage`]) for a batch of templates (each a
+    /// vector of eye shares, query or enrolment form): whether every eye of each keeps
+    /// at least `gate`'s valid pairs. One bit per template is opened, nothing else. A
+    /// custodian runs this on every query before [`PartyEngine::search`] or
+    /// [`PartyEngine::verify`] and on every enrolment share before
+    /// [`PartyEngine::insert`], and refuses a template that fails: without the gate a
+    /// nearly masked query matches strangers and a fully masked one is never a duplicate.
+    /// `gate` is a network parameter all three custodians agree on, never a request's.
+    /// `session` as for [`PartyEngine::search`].
+    pub fn gate<F: CountableForm>(
+        &self,
+        net: &mut dyn Transport,
+        session: SessionId,
+        templates: &[Vec<EyeShare<F>>],
+        gate: CoverageGate,
+    ) -> Result<Vec<bool>, EngineError> {
+        if net.party() != self.gallery.party() {
+            return Err(EngineError::TransportParty {
+                engine: self.gallery.party(),
+                transport: net.party(),
+            });
+        }
+        for t in templates {
+            self.gallery.check_shape(t)?;
+        }
+        let rand = CorrelatedRandomness::new(&self.seeds, session);
+        let mut s = Session::new(net, rand);
+        Ok(gate_templates(&mut s, templates, gate)?)
     }
 
     fn run(

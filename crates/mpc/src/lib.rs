@@ -26,6 +26,7 @@
 #![deny(missing_docs)]
 
 pub mod bench;
+pub mod coverage;
 pub mod dealer;
 pub mod embedding;
 pub mod encode;
