@@ -18,7 +18,6 @@ use super::{IrisPopulation, SyntheticPerson};
 use crate::{EyePair, IrisCode, TemplateError};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use std::io::Write;
 use std::path::Path;
 use thiserror::Error;
 
@@ -49,6 +48,14 @@ pub enum PopulationFileError {
         path: String,
         /// The cause.
         source: std::io::Error,
+    },
+    /// The file could not be written (the source names the file and the step).
+    #[error("cannot write the population to {path}: {source}")]
+    Write {
+        /// The file.
+        path: String,
+        /// The cause.
+        source: masque_files::FileError,
     },
     /// Not a population file, or one of another version.
     #[error(
@@ -97,11 +104,15 @@ impl IrisPopulation {
     /// [`PopulationFileError::Io`] if the file cannot be written; nothing is left at
     /// `path` in that case unless a previous file was there.
     pub fn write_file(&self, path: &Path, seed: Option<u64>) -> Result<(), PopulationFileError> {
-        let io = |source| PopulationFileError::Io {
-            path: path.display().to_string(),
-            source,
-        };
         let captures = self.persons.first().map_or(0, |p| p.captures.len());
+        if self.persons.is_empty() || captures == 0 {
+            // Such a file would be refused when read: do not write it.
+            return Err(PopulationFileError::EmptyCounts {
+                path: path.display().to_string(),
+                persons: self.persons.len(),
+                captures,
+            });
+        }
         let header = serde_json::to_vec(&PopulationHeader {
             persons: self.persons.len(),
             captures,
@@ -129,19 +140,11 @@ impl IrisPopulation {
         let digest = Sha256::digest(&bytes);
         bytes.extend_from_slice(&digest);
 
-        let dir = path
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(io)?;
-        tmp.write_all(&bytes).map_err(io)?;
-        tmp.as_file().sync_all().map_err(io)?;
-        tmp.persist(path).map_err(|e| io(e.error))?;
-        if let Ok(d) = std::fs::File::open(dir) {
-            // Make the rename durable; some file systems do not support syncing a directory.
-            let _ = d.sync_all();
-        }
-        Ok(())
+        masque_files::write_atomic(path, &bytes, masque_files::WriteOptions::REPLACE)
+            .map_err(|e| PopulationFileError::Write {
+                path: path.display().to_string(),
+                source: e,
+            })
     }
 
     /// Reads and validates a population file.
@@ -437,9 +440,19 @@ mod tests {
     fn failed_write_leaves_no_file() {
         let pop = IrisPopulation::generate(&IrisModel::default(), 3, 1, 1, &|| ());
         let missing_dir = Path::new("/nonexistent-masque-dir/pop.bin");
-        assert!(matches!(
-            pop.write_file(missing_dir, None),
-            Err(PopulationFileError::Io { .. })
-        ));
+        let err = pop.write_file(missing_dir, None).unwrap_err();
+        assert!(matches!(err, PopulationFileError::Write { .. }), "{err}");
+        assert!(err.to_string().contains("/nonexistent-masque-dir/pop.bin"), "{err}");
+        assert!(!missing_dir.exists());
+    }
+
+    #[test]
+    fn a_population_that_could_not_be_read_back_is_not_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("empty.bin");
+        let empty = IrisPopulation { persons: Vec::new() };
+        let err = empty.write_file(&path, None).unwrap_err();
+        assert!(matches!(err, PopulationFileError::EmptyCounts { .. }), "{err}");
+        assert!(!path.exists());
     }
 }
