@@ -13,8 +13,9 @@ use crate::protocol::Session;
 use crate::protocol::arith::reshare;
 use crate::protocol::binary::{msb, or_groups};
 use crate::protocol::bits::{bit, open_bits};
-use crate::randomness::{CorrelatedRandomness, PartySeeds, SessionId};
+use crate::randomness::{CorrelatedRandomness, PartySeeds, Protocol, SessionId};
 use crate::ring::Z32;
+use crate::session::SessionLedger;
 use crate::share::ShareVec;
 use crate::{EngineError, PartyId};
 use masque_template::{CosineRule, QuantizedEmbedding};
@@ -35,6 +36,7 @@ pub fn share_embedding(e: &QuantizedEmbedding, rng: &mut impl CryptoRng) -> [Sha
 /// One custodian's embedding gallery and engine.
 pub struct EmbeddingEngine {
     seeds: PartySeeds,
+    ledger: SessionLedger,
     rule: CosineRule,
     dimensions: usize,
     ids: Vec<RecordId>,
@@ -64,6 +66,7 @@ impl EmbeddingEngine {
     pub fn new(seeds: PartySeeds, dimensions: usize, rule: CosineRule) -> Self {
         Self {
             seeds,
+            ledger: SessionLedger::in_memory(),
             rule,
             dimensions,
             ids: Vec::new(),
@@ -126,6 +129,13 @@ impl EmbeddingEngine {
         true
     }
 
+    /// Keeps the session ids this engine uses in `ledger` (a file-backed one in a
+    /// custodian node, so ids stay unique across restarts); the default lives in memory.
+    pub fn with_ledger(mut self, ledger: SessionLedger) -> Self {
+        self.ledger = ledger;
+        self
+    }
+
     /// 1:N for a batch of queries (`session` as for [`crate::engine::PartyEngine::search`]).
     pub fn search(
         &self,
@@ -164,7 +174,9 @@ impl EmbeddingEngine {
         if queries.is_empty() || slots.is_empty() {
             return Ok(vec![false; queries.len()]);
         }
-        let mut s = Session::new(net, CorrelatedRandomness::new(&self.seeds, session));
+        self.ledger.claim(session)?;
+        let rand = CorrelatedRandomness::for_protocol(&self.seeds, Protocol::Embedding, session);
+        let mut s = Session::new(net, rand);
         let decided = self.decide(&mut s, queries, slots)?;
         let opened = open_bits(&mut s, &decided)?;
         Ok((0..queries.len()).map(|q| bit(&opened, q)).collect())

@@ -27,8 +27,9 @@ use crate::protocol::Session;
 use crate::protocol::arith::reshare;
 use crate::protocol::binary::{and_groups, lift, msb, or_groups};
 use crate::protocol::bits::{BitShares, bit, open_bits};
-use crate::randomness::{CorrelatedRandomness, PartySeeds, SessionId};
+use crate::randomness::{CorrelatedRandomness, PartySeeds, Protocol, SessionId};
 use crate::ring::{Z16, Z32};
+use crate::session::{SessionError, SessionLedger};
 use crate::share::ShareVec;
 use masque_template::iris::ROTATION_COUNT;
 use masque_template::matcher::EyeMode;
@@ -48,6 +49,9 @@ pub enum EngineError {
     /// A 1:1 check named a record that is not enrolled.
     #[error("record {0} is not enrolled")]
     UnknownRecord(u64),
+    /// The session id was used before (or its claim could not be recorded).
+    #[error(transparent)]
+    Session(#[from] SessionError),
     /// The transport belongs to another party than this engine.
     #[error("this engine is {engine} but its transport speaks as {transport}")]
     TransportParty {
@@ -61,6 +65,7 @@ pub enum EngineError {
 /// One custodian's engine.
 pub struct PartyEngine {
     seeds: PartySeeds,
+    ledger: SessionLedger,
     gallery: Gallery,
     rule: FixedPointRule,
 }
@@ -76,9 +81,24 @@ impl PartyEngine {
     pub fn new(party: PartyId, seeds: PartySeeds, mode: EyeMode, rule: FixedPointRule) -> Self {
         Self {
             seeds,
+            ledger: SessionLedger::in_memory(),
             gallery: Gallery::new(party, mode),
             rule,
         }
+    }
+
+    /// Keeps the session ids this engine uses in `ledger` (a file-backed one in a
+    /// custodian node, so ids stay unique across restarts); the default lives in memory.
+    /// Every session (search, verify, gate) claims its id there before sending anything:
+    /// an id at or below the last one claimed is refused with [`EngineError::Session`].
+    pub fn with_ledger(mut self, ledger: SessionLedger) -> Self {
+        self.ledger = ledger;
+        self
+    }
+
+    /// The ledger of session ids used.
+    pub fn ledger(&self) -> &SessionLedger {
+        &self.ledger
     }
 
     /// Replaces the pairwise PRF seeds, for example with seeds the parties agreed over
@@ -110,10 +130,10 @@ impl PartyEngine {
 
     /// 1:N for a batch: for each query (its eyes' shares), whether any record matches.
     ///
-    /// `session` names this query's PRF streams. The three parties must pass the same
-    /// id, and an id must never be used twice with the same seeds (the node derives it
-    /// from its request sequence, which every custodian agrees on). A failed query burns
-    /// its id.
+    /// `session` names this query's PRF keys. The three parties must pass the same id,
+    /// and ids must increase (the node derives them from its request sequence, which
+    /// every custodian agrees on); an id at or below one this engine used before is
+    /// refused ([`crate::session`]). A failed query burns its id.
     pub fn search(
         &self,
         net: &mut dyn Transport,
@@ -181,7 +201,8 @@ impl PartyEngine {
         for t in templates {
             self.gallery.check_shape(t)?;
         }
-        let rand = CorrelatedRandomness::new(&self.seeds, session);
+        self.ledger.claim(session)?;
+        let rand = CorrelatedRandomness::for_protocol(&self.seeds, Protocol::CoverageGate, session);
         let mut s = Session::new(net, rand);
         Ok(gate_templates(&mut s, templates, gate)?)
     }
@@ -208,7 +229,12 @@ impl PartyEngine {
         if plan.pairs(queries.len()) == 0 {
             return Ok(vec![false; queries.len()]);
         }
-        let rand = CorrelatedRandomness::new(&self.seeds, session);
+        self.ledger.claim(session)?;
+        let protocol = match plan {
+            Plan::Search(_) => Protocol::Search,
+            Plan::Pairs(_) => Protocol::Verify,
+        };
+        let rand = CorrelatedRandomness::for_protocol(&self.seeds, protocol, session);
         let mut s = Session::new(net, rand);
         let matched = self.decide(&mut s, queries, &plan)?;
         let opened = open_bits(&mut s, &matched)?;

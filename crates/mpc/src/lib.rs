@@ -40,6 +40,7 @@ pub mod party;
 pub mod protocol;
 pub mod randomness;
 pub mod ring;
+pub mod session;
 pub mod shamir;
 pub mod share;
 

@@ -3,8 +3,10 @@
 //! There are three seeds `k0, k1, k2`; seed `k_j` is known to parties `P(j-1)` and `Pj`,
 //! so party `Pi` holds `k_i` (shared with its previous party) and `k_{i+1}` (shared with
 //! its next party): the same pattern as the share components. The PRF is ChaCha20 (the
-//! vetted `rand_chacha` implementation) keyed by the seed, with the ChaCha *stream*
-//! number set to the [`SessionId`] and the block counter advancing with every draw. Both
+//! vetted `rand_chacha` implementation) keyed, per session, by HKDF-SHA-256(seed; info =
+//! [`Protocol`] label ‖ [`SessionId`]), the block counter advancing with every draw. Each
+//! protocol (1:N, 1:1, the coverage gate, embeddings) thus has its own keys, and a session
+//! id names a fresh key in each. Both
 //! holders of a seed draw from it in the same order, because the protocols are
 //! deterministic, so they see the same values; nobody else can predict them.
 //!
@@ -18,9 +20,10 @@
 //! pinned TLS 1.3 transport), so each seed is known to exactly its two holders and no
 //! machine ever holds all three.
 //!
-//! Guarantees: within one session no PRF output is used twice; a session id must never
-//! be reused with the same seeds (the engine allocates them from a counter that the
-//! caller seeds past any earlier run). Seeds are zeroized on drop and never printed.
+//! Guarantees: within one session no PRF output is used twice; two protocols never share
+//! a key; the engines refuse a session id they have used before
+//! ([`crate::session::SessionLedger`]), across restarts with a file-backed ledger. Seeds
+//! and derived keys are zeroized on drop and never printed.
 
 use crate::net::{NetError, Transport};
 use crate::party::PartyId;
@@ -97,9 +100,37 @@ impl PartySeeds {
     }
 }
 
-/// Identifies one protocol session; the ChaCha stream number of every PRF draw in it.
+/// Identifies one protocol session; part of the key of every PRF draw in it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct SessionId(pub u64);
+
+/// Which protocol a session runs: part of every PRF key (domain separation), so the
+/// same session id in two protocols never yields the same masks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Protocol {
+    /// 1:N search.
+    Search,
+    /// 1:1 verification.
+    Verify,
+    /// The mask-coverage gate.
+    CoverageGate,
+    /// Embedding (cosine) search and verification.
+    Embedding,
+    /// Anything else (protocol building blocks exercised on their own, tests).
+    General,
+}
+
+impl Protocol {
+    fn label(self) -> &'static [u8] {
+        match self {
+            Protocol::Search => b"masque-mpc/prf/v1/search",
+            Protocol::Verify => b"masque-mpc/prf/v1/verify",
+            Protocol::CoverageGate => b"masque-mpc/prf/v1/coverage-gate",
+            Protocol::Embedding => b"masque-mpc/prf/v1/embedding",
+            Protocol::General => b"masque-mpc/prf/v1/general",
+        }
+    }
+}
 
 /// One party's PRF streams for one session.
 pub struct CorrelatedRandomness {
@@ -113,18 +144,31 @@ impl std::fmt::Debug for CorrelatedRandomness {
     }
 }
 
-fn stream(seed: &Seed, session: SessionId) -> ChaCha20Rng {
-    let mut rng = ChaCha20Rng::from_seed(seed.0);
-    rng.set_stream(session.0);
-    rng
+/// The session's PRF: ChaCha20 keyed by HKDF-SHA-256 of the pairwise seed, with the
+/// protocol label and the session id as the context.
+fn stream(seed: &Seed, protocol: Protocol, session: SessionId) -> ChaCha20Rng {
+    let mut info = Vec::with_capacity(protocol.label().len() + 9);
+    info.extend_from_slice(protocol.label());
+    info.push(0);
+    info.extend_from_slice(&session.0.to_be_bytes());
+    let mut key = zeroize::Zeroizing::new([0u8; 32]);
+    hkdf::Hkdf::<sha2::Sha256>::new(None, &seed.0)
+        .expand(&info, key.as_mut())
+        .expect("32 bytes is a valid HKDF-SHA-256 output length");
+    ChaCha20Rng::from_seed(*key)
 }
 
 impl CorrelatedRandomness {
-    /// The streams of `seeds` for `session`.
+    /// The streams of `seeds` for `session` of the [`Protocol::General`] domain.
     pub fn new(seeds: &PartySeeds, session: SessionId) -> Self {
+        Self::for_protocol(seeds, Protocol::General, session)
+    }
+
+    /// The streams of `seeds` for `session` of `protocol`.
+    pub fn for_protocol(seeds: &PartySeeds, protocol: Protocol, session: SessionId) -> Self {
         Self {
-            with_prev: stream(&seeds.with_prev, session),
-            with_next: stream(&seeds.with_next, session),
+            with_prev: stream(&seeds.with_prev, protocol, session),
+            with_next: stream(&seeds.with_next, protocol, session),
         }
     }
 
@@ -187,6 +231,32 @@ mod tests {
         let xors = (0..10).map(|k| b.iter().fold(0, |s, v| s ^ v[k]));
         assert!(xors.into_iter().all(|x| x == 0));
         assert!(b[1].iter().any(|&x| x != 0));
+    }
+
+    #[test]
+    fn protocols_and_sessions_never_share_a_stream() {
+        let seeds = PartySeeds::deal(&mut ChaCha20Rng::seed_from_u64(9));
+        let draw = |p: Protocol, sid: u64| -> Vec<u64> {
+            CorrelatedRandomness::for_protocol(&seeds[0], p, SessionId(sid))
+                .common_bits_with_next(4)
+        };
+        let all = [
+            Protocol::Search,
+            Protocol::Verify,
+            Protocol::CoverageGate,
+            Protocol::Embedding,
+            Protocol::General,
+        ];
+        let mut seen = std::collections::HashSet::new();
+        for p in all {
+            for sid in [0, 1, 2, u64::MAX] {
+                assert!(seen.insert(draw(p, sid)), "{p:?} {sid}");
+            }
+        }
+        // Deterministic: both holders of a seed draw the same stream.
+        let theirs = CorrelatedRandomness::for_protocol(&seeds[1], Protocol::Verify, SessionId(7))
+            .common_bits_with_prev(4);
+        assert_eq!(draw(Protocol::Verify, 7), theirs);
     }
 
     #[test]

@@ -1,0 +1,112 @@
+//! A session id is used once: a second session with the same (or an older) id is refused
+//! at every party before anything is sent, before and after the engines restart with
+//! their file-backed ledgers; and the refusal leaves the engines usable.
+
+mod common;
+
+use common::{on_three, share_person};
+use masque_mpc::PartyId;
+use masque_mpc::dealer::{QueryShare, enrolment_shares, query_shares};
+use masque_mpc::engine::{EngineError, PartyEngine};
+use masque_mpc::gallery::RecordId;
+use masque_mpc::randomness::{PartySeeds, SessionId};
+use masque_mpc::session::{SessionError, SessionLedger};
+use masque_template::matcher::EyeMode;
+use masque_template::{CoverageGate, FixedPointRule, IrisCode, Threshold};
+use rand::SeedableRng;
+use rand_chacha::ChaCha20Rng;
+use std::path::Path;
+use std::time::Duration;
+
+fn engines(dir: &Path, seeds: &[PartySeeds; 3], people: &[IrisCode]) -> [PartyEngine; 3] {
+    let mut rng = ChaCha20Rng::seed_from_u64(2);
+    let mut engines = PartyId::ALL.map(|p| {
+        let ledger = SessionLedger::open(&dir.join(format!("p{}.sessions", p.index()))).unwrap();
+        PartyEngine::new(
+            p,
+            seeds[p.index()].clone(),
+            EyeMode::SingleEye,
+            FixedPointRule::new(Threshold::DEFAULT),
+        )
+        .with_ledger(ledger)
+    });
+    for (k, code) in people.iter().enumerate() {
+        let shares = share_person(&[code], &mut rng, enrolment_shares);
+        for (p, e) in engines.iter_mut().enumerate() {
+            e.insert(RecordId(k as u64), &shares[p]).unwrap();
+        }
+    }
+    engines
+}
+
+fn search(
+    engines: &[PartyEngine; 3],
+    sid: u64,
+    query: &[Vec<QueryShare>; 3],
+) -> Vec<Result<Vec<bool>, EngineError>> {
+    on_three(
+        engines,
+        SessionId(sid),
+        Duration::from_secs(30),
+        |p, e, net, sid| e.search(net, sid, std::slice::from_ref(&query[p.index()])),
+    )
+}
+
+#[test]
+fn a_session_id_is_refused_the_second_time_at_every_party_even_after_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let seeds = PartySeeds::deal(&mut ChaCha20Rng::seed_from_u64(1));
+    let mut rng = ChaCha20Rng::seed_from_u64(3);
+    let people: Vec<IrisCode> = (0..4).map(|_| IrisCode::random(&mut rng, 0.9)).collect();
+    let query = share_person(&[&people[2]], &mut rng, query_shares);
+    let reused = |results: Vec<Result<Vec<bool>, EngineError>>, given: u64, last: u64| {
+        for r in results {
+            assert_eq!(
+                r,
+                Err(EngineError::Session(SessionError::Reused { given, last }))
+            );
+        }
+    };
+
+    let first = engines(dir.path(), &seeds, &people);
+    for r in search(&first, 10, &query) {
+        assert_eq!(r.unwrap(), vec![true]);
+    }
+    // The same id again, and an older one: refused at all three, nothing sent (a party
+    // that had sent would leave the others waiting; each refuses on its own).
+    reused(search(&first, 10, &query), 10, 10);
+    reused(search(&first, 9, &query), 9, 10);
+    // Every protocol draws from the one ledger: the gate cannot reuse 10 either.
+    let gated = on_three(
+        &first,
+        SessionId(10),
+        Duration::from_secs(30),
+        |p, e, net, sid| {
+            e.gate(
+                net,
+                sid,
+                std::slice::from_ref(&query[p.index()]),
+                CoverageGate::default(),
+            )
+        },
+    );
+    for r in gated {
+        assert!(matches!(
+            r,
+            Err(EngineError::Session(SessionError::Reused { .. }))
+        ));
+    }
+    // The engines are still usable with a fresh id.
+    for r in search(&first, 11, &query) {
+        assert_eq!(r.unwrap(), vec![true]);
+    }
+    drop(first);
+
+    // Restarted from their ledgers: the ids used before the restart stay used.
+    let restarted = engines(dir.path(), &seeds, &people);
+    reused(search(&restarted, 11, &query), 11, 11);
+    reused(search(&restarted, 10, &query), 10, 11);
+    for r in search(&restarted, 12, &query) {
+        assert_eq!(r.unwrap(), vec![true]);
+    }
+}
