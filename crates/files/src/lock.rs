@@ -75,7 +75,10 @@ mod tests {
         let text = err.to_string();
         assert!(matches!(err, FileError::Locked { .. }));
         assert!(text.contains("writer.lock"), "{text}");
-        assert!(text.contains(&format!("pid {}", std::process::id())), "{text}");
+        assert!(
+            text.contains(&format!("pid {}", std::process::id())),
+            "{text}"
+        );
         drop(first);
         WriterLock::acquire(dir.path()).unwrap();
     }

@@ -78,7 +78,10 @@ mod tests {
             let err = read_secret(&path).unwrap_err();
             assert!(matches!(err, FileError::TooOpen { mode: m, .. } if m == mode));
             let text = err.to_string();
-            assert!(text.contains("chmod 600") && text.contains("log.key"), "{text}");
+            assert!(
+                text.contains("chmod 600") && text.contains("log.key"),
+                "{text}"
+            );
         }
     }
 
@@ -86,9 +89,17 @@ mod tests {
     fn missing_and_binary_keys_are_named() {
         let dir = tempfile::tempdir().unwrap();
         let missing = dir.path().join("absent.key");
-        assert!(read_secret(&missing).unwrap_err().to_string().contains("absent.key"));
+        assert!(
+            read_secret(&missing)
+                .unwrap_err()
+                .to_string()
+                .contains("absent.key")
+        );
         let binary = dir.path().join("bin.key");
         write_atomic(&binary, &[0xff, 0xfe], WriteOptions::SECRET).unwrap();
-        assert!(matches!(read_secret(&binary), Err(FileError::NotText { .. })));
+        assert!(matches!(
+            read_secret(&binary),
+            Err(FileError::NotText { .. })
+        ));
     }
 }

@@ -65,7 +65,10 @@ fn temp_path(path: &Path, attempt: u64) -> PathBuf {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
     let mut name = path.as_os_str().to_owned();
-    name.push(format!(".{}-{n}-{attempt}{TEMP_SUFFIX}", std::process::id()));
+    name.push(format!(
+        ".{}-{n}-{attempt}{TEMP_SUFFIX}",
+        std::process::id()
+    ));
     PathBuf::from(name)
 }
 
