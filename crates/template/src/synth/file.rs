@@ -140,11 +140,12 @@ impl IrisPopulation {
         let digest = Sha256::digest(&bytes);
         bytes.extend_from_slice(&digest);
 
-        masque_files::write_atomic(path, &bytes, masque_files::WriteOptions::REPLACE)
-            .map_err(|e| PopulationFileError::Write {
+        masque_files::write_atomic(path, &bytes, masque_files::WriteOptions::REPLACE).map_err(|e| {
+            PopulationFileError::Write {
                 path: path.display().to_string(),
                 source: e,
-            })
+            }
+        })
     }
 
     /// Reads and validates a population file.
@@ -442,7 +443,10 @@ mod tests {
         let missing_dir = Path::new("/nonexistent-masque-dir/pop.bin");
         let err = pop.write_file(missing_dir, None).unwrap_err();
         assert!(matches!(err, PopulationFileError::Write { .. }), "{err}");
-        assert!(err.to_string().contains("/nonexistent-masque-dir/pop.bin"), "{err}");
+        assert!(
+            err.to_string().contains("/nonexistent-masque-dir/pop.bin"),
+            "{err}"
+        );
         assert!(!missing_dir.exists());
     }
 
@@ -450,9 +454,14 @@ mod tests {
     fn a_population_that_could_not_be_read_back_is_not_written() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("empty.bin");
-        let empty = IrisPopulation { persons: Vec::new() };
+        let empty = IrisPopulation {
+            persons: Vec::new(),
+        };
         let err = empty.write_file(&path, None).unwrap_err();
-        assert!(matches!(err, PopulationFileError::EmptyCounts { .. }), "{err}");
+        assert!(
+            matches!(err, PopulationFileError::EmptyCounts { .. }),
+            "{err}"
+        );
         assert!(!path.exists());
     }
 }
