@@ -219,11 +219,11 @@ fn served_log_is_cosigned_by_a_witness_process_and_warnings_reach_stderr() {
     );
     assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
     // Cosigning runs in the background: poll the checkpoint until the witness's line is on it.
-    let witness_line = format!("\u{2014} witness.example/w ");
+    let witness_line = "\u{2014} witness.example/w ";
     let cosigned = (0..200).any(|_| {
         let (_, checkpoint) = http(&format!("{url}/checkpoint"), "GET", "", b"");
         let text = String::from_utf8_lossy(&checkpoint).into_owned();
-        text.starts_with("log.example/test\n1\n") && text.contains(&witness_line) || {
+        text.starts_with("log.example/test\n1\n") && text.contains(witness_line) || {
             std::thread::sleep(std::time::Duration::from_millis(50));
             false
         }

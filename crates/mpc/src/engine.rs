@@ -52,6 +52,19 @@ pub enum EngineError {
     /// The session id was used before (or its claim could not be recorded).
     #[error(transparent)]
     Session(#[from] SessionError),
+    /// The parties' galleries do not hold the same records in the same slots (an
+    /// operation applied at some custodians and not others, or in another order): the
+    /// session is refused at every party before any share is used.
+    #[error(
+        "gallery mismatch: {peer} holds another record list than this party ({records} records \
+         here); the custodians must resynchronise before matching"
+    )]
+    GalleryMismatch {
+        /// A party whose list differs.
+        peer: PartyId,
+        /// This party's record count.
+        records: usize,
+    },
     /// The transport belongs to another party than this engine.
     #[error("this engine is {engine} but its transport speaks as {transport}")]
     TransportParty {
@@ -226,9 +239,6 @@ impl PartyEngine {
         if queries.is_empty() {
             return Ok(Vec::new());
         }
-        if plan.pairs(queries.len()) == 0 {
-            return Ok(vec![false; queries.len()]);
-        }
         self.ledger.claim(session)?;
         let protocol = match plan {
             Plan::Search(_) => Protocol::Search,
@@ -236,9 +246,36 @@ impl PartyEngine {
         };
         let rand = CorrelatedRandomness::for_protocol(&self.seeds, protocol, session);
         let mut s = Session::new(net, rand);
+        // Before the empty-gallery shortcut: a party whose gallery is empty while the
+        // others' are not must refuse with them, not return alone.
+        self.check_aligned(&mut s)?;
+        if plan.pairs(queries.len()) == 0 {
+            return Ok(vec![false; queries.len()]);
+        }
         let matched = self.decide(&mut s, queries, &plan)?;
         let opened = open_bits(&mut s, &matched)?;
         Ok((0..queries.len()).map(|q| bit(&opened, q)).collect())
+    }
+
+    /// Exchanges gallery layout digests with both peers and refuses the session unless
+    /// all three are equal. Every party sees both others' digests, so all three refuse
+    /// together (no party is left waiting for a peer that stopped).
+    fn check_aligned(&self, s: &mut Session<'_>) -> Result<(), EngineError> {
+        let mine = self.gallery.layout_digest();
+        let me = s.party();
+        s.send_bytes(me.next(), mine.to_vec())?;
+        s.send_bytes(me.prev(), mine.to_vec())?;
+        let from_prev = s.recv_bytes(me.prev(), mine.len())?;
+        let from_next = s.recv_bytes(me.next(), mine.len())?;
+        for (peer, theirs) in [(me.prev(), from_prev), (me.next(), from_next)] {
+            if theirs != mine {
+                return Err(EngineError::GalleryMismatch {
+                    peer,
+                    records: self.gallery.len(),
+                });
+            }
+        }
+        Ok(())
     }
 
     /// Both dot products of every comparison, code then mask, in one vector (so one

@@ -91,6 +91,21 @@ impl Gallery {
     /// Bytes of shares stored per eye by this party.
     pub const BYTES_PER_EYE: usize = ELEMENTS * std::mem::size_of::<Z16>();
 
+    /// A digest of the record list in slot order (and the mode): what the three parties
+    /// compare before a session, since 1:N pairs slot `k` at every party and the slot
+    /// order depends on the order of insertions and removals. Holds no share.
+    pub fn layout_digest(&self) -> [u8; 32] {
+        use sha2::{Digest, Sha256};
+        let mut h = Sha256::new();
+        h.update(b"masque-mpc/gallery-layout/v1\0");
+        h.update([eye_count(self.mode) as u8]);
+        h.update((self.ids.len() as u64).to_be_bytes());
+        for id in &self.ids {
+            h.update(id.0.to_be_bytes());
+        }
+        h.finalize().into()
+    }
+
     /// An empty gallery of party `party` with records of `mode`.
     pub fn new(party: PartyId, mode: EyeMode) -> Self {
         Self {

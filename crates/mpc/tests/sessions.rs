@@ -110,3 +110,49 @@ fn a_session_id_is_refused_the_second_time_at_every_party_even_after_a_restart()
         assert_eq!(r.unwrap(), vec![true]);
     }
 }
+
+/// Galleries that drifted apart (a record inserted at two custodians only, or the same
+/// records in another slot order) are refused at every party before any share is used.
+#[test]
+fn galleries_that_drifted_apart_are_refused_at_every_party() {
+    let dir = tempfile::tempdir().unwrap();
+    let seeds = PartySeeds::deal(&mut ChaCha20Rng::seed_from_u64(4));
+    let mut rng = ChaCha20Rng::seed_from_u64(5);
+    let people: Vec<IrisCode> = (0..3).map(|_| IrisCode::random(&mut rng, 0.9)).collect();
+    let query = share_person(&[&people[0]], &mut rng, query_shares);
+    let mismatch = |results: Vec<Result<Vec<bool>, EngineError>>| {
+        for r in results {
+            assert!(
+                matches!(r, Err(EngineError::GalleryMismatch { .. })),
+                "{r:?}"
+            );
+        }
+    };
+
+    // A record that reached P0 and P1 but not P2.
+    let mut engines = engines(dir.path(), &seeds, &people);
+    let extra = share_person(&[&people[1]], &mut rng, enrolment_shares);
+    for p in [0, 1] {
+        engines[p].insert(RecordId(99), &extra[p]).unwrap();
+    }
+    mismatch(search(&engines, 1, &query));
+
+    // Same records, other order: P2 deletes and re-inserts record 0 (it moves to the end).
+    let mut engines = engines_in(dir.path().join("b").as_path(), &seeds, &people);
+    let again = share_person(&[&people[0]], &mut rng, enrolment_shares);
+    assert!(engines[2].remove(RecordId(0)));
+    engines[2].insert(RecordId(0), &again[2]).unwrap();
+    mismatch(search(&engines, 1, &query));
+
+    // An empty gallery at one party does not answer alone either.
+    let mut engines = engines_in(dir.path().join("c").as_path(), &seeds, &people);
+    for k in 0..3 {
+        engines[1].remove(RecordId(k));
+    }
+    mismatch(search(&engines, 1, &query));
+}
+
+fn engines_in(dir: &Path, seeds: &[PartySeeds; 3], people: &[IrisCode]) -> [PartyEngine; 3] {
+    std::fs::create_dir_all(dir).unwrap();
+    engines(dir, seeds, people)
+}
