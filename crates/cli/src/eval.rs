@@ -3,6 +3,7 @@
 use crate::output::{print_json, progress};
 use anyhow::Context;
 use clap::{Args, ValueEnum};
+use masque_template::coverage::GateReport;
 use masque_template::eval::ScoreSet;
 use masque_template::eval::det::{DetSeries, write_det_png};
 use masque_template::eval::metrics::{AccuracyReport, curve, report};
@@ -12,7 +13,7 @@ use masque_template::iris::ROTATION_COUNT;
 use masque_template::synth::IrisPopulation;
 use masque_template::synth::face::FaceModel;
 use masque_template::synth::iris::IrisModel;
-use masque_template::{MinOverlap, Threshold};
+use masque_template::{CoverageGate, IrisCode, MinOverlap, Threshold};
 use serde::Serialize;
 use std::path::PathBuf;
 
@@ -38,6 +39,10 @@ pub struct EvalArgs {
     /// Fewest overlapping valid bits for a decision (iris).
     #[arg(long, default_value_t = MinOverlap::DEFAULT.bits())]
     min_overlap: u32,
+    /// Mask-coverage gate to report the failure-to-enrol rate of (valid bits per eye)
+    /// [default: the gate that guarantees --min-overlap between any two gated eyes].
+    #[arg(long)]
+    coverage_gate_bits: Option<u32>,
     /// Where to write the DET plot (PNG).
     #[arg(long, default_value = "det.png")]
     plot: PathBuf,
@@ -65,12 +70,16 @@ struct EvalReport {
     modality: &'static str,
     threshold: f64,
     sections: Vec<Section>,
+    /// Iris: what the network's mask-coverage gate refuses among these genuine captures.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    coverage_gate: Option<GateReport>,
     plot: String,
 }
 
 pub fn run(args: EvalArgs) -> anyhow::Result<()> {
     // `asked` is the threshold as the user states it; `threshold` the same on the
     // distance scale the scores use.
+    let mut gate = None;
     let (modality, asked, threshold, sets) = match args.modality {
         Modality::Iris => {
             let t = match args.threshold {
@@ -78,7 +87,10 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
                 None => Threshold::DEFAULT,
             }
             .value();
-            ("iris", t, t, iris_scores(&args)?)
+            let pop = iris_population(&args)?;
+            let coverage = coverage_gate(&args)?;
+            gate = Some(coverage.report(&pop));
+            ("iris", t, t, iris_scores(&pop, &args))
         }
         Modality::Face => {
             let t = args.threshold.unwrap_or(FACE_COSINE_THRESHOLD);
@@ -126,6 +138,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
         modality,
         threshold: asked,
         sections,
+        coverage_gate: gate,
         plot: args.plot.display().to_string(),
     };
     if args.json {
@@ -172,11 +185,40 @@ fn print_report(out: &EvalReport) {
             s.unlinkability_d_sys
         );
     }
+    if let Some(g) = &out.coverage_gate {
+        println!(
+            "coverage gate ({} valid bits per eye, c = {:.4}): refuses {} of {} captures \
+             (failure to enrol {:.3}%), {} of {} eyes",
+            g.min_bits,
+            f64::from(g.min_bits) / f64::from(IrisCode::BITS as u32),
+            g.refused_captures,
+            g.captures,
+            100.0 * g.failure_to_enrol(),
+            g.refused_eyes,
+            g.eyes
+        );
+    }
     println!("DET plot written to {}", out.plot);
 }
 
-fn iris_scores(args: &EvalArgs) -> anyhow::Result<Vec<(&'static str, ScoreSet)>> {
-    let pop = match &args.population {
+/// The gate to report: `--coverage-gate-bits`, or the one that guarantees
+/// `--min-overlap` between any two gated eyes.
+fn coverage_gate(args: &EvalArgs) -> anyhow::Result<CoverageGate> {
+    Ok(match args.coverage_gate_bits {
+        Some(bits) => {
+            anyhow::ensure!(
+                bits <= IrisCode::BITS as u32,
+                "--coverage-gate-bits is at most {} (every bit valid)",
+                IrisCode::BITS
+            );
+            CoverageGate::from_bits(bits)
+        }
+        None => CoverageGate::guaranteeing(MinOverlap::new(args.min_overlap)),
+    })
+}
+
+fn iris_population(args: &EvalArgs) -> anyhow::Result<IrisPopulation> {
+    Ok(match &args.population {
         Some(path) => {
             let (pop, header) = IrisPopulation::read_file(path)?;
             anyhow::ensure!(
@@ -198,13 +240,13 @@ fn iris_scores(args: &EvalArgs) -> anyhow::Result<Vec<(&'static str, ScoreSet)>>
             bar.finish_and_clear();
             pop
         }
-    };
+    })
+}
+
+fn iris_scores(pop: &IrisPopulation, args: &EvalArgs) -> Vec<(&'static str, ScoreSet)> {
     let n = pop.persons.len() as u64;
     let bar = progress(2 * n * n * ROTATION_COUNT as u64, "comparisons");
-    let scores = population_scores(&pop, MinOverlap::new(args.min_overlap), &|k| bar.inc(k));
+    let scores = population_scores(pop, MinOverlap::new(args.min_overlap), &|k| bar.inc(k));
     bar.finish_and_clear();
-    Ok(vec![
-        ("two eyes", scores.persons),
-        ("single eye", scores.eyes),
-    ])
+    vec![("two eyes", scores.persons), ("single eye", scores.eyes)]
 }

@@ -69,6 +69,28 @@ fn synth_match_eval() {
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["sections"][0]["report"]["impostor_pairs"], 24 * 23);
     assert!(std::fs::read(&plot).unwrap().starts_with(b"\x89PNG"));
+    // The failure-to-enrol rate of the network's coverage gate (7,200 bits by default,
+    // from --min-overlap) over every genuine capture.
+    let gate = &report["coverage_gate"];
+    assert_eq!(gate["min_bits"], 7_200);
+    assert_eq!(gate["captures"], 24 * 2);
+    assert_eq!(gate["eyes"], 24 * 4);
+    // A gate above every synthetic eye's coverage refuses every capture.
+    let out = masque(&[
+        "eval",
+        "--population",
+        pop,
+        "--plot",
+        plot.to_str().unwrap(),
+        "--coverage-gate-bits",
+        "12800",
+    ]);
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("refuses 48 of 48 captures (failure to enrol 100.000%)"),
+        "{text}"
+    );
 }
 
 #[test]

@@ -86,12 +86,110 @@ impl fmt::Debug for KeyId {
     }
 }
 
+/// A record's public binding salt: 32 bytes the issuer derives from its secret and the
+/// record handle and sends in its [`IssuanceOffer`]. The wallet derives the blind of its
+/// [`NymAnchor`] for the record from it (and from its seed), so a restored wallet
+/// recomputes the anchor; salts of different records are unrelated.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct BindingSalt(#[serde(with = "b64")] pub(crate) [u8; 32]);
+
+impl fmt::Debug for BindingSalt {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("BindingSalt(")?;
+        self.0[..8].iter().try_for_each(|b| write!(f, "{b:02x}"))?;
+        f.write_str("…)")
+    }
+}
+
+/// What the issuer tells a holder before it requests a credential for a record: which
+/// issuer key will sign, and the record's [`BindingSalt`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IssuanceOffer {
+    pub(crate) issuer_key_id: KeyId,
+    pub(crate) binding_salt: BindingSalt,
+}
+
+impl IssuanceOffer {
+    /// The key id of the issuer key that will sign.
+    pub fn issuer_key_id(&self) -> KeyId {
+        self.issuer_key_id
+    }
+
+    /// The record's binding salt.
+    pub fn binding_salt(&self) -> &BindingSalt {
+        &self.binding_salt
+    }
+}
+
+impl WireObject for IssuanceOffer {
+    const KIND: &'static str = "issuance-offer";
+}
+
+/// The holder's nym anchor for one record: a Pedersen commitment
+/// `anchor_blind·Q_2 + prover_nym·J_1` (compressed G1 point, over the blind-issuance
+/// generators) to the wallet's prover nym. It hides the nym; the issuer keeps the anchor
+/// of a record's first issuance and every later request for the record must prove that
+/// its commitment hides the same nym (see [`crate::binding`]).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct NymAnchor(#[serde(with = "b64")] pub(crate) [u8; ANCHOR_LEN]);
+
+/// Length of a [`NymAnchor`] (a compressed G1 point).
+pub const ANCHOR_LEN: usize = 48;
+
+impl NymAnchor {
+    /// The compressed point.
+    pub fn as_bytes(&self) -> &[u8; ANCHOR_LEN] {
+        &self.0
+    }
+
+    /// The anchor from its compressed point bytes (validated when a proof is checked).
+    pub fn from_bytes(bytes: [u8; ANCHOR_LEN]) -> Self {
+        Self(bytes)
+    }
+}
+
+impl fmt::Debug for NymAnchor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("NymAnchor(")?;
+        self.0[..8].iter().try_for_each(|b| write!(f, "{b:02x}"))?;
+        f.write_str("…)")
+    }
+}
+
+/// The holder's proof that its request's commitment hides the same prover nym as its
+/// [`NymAnchor`] for the record: the anchor and a Fiat–Shamir Schnorr proof of knowledge
+/// of `δ` with `C − anchor = δ·Q_2` (challenge and response).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NymBinding {
+    pub(crate) anchor: NymAnchor,
+    #[serde(with = "b64")]
+    pub(crate) challenge: [u8; 32],
+    #[serde(with = "b64")]
+    pub(crate) response: [u8; 32],
+}
+
+impl NymBinding {
+    /// The anchor this binding proves the request's commitment against.
+    pub fn anchor(&self) -> &NymAnchor {
+        &self.anchor
+    }
+}
+
 /// What the holder sends the issuer: a hiding commitment to its prover nym with a proof
-/// of correctness. It reveals nothing about the nym.
+/// of correctness, and the proof that it commits to the same nym as the holder's anchor
+/// for the record. It reveals nothing about the nym.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CredentialRequest {
     #[serde(with = "b64")]
     pub(crate) commitment_with_proof: Vec<u8>,
+    pub(crate) nym_binding: NymBinding,
+}
+
+impl CredentialRequest {
+    /// The binding of this request to the holder's nym anchor.
+    pub fn nym_binding(&self) -> &NymBinding {
+        &self.nym_binding
+    }
 }
 
 impl WireObject for CredentialRequest {

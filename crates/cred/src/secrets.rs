@@ -8,6 +8,12 @@
 //!   credential) reproduces the same final nym secret, while different records get
 //!   independent entropy, as the pseudonym draft asks ("reissue" case, and a different
 //!   `signer_nym_entropy` per prover).
+//! * The holder's *anchor blind* for one record is derived from the wallet seed, the
+//!   issuer's key id and the record's public binding salt (which the issuer derives from
+//!   its entropy key and the record handle and sends in its [`crate::IssuanceOffer`]), so
+//!   a restored wallet recomputes the commitment to its prover nym that the issuer kept at
+//!   the record's first issuance ([`crate::binding`]), while a new record (after deletion
+//!   and re-enrolment) gets an unrelated one.
 //!
 //! Scalars are drawn by rejection: HKDF output blocks are taken until one is a canonical
 //! non-zero BLS12-381 scalar (big-endian, below the group order `r`), which keeps the
@@ -20,6 +26,8 @@ use sha2::Sha256;
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 use crate::error::CredError;
+use crate::objects::{BindingSalt, KeyId};
+use crate::store::RecordKey;
 
 /// The BLS12-381 scalar group order `r`, big-endian.
 const GROUP_ORDER_BE: [u8; 32] = [
@@ -33,6 +41,10 @@ const ISSUER_SALT: &[u8] = b"masque-cred/v1/issuer-seed-salt";
 const ISSUER_KEY_INFO: &[u8] = b"masque-cred/v1/bbs-key-material";
 const ISSUER_ENTROPY_INFO: &[u8] = b"masque-cred/v1/nym-entropy-key";
 const ENTROPY_INFO: &[u8] = b"masque-cred/v1/signer-nym-entropy";
+const ANCHOR_KEY_INFO: &[u8] = b"masque-cred/v1/nym-anchor-key";
+const ANCHOR_BLIND_INFO: &[u8] = b"masque-cred/v1/nym-anchor-blind";
+const BINDING_SALT_INFO: &[u8] = b"masque-cred/v1/nym-binding-salt";
+const RECORD_KEY_INFO: &[u8] = b"masque-cred/v1/record-key";
 
 /// Minimum length of a wallet or issuer seed.
 pub const MIN_SEED_LEN: usize = 32;
@@ -115,6 +127,30 @@ impl WalletSeed {
         let hk = Hkdf::<Sha256>::new(Some(NYM_SALT), &self.0);
         derive_scalar(&hk, &[NYM_INFO])
     }
+
+    /// The key from which the wallet's per-record anchor blinds are derived.
+    pub(crate) fn anchor_key(&self) -> AnchorKey {
+        let mut out = [0u8; 32];
+        Hkdf::<Sha256>::new(Some(NYM_SALT), &self.0)
+            .expand(ANCHOR_KEY_INFO, &mut out)
+            .expect("32 bytes is a valid HKDF-SHA-256 output length");
+        AnchorKey(out)
+    }
+}
+
+/// The wallet's key for anchor blinds (derived from the seed); zeroized on drop.
+#[derive(Clone, Zeroize, ZeroizeOnDrop)]
+pub(crate) struct AnchorKey([u8; 32]);
+redacted_debug!(AnchorKey);
+
+impl AnchorKey {
+    /// The blind of the wallet's nym anchor for the record behind `salt` at the issuer
+    /// with key id `issuer`: the same inputs give the same blind, on any device restored
+    /// from the same seed.
+    pub(crate) fn anchor_blind(&self, issuer: &KeyId, salt: &BindingSalt) -> SecretScalar {
+        let hk = Hkdf::<Sha256>::from_prk(&self.0).expect("32-byte PRK is long enough");
+        derive_scalar(&hk, &[ANCHOR_BLIND_INFO, &issuer.0, &salt.0])
+    }
 }
 
 /// The issuer's root secret, from which its BBS key and its nym-entropy key are derived.
@@ -174,6 +210,28 @@ impl EntropyKey {
         let hk = Hkdf::<Sha256>::from_prk(&self.0).expect("32-byte PRK is long enough");
         let len = (record.0.len() as u64).to_be_bytes();
         derive_scalar(&hk, &[ENTROPY_INFO, &len, &record.0])
+    }
+
+    /// 32 bytes for `record` under the HKDF label `info`.
+    fn record_bytes(&self, info: &[u8], record: &RecordHandle) -> [u8; 32] {
+        let hk = Hkdf::<Sha256>::from_prk(&self.0).expect("32-byte PRK is long enough");
+        let len = (record.0.len() as u64).to_be_bytes();
+        let mut out = [0u8; 32];
+        hk.expand_multi_info(&[info, &len, &record.0], &mut out)
+            .expect("32 bytes is a valid HKDF-SHA-256 output length");
+        out
+    }
+
+    /// The public binding salt of `record`, sent to the holder in the issuance offer. It
+    /// is a PRF output, so salts of different records are unrelated.
+    pub(crate) fn binding_salt(&self, record: &RecordHandle) -> BindingSalt {
+        BindingSalt(self.record_bytes(BINDING_SALT_INFO, record))
+    }
+
+    /// The key under which the issuer's store keeps per-record state (the store never
+    /// holds a record handle).
+    pub(crate) fn record_key(&self, record: &RecordHandle) -> RecordKey {
+        RecordKey(self.record_bytes(RECORD_KEY_INFO, record))
     }
 }
 

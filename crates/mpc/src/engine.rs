@@ -65,6 +65,19 @@ pub enum EngineError {
         /// This party's record count.
         records: usize,
     },
+    /// The parties run with different coverage gates: refused at every party.
+    #[error(
+        "coverage gate mismatch: {peer} requires {theirs} valid bits, this party {ours}; all \
+         custodians must use the network config's gate"
+    )]
+    GateMismatch {
+        /// A party whose gate differs.
+        peer: PartyId,
+        /// Its minimum.
+        theirs: u32,
+        /// This party's minimum.
+        ours: u32,
+    },
     /// The transport belongs to another party than this engine.
     #[error("this engine is {engine} but its transport speaks as {transport}")]
     TransportParty {
@@ -217,6 +230,19 @@ impl PartyEngine {
         self.ledger.claim(session)?;
         let rand = CorrelatedRandomness::for_protocol(&self.seeds, Protocol::CoverageGate, session);
         let mut s = Session::new(net, rand);
+        // The gate is a network parameter: a custodian with another one would let
+        // through what the others refuse (or the reverse). Compared, never trusted.
+        let me = s.party();
+        let ours = gate.min_bits();
+        s.send_bytes(me.next(), ours.to_be_bytes().to_vec())?;
+        s.send_bytes(me.prev(), ours.to_be_bytes().to_vec())?;
+        for peer in [me.prev(), me.next()] {
+            let bytes = s.recv_bytes(peer, 4)?;
+            let theirs = u32::from_be_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]);
+            if theirs != ours {
+                return Err(EngineError::GateMismatch { peer, theirs, ours });
+            }
+        }
         Ok(gate_templates(&mut s, templates, gate)?)
     }
 

@@ -283,3 +283,28 @@ fn gated_decisions_equal_the_fractional_rule() {
         assert_eq!(g, &want);
     }
 }
+
+/// The gate is a network parameter: a custodian configured with another gate makes every
+/// party refuse, instead of letting through what the others refuse.
+#[test]
+fn custodians_with_different_gates_refuse_together() {
+    let engines = engines(EyeMode::TwoEyes);
+    let mut rng = ChaCha20Rng::seed_from_u64(6);
+    let eye = with_valid_pairs(5_000, &mut rng);
+    let shares = share_person(&[&eye, &eye], &mut rng, query_shares);
+    let sid = SessionId(SESSIONS.fetch_add(1, Ordering::Relaxed));
+    let got = on_three(&engines, sid, Duration::from_secs(30), |p, e, net, sid| {
+        let gate = if p == PartyId::P1 {
+            CoverageGate::from_bits(2_000)
+        } else {
+            CoverageGate::default()
+        };
+        e.gate(net, sid, std::slice::from_ref(&shares[p.index()]), gate)
+    });
+    for r in got {
+        assert!(
+            matches!(r, Err(masque_mpc::engine::EngineError::GateMismatch { .. })),
+            "{r:?}"
+        );
+    }
+}

@@ -75,6 +75,58 @@ impl CoverageGate {
     }
 }
 
+/// How many captures of a population a gate refuses: its failure-to-enrol rate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct GateReport {
+    /// The gate's minimum, in valid bits.
+    pub min_bits: u32,
+    /// Captures (two-eye templates) examined.
+    pub captures: u64,
+    /// Captures refused (an eye below the gate).
+    pub refused_captures: u64,
+    /// Eyes examined.
+    pub eyes: u64,
+    /// Eyes below the gate.
+    pub refused_eyes: u64,
+}
+
+impl GateReport {
+    /// Refused captures ÷ captures (0 for an empty population).
+    pub fn failure_to_enrol(&self) -> f64 {
+        if self.captures == 0 {
+            0.0
+        } else {
+            self.refused_captures as f64 / self.captures as f64
+        }
+    }
+}
+
+impl CoverageGate {
+    /// What the gate refuses among every capture of `population` (each capture is a
+    /// genuine template of a real-looking eye pair, so every refusal is a failure to
+    /// enrol or to verify).
+    pub fn report(self, population: &crate::synth::IrisPopulation) -> GateReport {
+        let mut r = GateReport {
+            min_bits: self.min_bits,
+            captures: 0,
+            refused_captures: 0,
+            eyes: 0,
+            refused_eyes: 0,
+        };
+        for pair in population.persons.iter().flat_map(|p| &p.captures) {
+            let refused = [&pair.left, &pair.right]
+                .iter()
+                .filter(|eye| !self.passes(eye))
+                .count() as u64;
+            r.captures += 1;
+            r.eyes += 2;
+            r.refused_eyes += refused;
+            r.refused_captures += u64::from(refused > 0);
+        }
+        r
+    }
+}
+
 impl Default for CoverageGate {
     fn default() -> Self {
         Self::default_gate()
@@ -99,6 +151,28 @@ mod tests {
         assert!((gate.fraction() - 0.5625).abs() < 1e-12);
         assert_eq!(gate.guaranteed_overlap(), 1_600);
         assert!(gate.guaranteed_overlap() >= MinOverlap::DEFAULT.bits());
+    }
+
+    #[test]
+    fn failure_to_enrol_of_the_synthetic_population_is_counted() {
+        use crate::synth::IrisPopulation;
+        use crate::synth::iris::IrisModel;
+        let pop = IrisPopulation::generate(&IrisModel::default(), 5, 200, 2, &|| {});
+        let report = CoverageGate::default().report(&pop);
+        assert_eq!((report.captures, report.eyes), (400, 800));
+        let by_hand = pop
+            .persons
+            .iter()
+            .flat_map(|p| &p.captures)
+            .filter(|c| c.left.unmasked_bits() < 7_200 || c.right.unmasked_bits() < 7_200)
+            .count() as u64;
+        assert_eq!(report.refused_captures, by_hand);
+        // Synthetic coverage is 0.66 to 0.94, above c = 0.5625: nothing is refused.
+        assert_eq!(report.refused_captures, 0);
+        assert_eq!(report.failure_to_enrol(), 0.0);
+        // A gate above the synthetic range refuses everything.
+        let strict = CoverageGate::from_bits(12_800).report(&pop);
+        assert_eq!(strict.refused_captures, 400);
     }
 
     #[test]

@@ -4,31 +4,35 @@ use std::path::Path;
 
 use redb::{Database, ReadableDatabase, ReadableTableMetadata, TableDefinition};
 
-use super::{NonceStore, ReplayStore};
+use super::{IssuanceRecord, NonceStore, RecordKey, ReplayStore};
 use crate::attributes::Timestamp;
 use crate::error::CredError;
-use crate::objects::NONCE_LEN;
+use crate::objects::{ANCHOR_LEN, NONCE_LEN, NymAnchor};
 
 const ANSWERED: TableDefinition<&[u8; 32], ()> = TableDefinition::new("answered_requests_v1");
+const ANCHORS: TableDefinition<&[u8; 32], &[u8; ANCHOR_LEN]> =
+    TableDefinition::new("nym_anchors_v1");
+const REFUSALS: TableDefinition<&[u8; 32], u64> = TableDefinition::new("nym_refusals_v1");
 const NONCES: TableDefinition<&[u8; NONCE_LEN], u64> = TableDefinition::new("nonces_v1");
 
 fn store_err(e: impl Into<redb::Error>) -> CredError {
     CredError::Store(e.into().to_string())
 }
 
-/// Opens (or creates) the database at `path` and makes sure `table` exists.
-fn open<K: redb::Key + 'static, V: redb::Value + 'static>(
+/// Opens (or creates) the database at `path`; `create` makes sure its tables exist.
+fn open(
     path: &Path,
-    table: TableDefinition<K, V>,
+    create: impl FnOnce(&redb::WriteTransaction) -> Result<(), redb::TableError>,
 ) -> Result<Database, CredError> {
     let db = Database::create(path).map_err(store_err)?;
     let txn = db.begin_write().map_err(store_err)?;
-    txn.open_table(table).map_err(store_err)?;
+    create(&txn).map_err(store_err)?;
     txn.commit().map_err(store_err)?;
     Ok(db)
 }
 
-/// Answered-request digests in a redb file.
+/// Answered-request digests, nym anchors and refusal counts in a redb file (three
+/// tables; a file written before anchors existed gains the two new tables when opened).
 pub struct RedbReplayStore {
     db: Database,
 }
@@ -43,7 +47,12 @@ impl RedbReplayStore {
     /// Opens the store at `path`, creating the file if needed.
     pub fn open(path: impl AsRef<Path>) -> Result<Self, CredError> {
         Ok(Self {
-            db: open(path.as_ref(), ANSWERED)?,
+            db: open(path.as_ref(), |txn| {
+                txn.open_table(ANSWERED)?;
+                txn.open_table(ANCHORS)?;
+                txn.open_table(REFUSALS)?;
+                Ok(())
+            })?,
         })
     }
 }
@@ -69,6 +78,76 @@ impl ReplayStore for RedbReplayStore {
         let table = txn.open_table(ANSWERED).map_err(store_err)?;
         Ok(table.get(digest).map_err(store_err)?.is_some())
     }
+
+    fn nym_anchor(&self, record: &RecordKey) -> Result<Option<NymAnchor>, CredError> {
+        let txn = self.db.begin_read().map_err(store_err)?;
+        let table = txn.open_table(ANCHORS).map_err(store_err)?;
+        Ok(table
+            .get(&record.0)
+            .map_err(store_err)?
+            .map(|v| NymAnchor(*v.value())))
+    }
+
+    fn record_issuance(
+        &mut self,
+        digest: &[u8; 32],
+        record: &RecordKey,
+        anchor: &NymAnchor,
+    ) -> Result<IssuanceRecord, CredError> {
+        let txn = self.db.begin_write().map_err(store_err)?;
+        let outcome = {
+            let mut answered = txn.open_table(ANSWERED).map_err(store_err)?;
+            let mut anchors = txn.open_table(ANCHORS).map_err(store_err)?;
+            let recorded = anchors
+                .get(&record.0)
+                .map_err(store_err)?
+                .map(|v| *v.value());
+            if answered.get(digest).map_err(store_err)?.is_some() {
+                IssuanceRecord::Replayed
+            } else if recorded.is_some_and(|r| r != anchor.0) {
+                IssuanceRecord::AnchorMismatch
+            } else {
+                if recorded.is_none() {
+                    anchors.insert(&record.0, &anchor.0).map_err(store_err)?;
+                }
+                answered.insert(digest, ()).map_err(store_err)?;
+                IssuanceRecord::Recorded {
+                    first: recorded.is_none(),
+                }
+            }
+        };
+        if matches!(outcome, IssuanceRecord::Recorded { .. }) {
+            txn.commit().map_err(store_err)?;
+        } else {
+            txn.abort().map_err(store_err)?;
+        }
+        Ok(outcome)
+    }
+
+    fn log_refusal(&mut self, record: &RecordKey) -> Result<u64, CredError> {
+        let txn = self.db.begin_write().map_err(store_err)?;
+        let count = {
+            let mut table = txn.open_table(REFUSALS).map_err(store_err)?;
+            let before = table
+                .get(&record.0)
+                .map_err(store_err)?
+                .map_or(0, |v| v.value());
+            let count = before.saturating_add(1);
+            table.insert(&record.0, count).map_err(store_err)?;
+            count
+        };
+        txn.commit().map_err(store_err)?;
+        Ok(count)
+    }
+
+    fn refusals(&self, record: &RecordKey) -> Result<u64, CredError> {
+        let txn = self.db.begin_read().map_err(store_err)?;
+        let table = txn.open_table(REFUSALS).map_err(store_err)?;
+        Ok(table
+            .get(&record.0)
+            .map_err(store_err)?
+            .map_or(0, |v| v.value()))
+    }
 }
 
 /// Outstanding nonces in a redb file.
@@ -86,7 +165,7 @@ impl RedbNonceStore {
     /// Opens the store at `path`, creating the file if needed.
     pub fn open(path: impl AsRef<Path>) -> Result<Self, CredError> {
         Ok(Self {
-            db: open(path.as_ref(), NONCES)?,
+            db: open(path.as_ref(), |txn| txn.open_table(NONCES).map(drop))?,
         })
     }
 }

@@ -12,9 +12,15 @@
 //!       "certificate": "-----BEGIN CERTIFICATE-----\n...\n-----END CERTIFICATE-----\n",
 //!       "certificate_sha256": "3f1c..." },
 //!     { "party": "P1", ... }, { "party": "P2", ... }
-//!   ]
+//!   ],
+//!   "coverage_gate_min_bits": 7200
 //! }
 //! ```
+//!
+//! `coverage_gate_min_bits` is the network's mask-coverage gate ([`crate::coverage`]):
+//! the valid bits each eye must keep (even, at most 12,800; absent means
+//! `CoverageGate::default()`, 7,200). It is a network parameter: the parties compare it
+//! at every gate session and refuse to run on a mismatch.
 //!
 //! `certificate_sha256` is optional; when present it must equal the SHA-256 of the
 //! certificate's DER (so a fingerprint compared out of band cannot silently differ from
@@ -25,6 +31,7 @@ use super::TlsError;
 use super::identity::{PartyCertificate, PartyKey, generate};
 use crate::party::PartyId;
 use masque_files::{FileError, WriteOptions, write_atomic};
+use masque_template::CoverageGate;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use zeroize::Zeroizing;
@@ -57,6 +64,7 @@ pub struct PartyEntry {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NetworkConfig {
     parties: [PartyEntry; 3],
+    coverage_gate: CoverageGate,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -74,6 +82,9 @@ struct FileParty {
 struct File {
     format: String,
     parties: Vec<FileParty>,
+    /// The mask-coverage gate: valid bits each eye must keep. Absent: the default gate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    coverage_gate_min_bits: Option<u32>,
 }
 
 /// Whether `host` is an IP address (IPv6 in brackets) or a DNS host name: labels of 1 to
@@ -185,7 +196,24 @@ impl NetworkConfig {
         for p in PartyId::ALL {
             check_certificate_party(p, &parties[p.index()].certificate)?;
         }
-        Ok(Self { parties })
+        Ok(Self {
+            parties,
+            coverage_gate: CoverageGate::default(),
+        })
+    }
+
+    /// The mask-coverage gate every custodian applies ([`crate::coverage`]): a network
+    /// parameter, the same in every custodian's copy of this file, never a request's.
+    pub fn coverage_gate(&self) -> CoverageGate {
+        self.coverage_gate
+    }
+
+    /// This config with another coverage gate (a stricter one than the default lowers
+    /// false matches and raises failures to enrol; a laxer one than
+    /// `CoverageGate::guaranteeing(MinOverlap::DEFAULT)` gives up the overlap guarantee).
+    pub fn with_coverage_gate(mut self, gate: CoverageGate) -> Self {
+        self.coverage_gate = gate;
+        self
     }
 
     /// `party`'s entry.
@@ -244,7 +272,20 @@ impl NetworkConfig {
         let [Some(a), Some(b), Some(c)] = entries else {
             return Err(TlsError::Config("network config misses a party".into()));
         };
-        Self::new([a, b, c])
+        let config = Self::new([a, b, c])?;
+        Ok(match file.coverage_gate_min_bits {
+            None => config,
+            Some(bits) => {
+                let gate = CoverageGate::from_bits(bits);
+                if gate.min_bits() != bits {
+                    return Err(TlsError::Config(format!(
+                        "coverage_gate_min_bits is {bits}; it must be an even number of bits \
+                         (valid bits come in real/imaginary pairs) of at most 12800"
+                    )));
+                }
+                config.with_coverage_gate(gate)
+            }
+        })
     }
 
     /// The `network.json` text.
@@ -263,6 +304,7 @@ impl NetworkConfig {
                     }
                 })
                 .collect(),
+            coverage_gate_min_bits: Some(self.coverage_gate.min_bits()),
         };
         // Serialising plain strings cannot fail.
         serde_json::to_string_pretty(&file).unwrap_or_default() + "\n"
@@ -541,6 +583,29 @@ mod tests {
             assert!(err.to_string().contains(why), "{err} lacks {why}");
         };
         bad("masque-mpc-network/1", "other/2", "format");
+        bad(
+            "\"coverage_gate_min_bits\": 7200",
+            "\"coverage_gate_min_bits\": 7201",
+            "even number of bits",
+        );
+        bad(
+            "\"coverage_gate_min_bits\": 7200",
+            "\"coverage_gate_min_bits\": 20000",
+            "at most 12800",
+        );
+        // The gate is part of the file and round-trips; absent means the default.
+        assert_eq!(config.coverage_gate(), CoverageGate::default());
+        let stricter = config
+            .clone()
+            .with_coverage_gate(CoverageGate::from_bits(8_000));
+        let back = NetworkConfig::from_json(&stricter.to_json()).unwrap();
+        assert_eq!(back.coverage_gate().min_bits(), 8_000);
+        let without = json.replace(",\n  \"coverage_gate_min_bits\": 7200", "");
+        assert_ne!(without, json);
+        assert_eq!(
+            NetworkConfig::from_json(&without).unwrap().coverage_gate(),
+            CoverageGate::default()
+        );
         bad("\"P1\"", "\"P0\"", "listed twice");
         bad("\"P2\"", "\"P7\"", "unknown party");
         bad("127.0.0.1:7100", "127.0.0.1", "host:port");
