@@ -67,6 +67,23 @@ pub enum CredError {
     /// The issuer refused a credential request whose commitment or its proof is invalid.
     #[error("malformed credential request: the commitment or its proof does not verify")]
     MalformedRequest,
+    /// The request's proof that its commitment hides the same prover nym as its nym
+    /// anchor for the record does not verify (tampered, made for another record or
+    /// issuer, or the commitment hides another nym). Nothing was signed; the refusal is
+    /// counted for the record.
+    #[error(
+        "the request's nym binding proof does not verify for this record: build the request \
+         from this record's issuance offer with the wallet's own seed"
+    )]
+    InvalidNymBinding,
+    /// The request's nym anchor is not the one the issuer recorded at the record's first
+    /// issuance: the wallet's prover nym differs (another wallet seed). Nothing was signed;
+    /// the refusal is counted for the record.
+    #[error(
+        "the request commits to another prover nym than the one bound to this record at its \
+         first issuance: restore the wallet from the mnemonic it was enrolled with"
+    )]
+    NymMismatch,
     /// The issuer has already answered this exact credential request.
     #[error("replayed credential request: build a fresh request and try again")]
     ReplayedRequest,

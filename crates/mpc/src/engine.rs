@@ -236,12 +236,18 @@ impl PartyEngine {
         let ours = gate.min_bits();
         s.send_bytes(me.next(), ours.to_be_bytes().to_vec())?;
         s.send_bytes(me.prev(), ours.to_be_bytes().to_vec())?;
+        // Both answers first, then the verdict, so every party refuses on what it saw
+        // and none leaves a peer waiting.
+        let mut seen = Vec::with_capacity(2);
         for peer in [me.prev(), me.next()] {
             let bytes = s.recv_bytes(peer, 4)?;
-            let theirs = u32::from_be_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]);
-            if theirs != ours {
-                return Err(EngineError::GateMismatch { peer, theirs, ours });
-            }
+            seen.push((
+                peer,
+                u32::from_be_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]),
+            ));
+        }
+        if let Some(&(peer, theirs)) = seen.iter().find(|(_, theirs)| *theirs != ours) {
+            return Err(EngineError::GateMismatch { peer, theirs, ours });
         }
         Ok(gate_templates(&mut s, templates, gate)?)
     }
