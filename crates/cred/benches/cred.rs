@@ -42,19 +42,20 @@ fn lifecycle<B: BbsBackend + Clone>(c: &mut Criterion, label: &str, backend: B) 
     );
 
     let issuer_key = issuer.public_key().clone();
+    let offer = issuer.offer(&record);
     let mut group = c.benchmark_group(format!("cred/{label}"));
     group.sample_size(20);
     group.bench_function("issuance_request", |b| {
-        b.iter(|| holder.request(&issuer_key).unwrap())
+        b.iter(|| holder.request(&issuer_key, &offer).unwrap())
     });
     group.bench_function("issuance_sign", |b| {
         b.iter_batched(
-            || holder.request(&issuer_key).unwrap().0,
+            || holder.request(&issuer_key, &offer).unwrap().0,
             |request| issuer.issue(&request, &record, &attributes).unwrap(),
             BatchSize::SmallInput,
         )
     });
-    let (request, pending) = holder.request(&issuer_key).unwrap();
+    let (request, pending) = holder.request(&issuer_key, &offer).unwrap();
     let response = issuer.issue(&request, &record, &attributes).unwrap();
     group.bench_function("issuance_finalise", |b| {
         b.iter(|| holder.finalise(&pending, &response).unwrap())

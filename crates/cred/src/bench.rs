@@ -141,7 +141,8 @@ impl<B: BbsBackend + Clone> Lifecycle<B> {
             attributes,
             now,
         } = self;
-        let ((request, pending), t0) = timed(|| holder.request(issuer.public_key()))?;
+        let offer = issuer.offer(record);
+        let ((request, pending), t0) = timed(|| holder.request(issuer.public_key(), &offer))?;
         let (response, t1) = timed(|| issuer.issue(&request, record, attributes))?;
         let (credential, t2) = timed(|| holder.finalise(&pending, &response))?;
         let challenge = verifier.challenge(*now)?;
@@ -154,7 +155,7 @@ impl<B: BbsBackend + Clone> Lifecycle<B> {
             size("issuer public key", pk.as_bytes().len(), pk.to_compact());
             size(
                 "credential request",
-                request.commitment_with_proof.len(),
+                request.commitment_with_proof.len() + crate::objects::ANCHOR_LEN + 2 * 32,
                 request.to_compact(),
             );
             size(

@@ -111,7 +111,9 @@ pub(crate) fn prove(
     rng: &mut dyn UniformBytes,
 ) -> Result<NymBinding, CredError> {
     let (q2, _, q2_compressed) = blind_generators()?;
-    let delta = Zeroizing::new(Fr(from_secret(prover_blind)?.0 - from_secret(anchor_blind)?.0));
+    let delta = Zeroizing::new(Fr(
+        from_secret(prover_blind)?.0 - from_secret(anchor_blind)?.0
+    ));
     let nonce = random_scalars(rng, 1)?;
     let t = secret_msm(&[q2], &nonce);
     let challenge = statement.challenge(&q2_compressed, &t)?;
@@ -146,14 +148,16 @@ pub(crate) fn verify(statement: &Statement<'_>, binding: &NymBinding) -> Result<
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ff::Field;
     use crate::backend::fast::secret::OsRandom;
     use crate::backend::fast::secret::to_secret;
+    use ff::Field;
     use proptest::prelude::*;
 
     /// A fixed, valid G2 public key (the fast backend's `SkToPk` of a fixed key).
     fn issuer_key() -> [u8; PUBLIC_KEY_LEN] {
-        crate::backend::fast::blind::keygen(&[7; 32], &[]).unwrap().1
+        crate::backend::fast::blind::keygen(&[7; 32], &[])
+            .unwrap()
+            .1
     }
 
     /// `commitment_with_proof` bytes whose commitment is `b·Q_2 + n·J_1` (the proof part
@@ -226,13 +230,23 @@ mod tests {
 
     #[test]
     fn an_honest_proof_verifies_and_a_copied_anchor_does_not_help() {
-        let honest = Case::new(scalar_from([1; 32]), scalar_from([2; 32]), scalar_from([3; 32]), [9; 32]);
+        let honest = Case::new(
+            scalar_from([1; 32]),
+            scalar_from([2; 32]),
+            scalar_from([3; 32]),
+            [9; 32],
+        );
         let binding = honest.prove_with(&honest.anchor());
         assert_eq!(honest.verify(&binding), Ok(()));
 
         // Another nym (another wallet seed) that knows the recorded anchor cannot prove
         // its commitment against it.
-        let other = Case::new(scalar_from([4; 32]), scalar_from([2; 32]), scalar_from([3; 32]), [9; 32]);
+        let other = Case::new(
+            scalar_from([4; 32]),
+            scalar_from([2; 32]),
+            scalar_from([3; 32]),
+            [9; 32],
+        );
         let forged = other.prove_with(&honest.anchor());
         assert_eq!(other.verify(&forged), Err(CredError::InvalidNymBinding));
     }
@@ -253,7 +267,12 @@ mod tests {
 
     #[test]
     fn malformed_points_and_scalars_are_typed_errors() {
-        let case = Case::new(scalar_from([1; 32]), scalar_from([2; 32]), scalar_from([3; 32]), [9; 32]);
+        let case = Case::new(
+            scalar_from([1; 32]),
+            scalar_from([2; 32]),
+            scalar_from([3; 32]),
+            [9; 32],
+        );
         let good = case.prove_with(&case.anchor());
         let mut zero_challenge = good.clone();
         zero_challenge.challenge = [0; 32];
@@ -262,7 +281,8 @@ mod tests {
         let mut bad_anchor = good.clone();
         bad_anchor.anchor = NymAnchor([0xff; 48]);
         let mut identity_anchor = good.clone();
-        identity_anchor.anchor = NymAnchor(G1Projective::default().to_compressed());
+        identity_anchor.anchor =
+            NymAnchor(<G1Projective as group::Group>::identity().to_compressed());
         for b in [zero_challenge, non_canonical, bad_anchor, identity_anchor] {
             assert_eq!(case.verify(&b), Err(CredError::InvalidNymBinding));
         }
@@ -275,7 +295,13 @@ mod tests {
         };
         assert_eq!(verify(&statement, &good), Err(CredError::MalformedRequest));
         // The statement's anchor must be the binding's.
-        let other_anchor = Case::new(scalar_from([1; 32]), scalar_from([8; 32]), scalar_from([3; 32]), [9; 32]).anchor();
+        let other_anchor = Case::new(
+            scalar_from([1; 32]),
+            scalar_from([8; 32]),
+            scalar_from([3; 32]),
+            [9; 32],
+        )
+        .anchor();
         let statement = Statement {
             anchor: &other_anchor,
             ..statement
@@ -291,7 +317,11 @@ mod tests {
         assert_ne!(a, anchor(&n, &to_secret(&scalar_from([3; 32]))).unwrap());
         assert_ne!(
             a,
-            anchor(&to_secret(&scalar_from([4; 32])), &to_secret(&scalar_from([2; 32]))).unwrap()
+            anchor(
+                &to_secret(&scalar_from([4; 32])),
+                &to_secret(&scalar_from([2; 32]))
+            )
+            .unwrap()
         );
     }
 

@@ -1,4 +1,9 @@
-//! The holder (wallet side): nym from the seed, commitment, finalisation, presentation.
+//! The holder (wallet side): nym from the seed, commitment bound to the record's nym
+//! anchor, finalisation, presentation.
+//!
+//! The anchor's blind is derived from the seed, the issuer key id and the binding salt of
+//! the issuer's offer, so a wallet restored from its mnemonic proves the same anchor and
+//! passes the issuer's one-nym-per-record check ([`crate::binding`]).
 //!
 //! The holder never chooses the pseudonym scope: [`Holder::present`] takes the service's
 //! [`Challenge`] and uses its `context_id` and nonce as given. It discloses the epoch (so
@@ -8,18 +13,21 @@
 use crate::attributes::{AttributeKind, EPOCH_INDEX};
 use crate::backend::BbsBackend;
 use crate::backend::fast::Fast;
+use crate::backend::fast::secret::OsRandom;
+use crate::binding::{self, Statement};
 use crate::error::CredError;
 use crate::objects::{
-    CREDENTIAL_HEADER, Challenge, Credential, CredentialRequest, IssuanceResponse, IssuerPublicKey,
-    PendingIssuance, Presentation, Pseudonym, presentation_header,
+    CREDENTIAL_HEADER, Challenge, Credential, CredentialRequest, IssuanceOffer, IssuanceResponse,
+    IssuerPublicKey, PendingIssuance, Presentation, Pseudonym, presentation_header,
 };
 use crate::roles::Holder;
-use crate::secrets::{SecretScalar, WalletSeed};
+use crate::secrets::{AnchorKey, SecretScalar, WalletSeed};
 
 /// The provided [`Holder`], bound to one wallet seed.
 pub struct BbsHolder<B: BbsBackend = Fast> {
     backend: B,
     prover_nym: SecretScalar,
+    anchor_key: AnchorKey,
 }
 
 impl<B: BbsBackend> std::fmt::Debug for BbsHolder<B> {
@@ -43,6 +51,7 @@ impl<B: BbsBackend> BbsHolder<B> {
         Self {
             backend,
             prover_nym: seed.prover_nym(),
+            anchor_key: seed.anchor_key(),
         }
     }
 }
@@ -51,11 +60,26 @@ impl<B: BbsBackend> Holder for BbsHolder<B> {
     fn request(
         &self,
         issuer: &IssuerPublicKey,
+        offer: &IssuanceOffer,
     ) -> Result<(CredentialRequest, PendingIssuance), CredError> {
         self.backend.validate_public_key(&issuer.key)?;
+        let key_id = issuer.key_id();
+        if offer.issuer_key_id != key_id {
+            return Err(CredError::UnknownIssuerKey);
+        }
         let (commitment_with_proof, prover_blind) = self.backend.commit(&self.prover_nym)?;
+        let anchor_blind = self.anchor_key.anchor_blind(&key_id, &offer.binding_salt);
+        let anchor = binding::anchor(&self.prover_nym, &anchor_blind)?;
+        let statement = Statement {
+            issuer: &issuer.key,
+            salt: &offer.binding_salt,
+            anchor: &anchor,
+            commitment_with_proof: &commitment_with_proof,
+        };
+        let nym_binding = binding::prove(&statement, &prover_blind, &anchor_blind, &mut OsRandom)?;
         let request = CredentialRequest {
             commitment_with_proof,
+            nym_binding,
         };
         let pending = PendingIssuance {
             issuer: issuer.clone(),
@@ -210,7 +234,8 @@ mod tests {
                 modalities: Modalities::try_from(1).unwrap(),
                 enrolment_quarter: EnrolmentQuarter::new(2026, 1).unwrap(),
             };
-            let (request, pending) = holder.request(issuer.public_key()).unwrap();
+            let offer = issuer.offer(&record);
+            let (request, pending) = holder.request(issuer.public_key(), &offer).unwrap();
             let response = issuer.issue(&request, &record, &attributes).unwrap();
             let credential = holder.finalise(&pending, &response).unwrap();
             let expected = add_mod_r(

@@ -1,22 +1,36 @@
 //! The issuer: BBS key derived from its seed, blind signing with per-record nym entropy,
-//! and refusal of malformed or replayed requests.
+//! one prover nym per record, and refusal of malformed or replayed requests.
+//!
+//! One nym per record: [`Issuer::offer`] gives the holder the record's binding salt; every
+//! request carries the holder's nym anchor for the record and a proof that its commitment
+//! hides the anchor's nym ([`crate::binding`]). The first accepted anchor of a record is
+//! kept in the store with the record (under a keyed digest of the handle); a later request
+//! with another anchor is refused with [`CredError::NymMismatch`], one whose proof does not
+//! verify with [`CredError::InvalidNymBinding`]. Both refusals are counted per record in
+//! the store ([`BbsIssuer::nym_refusals`]) and nothing is signed. So a second wallet seed
+//! cannot get a second credential, hence a second set of pseudonyms, for one record.
 //!
 //! Replay protection records a SHA-256 digest of every answered request in a
 //! [`ReplayStore`]: in memory by default, or durably ([`crate::store::RedbReplayStore`],
 //! via [`BbsIssuer::with_store`]) so that a restarted issuer still refuses a replay. A
-//! digest is recorded after signing and before the response is returned; if recording
-//! fails, no response is returned.
+//! digest is recorded after signing and before the response is returned (in the same
+//! store transaction as a record's first anchor); if recording fails, no response is
+//! returned.
 
 use sha2::{Digest, Sha256};
 
 use crate::attributes::CredentialAttributes;
 use crate::backend::BbsBackend;
 use crate::backend::fast::Fast;
+use crate::backend::fast::blind::validate_commitment;
+use crate::binding::{self, Statement};
 use crate::error::CredError;
-use crate::objects::{CREDENTIAL_HEADER, CredentialRequest, IssuanceResponse, IssuerPublicKey};
+use crate::objects::{
+    CREDENTIAL_HEADER, CredentialRequest, IssuanceOffer, IssuanceResponse, IssuerPublicKey,
+};
 use crate::roles::Issuer;
 use crate::secrets::{EntropyKey, IssuerSeed, RecordHandle, SecretScalar};
-use crate::store::{MemoryReplayStore, ReplayStore};
+use crate::store::{IssuanceRecord, MemoryReplayStore, RecordKey, ReplayStore};
 use crate::wire::WireObject;
 
 /// The provided [`Issuer`].
@@ -64,6 +78,29 @@ impl<B: BbsBackend, R: ReplayStore> BbsIssuer<B, R> {
             answered: store,
         })
     }
+
+    /// How many requests for `record` were refused because their nym binding failed
+    /// ([`CredError::NymMismatch`], [`CredError::InvalidNymBinding`]); durable with a redb
+    /// store. A count above zero means someone tried to obtain a second nym for the record.
+    pub fn nym_refusals(&self, record: &RecordHandle) -> Result<u64, CredError> {
+        self.answered.refusals(&self.entropy_key.record_key(record))
+    }
+
+    /// Refuses a request whose nym binding failed with `error`, after counting the
+    /// refusal for `record` — unless its commitment proof is invalid as well: that is a
+    /// malformed request ([`CredError::MalformedRequest`], not counted), as the backend
+    /// would have answered. (The binding proof covers the whole commitment with its proof,
+    /// so a corrupted request fails the binding check first.)
+    fn refuse(
+        &mut self,
+        request: &CredentialRequest,
+        record: &RecordKey,
+        error: CredError,
+    ) -> Result<IssuanceResponse, CredError> {
+        validate_commitment(&request.commitment_with_proof)?;
+        self.answered.log_refusal(record)?;
+        Err(error)
+    }
 }
 
 fn request_digest(request: &CredentialRequest) -> [u8; 32] {
@@ -79,6 +116,13 @@ impl<B: BbsBackend, R: ReplayStore> Issuer for BbsIssuer<B, R> {
         &self.public
     }
 
+    fn offer(&self, record: &RecordHandle) -> IssuanceOffer {
+        IssuanceOffer {
+            issuer_key_id: self.public.key_id(),
+            binding_salt: self.entropy_key.binding_salt(record),
+        }
+    }
+
     fn issue(
         &mut self,
         request: &CredentialRequest,
@@ -92,6 +136,29 @@ impl<B: BbsBackend, R: ReplayStore> Issuer for BbsIssuer<B, R> {
         if self.answered.contains(&digest)? {
             return Err(CredError::ReplayedRequest);
         }
+        let record_key = self.entropy_key.record_key(record);
+        let anchor = request.nym_binding.anchor;
+        if self
+            .answered
+            .nym_anchor(&record_key)?
+            .is_some_and(|recorded| recorded != anchor)
+        {
+            return self.refuse(request, &record_key, CredError::NymMismatch);
+        }
+        let salt = self.entropy_key.binding_salt(record);
+        let statement = Statement {
+            issuer: &self.public.key,
+            salt: &salt,
+            anchor: &anchor,
+            commitment_with_proof: &request.commitment_with_proof,
+        };
+        match binding::verify(&statement, &request.nym_binding) {
+            Ok(()) => {}
+            Err(CredError::InvalidNymBinding) => {
+                return self.refuse(request, &record_key, CredError::InvalidNymBinding);
+            }
+            Err(other) => return Err(other),
+        }
         let signer_nym_entropy = self.entropy_key.signer_nym_entropy(record);
         let signature = self.backend.blind_sign(
             &self.secret_key,
@@ -101,8 +168,15 @@ impl<B: BbsBackend, R: ReplayStore> Issuer for BbsIssuer<B, R> {
             &signer_nym_entropy,
             &attributes.messages(),
         )?;
-        if !self.answered.insert_new(&digest)? {
-            return Err(CredError::ReplayedRequest);
+        match self
+            .answered
+            .record_issuance(&digest, &record_key, &anchor)?
+        {
+            IssuanceRecord::Recorded { .. } => {}
+            IssuanceRecord::Replayed => return Err(CredError::ReplayedRequest),
+            IssuanceRecord::AnchorMismatch => {
+                return self.refuse(request, &record_key, CredError::NymMismatch);
+            }
         }
         Ok(IssuanceResponse {
             issuer_key_id: self.public.key_id(),

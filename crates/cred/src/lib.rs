@@ -60,6 +60,7 @@
 pub mod attributes;
 pub mod backend;
 pub mod bench;
+pub mod binding;
 pub mod context;
 pub mod error;
 pub mod holder;
@@ -80,8 +81,9 @@ pub use error::{CredError, DecodeError};
 pub use holder::BbsHolder;
 pub use issuer::BbsIssuer;
 pub use objects::{
-    Challenge, Credential, CredentialRequest, IssuanceResponse, IssuerPublicKey, KeyId,
-    PendingIssuance, Presentation, Pseudonym, VerifiedPresentation,
+    BindingSalt, Challenge, Credential, CredentialRequest, IssuanceOffer, IssuanceResponse,
+    IssuerPublicKey, KeyId, NymAnchor, NymBinding, PendingIssuance, Presentation, Pseudonym,
+    VerifiedPresentation,
 };
 pub use roles::{Holder, Issuer, Verifier};
 pub use secrets::{IssuerSeed, RecordHandle, WalletSeed};

@@ -8,8 +8,8 @@ use crate::attributes::{CredentialAttributes, Timestamp};
 use crate::context::ContextId;
 use crate::error::CredError;
 use crate::objects::{
-    Challenge, Credential, CredentialRequest, IssuanceResponse, IssuerPublicKey, PendingIssuance,
-    Presentation, VerifiedPresentation,
+    Challenge, Credential, CredentialRequest, IssuanceOffer, IssuanceResponse, IssuerPublicKey,
+    PendingIssuance, Presentation, VerifiedPresentation,
 };
 use crate::secrets::RecordHandle;
 
@@ -18,11 +18,17 @@ pub trait Issuer {
     /// The key services verify against.
     fn public_key(&self) -> &IssuerPublicKey;
 
+    /// What a holder needs to request a credential for `record`: the signing key's id and
+    /// the record's binding salt (the same for every issuance of the record).
+    fn offer(&self, record: &RecordHandle) -> IssuanceOffer;
+
     /// Blind-signs `request` for the enrolment record `record` with `attributes`.
     ///
     /// Refuses a request whose commitment proof does not verify
-    /// ([`CredError::MalformedRequest`]) and a request it has answered before
-    /// ([`CredError::ReplayedRequest`]).
+    /// ([`CredError::MalformedRequest`]), a request it has answered before
+    /// ([`CredError::ReplayedRequest`]), and a request that does not prove it commits to
+    /// the prover nym bound to the record at its first issuance
+    /// ([`CredError::NymMismatch`], [`CredError::InvalidNymBinding`]).
     fn issue(
         &mut self,
         request: &CredentialRequest,
@@ -33,10 +39,13 @@ pub trait Issuer {
 
 /// The person's side: requests, finalises and presents credentials.
 pub trait Holder {
-    /// Commits to the wallet's nym secret for `issuer`; keep the [`PendingIssuance`] secret.
+    /// Commits to the wallet's nym secret for `issuer` and binds the commitment to the
+    /// wallet's nym anchor for the record of `offer`; keep the [`PendingIssuance`] secret.
+    /// Refuses an offer for another key than `issuer` ([`CredError::UnknownIssuerKey`]).
     fn request(
         &self,
         issuer: &IssuerPublicKey,
+        offer: &IssuanceOffer,
     ) -> Result<(CredentialRequest, PendingIssuance), CredError>;
 
     /// Verifies the issuer's response and produces the credential to store.

@@ -220,9 +220,14 @@ fn wrong_issuer_key_is_rejected<B: TestBackend>() {
         Err(CredError::UnknownIssuerKey)
     );
     // The holder refuses a response signed by a key it did not ask.
-    let (request, pending) = w.alice.request(w.issuer.public_key()).unwrap();
+    let (_, pending) = request_for(&w.issuer, &w.alice, b"x");
+    let (rogue_request, _) = request_for(&rogue, &w.alice, b"x");
     let response = rogue
-        .issue(&request, &RecordHandle::new(b"x").unwrap(), &attributes(7))
+        .issue(
+            &rogue_request,
+            &RecordHandle::new(b"x").unwrap(),
+            &attributes(7),
+        )
         .unwrap();
     assert_eq!(
         w.alice.finalise(&pending, &response).unwrap_err(),
@@ -273,7 +278,7 @@ fn issuer_refuses_malformed_and_replayed_requests<B: TestBackend>() {
     let mut issuer = issuer::<B>(1);
     let alice = wallet::<B>(10);
     let record = RecordHandle::new(b"r").unwrap();
-    let (request, _pending) = alice.request(issuer.public_key()).unwrap();
+    let (request, _pending) = request_for(&issuer, &alice, b"r");
     assert!(issuer.issue(&request, &record, &attributes(1)).is_ok());
     assert_eq!(
         issuer.issue(&request, &record, &attributes(1)).unwrap_err(),
@@ -281,7 +286,7 @@ fn issuer_refuses_malformed_and_replayed_requests<B: TestBackend>() {
     );
 
     // Flip one byte of the commitment proof's challenge: the proof no longer verifies.
-    let (request, _pending) = alice.request(issuer.public_key()).unwrap();
+    let (request, _pending) = request_for(&issuer, &alice, b"r");
     let mut value = serde_json::to_value(&request).unwrap();
     let text = value["commitment_with_proof"].as_str().unwrap().to_owned();
     let mut chars: Vec<char> = text.chars().collect();
@@ -393,17 +398,17 @@ mod properties {
 
             // Commit on one backend, sign on the other, finalise on the first.
             let (cred_fast, cred_zk) = if fast_signs {
-                let (req, pending) = zk_holder.request(fast_issuer.public_key()).unwrap();
+                let (req, pending) = zk_holder.request(fast_issuer.public_key(), &fast_issuer.offer(&record)).unwrap();
                 let resp = fast_issuer.issue(&req, &record, &attributes(epoch)).unwrap();
                 let c1 = zk_holder.finalise(&pending, &resp).unwrap();
-                let (req, pending) = fast_holder.request(zk_issuer.public_key()).unwrap();
+                let (req, pending) = fast_holder.request(zk_issuer.public_key(), &zk_issuer.offer(&record)).unwrap();
                 let resp = zk_issuer.issue(&req, &record, &attributes(epoch)).unwrap();
                 (fast_holder.finalise(&pending, &resp).unwrap(), c1)
             } else {
-                let (req, pending) = fast_holder.request(zk_issuer.public_key()).unwrap();
+                let (req, pending) = fast_holder.request(zk_issuer.public_key(), &zk_issuer.offer(&record)).unwrap();
                 let resp = zk_issuer.issue(&req, &record, &attributes(epoch)).unwrap();
                 let c1 = fast_holder.finalise(&pending, &resp).unwrap();
-                let (req, pending) = zk_holder.request(fast_issuer.public_key()).unwrap();
+                let (req, pending) = zk_holder.request(fast_issuer.public_key(), &fast_issuer.offer(&record)).unwrap();
                 let resp = fast_issuer.issue(&req, &record, &attributes(epoch)).unwrap();
                 (c1, zk_holder.finalise(&pending, &resp).unwrap())
             };

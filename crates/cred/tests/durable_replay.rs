@@ -47,7 +47,7 @@ fn a_replayed_request_is_refused_after_the_issuer_restarts() {
     let alice = wallet::<Fast>(10);
     let record = RecordHandle::new(b"record-alice").unwrap();
     let mut issuer = durable_issuer(&path);
-    let (request, pending) = alice.request(issuer.public_key()).unwrap();
+    let (request, pending) = request_for(&issuer, &alice, b"record-alice");
     let response = issuer.issue(&request, &record, &attributes(3)).unwrap();
     drop(issuer); // restart
 
@@ -60,7 +60,7 @@ fn a_replayed_request_is_refused_after_the_issuer_restarts() {
     );
     // The credential issued before the restart is good, and fresh requests are served.
     alice.finalise(&pending, &response).unwrap();
-    let (fresh, _) = alice.request(restarted.public_key()).unwrap();
+    let (fresh, _) = request_for(&restarted, &alice, b"record-alice");
     assert!(restarted.issue(&fresh, &record, &attributes(3)).is_ok());
 }
 

@@ -23,7 +23,8 @@ fn every_object_roundtrips_and_stays_usable() {
     let mut issuer = issuer::<masque_cred::backend::fast::Fast>(1);
     let alice = wallet::<masque_cred::backend::fast::Fast>(10);
     let pk = roundtrip(issuer.public_key());
-    let (request, pending) = alice.request(&pk).unwrap();
+    let offer = roundtrip(&issuer.offer(&RecordHandle::new(b"r").unwrap()));
+    let (request, pending) = alice.request(&pk, &offer).unwrap();
     let request = roundtrip(&request);
     let pending = PendingIssuance::from_compact(&pending.to_compact()).unwrap();
     let response = issuer
@@ -54,7 +55,7 @@ fn envelope(kind: &str, v: u32, body: serde_json::Value) -> String {
 fn malformed_input_gets_typed_errors() {
     let mut issuer = issuer::<masque_cred::backend::fast::Fast>(1);
     let alice = wallet::<masque_cred::backend::fast::Fast>(10);
-    let (request, _) = alice.request(issuer.public_key()).unwrap();
+    let (request, _) = request_for(&issuer, &alice, b"r");
     let mut shop = service(&issuer, "https://shop.example", &[]);
     let challenge = shop.challenge(time_in(0)).unwrap();
     let cred = issue(&mut issuer, &alice, b"r", 0);
@@ -125,7 +126,7 @@ fn malformed_input_gets_typed_errors() {
     let mut resp = body(
         issuer
             .issue(
-                &alice.request(issuer.public_key()).unwrap().0,
+                &request_for(&issuer, &alice, b"r").0,
                 &RecordHandle::new(b"r").unwrap(),
                 &attributes(0),
             )
@@ -144,7 +145,7 @@ fn malformed_input_gets_typed_errors() {
 fn debug_output_hides_secrets() {
     let mut issuer = issuer::<masque_cred::backend::fast::Fast>(1);
     let alice = wallet::<masque_cred::backend::fast::Fast>(10);
-    let (_, pending) = alice.request(issuer.public_key()).unwrap();
+    let (_, pending) = request_for(&issuer, &alice, b"r");
     let cred = issue(&mut issuer, &alice, b"r", 0);
     let secret_b64 = |json: String, key: &str| {
         serde_json::from_str::<serde_json::Value>(&json).unwrap()["body"][key]

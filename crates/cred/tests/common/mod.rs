@@ -5,8 +5,8 @@ use masque_cred::backend::BbsBackend;
 use masque_cred::store::ReplayStore;
 use masque_cred::{
     AttributeKind, BbsHolder, BbsIssuer, BbsVerifier, ContextId, Credential, CredentialAttributes,
-    EnrolmentQuarter, Epoch, EpochSchedule, Holder, Issuer, IssuerSeed, Modalities, Modality,
-    RecordHandle, Timestamp, VerifierPolicy, WalletSeed,
+    CredentialRequest, EnrolmentQuarter, Epoch, EpochSchedule, Holder, Issuer, IssuerSeed,
+    Modalities, Modality, PendingIssuance, RecordHandle, Timestamp, VerifierPolicy, WalletSeed,
 };
 
 /// A backend the shared tests can build on their own.
@@ -41,14 +41,24 @@ pub fn attributes(epoch: u32) -> CredentialAttributes {
     }
 }
 
-/// All three issuance steps.
+/// The holder's request for `record`, made from the issuer's offer for it.
+pub fn request_for<B: TestBackend, R: ReplayStore>(
+    issuer: &BbsIssuer<B, R>,
+    holder: &BbsHolder<B>,
+    record: &[u8],
+) -> (CredentialRequest, PendingIssuance) {
+    let offer = issuer.offer(&RecordHandle::new(record).unwrap());
+    holder.request(issuer.public_key(), &offer).unwrap()
+}
+
+/// All issuance steps: offer, request, blind signing, finalisation.
 pub fn issue<B: TestBackend, R: ReplayStore>(
     issuer: &mut BbsIssuer<B, R>,
     holder: &BbsHolder<B>,
     record: &[u8],
     epoch: u32,
 ) -> Credential {
-    let (request, pending) = holder.request(issuer.public_key()).unwrap();
+    let (request, pending) = request_for(issuer, holder, record);
     let response = issuer
         .issue(
             &request,
