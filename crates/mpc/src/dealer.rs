@@ -17,6 +17,7 @@
 use crate::encode::{GROUP, GROUPS, encode_iris};
 use crate::galois::Gr4;
 use crate::party::PartyId;
+use crate::ring::Z16;
 use crate::shamir;
 use masque_template::IrisCode;
 use rand::CryptoRng;
@@ -203,6 +204,40 @@ pub fn enrolment_shares(
 /// The three parties' query shares of `code`, indexed by [`PartyId::index`].
 pub fn query_shares(code: &IrisCode, rng: &mut (impl CryptoRng + ?Sized)) -> [QueryShare; 3] {
     EyeShare::deal(packed(code, Gr4::from_dual), rng)
+}
+
+/// Packs arbitrary encoded elements (not necessarily an iris encoding).
+fn packed_elements(elements: &[Z16], pack: impl Fn([u16; GROUP]) -> Gr4) -> Vec<Gr4> {
+    elements
+        .chunks_exact(GROUP)
+        .map(|c| pack(std::array::from_fn(|i| c[i].0)))
+        .collect()
+}
+
+/// Enrolment shares of arbitrary encoded elements ([`crate::encode::ELEMENTS`] of them),
+/// what a faulty or hostile wallet could send; for testing the custodians' checks
+/// ([`crate::validate`]). A wallet uses [`enrolment_shares`].
+///
+/// # Panics
+/// If `elements` is not [`crate::encode::ELEMENTS`] long.
+pub fn enrolment_shares_of_elements(
+    elements: &[Z16],
+    rng: &mut (impl CryptoRng + ?Sized),
+) -> [EnrolmentShare; 3] {
+    assert_eq!(elements.len(), crate::encode::ELEMENTS, "one encoded eye");
+    EyeShare::deal(packed_elements(elements, Gr4), rng)
+}
+
+/// Query shares of arbitrary encoded elements; see [`enrolment_shares_of_elements`].
+///
+/// # Panics
+/// If `elements` is not [`crate::encode::ELEMENTS`] long.
+pub fn query_shares_of_elements(
+    elements: &[Z16],
+    rng: &mut (impl CryptoRng + ?Sized),
+) -> [QueryShare; 3] {
+    assert_eq!(elements.len(), crate::encode::ELEMENTS, "one encoded eye");
+    EyeShare::deal(packed_elements(elements, Gr4::from_dual), rng)
 }
 
 #[cfg(test)]

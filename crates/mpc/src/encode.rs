@@ -53,6 +53,19 @@ fn source_bit(position: usize) -> usize {
     }
 }
 
+/// For each code element position, the position (counted from the first mask element)
+/// of the mask element of its real/imaginary pair: a code element may be non-zero only
+/// where that mask element is 1.
+pub fn mask_of_code_positions() -> Vec<usize> {
+    let mut by_bit = std::collections::HashMap::with_capacity(MASK_ELEMENTS);
+    for q in CODE_ELEMENTS..ELEMENTS {
+        by_bit.insert(source_bit(q), q - CODE_ELEMENTS);
+    }
+    (0..CODE_ELEMENTS)
+        .map(|p| by_bit[&(source_bit(p) & !1)])
+        .collect()
+}
+
 /// The encoding of one eye, in packed order.
 pub fn encode_iris(code: &IrisCode) -> Vec<Z16> {
     (0..ELEMENTS)

@@ -31,6 +31,7 @@ use crate::randomness::{CorrelatedRandomness, PartySeeds, Protocol, SessionId};
 use crate::ring::{Z16, Z32};
 use crate::session::{SessionError, SessionLedger};
 use crate::share::ShareVec;
+use crate::validate::{ElementForm, validate_templates};
 use masque_template::iris::ROTATION_COUNT;
 use masque_template::matcher::EyeMode;
 use masque_template::{CoverageGate, FixedPointRule};
@@ -250,6 +251,33 @@ impl PartyEngine {
             return Err(EngineError::GateMismatch { peer, theirs, ours });
         }
         Ok(gate_templates(&mut s, templates, gate)?)
+    }
+
+    /// Validates a batch of client templates on shares ([`crate::validate`]): for each,
+    /// whether its three shares lie on one degree-1 polynomial and its elements are a
+    /// possible iris encoding (code in {−1, 0, 1}, non-zero only where the mask is valid,
+    /// mask in {0, 1}). A custodian runs this on every share a wallet sends, before
+    /// [`PartyEngine::gate`], and refuses an invalid template without answering it.
+    /// `session` as for [`PartyEngine::search`].
+    pub fn validate<F: ElementForm>(
+        &self,
+        net: &mut dyn Transport,
+        session: SessionId,
+        templates: &[Vec<EyeShare<F>>],
+    ) -> Result<Vec<bool>, EngineError> {
+        if net.party() != self.gallery.party() {
+            return Err(EngineError::TransportParty {
+                engine: self.gallery.party(),
+                transport: net.party(),
+            });
+        }
+        for t in templates {
+            self.gallery.check_shape(t)?;
+        }
+        self.ledger.claim(session)?;
+        let rand = CorrelatedRandomness::for_protocol(&self.seeds, Protocol::Validation, session);
+        let mut s = Session::new(net, rand);
+        Ok(validate_templates(&mut s, templates)?)
     }
 
     fn run(

@@ -43,6 +43,7 @@ pub mod ring;
 pub mod session;
 pub mod shamir;
 pub mod share;
+pub mod validate;
 
 pub use engine::EngineError;
 pub use party::PartyId;

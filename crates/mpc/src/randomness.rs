@@ -114,6 +114,8 @@ pub enum Protocol {
     Verify,
     /// The mask-coverage gate.
     CoverageGate,
+    /// Validation of a client's shares.
+    Validation,
     /// Embedding (cosine) search and verification.
     Embedding,
     /// Anything else (protocol building blocks exercised on their own, tests).
@@ -126,6 +128,7 @@ impl Protocol {
             Protocol::Search => b"masque-mpc/prf/v1/search",
             Protocol::Verify => b"masque-mpc/prf/v1/verify",
             Protocol::CoverageGate => b"masque-mpc/prf/v1/coverage-gate",
+            Protocol::Validation => b"masque-mpc/prf/v1/validation",
             Protocol::Embedding => b"masque-mpc/prf/v1/embedding",
             Protocol::General => b"masque-mpc/prf/v1/general",
         }
@@ -244,6 +247,7 @@ mod tests {
             Protocol::Search,
             Protocol::Verify,
             Protocol::CoverageGate,
+            Protocol::Validation,
             Protocol::Embedding,
             Protocol::General,
         ];
