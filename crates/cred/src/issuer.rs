@@ -186,3 +186,79 @@ impl<B: BbsBackend, R: ReplayStore> Issuer for BbsIssuer<B, R> {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! Binding refusals at the issuer that need the crate's internals: a wallet that
+    //! knows the record's anchor (it is in the old wallet's requests) but commits to
+    //! another nym cannot prove against it.
+    use super::*;
+    use crate::attributes::{EnrolmentQuarter, Epoch, Modalities};
+    use crate::backend::fast::secret::OsRandom;
+    use crate::holder::BbsHolder;
+    use crate::roles::Holder;
+    use crate::secrets::WalletSeed;
+
+    fn attributes() -> CredentialAttributes {
+        CredentialAttributes {
+            epoch: Epoch(1),
+            modalities: Modalities::try_from(1).unwrap(),
+            enrolment_quarter: EnrolmentQuarter::new(2026, 1).unwrap(),
+        }
+    }
+
+    #[test]
+    fn a_copied_anchor_with_another_nym_is_refused() {
+        let mut issuer = BbsIssuer::from_seed(&IssuerSeed::new(&[1; 32]).unwrap()).unwrap();
+        let record = RecordHandle::new(b"record").unwrap();
+        let offer = issuer.offer(&record);
+        let alice = BbsHolder::from_seed(&WalletSeed::new(&[10; 32]).unwrap());
+        let (request, _) = alice.request(issuer.public_key(), &offer).unwrap();
+        issuer.issue(&request, &record, &attributes()).unwrap();
+        let recorded = request.nym_binding.anchor;
+
+        // A second seed commits to its own nym, claims the recorded anchor, and proves
+        // with every secret it has (its blinds): the proof fails.
+        let seed = WalletSeed::new(&[11; 32]).unwrap();
+        let (commitment_with_proof, prover_blind) = Fast.commit(&seed.prover_nym()).unwrap();
+        let anchor_blind = seed
+            .anchor_key()
+            .anchor_blind(&issuer.public_key().key_id(), &offer.binding_salt);
+        let statement = Statement {
+            issuer: &issuer.public_key().key,
+            salt: &offer.binding_salt,
+            anchor: &recorded,
+            commitment_with_proof: &commitment_with_proof,
+        };
+        let nym_binding =
+            binding::prove(&statement, &prover_blind, &anchor_blind, &mut OsRandom).unwrap();
+        let forged = CredentialRequest {
+            commitment_with_proof,
+            nym_binding,
+        };
+        assert_eq!(
+            issuer.issue(&forged, &record, &attributes()),
+            Err(CredError::InvalidNymBinding)
+        );
+        assert_eq!(issuer.nym_refusals(&record), Ok(1));
+    }
+
+    #[test]
+    fn re_issuance_keeps_the_first_anchor_under_a_keyed_record_digest() {
+        let mut issuer = BbsIssuer::from_seed(&IssuerSeed::new(&[1; 32]).unwrap()).unwrap();
+        let record = RecordHandle::new(b"record").unwrap();
+        let alice = BbsHolder::from_seed(&WalletSeed::new(&[10; 32]).unwrap());
+        let key = issuer.entropy_key.record_key(&record);
+        let mut anchors = Vec::new();
+        for _ in 0..2 {
+            let (request, _) = alice
+                .request(issuer.public_key(), &issuer.offer(&record))
+                .unwrap();
+            issuer.issue(&request, &record, &attributes()).unwrap();
+            anchors.push(issuer.answered.nym_anchor(&key).unwrap());
+        }
+        assert_eq!(anchors[0], anchors[1]);
+        assert!(anchors[0].is_some());
+        assert_ne!(&key.0[..], b"record");
+    }
+}

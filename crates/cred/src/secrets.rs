@@ -298,6 +298,50 @@ mod tests {
         }
 
         #[test]
+        fn anchor_blinds_are_deterministic_and_per_seed_issuer_and_salt(
+            a in proptest::collection::vec(any::<u8>(), 32..64),
+            b in proptest::collection::vec(any::<u8>(), 32..64),
+            issuer in any::<[u8; 32]>(),
+            salt in any::<[u8; 32]>(),
+            bit in 0usize..256,
+        ) {
+            let (issuer, salt) = (KeyId(issuer), BindingSalt(salt));
+            let key = WalletSeed::new(&a).unwrap().anchor_key();
+            let blind = key.anchor_blind(&issuer, &salt);
+            // A restored wallet (same seed) derives the same blind.
+            prop_assert_eq!(&blind, &WalletSeed::new(&a).unwrap().anchor_key().anchor_blind(&issuer, &salt));
+            prop_assert!(is_canonical_scalar(blind.bytes()));
+            prop_assert_ne!(&blind, &WalletSeed::new(&a).unwrap().prover_nym());
+            let flip = |mut x: [u8; 32]| { x[bit / 8] ^= 1 << (bit % 8); x };
+            prop_assert_ne!(&blind, &key.anchor_blind(&KeyId(flip(issuer.0)), &salt));
+            prop_assert_ne!(&blind, &key.anchor_blind(&issuer, &BindingSalt(flip(salt.0))));
+            if a != b {
+                prop_assert_ne!(blind, WalletSeed::new(&b).unwrap().anchor_key().anchor_blind(&issuer, &salt));
+            }
+        }
+
+        #[test]
+        fn binding_salts_and_record_keys_are_per_record_and_separated(
+            r1 in proptest::collection::vec(any::<u8>(), 1..16),
+            r2 in proptest::collection::vec(any::<u8>(), 1..16),
+        ) {
+            let key = IssuerSeed::new(&[7; 32]).unwrap().entropy_key();
+            let (h1, h2) = (RecordHandle::new(&r1).unwrap(), RecordHandle::new(&r2).unwrap());
+            let (salt, rkey) = (key.binding_salt(&h1), key.record_key(&h1));
+            prop_assert_eq!(salt, key.binding_salt(&h1));
+            prop_assert_eq!(rkey, key.record_key(&h1));
+            prop_assert_ne!(salt.0, rkey.0);
+            let entropy = key.signer_nym_entropy(&h1);
+            prop_assert_ne!(&salt.0, entropy.bytes());
+            if r1 != r2 {
+                prop_assert_ne!(salt, key.binding_salt(&h2));
+                prop_assert_ne!(rkey, key.record_key(&h2));
+            }
+            let other = IssuerSeed::new(&[8; 32]).unwrap().entropy_key();
+            prop_assert_ne!(salt, other.binding_salt(&h1));
+        }
+
+        #[test]
         fn signer_entropy_is_per_record(
             r1 in proptest::collection::vec(any::<u8>(), 1..16),
             r2 in proptest::collection::vec(any::<u8>(), 1..16),

@@ -169,5 +169,7 @@ proptest! {
         let _ = Presentation::from_json(&raw);
         let _ = Challenge::from_json(&raw);
         let _ = CredentialRequest::from_compact(&URL_SAFE_NO_PAD.encode(&raw));
+        let _ = masque_cred::IssuanceOffer::from_json(&raw);
+        let _ = CredentialRequest::from_json(&raw);
     }
 }

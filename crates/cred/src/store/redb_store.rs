@@ -233,6 +233,68 @@ mod tests {
     }
 
     #[test]
+    fn anchors_and_refusals_survive_reopening() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("issuer.redb");
+        let (r1, r2) = (RecordKey([1; 32]), RecordKey([2; 32]));
+        let (a, b) = (NymAnchor([0xa; ANCHOR_LEN]), NymAnchor([0xb; ANCHOR_LEN]));
+        let mut store = RedbReplayStore::open(&path).unwrap();
+        assert_eq!(store.nym_anchor(&r1).unwrap(), None);
+        assert_eq!(
+            store.record_issuance(&[1; 32], &r1, &a).unwrap(),
+            IssuanceRecord::Recorded { first: true }
+        );
+        assert_eq!(store.log_refusal(&r1).unwrap(), 1);
+        drop(store);
+
+        let mut reopened = RedbReplayStore::open(&path).unwrap();
+        assert_eq!(reopened.nym_anchor(&r1).unwrap(), Some(a));
+        assert_eq!(reopened.refusals(&r1).unwrap(), 1);
+        assert_eq!(reopened.refusals(&r2).unwrap(), 0);
+        // Another anchor for the record changes nothing, not even the digest.
+        assert_eq!(
+            reopened.record_issuance(&[2; 32], &r1, &b).unwrap(),
+            IssuanceRecord::AnchorMismatch
+        );
+        assert!(!reopened.contains(&[2; 32]).unwrap());
+        // A replayed digest is refused even with the right anchor.
+        assert_eq!(
+            reopened.record_issuance(&[1; 32], &r1, &a).unwrap(),
+            IssuanceRecord::Replayed
+        );
+        assert_eq!(
+            reopened.record_issuance(&[2; 32], &r1, &a).unwrap(),
+            IssuanceRecord::Recorded { first: false }
+        );
+        assert_eq!(reopened.log_refusal(&r1).unwrap(), 2);
+    }
+
+    #[test]
+    fn a_store_file_from_before_anchors_is_upgraded_in_place() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.redb");
+        {
+            // A file with only the answered-requests table, as earlier versions wrote it.
+            let db = Database::create(&path).unwrap();
+            let txn = db.begin_write().unwrap();
+            txn.open_table(ANSWERED)
+                .unwrap()
+                .insert(&[7; 32], ())
+                .unwrap();
+            txn.commit().unwrap();
+        }
+        let mut store = RedbReplayStore::open(&path).unwrap();
+        assert!(store.contains(&[7; 32]).unwrap());
+        assert_eq!(store.nym_anchor(&RecordKey([1; 32])).unwrap(), None);
+        assert_eq!(
+            store
+                .record_issuance(&[8; 32], &RecordKey([1; 32]), &NymAnchor([1; ANCHOR_LEN]))
+                .unwrap(),
+            IssuanceRecord::Recorded { first: true }
+        );
+    }
+
+    #[test]
     fn nonces_are_single_use_across_reopening_and_pruned_when_expired() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("verifier.redb");
@@ -274,6 +336,8 @@ mod tests {
         Take(u8),
         Prune(u64),
         Record(u8),
+        Issue(u8, u8, u8),
+        Refuse(u8),
     }
 
     fn op() -> impl Strategy<Value = Op> {
@@ -282,6 +346,8 @@ mod tests {
             (0u8..6).prop_map(Op::Take),
             (0u64..50).prop_map(Op::Prune),
             (0u8..6).prop_map(Op::Record),
+            (0u8..6, 0u8..3, 0u8..3).prop_map(|(d, r, a)| Op::Issue(d, r, a)),
+            (0u8..3).prop_map(Op::Refuse),
         ]
     }
 
@@ -321,8 +387,27 @@ mod tests {
                         mem_r.insert_new(&[d; 32]).unwrap(),
                         dr.insert_new(&[d; 32]).unwrap()
                     ),
+                    Op::Issue(d, r, a) => {
+                        let (r, a) = (RecordKey([r; 32]), NymAnchor([a; ANCHOR_LEN]));
+                        prop_assert_eq!(
+                            mem_r.record_issuance(&[d; 32], &r, &a).unwrap(),
+                            dr.record_issuance(&[d; 32], &r, &a).unwrap()
+                        );
+                    }
+                    Op::Refuse(r) => prop_assert_eq!(
+                        mem_r.log_refusal(&RecordKey([r; 32])).unwrap(),
+                        dr.log_refusal(&RecordKey([r; 32])).unwrap()
+                    ),
                 }
                 prop_assert_eq!(mem_n.len().unwrap(), dn.len().unwrap());
+                for r in 0u8..3 {
+                    let r = RecordKey([r; 32]);
+                    prop_assert_eq!(mem_r.nym_anchor(&r).unwrap(), dr.nym_anchor(&r).unwrap());
+                    prop_assert_eq!(mem_r.refusals(&r).unwrap(), dr.refusals(&r).unwrap());
+                }
+                for d in 0u8..6 {
+                    prop_assert_eq!(mem_r.contains(&[d; 32]).unwrap(), dr.contains(&[d; 32]).unwrap());
+                }
             }
         }
     }
