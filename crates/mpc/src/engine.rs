@@ -31,7 +31,7 @@ use crate::randomness::{CorrelatedRandomness, PartySeeds, Protocol, SessionId};
 use crate::ring::{Z16, Z32};
 use crate::session::{SessionError, SessionLedger};
 use crate::share::ShareVec;
-use crate::validate::{ElementForm, validate_templates};
+use crate::validate::{ElementForm, same_templates, validate_templates};
 use masque_template::iris::ROTATION_COUNT;
 use masque_template::matcher::EyeMode;
 use masque_template::{CoverageGate, FixedPointRule};
@@ -278,6 +278,32 @@ impl PartyEngine {
         let rand = CorrelatedRandomness::for_protocol(&self.seeds, Protocol::Validation, session);
         let mut s = Session::new(net, rand);
         Ok(validate_templates(&mut s, templates)?)
+    }
+
+    /// For each (query, enrolment) pair of one wallet's request, whether both forms
+    /// encode the same template ([`crate::validate::same_templates`]), so what passed 1:N
+    /// is what gets stored. Both must have passed [`PartyEngine::validate`] first.
+    /// `session` as for [`PartyEngine::search`].
+    pub fn same_templates(
+        &self,
+        net: &mut dyn Transport,
+        session: SessionId,
+        pairs: &[(Vec<QueryShare>, Vec<EnrolmentShare>)],
+    ) -> Result<Vec<bool>, EngineError> {
+        if net.party() != self.gallery.party() {
+            return Err(EngineError::TransportParty {
+                engine: self.gallery.party(),
+                transport: net.party(),
+            });
+        }
+        for (q, r) in pairs {
+            self.gallery.check_shape(q)?;
+            self.gallery.check_shape(r)?;
+        }
+        self.ledger.claim(session)?;
+        let rand = CorrelatedRandomness::for_protocol(&self.seeds, Protocol::Validation, session);
+        let mut s = Session::new(net, rand);
+        Ok(same_templates(&mut s, pairs)?)
     }
 
     fn run(

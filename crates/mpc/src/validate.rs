@@ -250,6 +250,49 @@ pub fn validate_templates<F: ElementForm>(
         .collect())
 }
 
+/// Whether each pair of templates (a query form and an enrolment form, eye by eye)
+/// encodes the same iris code: what the custodians check before storing an enrolment
+/// share, so a wallet cannot pass 1:N with one template and store another. Both must
+/// have passed [`validate_templates`] (elements an iris encoding), which makes the check
+/// exact: with `e ∈ {−1, 0, 1}` non-zero on the valid pairs only, `Σ e_q·e_r = 2·n_q =
+/// 2·n_r` (`n` the valid pairs) holds iff the two codes and masks are equal. Each party's
+/// additive shares of `code_dot − 2·n_q` and `n_q − n_r` per eye are linear in its shares;
+/// they are re-shared and opened, so equal templates open zeros and nothing else.
+pub fn same_templates(
+    s: &mut Session<'_>,
+    pairs: &[(Vec<EyeShare<Query>>, Vec<EyeShare<Enrolment>>)],
+) -> Result<Vec<bool>, NetError> {
+    let me = s.party();
+    let lambda = lagrange_at_zero(me);
+    let mut differences = Vec::new();
+    for (queries, enrolments) in pairs {
+        for (q, r) in queries.iter().zip(enrolments) {
+            let code_dot = q.groups()[..crate::encode::CODE_GROUPS]
+                .iter()
+                .zip(&r.groups()[..crate::encode::CODE_GROUPS])
+                .fold(Z16(0), |acc, (&u, &g)| acc + (lambda * u * g).trace());
+            let (n_q, n_r) = (
+                crate::coverage::valid_pairs_share(q),
+                crate::coverage::valid_pairs_share(r),
+            );
+            differences.push(code_dot - n_q - n_q);
+            differences.push(n_q - n_r);
+        }
+    }
+    let shared = reshare(s, differences)?;
+    let opened = open(s, &shared)?;
+    let mut at = 0;
+    Ok(pairs
+        .iter()
+        .map(|(queries, _)| {
+            let width = 2 * queries.len();
+            let same = opened[at..at + width].iter().all(|&z| z == Z16(0));
+            at += width;
+            same
+        })
+        .collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -212,3 +212,48 @@ fn two_eye_templates_are_refused_if_either_eye_is_malformed() {
         assert_eq!(g, vec![true, false]);
     }
 }
+
+/// What passed 1:N is what gets stored: a wallet's enrolment shares must encode the same
+/// template as its query shares.
+#[test]
+fn enrolment_shares_must_encode_the_queried_template() {
+    let mut rng = ChaCha20Rng::seed_from_u64(5);
+    let engines = engines();
+    let code = IrisCode::random(&mut rng, 0.8);
+    let other = IrisCode::random(&mut rng, 0.8);
+    // Same code bits, one valid pair fewer in the mask.
+    let mut fewer = encode_iris(&code);
+    let q = (CODE_ELEMENTS..ELEMENTS)
+        .find(|&q| fewer[q] == Z16(1))
+        .unwrap();
+    fewer[q] = Z16(0);
+    for (p, &m) in mask_of_code_positions().iter().enumerate() {
+        if m == q - CODE_ELEMENTS {
+            fewer[p] = Z16(0);
+        }
+    }
+    // One code element flipped where the mask is valid.
+    let mut flipped = encode_iris(&code);
+    let at = (0..CODE_ELEMENTS).find(|&p| flipped[p] != Z16(0)).unwrap();
+    flipped[at] = Z16(0) - flipped[at];
+    let queried = query_shares(&code, &mut rng);
+    let stored = [
+        enrolment_shares(&code, &mut rng),
+        enrolment_shares(&other, &mut rng),
+        enrolment_shares_of_elements(&fewer, &mut rng),
+        enrolment_shares_of_elements(&flipped, &mut rng),
+    ];
+    let per_party: [Vec<(Vec<QueryShare>, Vec<EnrolmentShare>)>; 3] = PartyId::ALL.map(|p| {
+        stored
+            .iter()
+            .map(|r| (vec![queried[p.index()].clone()], vec![r[p.index()].clone()]))
+            .collect()
+    });
+    let sid = SessionId(SESSIONS.fetch_add(1, Ordering::Relaxed));
+    let got = on_three(&engines, sid, Duration::from_secs(60), |p, e, net, sid| {
+        e.same_templates(net, sid, &per_party[p.index()]).unwrap()
+    });
+    for g in got {
+        assert_eq!(g, vec![true, false, false, false]);
+    }
+}
