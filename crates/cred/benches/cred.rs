@@ -36,6 +36,7 @@ fn lifecycle<B: BbsBackend + Clone>(c: &mut Criterion, label: &str, backend: B) 
                 required: vec![AttributeKind::Modalities],
                 nonce_lifetime_secs: 300,
                 schedule,
+                enrolled_before: None,
             },
         )
         .unwrap(),

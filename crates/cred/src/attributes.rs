@@ -156,6 +156,12 @@ impl EnrolmentQuarter {
     }
 }
 
+impl fmt::Display for EnrolmentQuarter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}-Q{}", self.year, self.quarter)
+    }
+}
+
 impl TryFrom<(u16, u8)> for EnrolmentQuarter {
     type Error = CredError;
     fn try_from((year, quarter): (u16, u8)) -> Result<Self, CredError> {
@@ -271,6 +277,13 @@ mod tests {
         assert!(EnrolmentQuarter::new(2026, 5).is_err());
         assert!(EnrolmentQuarter::new(1999, 1).is_err());
         assert_eq!(EnrolmentQuarter::new(2026, 4).unwrap().quarter(), 4);
+        assert_eq!(
+            EnrolmentQuarter::new(2026, 4).unwrap().to_string(),
+            "2026-Q4"
+        );
+        // Ordered by year, then quarter (the enrolment cutoff relies on it).
+        assert!(EnrolmentQuarter::new(2025, 4).unwrap() < EnrolmentQuarter::new(2026, 1).unwrap());
+        assert!(EnrolmentQuarter::new(2026, 1).unwrap() < EnrolmentQuarter::new(2026, 2).unwrap());
     }
 
     #[test]

@@ -119,6 +119,7 @@ impl<B: BbsBackend + Clone> Lifecycle<B> {
                 required: vec![AttributeKind::Modalities],
                 nonce_lifetime_secs: 300,
                 schedule,
+                enrolled_before: None,
             },
         )?;
         Ok(Self {

@@ -6,7 +6,7 @@
 
 use thiserror::Error;
 
-use crate::attributes::{AttributeKind, Epoch};
+use crate::attributes::{AttributeKind, EnrolmentQuarter, Epoch};
 
 /// Why a serialised object could not be read.
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
@@ -116,6 +116,16 @@ pub enum CredError {
     /// The service requires an attribute the presentation does not disclose.
     #[error("the service requires attribute {0} but the presentation does not disclose it")]
     RequiredAttributeMissing(AttributeKind),
+    /// The service admits only people enrolled before a cutoff quarter (e.g. the start of
+    /// an aid round, so that deletion and re-enrolment during the round cannot give a
+    /// second claim), and the presentation's enrolment quarter is not earlier.
+    #[error("enrolled in {enrolled}, but this service admits only enrolments before {cutoff}")]
+    EnrolledTooLate {
+        /// Enrolment quarter disclosed by the presentation.
+        enrolled: EnrolmentQuarter,
+        /// The service's cutoff: enrolments must be strictly earlier.
+        cutoff: EnrolmentQuarter,
+    },
     /// The zero-knowledge proof does not verify (tampered or forged).
     #[error("the credential proof does not verify")]
     InvalidProof,

@@ -3,7 +3,8 @@
 //! Checks run cheapest first, and each failure has its own error: context
 //! ([`CredError::ContextMismatch`]), nonce ([`CredError::NonceUnknownOrUsed`],
 //! [`CredError::NonceExpired`]), issuer key ([`CredError::UnknownIssuerKey`]), required
-//! attributes ([`CredError::RequiredAttributeMissing`]), epoch window
+//! attributes ([`CredError::RequiredAttributeMissing`]), enrolment cutoff
+//! ([`CredError::EnrolledTooLate`], when the policy sets one), epoch window
 //! ([`CredError::EpochNotAccepted`]: only the current and the previous epoch pass), then
 //! the zero-knowledge proof ([`CredError::InvalidProof`]). A nonce is consumed by the first
 //! presentation that names it, whatever the outcome, so a failed attempt cannot be retried
@@ -13,8 +14,8 @@
 //! whenever a new challenge is made.
 
 use crate::attributes::{
-    AttributeKind, EPOCH_INDEX, EpochSchedule, MESSAGE_COUNT, Timestamp, epoch_message,
-    modalities_message, quarter_message,
+    AttributeKind, EPOCH_INDEX, EnrolmentQuarter, EpochSchedule, MESSAGE_COUNT, Timestamp,
+    epoch_message, modalities_message, quarter_message,
 };
 use crate::backend::BbsBackend;
 use crate::backend::fast::Fast;
@@ -40,6 +41,12 @@ pub struct VerifierPolicy {
     pub nonce_lifetime_secs: u64,
     /// The network's epoch schedule.
     pub schedule: EpochSchedule,
+    /// If set, only people enrolled in an earlier quarter are admitted (the enrolment
+    /// quarter is then required). A service that must not count one person twice over a
+    /// period — an aid desk within a round — sets it to the quarter in which the period
+    /// starts: deletion and re-enrolment give a new record and new pseudonyms by design,
+    /// but the new record's enrolment quarter is too late for the running period.
+    pub enrolled_before: Option<EnrolmentQuarter>,
 }
 
 /// The provided [`Verifier`].
@@ -68,6 +75,9 @@ impl<B: BbsBackend, N: NonceStore> BbsVerifier<B, N> {
     /// A verifier on `backend` keeping its nonces in `store`; refuses an invalid issuer key.
     pub fn with_store(backend: B, mut policy: VerifierPolicy, store: N) -> Result<Self, CredError> {
         backend.validate_public_key(&policy.issuer.key)?;
+        if policy.enrolled_before.is_some() {
+            policy.required.push(AttributeKind::EnrolmentQuarter);
+        }
         policy.required.sort_unstable();
         policy.required.dedup();
         Ok(Self {
@@ -136,6 +146,11 @@ impl<B: BbsBackend, N: NonceStore> Verifier for BbsVerifier<B, N> {
             }
         }
         disclosed.sort_unstable_by_key(|(i, _)| *i);
+        if let (Some(cutoff), Some(enrolled)) = (self.policy.enrolled_before, p.enrolment_quarter)
+            && enrolled >= cutoff
+        {
+            return Err(CredError::EnrolledTooLate { enrolled, cutoff });
+        }
         let current = self.policy.schedule.epoch_at(now);
         if p.epoch != current && p.epoch.0.checked_add(1) != Some(current.0) {
             return Err(CredError::EpochNotAccepted {

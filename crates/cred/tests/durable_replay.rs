@@ -34,6 +34,7 @@ fn durable_verifier(
             required: Vec::new(),
             nonce_lifetime_secs: 300,
             schedule: schedule(),
+            enrolled_before: None,
         },
         RedbNonceStore::open(path).unwrap(),
     )

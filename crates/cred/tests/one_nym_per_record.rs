@@ -12,8 +12,9 @@ use masque_cred::backend::fast::Fast;
 use masque_cred::backend::zkryptium::Zkryptium;
 use masque_cred::store::RedbReplayStore;
 use masque_cred::{
-    BbsHolder, BbsIssuer, BbsVerifier, CredError, Credential, CredentialRequest, Holder, Issuer,
-    IssuerSeed, Pseudonym, RecordHandle, Timestamp, Verifier,
+    AttributeKind, BbsHolder, BbsIssuer, BbsVerifier, CredError, Credential, CredentialAttributes,
+    CredentialRequest, EnrolmentQuarter, Holder, Issuer, IssuerSeed, Pseudonym, RecordHandle,
+    Timestamp, Verifier, VerifierPolicy,
 };
 
 fn record(bytes: &[u8]) -> RecordHandle {
@@ -242,6 +243,85 @@ fn deletion_and_re_enrolment_start_over<B: TestBackend>() {
     );
 }
 
+/// An aid desk whose round starts in `round_start`: it admits only people enrolled in an
+/// earlier quarter.
+fn aid_desk<B: TestBackend>(
+    issuer: &BbsIssuer<B>,
+    round_start: EnrolmentQuarter,
+) -> BbsVerifier<B> {
+    BbsVerifier::with_backend(
+        B::default(),
+        VerifierPolicy {
+            context_id: masque_cred::ContextId::new("https://aid.example/round-7").unwrap(),
+            issuer: issuer.public_key().clone(),
+            required: Vec::new(),
+            nonce_lifetime_secs: 300,
+            schedule: schedule(),
+            enrolled_before: Some(round_start),
+        },
+    )
+    .unwrap()
+}
+
+fn the_enrolment_cutoff_stops_a_second_claim_after_re_enrolment<B: TestBackend>() {
+    let mut issuer = issuer::<B>(1);
+    let alice = wallet::<B>(10);
+    let round_start = EnrolmentQuarter::new(2027, 1).unwrap();
+    // Enrolled before the round (attributes() says 2026-Q4): her claim is admitted, and
+    // the challenge asks for the enrolment quarter without the desk listing it.
+    let old = issue(&mut issuer, &alice, b"record-old", 3);
+    let mut desk = aid_desk(&issuer, round_start);
+    let challenge = desk.challenge(time_in(3)).unwrap();
+    assert_eq!(challenge.required(), [AttributeKind::EnrolmentQuarter]);
+    let seen = desk
+        .verify(&alice.present(&old, &challenge).unwrap(), time_in(3))
+        .unwrap();
+    assert_eq!(
+        seen.enrolment_quarter,
+        Some(attributes(3).enrolment_quarter)
+    );
+
+    // During the round she deletes her record and re-enrols (new record, new wallet
+    // seed): the issuer serves her, but the new credential says 2027-Q1.
+    let again = wallet::<B>(12);
+    let (request, pending) = request_for(&issuer, &again, b"record-new");
+    let enrolled_in_round = CredentialAttributes {
+        enrolment_quarter: round_start,
+        ..attributes(3)
+    };
+    let response = issuer
+        .issue(&request, &record(b"record-new"), &enrolled_in_round)
+        .unwrap();
+    let new = again.finalise(&pending, &response).unwrap();
+    let challenge = desk.challenge(time_in(3)).unwrap();
+    assert_eq!(
+        desk.verify(&again.present(&new, &challenge).unwrap(), time_in(3)),
+        Err(CredError::EnrolledTooLate {
+            enrolled: round_start,
+            cutoff: round_start,
+        })
+    );
+    // Hiding the quarter does not help.
+    let challenge = desk.challenge(time_in(3)).unwrap();
+    let mut value = serde_json::to_value(&challenge).unwrap();
+    value["required"] = serde_json::json!([]);
+    let stripped: masque_cred::Challenge = serde_json::from_value(value).unwrap();
+    assert_eq!(
+        desk.verify(&again.present(&new, &stripped).unwrap(), time_in(3)),
+        Err(CredError::RequiredAttributeMissing(
+            AttributeKind::EnrolmentQuarter
+        ))
+    );
+    // The next round admits her new record; a service without a cutoff admits it now.
+    let mut next_round = aid_desk(&issuer, EnrolmentQuarter::new(2027, 2).unwrap());
+    let challenge = next_round.challenge(time_in(3)).unwrap();
+    next_round
+        .verify(&again.present(&new, &challenge).unwrap(), time_in(3))
+        .unwrap();
+    let mut shop = service(&issuer, "https://shop.example", &[]);
+    pseudonym_at(&mut shop, &again, &new, time_in(3));
+}
+
 macro_rules! for_each_backend {
     ($($test:ident),* $(,)?) => {
         mod fast {
@@ -259,6 +339,7 @@ for_each_backend!(
     a_request_made_for_another_record_is_refused,
     a_tampered_binding_is_refused_and_nothing_is_signed,
     deletion_and_re_enrolment_start_over,
+    the_enrolment_cutoff_stops_a_second_claim_after_re_enrolment,
 );
 
 fn durable_issuer<B: TestBackend>(path: &std::path::Path) -> BbsIssuer<B, RedbReplayStore> {
@@ -307,12 +388,13 @@ fn a_second_seed_is_refused_after_the_issuer_restarts() {
     let renewed = issue(&mut restarted, &restored, b"record-alice", 6);
     let mut shop = BbsVerifier::with_backend(
         Fast,
-        masque_cred::VerifierPolicy {
+        VerifierPolicy {
             context_id: masque_cred::ContextId::new("https://shop.example").unwrap(),
             issuer: restarted.public_key().clone(),
             required: Vec::new(),
             nonce_lifetime_secs: 300,
             schedule: schedule(),
+            enrolled_before: None,
         },
     )
     .unwrap();

@@ -82,6 +82,7 @@ pub fn service<B: TestBackend>(
             required: required.to_vec(),
             nonce_lifetime_secs: 300,
             schedule: schedule(),
+            enrolled_before: None,
         },
     )
     .unwrap()
