@@ -6,21 +6,39 @@
 //! and the match bit `q · r ≥ T` of the template's [`CosineRule`] is
 //! `NOT msb(q · r − T)`; `|q · r − T| < 2^31` for unit vectors of up to 4,096 dimensions.
 //! The OR over records and the one-bit opening are as for irises.
+//!
+//! # Norm gate
+//!
+//! The cosine rule assumes unit vectors; the custodians never see one. A zero vector is
+//! never a duplicate, a scaled-up one matches everyone, and a component of `2^16` squares
+//! to 0 in Z_2^32. So every query and enrolment goes through [`EmbeddingEngine::gate`]
+//! first, the twin of the template crate's `norm_gate_passes`: every component within
+//! `±2^14` (two comparisons each), and the squared norm `2^28` within
+//! `norm_tolerance(d)`. The squares (one multiplication) are summed in blocks of
+//! [`SQUARE_BLOCK`] with every prefix checked against the upper bound, so no sum can wrap
+//! past 2^31 before it is checked (`7·2^28 < 2^31`); the last prefix is also checked
+//! against the lower bound. All comparisons are `NOT msb`, ANDed per template; one bit
+//! per template is opened.
 
 use crate::gallery::{GalleryError, RecordId};
 use crate::net::{NetError, Transport};
 use crate::protocol::Session;
-use crate::protocol::arith::reshare;
-use crate::protocol::binary::{msb, or_groups};
+use crate::protocol::arith::{mul, reshare};
+use crate::protocol::binary::{and_groups, msb, or_groups};
 use crate::protocol::bits::{bit, open_bits};
 use crate::randomness::{CorrelatedRandomness, PartySeeds, Protocol, SessionId};
 use crate::ring::Z32;
 use crate::session::SessionLedger;
 use crate::share::ShareVec;
 use crate::{EngineError, PartyId};
+use masque_template::embedding::norm_tolerance;
 use masque_template::{CosineRule, QuantizedEmbedding};
 use rand::CryptoRng;
 use zeroize::Zeroize;
+
+/// Squares summed per block of the norm gate: `7·2^28 < 2^31`, so a prefix that passed
+/// its check plus one block never wraps past the sign bit.
+pub const SQUARE_BLOCK: usize = 7;
 
 /// The wallet side: an embedding's replicated shares for the three parties.
 pub fn share_embedding(e: &QuantizedEmbedding, rng: &mut impl CryptoRng) -> [ShareVec<Z32>; 3] {
@@ -180,6 +198,79 @@ impl EmbeddingEngine {
         let decided = self.decide(&mut s, queries, slots)?;
         let opened = open_bits(&mut s, &decided)?;
         Ok((0..queries.len()).map(|q| bit(&opened, q)).collect())
+    }
+
+    /// The norm gate (module docs) for a batch of query or enrolment vectors: whether
+    /// each is a quantised unit vector. One bit per vector is opened. A custodian runs it
+    /// before searching, verifying or storing a vector, and refuses one that fails.
+    /// `session` as for [`crate::engine::PartyEngine::search`].
+    pub fn gate(
+        &self,
+        net: &mut dyn Transport,
+        session: SessionId,
+        vectors: &[ShareVec<Z32>],
+    ) -> Result<Vec<bool>, EngineError> {
+        vectors.iter().try_for_each(|v| self.check(v))?;
+        if vectors.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.ledger.claim(session)?;
+        let rand =
+            CorrelatedRandomness::for_protocol(&self.seeds, Protocol::EmbeddingGate, session);
+        let mut s = Session::new(net, rand);
+        let (n, d, me) = (vectors.len(), self.dimensions, s.party());
+        let limit = Z32(1 << QuantizedEmbedding::FRACTION_BITS);
+        let one = Z32(1 << (2 * QuantizedEmbedding::FRACTION_BITS));
+        let tolerance = Z32::from_i64(norm_tolerance(d));
+        let all = ShareVec::from_components(
+            vectors
+                .iter()
+                .flat_map(|v| v.this.iter().copied())
+                .collect(),
+            vectors
+                .iter()
+                .flat_map(|v| v.next.iter().copied())
+                .collect(),
+        );
+        let squares = mul(&mut s, &all, &all)?;
+        // Members (values that must be >= 0), member-major: bit m·n + t.
+        let blocks = d.div_ceil(SQUARE_BLOCK);
+        let members = 2 * d + blocks + 1;
+        let (mut this, mut next) = (vec![Z32(0); members * n], vec![Z32(0); members * n]);
+        let mut set = |m: usize, t: usize, v: (Z32, Z32)| {
+            this[m * n + t] = v.0;
+            next[m * n + t] = v.1;
+        };
+        for (t, v) in vectors.iter().enumerate() {
+            for i in 0..d {
+                set(2 * i, t, (v.this[i], v.next[i]));
+                set(2 * i + 1, t, (-v.this[i], -v.next[i]));
+            }
+            let (mut p_this, mut p_next) = (Z32(0), Z32(0));
+            for b in 0..blocks {
+                for i in b * SQUARE_BLOCK..((b + 1) * SQUARE_BLOCK).min(d) {
+                    p_this += squares.this[t * d + i];
+                    p_next += squares.next[t * d + i];
+                }
+                set(2 * d + b, t, (-p_this, -p_next));
+            }
+            set(2 * d + blocks, t, (p_this, p_next));
+        }
+        let mut values = ShareVec::from_components(this, next);
+        // Public offsets, per member: +limit for q + limit, +limit for limit − q,
+        // one + tolerance − P, P − (one − tolerance).
+        let offsets: Vec<Z32> = (0..members)
+            .map(|m| match m {
+                m if m < 2 * d => limit,
+                m if m < 2 * d + blocks => one + tolerance,
+                _ => tolerance - one,
+            })
+            .collect();
+        values.add_public_each(me, |k| offsets[k / n]);
+        let nonnegative = msb(&mut s, &values)?.not(me);
+        let passed = and_groups(&mut s, &nonnegative, n)?;
+        let opened = open_bits(&mut s, &passed)?;
+        Ok((0..n).map(|t| bit(&opened, t)).collect())
     }
 
     fn decide(

@@ -31,7 +31,7 @@ use crate::randomness::{CorrelatedRandomness, PartySeeds, Protocol, SessionId};
 use crate::ring::{Z16, Z32};
 use crate::session::{SessionError, SessionLedger};
 use crate::share::ShareVec;
-use crate::validate::{ElementForm, same_templates, validate_templates};
+use crate::validate::{ElementForm, TemplatePair, same_templates, validate_templates};
 use masque_template::iris::ROTATION_COUNT;
 use masque_template::matcher::EyeMode;
 use masque_template::{CoverageGate, FixedPointRule};
@@ -288,7 +288,7 @@ impl PartyEngine {
         &self,
         net: &mut dyn Transport,
         session: SessionId,
-        pairs: &[(Vec<QueryShare>, Vec<EnrolmentShare>)],
+        pairs: &[TemplatePair],
     ) -> Result<Vec<bool>, EngineError> {
         if net.party() != self.gallery.party() {
             return Err(EngineError::TransportParty {

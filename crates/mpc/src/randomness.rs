@@ -118,6 +118,8 @@ pub enum Protocol {
     Validation,
     /// Embedding (cosine) search and verification.
     Embedding,
+    /// The embedding norm gate.
+    EmbeddingGate,
     /// Anything else (protocol building blocks exercised on their own, tests).
     General,
 }
@@ -130,6 +132,7 @@ impl Protocol {
             Protocol::CoverageGate => b"masque-mpc/prf/v1/coverage-gate",
             Protocol::Validation => b"masque-mpc/prf/v1/validation",
             Protocol::Embedding => b"masque-mpc/prf/v1/embedding",
+            Protocol::EmbeddingGate => b"masque-mpc/prf/v1/embedding-gate",
             Protocol::General => b"masque-mpc/prf/v1/general",
         }
     }
@@ -249,6 +252,7 @@ mod tests {
             Protocol::CoverageGate,
             Protocol::Validation,
             Protocol::Embedding,
+            Protocol::EmbeddingGate,
             Protocol::General,
         ];
         let mut seen = std::collections::HashSet::new();

@@ -106,6 +106,24 @@ impl<R: Ring> ShareVec<R> {
             PartyId::P1 => {}
         }
     }
+
+    /// Adds the public constant `c(k)` to secret `k`, for every `k` (as
+    /// [`ShareVec::add_public`], one constant per secret).
+    pub fn add_public_each(&mut self, party: PartyId, c: impl Fn(usize) -> R) {
+        match party {
+            PartyId::P0 => self
+                .this
+                .iter_mut()
+                .enumerate()
+                .for_each(|(k, x)| *x += c(k)),
+            PartyId::P2 => self
+                .next
+                .iter_mut()
+                .enumerate()
+                .for_each(|(k, x)| *x += c(k)),
+            PartyId::P1 => {}
+        }
+    }
 }
 
 /// The three parties' shares of a vector of secrets, as the wallet makes them.

@@ -250,6 +250,10 @@ pub fn validate_templates<F: ElementForm>(
         .collect())
 }
 
+/// One wallet's template in both forms: the query shares (eye by eye) and the enrolment
+/// shares of the same eyes.
+pub type TemplatePair = (Vec<EyeShare<Query>>, Vec<EyeShare<Enrolment>>);
+
 /// Whether each pair of templates (a query form and an enrolment form, eye by eye)
 /// encodes the same iris code: what the custodians check before storing an enrolment
 /// share, so a wallet cannot pass 1:N with one template and store another. Both must
@@ -258,10 +262,7 @@ pub fn validate_templates<F: ElementForm>(
 /// 2·n_r` (`n` the valid pairs) holds iff the two codes and masks are equal. Each party's
 /// additive shares of `code_dot − 2·n_q` and `n_q − n_r` per eye are linear in its shares;
 /// they are re-shared and opened, so equal templates open zeros and nothing else.
-pub fn same_templates(
-    s: &mut Session<'_>,
-    pairs: &[(Vec<EyeShare<Query>>, Vec<EyeShare<Enrolment>>)],
-) -> Result<Vec<bool>, NetError> {
+pub fn same_templates(s: &mut Session<'_>, pairs: &[TemplatePair]) -> Result<Vec<bool>, NetError> {
     let me = s.party();
     let lambda = lagrange_at_zero(me);
     let mut differences = Vec::new();

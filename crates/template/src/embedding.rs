@@ -147,12 +147,45 @@ impl QuantizedEmbedding {
             .sum())
     }
 
+    /// Whether this vector passes the [`norm_gate_passes`] gate.
+    pub fn passes_norm_gate(&self) -> bool {
+        let values: Vec<i64> = self.values.iter().map(|&v| i64::from(v)).collect();
+        norm_gate_passes(&values)
+    }
+
     /// The guaranteed bound on `|dot / 2^(2F) - cosine|` for `dimensions` (module docs).
     pub fn error_bound(dimensions: usize) -> f64 {
         let d = dimensions as f64;
         let f = f64::from(Self::FRACTION_BITS);
         d.sqrt() * (-f).exp2() + d * (-2.0 * f - 2.0).exp2()
     }
+}
+
+/// The norm gate for embeddings, the plaintext twin of the one the MPC engine evaluates on
+/// shares: a template is decided on only if every component is at most `2^F` in absolute
+/// value (a unit vector's are) and its squared norm is `2^(2F)` within
+/// [`norm_tolerance`]. A zero vector, a scaled vector or one with an out-of-range
+/// component (which could wrap the engine's Z_2^32 arithmetic) is refused, so the
+/// fixed-point cosine rule is only ever applied to unit vectors.
+///
+/// `values` are the components as integers (a hostile client's shares can hold any
+/// Z_2^32 value; here they are taken as signed).
+pub fn norm_gate_passes(values: &[i64]) -> bool {
+    let one = 1i64 << (2 * QuantizedEmbedding::FRACTION_BITS);
+    let limit = 1i64 << QuantizedEmbedding::FRACTION_BITS;
+    if values.iter().any(|v| v.abs() > limit) {
+        return false;
+    }
+    let norm: i64 = values.iter().map(|v| v * v).sum();
+    (norm - one).abs() <= norm_tolerance(values.len())
+}
+
+/// How far, in units of `2^-(2F)`, a quantised unit vector's squared norm may be from
+/// `2^(2F)`: [`QuantizedEmbedding::error_bound`] (the dot-product bound with `x = y`)
+/// plus `2^-20` of slack for the `f32` normalisation, rounded up.
+pub fn norm_tolerance(dimensions: usize) -> i64 {
+    let scale = f64::from(1u32 << (2 * QuantizedEmbedding::FRACTION_BITS));
+    ((QuantizedEmbedding::error_bound(dimensions) + (-20f64).exp2()) * scale).ceil() as i64
 }
 
 /// The fixed-point decision for embeddings: match when `dot >= T` with
@@ -190,6 +223,53 @@ impl CosineRule {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn norm_gate_passes_unit_vectors_and_refuses_the_rest() {
+        let mut rng_state = 7u64;
+        let mut next = || {
+            rng_state ^= rng_state << 13;
+            rng_state ^= rng_state >> 7;
+            rng_state ^= rng_state << 17;
+            (rng_state % 2001) as f32 / 1000.0 - 1.0
+        };
+        for d in [MIN_DIMENSIONS, 512, MAX_DIMENSIONS] {
+            for _ in 0..20 {
+                let v: Vec<f32> = (0..d).map(|_| next()).collect();
+                let q = Embedding::new(v).unwrap().quantize();
+                assert!(q.passes_norm_gate(), "a unit vector of {d} dimensions");
+            }
+        }
+        // One-hot (the largest component a unit vector has).
+        let mut one_hot = vec![0.0f32; 128];
+        one_hot[3] = 1.0;
+        assert!(
+            Embedding::new(one_hot)
+                .unwrap()
+                .quantize()
+                .passes_norm_gate()
+        );
+        let unit: Vec<i64> = Embedding::new(vec![1.0; 256])
+            .unwrap()
+            .quantize()
+            .values()
+            .iter()
+            .map(|&v| i64::from(v))
+            .collect();
+        assert!(norm_gate_passes(&unit));
+        assert!(!norm_gate_passes(&vec![0; 256]), "zero vector");
+        let scaled = |f: f64| -> Vec<i64> { unit.iter().map(|&v| (v as f64 * f) as i64).collect() };
+        assert!(!norm_gate_passes(&scaled(0.98)));
+        assert!(!norm_gate_passes(&scaled(1.02)));
+        // A component beyond 2^14 (would wrap the engine's arithmetic when squared).
+        let mut big = vec![0i64; 256];
+        big[0] = 1 << 16;
+        assert!(!norm_gate_passes(&big));
+        big[0] = (1 << 14) + 1;
+        assert!(!norm_gate_passes(&big));
+        big[0] = 1 << 14;
+        assert!(norm_gate_passes(&big));
+    }
     use proptest::prelude::*;
 
     fn vector(dims: std::ops::RangeInclusive<usize>) -> impl Strategy<Value = Vec<f32>> {
