@@ -30,14 +30,19 @@
 //!
 //! # Flow
 //!
-//! 1. The [`BbsHolder`] derives its prover nym from the wallet seed (HKDF-SHA-256, domain
-//!    separated), commits to it ([`Holder::request`]) and keeps the [`PendingIssuance`].
-//! 2. The [`BbsIssuer`] verifies the commitment proof, refuses replays, and blind-signs it
-//!    together with the [`CredentialAttributes`] (epoch, modalities, enrolment quarter),
-//!    adding signer nym entropy derived from its secret and the enrolment record, so
-//!    re-issuance for the same record keeps the pseudonyms.
-//! 3. The holder verifies and finalises ([`Holder::finalise`]) into a [`Credential`].
-//! 4. A service's [`BbsVerifier`] issues a [`Challenge`] (its normalised [`ContextId`], a
+//! 1. For the person's enrolment record, the [`BbsIssuer`] gives an [`IssuanceOffer`]
+//!    ([`Issuer::offer`]): its key id and the record's binding salt.
+//! 2. The [`BbsHolder`] derives its prover nym from the wallet seed (HKDF-SHA-256, domain
+//!    separated), commits to it and binds the commitment to its nym anchor for the record
+//!    ([`binding`]), giving the [`CredentialRequest`] ([`Holder::request`]); it keeps the
+//!    [`PendingIssuance`].
+//! 3. The issuer verifies the commitment proof and the binding, refuses replays and any
+//!    other nym than the one bound to the record at its first issuance, and blind-signs
+//!    the commitment together with the [`CredentialAttributes`] (epoch, modalities,
+//!    enrolment quarter), adding signer nym entropy derived from its secret and the
+//!    enrolment record, so re-issuance for the same record keeps the pseudonyms.
+//! 4. The holder verifies and finalises ([`Holder::finalise`]) into a [`Credential`].
+//! 5. A service's [`BbsVerifier`] issues a [`Challenge`] (its normalised [`ContextId`], a
 //!    single-use nonce with expiry, the attributes it requires); the holder answers with a
 //!    [`Presentation`]; the verifier checks it and returns the [`Pseudonym`].
 //!
@@ -46,12 +51,19 @@
 //! * Same wallet seed + same record + same service → same pseudonym, across presentations,
 //!   epochs, re-issuance and wallet restoration; different services → unlinkable
 //!   pseudonyms (under the draft's assumptions). The issuer never sees the nym secret.
+//! * One prover nym per record: the issuer keeps the nym anchor of a record's first
+//!   issuance and refuses a request that does not prove the same nym
+//!   ([`CredError::NymMismatch`], [`CredError::InvalidNymBinding`]), so another wallet
+//!   seed cannot get a second set of pseudonyms for the record; a wallet restored from its
+//!   mnemonic always passes. Deletion and re-enrolment give a new record and new
+//!   pseudonyms by design; a service that must count a person once over a period sets
+//!   [`VerifierPolicy::enrolled_before`].
 //! * Secrets (seeds, nym secret, prover blind, issuer key) are zeroized on drop and never
 //!   appear in `Debug` output or errors. The fast backend keeps its working copies in
 //!   zeroizing containers; the zkryptium backend's internal copies are not zeroized.
-//! * Replay state (issuer requests, verifier nonces) is in memory by default; with the
-//!   [`store`] module's redb stores it survives restarts, so a replay is refused after a
-//!   restart too.
+//! * Replay state (issuer requests and nym anchors, verifier nonces) is in memory by
+//!   default; with the [`store`] module's redb stores it survives restarts, so a replay or
+//!   a second nym is refused after a restart too.
 //! * Not provided: threshold issuance, revocation lists (revocation is by epoch only),
 //!   holder binding to a device key.
 
