@@ -123,6 +123,15 @@ impl EmbeddingEngine {
         if self.ids.contains(&id) {
             return Err(GalleryError::Duplicate(id.0).into());
         }
+        let needed = self.shares.len() + 2 * self.dimensions;
+        if needed > self.shares.capacity() {
+            // Grow into a new buffer and wipe the old one: a plain `extend` would leave
+            // the old copy (deleted records' shares included) in freed memory.
+            let mut bigger = Vec::with_capacity(needed.max(2 * self.shares.capacity()));
+            bigger.extend_from_slice(&self.shares);
+            self.shares.zeroize();
+            self.shares = bigger;
+        }
         self.shares.extend_from_slice(&e.this);
         self.shares.extend_from_slice(&e.next);
         self.ids.push(id);
@@ -280,10 +289,12 @@ impl EmbeddingEngine {
         slots: &[usize],
     ) -> Result<crate::protocol::bits::BitShares, NetError> {
         let d = self.dimensions;
-        let prepared: Vec<Vec<Z32>> = queries
+        // `x_i + x_{i+1}` and `x_i` of each query: secret-dependent, wiped on drop.
+        let prepared: Vec<zeroize::Zeroizing<Vec<Z32>>> = queries
             .iter()
             .map(|q| {
-                let mut v: Vec<Z32> = q.this.iter().zip(&q.next).map(|(&a, &b)| a + b).collect();
+                let mut v = zeroize::Zeroizing::new(Vec::with_capacity(2 * d));
+                v.extend(q.this.iter().zip(&q.next).map(|(&a, &b)| a + b));
                 v.extend_from_slice(&q.this);
                 v
             })

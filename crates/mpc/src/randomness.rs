@@ -144,6 +144,28 @@ pub struct CorrelatedRandomness {
     with_next: ChaCha20Rng,
 }
 
+/// Overwrites a PRF in place with one keyed by zeros, so its key schedule and buffered
+/// output (which a memory disclosure would turn into the session's masks) do not
+/// outlive the session. `rand_chacha` keeps the whole state inline in the struct (no heap),
+/// so replacing the value in place overwrites every byte of it.
+fn wipe(rng: &mut ChaCha20Rng) {
+    let blank = ChaCha20Rng::from_seed([0; 32]);
+    // SAFETY: `rng` is a valid, aligned, exclusive reference to an initialised
+    // `ChaCha20Rng`; writing a valid `ChaCha20Rng` over it leaves it initialised. The old
+    // value is not dropped, which is sound because `ChaCha20Rng` owns no heap memory or
+    // other resource (it is `Clone` state only). The volatile write keeps the compiler
+    // from eliding the store as dead.
+    unsafe { std::ptr::write_volatile(rng, blank) };
+    std::sync::atomic::compiler_fence(std::sync::atomic::Ordering::SeqCst);
+}
+
+impl Drop for CorrelatedRandomness {
+    fn drop(&mut self) {
+        wipe(&mut self.with_prev);
+        wipe(&mut self.with_next);
+    }
+}
+
 impl std::fmt::Debug for CorrelatedRandomness {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("CorrelatedRandomness(..)")
@@ -265,6 +287,20 @@ mod tests {
         let theirs = CorrelatedRandomness::for_protocol(&seeds[1], Protocol::Verify, SessionId(7))
             .common_bits_with_prev(4);
         assert_eq!(draw(Protocol::Verify, 7), theirs);
+    }
+
+    #[test]
+    fn wiping_replaces_the_whole_prf_state() {
+        let seeds = PartySeeds::deal(&mut ChaCha20Rng::seed_from_u64(3));
+        let mut r = CorrelatedRandomness::new(&seeds[0], SessionId(1));
+        // Draw part of a block so the output buffer holds secret words too.
+        let _ = r.common_bits_with_next(3);
+        wipe(&mut r.with_next);
+        wipe(&mut r.with_prev);
+        let mut blank = ChaCha20Rng::from_seed([0; 32]);
+        let expected: Vec<u64> = (0..8).map(|_| blank.next_u64()).collect();
+        assert_eq!(r.common_bits_with_next(8), expected);
+        assert_eq!(r.common_bits_with_prev(8), expected);
     }
 
     #[test]

@@ -53,14 +53,13 @@ pub fn split_operands<R: Ring>(
     let zero = || vec![0u64; words];
     let (first, second): (Vec<BitShares>, Vec<BitShares>) = match s.party() {
         PartyId::P0 => {
-            let sum: Vec<R> = x.this.iter().zip(&x.next).map(|(&a, &b)| a + b).collect();
+            // `x0 + x1` and its bit planes are secret-dependent: wiped once masked.
+            let sum: zeroize::Zeroizing<Vec<R>> =
+                zeroize::Zeroizing::new(x.this.iter().zip(&x.next).map(|(&a, &b)| a + b).collect());
             let mask = s.rand.common_bits_with_next(words * k);
-            let masked: Vec<u64> = planes(&sum)
-                .concat()
-                .iter()
-                .zip(&mask)
-                .map(|(a, b)| a ^ b)
-                .collect();
+            let plain_planes = zeroize::Zeroizing::new(planes(&sum));
+            let plain = zeroize::Zeroizing::new(plain_planes.concat());
+            let masked: Vec<u64> = plain.iter().zip(&mask).map(|(a, b)| a ^ b).collect();
             s.send_words(PartyId::P2, &masked)?;
             let first = (0..k)
                 .map(|j| {
