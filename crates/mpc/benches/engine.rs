@@ -5,7 +5,7 @@
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use masque_mpc::PartyId;
-use masque_mpc::dealer::{QueryShare, enrolment_shares, query_shares};
+use masque_mpc::dealer::{QueryShare, enrolment_shares_seeded, query_shares_seeded};
 use masque_mpc::engine::PartyEngine;
 use masque_mpc::gallery::RecordId;
 use masque_mpc::net::local::LocalNetwork;
@@ -23,12 +23,12 @@ const MASK_DENSITY: f64 = 2.0 / 3.0;
 
 fn query(c: &mut Criterion) {
     let mut rng = ChaCha20Rng::seed_from_u64(1);
-    let seeds = PartySeeds::deal(&mut rng);
+    let seeds = PartySeeds::deal_seeded(&mut rng);
     let rule = FixedPointRule::new(Threshold::DEFAULT);
     let mut engines = PartyId::ALL
         .map(|p| PartyEngine::new(p, seeds[p.index()].clone(), EyeMode::SingleEye, rule));
     for k in 0..EYES {
-        let shares = enrolment_shares(&IrisCode::random(&mut rng, MASK_DENSITY), &mut rng);
+        let shares = enrolment_shares_seeded(&IrisCode::random(&mut rng, MASK_DENSITY), &mut rng);
         for (engine, share) in engines.iter_mut().zip(shares) {
             engine
                 .insert(RecordId(k as u64), &[share])
@@ -36,7 +36,8 @@ fn query(c: &mut Criterion) {
         }
     }
     let probe: [Vec<Vec<QueryShare>>; 3] =
-        query_shares(&IrisCode::random(&mut rng, MASK_DENSITY), &mut rng).map(|s| vec![vec![s]]);
+        query_shares_seeded(&IrisCode::random(&mut rng, MASK_DENSITY), &mut rng)
+            .map(|s| vec![vec![s]]);
     let mut session = 0;
     let mut group = c.benchmark_group("mpc");
     group.sample_size(10);

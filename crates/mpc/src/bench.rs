@@ -12,7 +12,7 @@
 //! threads' own on-CPU time (`/proc/thread-self/schedstat`) plus the TLS I/O threads',
 //! else wall time.
 
-use crate::dealer::{QueryShare, enrolment_shares, query_shares};
+use crate::dealer::{QueryShare, enrolment_shares_with, query_shares_with};
 use crate::engine::{EngineError, PartyEngine};
 use crate::gallery::{Gallery, RecordId};
 use crate::net::Transport;
@@ -190,7 +190,7 @@ pub fn run(
 ) -> Result<BenchReport, BenchError> {
     let mut rng = ChaCha20Rng::seed_from_u64(seed);
     let rule = FixedPointRule::new(Threshold::DEFAULT);
-    let seeds = PartySeeds::deal(&mut rng);
+    let seeds = PartySeeds::deal_with(&mut rng);
     let mut engines = PartyId::ALL
         .map(|p| PartyEngine::new(p, seeds[p.index()].clone(), EyeMode::SingleEye, rule));
     engines.iter_mut().for_each(|e| e.reserve(eyes));
@@ -204,7 +204,7 @@ pub fn run(
             .map(|k| {
                 let mut rng = ChaCha20Rng::seed_from_u64(seed ^ (k as u64).wrapping_mul(0x9e37));
                 let code = IrisCode::random(&mut rng, MASK_DENSITY);
-                let shares = enrolment_shares(&code, &mut rng);
+                let shares = enrolment_shares_with(&code, &mut rng);
                 (code, shares)
             })
             .collect();
@@ -223,7 +223,7 @@ pub fn run(
         .collect();
     let mut shared: [Vec<Vec<QueryShare>>; 3] = Default::default();
     for probe in &probes {
-        for (p, share) in query_shares(probe, &mut rng).into_iter().enumerate() {
+        for (p, share) in query_shares_with(probe, &mut rng).into_iter().enumerate() {
             shared[p].push(vec![share]);
         }
     }

@@ -193,20 +193,54 @@ fn packed(code: &IrisCode, pack: impl Fn([u16; GROUP]) -> Gr4) -> Vec<Gr4> {
     out
 }
 
-/// The three parties' enrolment shares of `code`, indexed by [`PartyId::index`].
-pub fn enrolment_shares(
+/// The three parties' enrolment shares of `code`, indexed by [`PartyId::index`], with
+/// randomness from the operating system (the only source a wallet can use).
+pub fn enrolment_shares(code: &IrisCode) -> [EnrolmentShare; 3] {
+    enrolment_shares_with(code, &mut crate::os_rng())
+}
+
+/// The three parties' query shares of `code`, indexed by [`PartyId::index`], with
+/// randomness from the operating system.
+pub fn query_shares(code: &IrisCode) -> [QueryShare; 3] {
+    query_shares_with(code, &mut crate::os_rng())
+}
+
+pub(crate) fn enrolment_shares_with(
     code: &IrisCode,
     rng: &mut (impl CryptoRng + ?Sized),
 ) -> [EnrolmentShare; 3] {
     EyeShare::deal(packed(code, Gr4), rng)
 }
 
-/// The three parties' query shares of `code`, indexed by [`PartyId::index`].
-pub fn query_shares(code: &IrisCode, rng: &mut (impl CryptoRng + ?Sized)) -> [QueryShare; 3] {
+pub(crate) fn query_shares_with(
+    code: &IrisCode,
+    rng: &mut (impl CryptoRng + ?Sized),
+) -> [QueryShare; 3] {
     EyeShare::deal(packed(code, Gr4::from_dual), rng)
 }
 
+/// [`enrolment_shares`] from a caller's generator, for reproducible tests and benches
+/// only (feature `seeded-rng`): a seeded generator deals predictable shares.
+#[cfg(any(test, feature = "seeded-rng"))]
+pub fn enrolment_shares_seeded(
+    code: &IrisCode,
+    rng: &mut (impl CryptoRng + ?Sized),
+) -> [EnrolmentShare; 3] {
+    enrolment_shares_with(code, rng)
+}
+
+/// [`query_shares`] from a caller's generator (tests and benches only, feature
+/// `seeded-rng`).
+#[cfg(any(test, feature = "seeded-rng"))]
+pub fn query_shares_seeded(
+    code: &IrisCode,
+    rng: &mut (impl CryptoRng + ?Sized),
+) -> [QueryShare; 3] {
+    query_shares_with(code, rng)
+}
+
 /// Packs arbitrary encoded elements (not necessarily an iris encoding).
+#[cfg(any(test, feature = "seeded-rng"))]
 fn packed_elements(elements: &[Z16], pack: impl Fn([u16; GROUP]) -> Gr4) -> Vec<Gr4> {
     elements
         .chunks_exact(GROUP)
@@ -214,6 +248,7 @@ fn packed_elements(elements: &[Z16], pack: impl Fn([u16; GROUP]) -> Gr4) -> Vec<
         .collect()
 }
 
+#[cfg(any(test, feature = "seeded-rng"))]
 /// Enrolment shares of arbitrary encoded elements ([`crate::encode::ELEMENTS`] of them),
 /// what a faulty or hostile wallet could send; for testing the custodians' checks
 /// ([`crate::validate`]). A wallet uses [`enrolment_shares`].
@@ -228,6 +263,7 @@ pub fn enrolment_shares_of_elements(
     EyeShare::deal(packed_elements(elements, Gr4), rng)
 }
 
+#[cfg(any(test, feature = "seeded-rng"))]
 /// Query shares of arbitrary encoded elements; see [`enrolment_shares_of_elements`].
 ///
 /// # Panics
@@ -254,7 +290,7 @@ mod tests {
     fn shares_reconstruct_to_the_encoding_and_round_trip_as_bytes() {
         let mut rng = ChaCha20Rng::seed_from_u64(2);
         let code = IrisCode::random(&mut rng, UNMASKED);
-        let shares = enrolment_shares(&code, &mut rng);
+        let shares = enrolment_shares_seeded(&code, &mut rng);
         let back = shamir::reconstruct(
             (PartyId::P0, shares[0].groups()),
             (PartyId::P2, shares[2].groups()),
@@ -276,8 +312,8 @@ mod tests {
             IrisCode::random(&mut rng, UNMASKED),
         );
         let (ea, eb) = (encode_iris(&a), encode_iris(&b));
-        let stored = enrolment_shares(&a, &mut rng);
-        let query = query_shares(&b, &mut rng);
+        let stored = enrolment_shares_seeded(&a, &mut rng);
+        let query = query_shares_seeded(&b, &mut rng);
         let sg = shamir::reconstruct(
             (PartyId::P0, stored[0].groups()),
             (PartyId::P1, stored[1].groups()),
@@ -311,7 +347,7 @@ mod tests {
         // An enrolment share is not a query share, nor the reverse.
         let code = IrisCode::from_fn(|i| i % 2 == 0, |_| true).unwrap();
         let mut rng = ChaCha20Rng::seed_from_u64(4);
-        let enrolment = enrolment_shares(&code, &mut rng)[0].to_bytes();
+        let enrolment = enrolment_shares_seeded(&code, &mut rng)[0].to_bytes();
         assert!(matches!(
             QueryShare::from_bytes(&enrolment),
             Err(ShareDecodeError::Form {
@@ -319,7 +355,7 @@ mod tests {
                 given: 0
             })
         ));
-        let query = query_shares(&code, &mut rng)[0].to_bytes();
+        let query = query_shares_seeded(&code, &mut rng)[0].to_bytes();
         assert!(matches!(
             EnrolmentShare::from_bytes(&query),
             Err(ShareDecodeError::Form {

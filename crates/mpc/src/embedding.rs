@@ -40,14 +40,29 @@ use zeroize::Zeroize;
 /// its check plus one block never wraps past the sign bit.
 pub const SQUARE_BLOCK: usize = 7;
 
-/// The wallet side: an embedding's replicated shares for the three parties.
-pub fn share_embedding(e: &QuantizedEmbedding, rng: &mut impl CryptoRng) -> [ShareVec<Z32>; 3] {
+/// The wallet side: an embedding's replicated shares for the three parties, with
+/// randomness from the operating system.
+pub fn share_embedding(e: &QuantizedEmbedding) -> [ShareVec<Z32>; 3] {
+    share_embedding_with(e, &mut crate::os_rng())
+}
+
+/// [`share_embedding`] from a caller's generator: reproducible tests and benches only
+/// (feature `seeded-rng`).
+#[cfg(any(test, feature = "seeded-rng"))]
+pub fn share_embedding_seeded(
+    e: &QuantizedEmbedding,
+    rng: &mut impl CryptoRng,
+) -> [ShareVec<Z32>; 3] {
+    share_embedding_with(e, rng)
+}
+
+fn share_embedding_with(e: &QuantizedEmbedding, rng: &mut impl CryptoRng) -> [ShareVec<Z32>; 3] {
     let values: Vec<Z32> = e
         .values()
         .iter()
         .map(|&v| Z32::from_i64(v.into()))
         .collect();
-    let dealt = crate::share::share_vec(&values, rng);
+    let dealt = crate::share::share_vec_with(&values, rng);
     PartyId::ALL.map(|p| dealt.for_party(p))
 }
 

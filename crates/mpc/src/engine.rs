@@ -116,8 +116,8 @@ impl PartyEngine {
 
     /// Keeps the session ids this engine uses in `ledger` (a file-backed one in a
     /// custodian node, so ids stay unique across restarts); the default lives in memory.
-    /// Every session (search, verify, gate) claims its id there before sending anything:
-    /// an id at or below the last one claimed is refused with [`EngineError::Session`].
+    /// Every session (search, verify, gate, validation) claims its id there before
+    /// sending anything: an id claimed before is refused with [`EngineError::Session`].
     pub fn with_ledger(mut self, ledger: SessionLedger) -> Self {
         self.ledger = ledger;
         self
@@ -157,10 +157,10 @@ impl PartyEngine {
 
     /// 1:N for a batch: for each query (its eyes' shares), whether any record matches.
     ///
-    /// `session` names this query's PRF keys. The three parties must pass the same id,
-    /// and ids must increase (the node derives them from its request sequence, which
-    /// every custodian agrees on); an id at or below one this engine used before is
-    /// refused ([`crate::session`]). A failed query burns its id.
+    /// `session` names this query's PRF keys. The three parties must pass the same id
+    /// (the node derives it from its request sequence, which every custodian agrees on);
+    /// an id this engine used before is refused ([`crate::session`]). A failed query
+    /// burns its id.
     pub fn search(
         &self,
         net: &mut dyn Transport,

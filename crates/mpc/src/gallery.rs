@@ -329,7 +329,7 @@ fn split_segments(out: &[u16], per_segment: usize) -> (Vec<Z16>, Vec<Z16>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dealer::{enrolment_shares, query_shares};
+    use crate::dealer::{enrolment_shares_seeded, query_shares_seeded};
     use masque_template::IrisCode;
     use rand::{Rng, SeedableRng};
     use rand_chacha::ChaCha20Rng;
@@ -337,7 +337,7 @@ mod tests {
     fn shares(rng: &mut ChaCha20Rng) -> [EnrolmentShare; 3] {
         let bits: Vec<bool> = (0..IrisCode::BITS).map(|_| rng.random()).collect();
         let code = IrisCode::from_fn(|i| bits[i], |_| true).unwrap();
-        enrolment_shares(&code, rng)
+        enrolment_shares_seeded(&code, rng)
     }
 
     #[test]
@@ -365,7 +365,7 @@ mod tests {
             Err(GalleryError::WrongShape { expected: 1, .. })
         ));
         let code = IrisCode::from_fn(|_| true, |_| true).unwrap();
-        let q = query_shares(&code, &mut rng);
+        let q = query_shares_seeded(&code, &mut rng);
         assert!(g.check_shape(std::slice::from_ref(&q[1])).is_ok());
 
         // Delete the first record: the last moves into its slot, nothing else remains.

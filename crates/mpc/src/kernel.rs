@@ -51,14 +51,14 @@ mod tests {
 
     #[test]
     fn prepared_rows_are_the_rotated_forms() {
-        use crate::dealer::query_shares;
+        use crate::dealer::query_shares_seeded;
         use crate::encode::rotate;
         use crate::ring::Z16;
         use masque_template::IrisCode;
         use rand::SeedableRng;
         let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(6);
         let code = IrisCode::from_fn(|i| i % 3 == 0, |i| (i / 2) % 7 != 0).unwrap();
-        for share in query_shares(&code, &mut rng) {
+        for share in query_shares_seeded(&code, &mut rng) {
             let lambda = lagrange_at_zero(share.party());
             // `rotate` is tested against `IrisCode::rotated` in `encode`.
             let forms: Vec<Z16> = share

@@ -45,6 +45,14 @@ pub mod shamir;
 pub mod share;
 pub mod validate;
 
+/// The operating system's generator: the only source production code deals shares and
+/// seeds from. Seeded generators are reachable only through the `*_seeded` functions of
+/// the `seeded-rng` feature (tests, benches).
+pub(crate) fn os_rng() -> rand::rngs::ThreadRng {
+    // ThreadRng: ChaCha12 reseeded from the operating system (getrandom), a CSPRNG.
+    rand::rng()
+}
+
 pub use engine::EngineError;
 pub use party::PartyId;
 pub use ring::{Ring, Z16, Z32};

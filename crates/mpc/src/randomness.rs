@@ -55,7 +55,18 @@ impl PartySeeds {
     /// Draws three fresh seeds and hands each party its two (tests, benches and a
     /// configuration tool; in deployment each pair agrees on its seed out of band or by a
     /// key exchange, and no single machine knows all three).
-    pub fn deal(rng: &mut (impl CryptoRng + ?Sized)) -> [PartySeeds; 3] {
+    pub fn deal() -> [PartySeeds; 3] {
+        Self::deal_with(&mut crate::os_rng())
+    }
+
+    /// [`PartySeeds::deal`] from a caller's generator: reproducible tests and benches
+    /// only (feature `seeded-rng`).
+    #[cfg(any(test, feature = "seeded-rng"))]
+    pub fn deal_seeded(rng: &mut (impl CryptoRng + ?Sized)) -> [PartySeeds; 3] {
+        Self::deal_with(rng)
+    }
+
+    pub(crate) fn deal_with(rng: &mut (impl CryptoRng + ?Sized)) -> [PartySeeds; 3] {
         let mut seeds = [[0u8; 32]; 3];
         for s in &mut seeds {
             rng.fill_bytes(s);
@@ -71,7 +82,7 @@ impl PartySeeds {
 
 impl PartySeeds {
     /// Agrees fresh seeds with the two other parties over `net`: draws `k_{i+1}` from
-    /// `rng` and sends it to the next party, receives `k_i` from the previous one. All
+    /// the operating system's generator and sends it to the next party, receives `k_i` from the previous one. All
     /// three parties call this on the same (fresh, never reused) session. `net` must be
     /// confidential and authenticated (the TLS transport is); the in-process transport
     /// is for tests.
@@ -79,13 +90,10 @@ impl PartySeeds {
     /// # Errors
     /// A [`NetError`] if a peer is unreachable, or [`NetError::Malformed`] if it sends
     /// something other than a 32-byte seed.
-    pub fn agree(
-        net: &mut dyn Transport,
-        rng: &mut (impl CryptoRng + ?Sized),
-    ) -> Result<PartySeeds, NetError> {
+    pub fn agree(net: &mut dyn Transport) -> Result<PartySeeds, NetError> {
         let me = net.party();
         let mut with_next = Seed([0; 32]);
-        rng.fill_bytes(&mut with_next.0);
+        crate::os_rng().fill_bytes(&mut with_next.0);
         net.send(me.next(), with_next.0.to_vec())?;
         let mut received = net.recv(me.prev())?;
         let seed = <[u8; 32]>::try_from(received.as_slice()).map_err(|_| NetError::Malformed {
@@ -241,7 +249,7 @@ mod tests {
     use crate::ring::{Z16, Z32};
 
     fn all(session: u64) -> Vec<CorrelatedRandomness> {
-        let seeds = PartySeeds::deal(&mut ChaCha20Rng::seed_from_u64(9));
+        let seeds = PartySeeds::deal_seeded(&mut ChaCha20Rng::seed_from_u64(9));
         seeds
             .iter()
             .map(|s| CorrelatedRandomness::new(s, SessionId(session)))
@@ -263,7 +271,7 @@ mod tests {
 
     #[test]
     fn protocols_and_sessions_never_share_a_stream() {
-        let seeds = PartySeeds::deal(&mut ChaCha20Rng::seed_from_u64(9));
+        let seeds = PartySeeds::deal_seeded(&mut ChaCha20Rng::seed_from_u64(9));
         let draw = |p: Protocol, sid: u64| -> Vec<u64> {
             CorrelatedRandomness::for_protocol(&seeds[0], p, SessionId(sid))
                 .common_bits_with_next(4)
@@ -291,7 +299,7 @@ mod tests {
 
     #[test]
     fn wiping_replaces_the_whole_prf_state() {
-        let seeds = PartySeeds::deal(&mut ChaCha20Rng::seed_from_u64(3));
+        let seeds = PartySeeds::deal_seeded(&mut ChaCha20Rng::seed_from_u64(3));
         let mut r = CorrelatedRandomness::new(&seeds[0], SessionId(1));
         // Draw part of a block so the output buffer holds secret words too.
         let _ = r.common_bits_with_next(3);
@@ -328,9 +336,7 @@ mod tests {
         let seeds: Vec<PartySeeds> = std::thread::scope(|scope| {
             let handles: Vec<_> = LocalNetwork::connect(std::time::Duration::from_secs(5))
                 .into_iter()
-                .map(|mut net| {
-                    scope.spawn(move || PartySeeds::agree(&mut net, &mut rand::rng()).unwrap())
-                })
+                .map(|mut net| scope.spawn(move || PartySeeds::agree(&mut net).unwrap()))
                 .collect();
             handles.into_iter().map(|h| h.join().unwrap()).collect()
         });
@@ -345,7 +351,7 @@ mod tests {
         let [mut p0, _p1, mut p2] = LocalNetwork::connect(std::time::Duration::from_secs(5));
         p2.send(PartyId::P0, vec![1, 2, 3]).unwrap();
         assert!(matches!(
-            PartySeeds::agree(&mut p0, &mut rand::rng()),
+            PartySeeds::agree(&mut p0),
             Err(NetError::Malformed {
                 peer: PartyId::P2,
                 ..

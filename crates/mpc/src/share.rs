@@ -148,9 +148,26 @@ impl<R: Ring> DealtShares<R> {
     }
 }
 
-/// Splits `secrets` into replicated shares: components 0 and 1 uniformly random, component
-/// 2 the difference. `rng` must be a cryptographic generator (the wallet's).
-pub fn share_vec<R: Ring>(secrets: &[R], rng: &mut (impl CryptoRng + ?Sized)) -> DealtShares<R> {
+/// Splits `secrets` into replicated shares: components 0 and 1 uniformly random (from the
+/// operating system's generator), component 2 the difference.
+pub fn share_vec<R: Ring>(secrets: &[R]) -> DealtShares<R> {
+    share_vec_with(secrets, &mut crate::os_rng())
+}
+
+/// [`share_vec`] from a caller's generator: reproducible tests and benches only (feature
+/// `seeded-rng`).
+#[cfg(any(test, feature = "seeded-rng"))]
+pub fn share_vec_seeded<R: Ring>(
+    secrets: &[R],
+    rng: &mut (impl CryptoRng + ?Sized),
+) -> DealtShares<R> {
+    share_vec_with(secrets, rng)
+}
+
+pub(crate) fn share_vec_with<R: Ring>(
+    secrets: &[R],
+    rng: &mut (impl CryptoRng + ?Sized),
+) -> DealtShares<R> {
     let c0: Vec<R> = secrets.iter().map(|_| R::random(rng)).collect();
     let c1: Vec<R> = secrets.iter().map(|_| R::random(rng)).collect();
     let c2 = secrets
@@ -190,7 +207,7 @@ mod tests {
     use rand_chacha::ChaCha20Rng;
 
     fn deal<R: Ring>(secrets: &[R], seed: u64) -> [ShareVec<R>; 3] {
-        let dealt = share_vec(secrets, &mut ChaCha20Rng::seed_from_u64(seed));
+        let dealt = share_vec_seeded(secrets, &mut ChaCha20Rng::seed_from_u64(seed));
         PartyId::ALL.map(|p| dealt.for_party(p))
     }
 

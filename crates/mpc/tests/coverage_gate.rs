@@ -8,7 +8,9 @@ mod common;
 use common::{on_three, share_person};
 use masque_mpc::PartyId;
 use masque_mpc::coverage::CountableForm;
-use masque_mpc::dealer::{EnrolmentShare, EyeShare, QueryShare, enrolment_shares, query_shares};
+use masque_mpc::dealer::{
+    EnrolmentShare, EyeShare, QueryShare, enrolment_shares_seeded, query_shares_seeded,
+};
 use masque_mpc::engine::PartyEngine;
 use masque_mpc::gallery::RecordId;
 use masque_mpc::randomness::{PartySeeds, SessionId};
@@ -26,7 +28,7 @@ static SESSIONS: AtomicU64 = AtomicU64::new(1);
 const PAIRS: usize = IrisCode::BITS / 2;
 
 fn engines(mode: EyeMode) -> [PartyEngine; 3] {
-    let seeds = PartySeeds::deal(&mut ChaCha20Rng::seed_from_u64(9));
+    let seeds = PartySeeds::deal_seeded(&mut ChaCha20Rng::seed_from_u64(9));
     PartyId::ALL.map(|p| {
         PartyEngine::new(
             p,
@@ -81,13 +83,13 @@ fn both_forms(
     let mut queries: [Vec<Vec<QueryShare>>; 3] = Default::default();
     let mut enrolments: [Vec<Vec<EnrolmentShare>>; 3] = Default::default();
     for [l, r] in eyes {
-        for (p, s) in share_person(&[l, r], rng, query_shares)
+        for (p, s) in share_person(&[l, r], rng, query_shares_seeded)
             .into_iter()
             .enumerate()
         {
             queries[p].push(s);
         }
-        for (p, s) in share_person(&[l, r], rng, enrolment_shares)
+        for (p, s) in share_person(&[l, r], rng, enrolment_shares_seeded)
             .into_iter()
             .enumerate()
         {
@@ -179,7 +181,11 @@ fn nearly_masked_queries_are_refused_by_the_gate() {
     let mut plain = IrisGallery::new(EyeMode::TwoEyes);
     for (i, person) in pop.persons.iter().enumerate() {
         let pair = &person.captures[0];
-        let shares = share_person(&[&pair.left, &pair.right], &mut rng, enrolment_shares);
+        let shares = share_person(
+            &[&pair.left, &pair.right],
+            &mut rng,
+            enrolment_shares_seeded,
+        );
         for (p, e) in mpc.iter_mut().enumerate() {
             e.insert(RecordId(i as u64), &shares[p]).unwrap();
         }
@@ -208,7 +214,7 @@ fn nearly_masked_queries_are_refused_by_the_gate() {
         let fixed_point = fixed.search(&plain, &q).unwrap().is_match;
         fixed_point_matched_a_stranger |= fixed_point;
         // The ungated engine agrees with the fixed-point rule: the hole is real...
-        let shares = share_person(&[&query.left, &query.right], &mut rng, query_shares);
+        let shares = share_person(&[&query.left, &query.right], &mut rng, query_shares_seeded);
         let sid = SessionId(SESSIONS.fetch_add(1, Ordering::Relaxed));
         let ungated = on_three(&mpc, sid, Duration::from_secs(60), |p, e, net, sid| {
             e.search(net, sid, std::slice::from_ref(&shares[p.index()]))
@@ -245,7 +251,11 @@ fn gated_decisions_equal_the_fractional_rule() {
         if !gated(pair) {
             continue;
         }
-        let shares = share_person(&[&pair.left, &pair.right], &mut rng, enrolment_shares);
+        let shares = share_person(
+            &[&pair.left, &pair.right],
+            &mut rng,
+            enrolment_shares_seeded,
+        );
         for (p, e) in mpc.iter_mut().enumerate() {
             e.insert(RecordId(i as u64), &shares[p]).unwrap();
         }
@@ -268,7 +278,7 @@ fn gated_decisions_equal_the_fractional_rule() {
                 .unwrap()
                 .unwrap();
             want.push(outcome.is_match);
-            let shares = share_person(&[&probe.left, &probe.right], &mut rng, query_shares);
+            let shares = share_person(&[&probe.left, &probe.right], &mut rng, query_shares_seeded);
             for (p, s) in shares.into_iter().enumerate() {
                 pairs[p].push((id, s));
             }
@@ -291,7 +301,7 @@ fn custodians_with_different_gates_refuse_together() {
     let engines = engines(EyeMode::TwoEyes);
     let mut rng = ChaCha20Rng::seed_from_u64(6);
     let eye = with_valid_pairs(5_000, &mut rng);
-    let shares = share_person(&[&eye, &eye], &mut rng, query_shares);
+    let shares = share_person(&[&eye, &eye], &mut rng, query_shares_seeded);
     let sid = SessionId(SESSIONS.fetch_add(1, Ordering::Relaxed));
     let got = on_three(&engines, sid, Duration::from_secs(30), |p, e, net, sid| {
         let gate = if p == PartyId::P1 {

@@ -4,7 +4,7 @@ mod common;
 
 use common::on_three;
 use masque_mpc::PartyId;
-use masque_mpc::embedding::{EmbeddingEngine, share_embedding};
+use masque_mpc::embedding::{EmbeddingEngine, share_embedding_seeded};
 use masque_mpc::gallery::RecordId;
 use masque_mpc::randomness::{PartySeeds, SessionId};
 use masque_mpc::{ShareVec, Z32};
@@ -32,13 +32,13 @@ fn cosine_threshold_agrees_with_the_fixed_point_rule_near_and_far() {
     let mut rng = ChaCha20Rng::seed_from_u64(4);
     let t = 0.6;
     let rule = CosineRule::new(t).unwrap();
-    let seeds = PartySeeds::deal(&mut rng);
+    let seeds = PartySeeds::deal_seeded(&mut rng);
     let mut engines = seeds.map(|s| EmbeddingEngine::new(s, DIMS, rule));
     let stored: Vec<QuantizedEmbedding> = (0..20)
         .map(|_| Embedding::new(unit(&mut rng)).unwrap().quantize())
         .collect();
     for (k, e) in stored.iter().enumerate() {
-        for (engine, share) in engines.iter_mut().zip(share_embedding(e, &mut rng)) {
+        for (engine, share) in engines.iter_mut().zip(share_embedding_seeded(e, &mut rng)) {
             engine.insert(RecordId(k as u64), &share).unwrap();
         }
     }
@@ -63,7 +63,7 @@ fn cosine_threshold_agrees_with_the_fixed_point_rule_near_and_far() {
     assert!(want_1n.iter().any(|&m| m) && want_1n.iter().any(|&m| !m));
     let mut shared: [Vec<ShareVec<Z32>>; 3] = Default::default();
     for p in &probes {
-        for (i, s) in share_embedding(p, &mut rng).into_iter().enumerate() {
+        for (i, s) in share_embedding_seeded(p, &mut rng).into_iter().enumerate() {
             shared[i].push(s);
         }
     }
@@ -110,7 +110,7 @@ fn parity_on_ten_thousand_random_and_two_thousand_near_threshold_pairs() {
     let mut rng = ChaCha20Rng::seed_from_u64(21);
     let t = 0.6;
     let rule = CosineRule::new(t).unwrap();
-    let seeds = PartySeeds::deal(&mut rng);
+    let seeds = PartySeeds::deal_seeded(&mut rng);
     let check = |records: usize, probes_of: ProbeMaker<'_>, rng: &mut ChaCha20Rng, session: u64| {
         let mut engines = seeds.clone().map(|s| EmbeddingEngine::new(s, DIMS, rule));
         let bases: Vec<Vec<f32>> = (0..records)
@@ -121,7 +121,7 @@ fn parity_on_ten_thousand_random_and_two_thousand_near_threshold_pairs() {
             .map(|b| Embedding::new(b.clone()).unwrap().quantize())
             .collect();
         for (k, e) in stored.iter().enumerate() {
-            for (engine, share) in engines.iter_mut().zip(share_embedding(e, rng)) {
+            for (engine, share) in engines.iter_mut().zip(share_embedding_seeded(e, rng)) {
                 engine.insert(RecordId(k as u64), &share).unwrap();
             }
         }
@@ -132,7 +132,7 @@ fn parity_on_ten_thousand_random_and_two_thousand_near_threshold_pairs() {
             .collect();
         let mut shared: [Vec<ShareVec<Z32>>; 3] = Default::default();
         for p in &probes {
-            for (i, s) in share_embedding(p, rng).into_iter().enumerate() {
+            for (i, s) in share_embedding_seeded(p, rng).into_iter().enumerate() {
                 shared[i].push(s);
             }
         }

@@ -8,7 +8,7 @@ mod common;
 use common::on_three;
 use masque_mpc::embedding::EmbeddingEngine;
 use masque_mpc::randomness::{PartySeeds, SessionId};
-use masque_mpc::share::share_vec;
+use masque_mpc::share::share_vec_seeded;
 use masque_mpc::{PartyId, ShareVec, Z32};
 use masque_template::embedding::norm_gate_passes;
 use masque_template::{CosineRule, Embedding};
@@ -25,13 +25,13 @@ static SESSIONS: AtomicU64 = AtomicU64::new(1);
 /// three parties agree.
 fn gate_on_shares(vectors: &[Vec<i64>]) -> Vec<bool> {
     let mut rng = ChaCha20Rng::seed_from_u64(1);
-    let seeds = PartySeeds::deal(&mut rng);
+    let seeds = PartySeeds::deal_seeded(&mut rng);
     let rule = CosineRule::new(0.5).unwrap();
     let engines = seeds.map(|s| EmbeddingEngine::new(s, DIMS, rule));
     let mut shares: [Vec<ShareVec<Z32>>; 3] = Default::default();
     for v in vectors {
         let values: Vec<Z32> = v.iter().map(|&x| Z32::from_i64(x)).collect();
-        let dealt = share_vec(&values, &mut rng);
+        let dealt = share_vec_seeded(&values, &mut rng);
         for p in PartyId::ALL {
             shares[p.index()].push(dealt.for_party(p));
         }

@@ -4,7 +4,9 @@ mod common;
 
 use common::{on_three, share_person};
 use masque_mpc::PartyId;
-use masque_mpc::dealer::{EnrolmentShare, QueryShare, enrolment_shares, query_shares};
+use masque_mpc::dealer::{
+    EnrolmentShare, QueryShare, enrolment_shares_seeded, query_shares_seeded,
+};
 use masque_mpc::engine::{EngineError, PartyEngine};
 use masque_mpc::gallery::GalleryError;
 use masque_mpc::gallery::RecordId;
@@ -26,7 +28,7 @@ const T: f64 = Threshold::DEFAULT.value();
 static SESSIONS: AtomicU64 = AtomicU64::new(1);
 
 fn engines(mode: EyeMode) -> [PartyEngine; 3] {
-    let seeds = PartySeeds::deal(&mut ChaCha20Rng::seed_from_u64(3));
+    let seeds = PartySeeds::deal_seeded(&mut ChaCha20Rng::seed_from_u64(3));
     PartyId::ALL.map(|p| {
         PartyEngine::new(
             p,
@@ -38,11 +40,11 @@ fn engines(mode: EyeMode) -> [PartyEngine; 3] {
 }
 
 fn enrol(eyes: &[&IrisCode], rng: &mut ChaCha20Rng) -> [Vec<EnrolmentShare>; 3] {
-    share_person(eyes, rng, enrolment_shares)
+    share_person(eyes, rng, enrolment_shares_seeded)
 }
 
 fn query(eyes: &[&IrisCode], rng: &mut ChaCha20Rng) -> [Vec<QueryShare>; 3] {
-    share_person(eyes, rng, query_shares)
+    share_person(eyes, rng, query_shares_seeded)
 }
 
 /// Runs `f` for the three parties on threads over a fresh in-process network, in a fresh

@@ -15,7 +15,9 @@ mod common;
 
 use common::on_three;
 use masque_mpc::PartyId;
-use masque_mpc::dealer::{EnrolmentShare, QueryShare, enrolment_shares, query_shares};
+use masque_mpc::dealer::{
+    EnrolmentShare, QueryShare, enrolment_shares_seeded, query_shares_seeded,
+};
 use masque_mpc::engine::PartyEngine;
 use masque_mpc::gallery::RecordId;
 use masque_mpc::randomness::{PartySeeds, SessionId};
@@ -98,7 +100,7 @@ impl Custodians {
     /// `records` random records of one or two eyes, enrolled at the three parties and in
     /// the plaintext gallery.
     fn enrol(mode: EyeMode, records: usize, rng: &mut ChaCha20Rng) -> Self {
-        let seeds = PartySeeds::deal(rng);
+        let seeds = PartySeeds::deal_seeded(rng);
         let mut engines =
             PartyId::ALL.map(|p| PartyEngine::new(p, seeds[p.index()].clone(), mode, rule()));
         let mut plain = IrisGallery::new(mode);
@@ -106,8 +108,10 @@ impl Custodians {
         let mut stored = Vec::new();
         for k in 0..records {
             let codes: Vec<IrisCode> = (0..eyes).map(|_| random_code(rng)).collect();
-            let shares: Vec<[EnrolmentShare; 3]> =
-                codes.iter().map(|c| enrolment_shares(c, rng)).collect();
+            let shares: Vec<[EnrolmentShare; 3]> = codes
+                .iter()
+                .map(|c| enrolment_shares_seeded(c, rng))
+                .collect();
             for p in PartyId::ALL {
                 let own: Vec<EnrolmentShare> =
                     shares.iter().map(|s| s[p.index()].clone()).collect();
@@ -169,7 +173,8 @@ fn query_of(eyes: &[IrisCode]) -> IrisQuery {
 fn deal_queries(probes: &[Vec<IrisCode>], rng: &mut ChaCha20Rng) -> [Vec<Vec<QueryShare>>; 3] {
     let mut out: [Vec<Vec<QueryShare>>; 3] = Default::default();
     for probe in probes {
-        let per_eye: Vec<[QueryShare; 3]> = probe.iter().map(|c| query_shares(c, rng)).collect();
+        let per_eye: Vec<[QueryShare; 3]> =
+            probe.iter().map(|c| query_shares_seeded(c, rng)).collect();
         for p in PartyId::ALL {
             out[p.index()].push(per_eye.iter().map(|s| s[p.index()].clone()).collect());
         }

@@ -11,7 +11,7 @@ use masque_mpc::net::local::LocalNetwork;
 use masque_mpc::protocol::Session;
 use masque_mpc::protocol::bits::open_bits;
 use masque_mpc::randomness::{CorrelatedRandomness, PartySeeds, SessionId};
-use masque_mpc::share::share_vec;
+use masque_mpc::share::share_vec_seeded;
 use masque_mpc::{PartyId, Z16};
 use masque_template::{FixedPointRule, HammingCounts, Threshold};
 use rand::{Rng, SeedableRng};
@@ -28,8 +28,11 @@ fn mpc_decisions(rule: FixedPointRule, counts: &[HammingCounts], seed: u64) -> V
         .iter()
         .map(|c| Z16::from_i64(c.mask_dot().into()))
         .collect();
-    let (code, mask) = (share_vec(&code, &mut rng), share_vec(&mask, &mut rng));
-    let seeds = PartySeeds::deal(&mut rng);
+    let (code, mask) = (
+        share_vec_seeded(&code, &mut rng),
+        share_vec_seeded(&mask, &mut rng),
+    );
+    let seeds = PartySeeds::deal_seeded(&mut rng);
     let nets = LocalNetwork::connect(Duration::from_secs(60));
     let results: Vec<Vec<u64>> = std::thread::scope(|scope| {
         let handles: Vec<_> = nets

@@ -5,7 +5,7 @@ mod common;
 
 use common::share_person;
 use masque_mpc::PartyId;
-use masque_mpc::dealer::{QueryShare, enrolment_shares, query_shares};
+use masque_mpc::dealer::{QueryShare, enrolment_shares_seeded, query_shares_seeded};
 use masque_mpc::engine::PartyEngine;
 use masque_mpc::gallery::RecordId;
 use masque_mpc::net::Transport;
@@ -64,7 +64,7 @@ struct TwoEyes {
 fn two_eyes() -> TwoEyes {
     let pop = IrisPopulation::generate(&IrisModel::default(), 11, 6, 2, &|| {});
     let mut rng = ChaCha20Rng::seed_from_u64(5);
-    let seeds = PartySeeds::deal(&mut ChaCha20Rng::seed_from_u64(3));
+    let seeds = PartySeeds::deal_seeded(&mut ChaCha20Rng::seed_from_u64(3));
     let mut engines = PartyId::ALL.map(|p| {
         PartyEngine::new(
             p,
@@ -76,7 +76,11 @@ fn two_eyes() -> TwoEyes {
     let mut plain = IrisGallery::new(EyeMode::TwoEyes);
     for (i, person) in pop.persons.iter().enumerate().take(4) {
         let pair = &person.captures[0];
-        let shares = share_person(&[&pair.left, &pair.right], &mut rng, enrolment_shares);
+        let shares = share_person(
+            &[&pair.left, &pair.right],
+            &mut rng,
+            enrolment_shares_seeded,
+        );
         for (p, e) in engines.iter_mut().enumerate() {
             e.insert(RecordId(i as u64), &shares[p]).unwrap();
         }
@@ -89,7 +93,7 @@ fn two_eyes() -> TwoEyes {
     });
     let mut shares: [Vec<Vec<QueryShare>>; 3] = Default::default();
     for q in &probes {
-        for (p, s) in share_person(&[&q.left, &q.right], &mut rng, query_shares)
+        for (p, s) in share_person(&[&q.left, &q.right], &mut rng, query_shares_seeded)
             .into_iter()
             .enumerate()
         {
@@ -304,7 +308,7 @@ fn engine_in_process_and_over_tls() {
     use std::time::Instant;
     let eyes = 2_000;
     let mut rng = ChaCha20Rng::seed_from_u64(9);
-    let seeds = PartySeeds::deal(&mut rng);
+    let seeds = PartySeeds::deal_seeded(&mut rng);
     let mut engines = PartyId::ALL.map(|p| {
         PartyEngine::new(
             p,
@@ -317,11 +321,14 @@ fn engine_in_process_and_over_tls() {
     let random_code = |rng: &mut ChaCha20Rng| IrisCode::random(rng, 0.75);
     for k in 0..eyes {
         let code = random_code(&mut rng);
-        for (e, s) in engines.iter_mut().zip(enrolment_shares(&code, &mut rng)) {
+        for (e, s) in engines
+            .iter_mut()
+            .zip(enrolment_shares_seeded(&code, &mut rng))
+        {
             e.insert(RecordId(k), &[s]).unwrap();
         }
     }
-    let query = query_shares(&random_code(&mut rng), &mut rng).map(|s| vec![vec![s]]);
+    let query = query_shares_seeded(&random_code(&mut rng), &mut rng).map(|s| vec![vec![s]]);
     let comparisons = (eyes * 31) as f64;
     let run = |nets: Vec<Box<dyn Transport>>, sid: SessionId| {
         let start = Instant::now();

@@ -11,7 +11,7 @@ mod common;
 
 use common::share_person;
 use masque_mpc::PartyId;
-use masque_mpc::dealer::{QueryShare, enrolment_shares, query_shares};
+use masque_mpc::dealer::{QueryShare, enrolment_shares_seeded, query_shares_seeded};
 use masque_mpc::engine::PartyEngine;
 use masque_mpc::gallery::RecordId;
 use masque_mpc::net::tls::{TlsNode, TlsOptions, generate_network};
@@ -47,13 +47,17 @@ fn deal() -> Dealt {
     let rule = FixedPointRule::from_threshold(T);
     let pop = IrisPopulation::generate(&IrisModel::default(), 41, 3, 2, &|| {});
     let mut rng = ChaCha20Rng::seed_from_u64(17);
-    let seeds = PartySeeds::deal(&mut rng);
+    let seeds = PartySeeds::deal_seeded(&mut rng);
     let mut engines =
         PartyId::ALL.map(|p| PartyEngine::new(p, seeds[p.index()].clone(), EyeMode::TwoEyes, rule));
     let mut plain = IrisGallery::new(EyeMode::TwoEyes);
     for (i, person) in pop.persons.iter().enumerate().take(2) {
         let pair = &person.captures[0];
-        let shares = share_person(&[&pair.left, &pair.right], &mut rng, enrolment_shares);
+        let shares = share_person(
+            &[&pair.left, &pair.right],
+            &mut rng,
+            enrolment_shares_seeded,
+        );
         for (p, e) in engines.iter_mut().enumerate() {
             e.insert(RecordId(i as u64), &shares[p]).unwrap();
         }
@@ -66,7 +70,7 @@ fn deal() -> Dealt {
     let mut search = Vec::new();
     for person in &pop.persons {
         let q = &person.captures[1];
-        for (p, s) in share_person(&[&q.left, &q.right], &mut rng, query_shares)
+        for (p, s) in share_person(&[&q.left, &q.right], &mut rng, query_shares_seeded)
             .into_iter()
             .enumerate()
         {
@@ -123,7 +127,7 @@ fn tls_child() {
     // The dealt PRF seeds are replaced by seeds the three processes agree over TLS, so
     // no single machine ever knew the ones the queries use.
     let sid = SessionId(0);
-    let agreed = PartySeeds::agree(&mut node.session(sid).unwrap(), &mut rand::rng()).unwrap();
+    let agreed = PartySeeds::agree(&mut node.session(sid).unwrap()).unwrap();
     engine.set_seeds(agreed);
     let sid = SessionId(1);
     let search = engine

@@ -7,8 +7,8 @@ mod common;
 use common::{on_three, share_person};
 use masque_mpc::PartyId;
 use masque_mpc::dealer::{
-    EnrolmentShare, EyeShare, QueryShare, ShareForm, enrolment_shares,
-    enrolment_shares_of_elements, query_shares, query_shares_of_elements,
+    EnrolmentShare, EyeShare, QueryShare, ShareForm, enrolment_shares_of_elements,
+    enrolment_shares_seeded, query_shares_of_elements, query_shares_seeded,
 };
 use masque_mpc::encode::{CODE_ELEMENTS, ELEMENTS, encode_iris, mask_of_code_positions};
 use masque_mpc::engine::PartyEngine;
@@ -25,7 +25,7 @@ use std::time::Duration;
 static SESSIONS: AtomicU64 = AtomicU64::new(1);
 
 fn engines() -> [PartyEngine; 3] {
-    let seeds = PartySeeds::deal(&mut ChaCha20Rng::seed_from_u64(8));
+    let seeds = PartySeeds::deal_seeded(&mut ChaCha20Rng::seed_from_u64(8));
     PartyId::ALL.map(|p| {
         PartyEngine::new(
             p,
@@ -69,11 +69,14 @@ fn codes(rng: &mut ChaCha20Rng) -> Vec<IrisCode> {
 fn honest_shares_of_any_code_are_valid_in_both_forms() {
     let mut rng = ChaCha20Rng::seed_from_u64(1);
     let codes = codes(&mut rng);
-    let queries: Vec<[QueryShare; 3]> = codes.iter().map(|c| query_shares(c, &mut rng)).collect();
+    let queries: Vec<[QueryShare; 3]> = codes
+        .iter()
+        .map(|c| query_shares_seeded(c, &mut rng))
+        .collect();
     assert_eq!(validate(&queries), vec![true; codes.len()]);
     let enrolments: Vec<[EnrolmentShare; 3]> = codes
         .iter()
-        .map(|c| enrolment_shares(c, &mut rng))
+        .map(|c| enrolment_shares_seeded(c, &mut rng))
         .collect();
     assert_eq!(validate(&enrolments), vec![true; codes.len()]);
     // The element-level dealer gives the same shares' validity for a real encoding.
@@ -105,7 +108,7 @@ where
 fn shares_off_a_degree_one_polynomial_are_refused() {
     let mut rng = ChaCha20Rng::seed_from_u64(2);
     let code = IrisCode::random(&mut rng, 0.8);
-    let honest = query_shares(&code, &mut rng);
+    let honest = query_shares_seeded(&code, &mut rng);
     let batch = vec![
         honest.clone(),
         off_the_line(honest.clone(), 0, 0),
@@ -114,7 +117,7 @@ fn shares_off_a_degree_one_polynomial_are_refused() {
         honest,
     ];
     assert_eq!(validate(&batch), vec![true, false, false, false, true]);
-    let enrolment = enrolment_shares(&code, &mut rng);
+    let enrolment = enrolment_shares_seeded(&code, &mut rng);
     let batch = vec![off_the_line(enrolment.clone(), 17, 1), enrolment];
     assert_eq!(validate(&batch), vec![false, true]);
 }
@@ -182,7 +185,7 @@ fn elements_no_iris_encoding_has_are_refused() {
 #[test]
 fn two_eye_templates_are_refused_if_either_eye_is_malformed() {
     let mut rng = ChaCha20Rng::seed_from_u64(4);
-    let seeds = PartySeeds::deal(&mut ChaCha20Rng::seed_from_u64(8));
+    let seeds = PartySeeds::deal_seeded(&mut ChaCha20Rng::seed_from_u64(8));
     let engines = PartyId::ALL.map(|p| {
         PartyEngine::new(
             p,
@@ -195,7 +198,7 @@ fn two_eye_templates_are_refused_if_either_eye_is_malformed() {
         IrisCode::random(&mut rng, 0.8),
         IrisCode::random(&mut rng, 0.8),
     );
-    let honest = share_person(&[&left, &right], &mut rng, query_shares);
+    let honest = share_person(&[&left, &right], &mut rng, query_shares_seeded);
     let mut bad_right = encode_iris(&right);
     bad_right[CODE_ELEMENTS] = Z16(3);
     let bad = query_shares_of_elements(&bad_right, &mut rng);
@@ -236,10 +239,10 @@ fn enrolment_shares_must_encode_the_queried_template() {
     let mut flipped = encode_iris(&code);
     let at = (0..CODE_ELEMENTS).find(|&p| flipped[p] != Z16(0)).unwrap();
     flipped[at] = Z16(0) - flipped[at];
-    let queried = query_shares(&code, &mut rng);
+    let queried = query_shares_seeded(&code, &mut rng);
     let stored = [
-        enrolment_shares(&code, &mut rng),
-        enrolment_shares(&other, &mut rng),
+        enrolment_shares_seeded(&code, &mut rng),
+        enrolment_shares_seeded(&other, &mut rng),
         enrolment_shares_of_elements(&fewer, &mut rng),
         enrolment_shares_of_elements(&flipped, &mut rng),
     ];

@@ -5,14 +5,14 @@
 //! threshold layer alone on extreme dot products, once for the whole 1:N engine on a
 //! gallery that contains the probe's person and on one that does not.
 
-use masque_mpc::dealer::{enrolment_shares, query_shares};
+use masque_mpc::dealer::{enrolment_shares_seeded, query_shares_seeded};
 use masque_mpc::engine::PartyEngine;
 use masque_mpc::gallery::RecordId;
 use masque_mpc::net::local::{LocalNetwork, LocalTransport};
 use masque_mpc::net::{NetError, Transport};
 use masque_mpc::protocol::Session;
 use masque_mpc::randomness::{CorrelatedRandomness, PartySeeds, SessionId};
-use masque_mpc::share::share_vec;
+use masque_mpc::share::share_vec_seeded;
 use masque_mpc::{PartyId, Z16};
 use masque_template::matcher::EyeMode;
 use masque_template::{FixedPointRule, IrisCode, Threshold};
@@ -49,9 +49,9 @@ impl Transport for Recording {
 /// Every party's received bytes for one batch of `(code_dot, mask_dot)` secrets.
 fn views(code: i64, mask: i64, n: usize, seed: u64) -> Vec<Vec<u8>> {
     let mut rng = ChaCha20Rng::seed_from_u64(seed);
-    let code = share_vec(&vec![Z16::from_i64(code); n], &mut rng);
-    let mask = share_vec(&vec![Z16::from_i64(mask); n], &mut rng);
-    let seeds = PartySeeds::deal(&mut rng);
+    let code = share_vec_seeded(&vec![Z16::from_i64(code); n], &mut rng);
+    let mask = share_vec_seeded(&vec![Z16::from_i64(mask); n], &mut rng);
+    let seeds = PartySeeds::deal_seeded(&mut rng);
     let rule = FixedPointRule::new(Threshold::DEFAULT);
     std::thread::scope(|scope| {
         let handles: Vec<_> = LocalNetwork::connect(Duration::from_secs(60))
@@ -95,7 +95,7 @@ fn random_code(rng: &mut ChaCha20Rng) -> IrisCode {
 /// probe against 48 records; the probe's own code is enrolled when `enrolled`.
 fn engine_views(enrolled: bool, seed: u64) -> Vec<Vec<u8>> {
     let mut rng = ChaCha20Rng::seed_from_u64(seed);
-    let seeds = PartySeeds::deal(&mut rng);
+    let seeds = PartySeeds::deal_seeded(&mut rng);
     let rule = FixedPointRule::new(Threshold::DEFAULT);
     let mut engines = PartyId::ALL
         .map(|p| PartyEngine::new(p, seeds[p.index()].clone(), EyeMode::SingleEye, rule));
@@ -106,11 +106,14 @@ fn engine_views(enrolled: bool, seed: u64) -> Vec<Vec<u8>> {
         } else {
             random_code(&mut rng)
         };
-        for (e, s) in engines.iter_mut().zip(enrolment_shares(&code, &mut rng)) {
+        for (e, s) in engines
+            .iter_mut()
+            .zip(enrolment_shares_seeded(&code, &mut rng))
+        {
             e.insert(RecordId(k), &[s]).unwrap();
         }
     }
-    let queries = query_shares(&probe, &mut rng).map(|s| vec![vec![s]]);
+    let queries = query_shares_seeded(&probe, &mut rng).map(|s| vec![vec![s]]);
     std::thread::scope(|scope| {
         let handles: Vec<_> = LocalNetwork::connect(Duration::from_secs(60))
             .into_iter()

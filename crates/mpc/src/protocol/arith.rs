@@ -91,13 +91,13 @@ mod tests {
     use super::*;
     use crate::protocol::testing::run3;
     use crate::ring::{Z16, Z32};
-    use crate::share::{reconstruct, share_vec};
+    use crate::share::{reconstruct, share_vec_seeded};
     use proptest::prelude::*;
     use rand::SeedableRng;
     use rand_chacha::ChaCha20Rng;
 
     fn deal<R: Ring>(v: &[R], seed: u64) -> [ShareVec<R>; 3] {
-        let d = share_vec(v, &mut ChaCha20Rng::seed_from_u64(seed));
+        let d = share_vec_seeded(v, &mut ChaCha20Rng::seed_from_u64(seed));
         PartyId::ALL.map(|p| d.for_party(p))
     }
 

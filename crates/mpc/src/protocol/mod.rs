@@ -124,7 +124,7 @@ pub(crate) mod testing {
 
     /// Runs `f(party, session)` for the three parties and returns their results in order.
     pub fn run3<T: Send>(f: impl Fn(PartyId, &mut Session<'_>) -> T + Sync) -> [T; 3] {
-        let seeds = PartySeeds::deal(&mut ChaCha20Rng::seed_from_u64(42));
+        let seeds = PartySeeds::deal_seeded(&mut ChaCha20Rng::seed_from_u64(42));
         let nets = LocalNetwork::connect(Duration::from_secs(20));
         let f = &f;
         std::thread::scope(|scope| {
