@@ -22,7 +22,7 @@ use crate::party::PartyId;
 use crate::randomness::{PartySeeds, SessionId};
 use masque_template::iris::ROTATION_COUNT;
 use masque_template::matcher::{DecisionRule, EyeMode, IrisGallery, IrisQuery, Kernel, Matcher};
-use masque_template::{FixedPointRule, IrisCode, Threshold};
+use masque_template::{CoverageGate, FixedPointRule, IrisCode, Threshold};
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 use rayon::prelude::*;
@@ -76,6 +76,10 @@ pub struct BenchReport {
     pub plaintext_kernel: String,
     /// Bytes of shares stored per eye per party (measured from the gallery).
     pub share_bytes_per_eye: f64,
+    /// Wall seconds of the per-template checks a custodian runs on the same queries
+    /// before searching (share validation, then the coverage gate), in process: their
+    /// cost is per query, not per comparison.
+    pub checks_seconds: f64,
 }
 
 /// Mask density of the random codes: about 3/4 valid (the work does not depend on it).
@@ -241,6 +245,40 @@ pub fn run(
     let cpu = cpu_since(cpu0, &results, Duration::ZERO);
     let in_process = figures(&results, cpu, wall, comparisons)?;
 
+    // The checks every query goes through first: validation and the coverage gate.
+    let started = Instant::now();
+    let checked: Vec<Result<Vec<bool>, EngineError>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = engines
+            .iter()
+            .zip(LocalNetwork::connect(timeout))
+            .zip(LocalNetwork::connect(timeout))
+            .zip(&shared)
+            .map(|(((engine, mut first), mut second), queries)| {
+                scope.spawn(move || {
+                    let valid = engine.validate(&mut first, SessionId(10), queries)?;
+                    let gated = engine.gate(
+                        &mut second,
+                        SessionId(11),
+                        queries,
+                        CoverageGate::default(),
+                    )?;
+                    Ok(valid.iter().zip(gated).map(|(&v, g)| v && g).collect())
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("party thread"))
+            .collect()
+    });
+    let checks_seconds = started.elapsed().as_secs_f64();
+    for c in checked {
+        // Random codes at this mask density are valid and pass the gate.
+        if c? != vec![true; queries] {
+            return Err(BenchError::Disagreement);
+        }
+    }
+
     let nodes = loopback(timeout)?;
     let io_cpu = |nodes: &[crate::net::tls::TlsNode; 3]| -> Duration {
         nodes.iter().filter_map(|n| n.runtime_cpu_time()).sum()
@@ -287,6 +325,7 @@ pub fn run(
         plaintext_per_core: comparisons as f64 / plain_seconds,
         plaintext_kernel: format!("{:?}", matcher.kernel),
         share_bytes_per_eye: gallery.stored_bytes() as f64 / eyes.max(1) as f64,
+        checks_seconds,
     })
 }
 

@@ -17,6 +17,7 @@
 use crate::encode::{GROUP, GROUPS, encode_iris};
 use crate::galois::Gr4;
 use crate::party::PartyId;
+#[cfg(any(test, feature = "seeded-rng"))]
 use crate::ring::Z16;
 use crate::shamir;
 use masque_template::IrisCode;
