@@ -216,7 +216,7 @@ impl EmbeddingEngine {
         if queries.is_empty() || slots.is_empty() {
             return Ok(vec![false; queries.len()]);
         }
-        self.ledger.claim(session)?;
+        self.ledger.claim_for(session, &*net)?;
         let rand = CorrelatedRandomness::for_protocol(&self.seeds, Protocol::Embedding, session);
         let mut s = Session::new(net, rand);
         let decided = self.decide(&mut s, queries, slots)?;
@@ -238,7 +238,7 @@ impl EmbeddingEngine {
         if vectors.is_empty() {
             return Ok(Vec::new());
         }
-        self.ledger.claim(session)?;
+        self.ledger.claim_for(session, &*net)?;
         let rand =
             CorrelatedRandomness::for_protocol(&self.seeds, Protocol::EmbeddingGate, session);
         let mut s = Session::new(net, rand);

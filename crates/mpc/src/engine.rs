@@ -228,7 +228,7 @@ impl PartyEngine {
         for t in templates {
             self.gallery.check_shape(t)?;
         }
-        self.ledger.claim(session)?;
+        self.ledger.claim_for(session, &*net)?;
         let rand = CorrelatedRandomness::for_protocol(&self.seeds, Protocol::CoverageGate, session);
         let mut s = Session::new(net, rand);
         // The gate is a network parameter: a custodian with another one would let
@@ -274,7 +274,7 @@ impl PartyEngine {
         for t in templates {
             self.gallery.check_shape(t)?;
         }
-        self.ledger.claim(session)?;
+        self.ledger.claim_for(session, &*net)?;
         let rand = CorrelatedRandomness::for_protocol(&self.seeds, Protocol::Validation, session);
         let mut s = Session::new(net, rand);
         Ok(validate_templates(&mut s, templates)?)
@@ -300,7 +300,7 @@ impl PartyEngine {
             self.gallery.check_shape(q)?;
             self.gallery.check_shape(r)?;
         }
-        self.ledger.claim(session)?;
+        self.ledger.claim_for(session, &*net)?;
         let rand = CorrelatedRandomness::for_protocol(&self.seeds, Protocol::Validation, session);
         let mut s = Session::new(net, rand);
         Ok(same_templates(&mut s, pairs)?)
@@ -325,7 +325,7 @@ impl PartyEngine {
         if queries.is_empty() {
             return Ok(Vec::new());
         }
-        self.ledger.claim(session)?;
+        self.ledger.claim_for(session, &*net)?;
         let protocol = match plan {
             Plan::Search(_) => Protocol::Search,
             Plan::Pairs(_) => Protocol::Verify,

@@ -55,6 +55,17 @@ pub enum SessionError {
         /// The highest id claimed.
         newest: u64,
     },
+    /// The transport carries another session than the one asked for.
+    #[error(
+        "session {given} refused: the transport is bound to session {transport}; open the \
+         transport session with the same id"
+    )]
+    TransportMismatch {
+        /// The id asked for.
+        given: u64,
+        /// The transport's session id.
+        transport: u64,
+    },
     /// The ledger could not be read or written; no session runs without its claim on disk.
     #[error("session ledger: {0}")]
     Storage(String),
@@ -154,6 +165,24 @@ impl SessionLedger {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Claims `session` for a run over `net`: refused if `net` is bound to another session,
+    /// then as [`SessionLedger::claim`].
+    pub fn claim_for(
+        &self,
+        session: SessionId,
+        net: &dyn crate::net::Transport,
+    ) -> Result<(), SessionError> {
+        if let Some(bound) = net.session()
+            && bound != session
+        {
+            return Err(SessionError::TransportMismatch {
+                given: session.0,
+                transport: bound.0,
+            });
+        }
+        self.claim(session)
     }
 
     /// Claims `session`: refused if it was claimed before, or if it is more than

@@ -156,3 +156,57 @@ fn engines_in(dir: &Path, seeds: &[PartySeeds; 3], people: &[IrisCode]) -> [Part
     std::fs::create_dir_all(dir).unwrap();
     engines(dir, seeds, people)
 }
+
+/// The PRF keys and the frames on the wire name the same session: an engine refuses to run
+/// a session over a TLS transport session with another id, at every party, before sending.
+#[test]
+fn a_session_runs_only_over_its_own_transport_session() {
+    let dir = tempfile::tempdir().unwrap();
+    let seeds = PartySeeds::deal_seeded(&mut ChaCha20Rng::seed_from_u64(6));
+    let mut rng = ChaCha20Rng::seed_from_u64(7);
+    let people: Vec<IrisCode> = (0..2).map(|_| IrisCode::random(&mut rng, 0.9)).collect();
+    let query = share_person(&[&people[1]], &mut rng, query_shares_seeded);
+    let engines = engines(dir.path(), &seeds, &people);
+    let nodes = masque_mpc::net::tls::loopback(Duration::from_secs(30)).unwrap();
+    let results: Vec<_> = std::thread::scope(|scope| {
+        let handles: Vec<_> = PartyId::ALL
+            .map(|p| {
+                let (node, engine, query) =
+                    (&nodes[p.index()], &engines[p.index()], &query[p.index()]);
+                scope.spawn(move || {
+                    let mut transport = node.session(SessionId(7)).unwrap();
+                    engine.search(&mut transport, SessionId(8), std::slice::from_ref(query))
+                })
+            })
+            .into_iter()
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    for r in results {
+        assert_eq!(
+            r,
+            Err(EngineError::Session(SessionError::TransportMismatch {
+                given: 8,
+                transport: 7
+            }))
+        );
+    }
+    // The same engines run fine over a transport session of the right id.
+    let results: Vec<_> = std::thread::scope(|scope| {
+        let handles: Vec<_> = PartyId::ALL
+            .map(|p| {
+                let (node, engine, query) =
+                    (&nodes[p.index()], &engines[p.index()], &query[p.index()]);
+                scope.spawn(move || {
+                    let mut transport = node.session(SessionId(9)).unwrap();
+                    engine.search(&mut transport, SessionId(9), std::slice::from_ref(query))
+                })
+            })
+            .into_iter()
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    for r in results {
+        assert_eq!(r.unwrap(), vec![true]);
+    }
+}

@@ -90,4 +90,11 @@ pub trait Transport: Send {
     fn recv(&mut self, from: PartyId) -> Result<Vec<u8>, NetError>;
     /// Payload bytes sent so far.
     fn bytes_sent(&self) -> u64;
+    /// The protocol session this transport carries, if it is bound to one (the TLS
+    /// transport's sessions are; the in-process network is not). The engines refuse to
+    /// run a session whose id differs from its transport's, so the PRF keys and the
+    /// frames on the wire always name the same session.
+    fn session(&self) -> Option<crate::randomness::SessionId> {
+        None
+    }
 }

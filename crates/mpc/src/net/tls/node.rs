@@ -301,6 +301,10 @@ impl Transport for TlsSession {
         self.me
     }
 
+    fn session(&self) -> Option<SessionId> {
+        Some(self.id)
+    }
+
     /// Queues `message` on the connection to `to`; waits (up to the timeout) only if
     /// that connection is down and this session has not used it yet.
     fn send(&mut self, to: PartyId, message: Vec<u8>) -> Result<(), NetError> {
