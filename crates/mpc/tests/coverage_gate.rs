@@ -318,3 +318,79 @@ fn custodians_with_different_gates_refuse_together() {
         );
     }
 }
+
+/// `a` rotated by a random shift with `round(fhd · overlap)` valid bits flipped.
+fn variant(a: &IrisCode, fhd: f64, rng: &mut ChaCha20Rng) -> IrisCode {
+    let shifted = a.rotated(rng.random_range(-15..=15));
+    let mut valid: Vec<usize> = (0..IrisCode::BITS)
+        .filter(|&i| shifted.mask_bit(i))
+        .collect();
+    let flips = (fhd * valid.len() as f64).round() as usize;
+    let mut flip = vec![false; IrisCode::BITS];
+    for k in 0..flips {
+        let j = rng.random_range(k..valid.len());
+        valid.swap(k, j);
+        flip[valid[k]] = true;
+    }
+    IrisCode::from_fn(|i| shifted.code_bit(i) ^ flip[i], |i| shifted.mask_bit(i)).unwrap()
+}
+
+/// Near the threshold (|FHD − t| < 0.005 at the best rotation), with both eyes gated and
+/// masks that differ (the query loses a random tenth of its valid pairs), the engine's
+/// 1:1 decision equals the fractional rule with its minimum overlap.
+#[test]
+fn gated_near_threshold_decisions_equal_the_fractional_rule() {
+    const PAIRS_WANTED: usize = 400;
+    let t = Threshold::DEFAULT.value();
+    let gate = CoverageGate::default();
+    let mut rng = ChaCha20Rng::seed_from_u64(7);
+    let fractional = Matcher::new(DecisionRule::default());
+    let mut mpc = engines(EyeMode::SingleEye);
+    let mut plain = IrisGallery::new(EyeMode::SingleEye);
+    let mut pairs: [Vec<(RecordId, Vec<QueryShare>)>; 3] = Default::default();
+    let mut want = Vec::new();
+    let mut record = 0u64;
+    while want.len() < PAIRS_WANTED {
+        let stored = IrisCode::random(&mut rng, 0.8);
+        let near = variant(&stored, t + rng.random_range(-0.006..0.006), &mut rng);
+        let keep: Vec<bool> = (0..PAIRS).map(|_| rng.random_bool(0.9)).collect();
+        let query =
+            IrisCode::from_fn(|i| near.code_bit(i), |i| near.mask_bit(i) && keep[i / 2]).unwrap();
+        if !gate.passes(&stored) || !gate.passes(&query) {
+            continue;
+        }
+        let id = RecordId(record);
+        plain.insert_eye(id, &stored).unwrap();
+        let outcome = fractional
+            .verify(&plain, id, &IrisQuery::single(&query))
+            .unwrap()
+            .unwrap();
+        let best = outcome
+            .best
+            .map(|c| c.distance)
+            .expect("gated eyes always have a decidable rotation");
+        if (best - t).abs() >= 0.005 {
+            plain.remove(id);
+            continue;
+        }
+        let stored_shares = share_person(&[&stored], &mut rng, enrolment_shares_seeded);
+        for (p, e) in mpc.iter_mut().enumerate() {
+            e.insert(id, &stored_shares[p]).unwrap();
+        }
+        let query_shares = share_person(&[&query], &mut rng, query_shares_seeded);
+        for (p, s) in query_shares.into_iter().enumerate() {
+            pairs[p].push((id, s));
+        }
+        want.push(outcome.is_match);
+        record += 1;
+    }
+    assert!(want.iter().any(|&w| w) && want.iter().any(|&w| !w));
+    let sid = SessionId(SESSIONS.fetch_add(1, Ordering::Relaxed));
+    let got = on_three(&mpc, sid, Duration::from_secs(120), |p, e, net, sid| {
+        e.verify_batch(net, sid, &pairs[p.index()]).unwrap()
+    });
+    for g in &got {
+        let disagreements = g.iter().zip(&want).filter(|(a, b)| a != b).count();
+        assert_eq!(disagreements, 0, "of {} near-threshold pairs", want.len());
+    }
+}
