@@ -219,18 +219,10 @@ impl PartyEngine {
         templates: &[Vec<EyeShare<F>>],
         gate: CoverageGate,
     ) -> Result<Vec<bool>, EngineError> {
-        if net.party() != self.gallery.party() {
-            return Err(EngineError::TransportParty {
-                engine: self.gallery.party(),
-                transport: net.party(),
-            });
-        }
         for t in templates {
             self.gallery.check_shape(t)?;
         }
-        self.ledger.claim_for(session, &*net)?;
-        let rand = CorrelatedRandomness::for_protocol(&self.seeds, Protocol::CoverageGate, session);
-        let mut s = Session::new(net, rand);
+        let mut s = self.start(net, session, Protocol::CoverageGate)?;
         // The gate is a network parameter: a custodian with another one would let
         // through what the others refuse (or the reverse). Compared, never trusted.
         let me = s.party();
@@ -265,18 +257,10 @@ impl PartyEngine {
         session: SessionId,
         templates: &[Vec<EyeShare<F>>],
     ) -> Result<Vec<bool>, EngineError> {
-        if net.party() != self.gallery.party() {
-            return Err(EngineError::TransportParty {
-                engine: self.gallery.party(),
-                transport: net.party(),
-            });
-        }
         for t in templates {
             self.gallery.check_shape(t)?;
         }
-        self.ledger.claim_for(session, &*net)?;
-        let rand = CorrelatedRandomness::for_protocol(&self.seeds, Protocol::Validation, session);
-        let mut s = Session::new(net, rand);
+        let mut s = self.start(net, session, Protocol::Validation)?;
         Ok(validate_templates(&mut s, templates)?)
     }
 
@@ -290,20 +274,32 @@ impl PartyEngine {
         session: SessionId,
         pairs: &[TemplatePair],
     ) -> Result<Vec<bool>, EngineError> {
+        for (q, r) in pairs {
+            self.gallery.check_shape(q)?;
+            self.gallery.check_shape(r)?;
+        }
+        let mut s = self.start(net, session, Protocol::Validation)?;
+        Ok(same_templates(&mut s, pairs)?)
+    }
+
+    /// Opens session `session` of `protocol` over `net`: checks the transport speaks for
+    /// this engine's party and carries this session, claims the id in the ledger (before
+    /// anything is sent) and keys the session's PRFs.
+    fn start<'t>(
+        &self,
+        net: &'t mut dyn Transport,
+        session: SessionId,
+        protocol: Protocol,
+    ) -> Result<Session<'t>, EngineError> {
         if net.party() != self.gallery.party() {
             return Err(EngineError::TransportParty {
                 engine: self.gallery.party(),
                 transport: net.party(),
             });
         }
-        for (q, r) in pairs {
-            self.gallery.check_shape(q)?;
-            self.gallery.check_shape(r)?;
-        }
         self.ledger.claim_for(session, &*net)?;
-        let rand = CorrelatedRandomness::for_protocol(&self.seeds, Protocol::Validation, session);
-        let mut s = Session::new(net, rand);
-        Ok(same_templates(&mut s, pairs)?)
+        let rand = CorrelatedRandomness::for_protocol(&self.seeds, protocol, session);
+        Ok(Session::new(net, rand))
     }
 
     fn run(
@@ -313,25 +309,17 @@ impl PartyEngine {
         queries: &[Vec<QueryShare>],
         plan: Plan,
     ) -> Result<Vec<bool>, EngineError> {
-        if net.party() != self.gallery.party() {
-            return Err(EngineError::TransportParty {
-                engine: self.gallery.party(),
-                transport: net.party(),
-            });
-        }
         for q in queries {
             self.gallery.check_shape(q)?;
         }
         if queries.is_empty() {
             return Ok(Vec::new());
         }
-        self.ledger.claim_for(session, &*net)?;
         let protocol = match plan {
             Plan::Search(_) => Protocol::Search,
             Plan::Pairs(_) => Protocol::Verify,
         };
-        let rand = CorrelatedRandomness::for_protocol(&self.seeds, protocol, session);
-        let mut s = Session::new(net, rand);
+        let mut s = self.start(net, session, protocol)?;
         // Before the empty-gallery shortcut: a party whose gallery is empty while the
         // others' are not must refuse with them, not return alone.
         self.check_aligned(&mut s)?;

@@ -168,21 +168,25 @@ fn a_session_runs_only_over_its_own_transport_session() {
     let query = share_person(&[&people[1]], &mut rng, query_shares_seeded);
     let engines = engines(dir.path(), &seeds, &people);
     let nodes = masque_mpc::net::tls::loopback(Duration::from_secs(30)).unwrap();
-    let results: Vec<_> = std::thread::scope(|scope| {
-        let handles: Vec<_> = PartyId::ALL
-            .map(|p| {
-                let (node, engine, query) =
-                    (&nodes[p.index()], &engines[p.index()], &query[p.index()]);
-                scope.spawn(move || {
-                    let mut transport = node.session(SessionId(7)).unwrap();
-                    engine.search(&mut transport, SessionId(8), std::slice::from_ref(query))
+    // Each party searches as session `engine_sid` over a TLS session opened as `tls_sid`.
+    let over_tls = |tls_sid: u64, engine_sid: u64| -> Vec<Result<Vec<bool>, EngineError>> {
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = PartyId::ALL
+                .map(|p| {
+                    let (node, engine) = (&nodes[p.index()], &engines[p.index()]);
+                    let query = &query[p.index()];
+                    scope.spawn(move || {
+                        let mut transport = node.session(SessionId(tls_sid)).unwrap();
+                        let queries = std::slice::from_ref(query);
+                        engine.search(&mut transport, SessionId(engine_sid), queries)
+                    })
                 })
-            })
-            .into_iter()
-            .collect();
-        handles.into_iter().map(|h| h.join().unwrap()).collect()
-    });
-    for r in results {
+                .into_iter()
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        })
+    };
+    for r in over_tls(7, 8) {
         assert_eq!(
             r,
             Err(EngineError::Session(SessionError::TransportMismatch {
@@ -192,21 +196,7 @@ fn a_session_runs_only_over_its_own_transport_session() {
         );
     }
     // The same engines run fine over a transport session of the right id.
-    let results: Vec<_> = std::thread::scope(|scope| {
-        let handles: Vec<_> = PartyId::ALL
-            .map(|p| {
-                let (node, engine, query) =
-                    (&nodes[p.index()], &engines[p.index()], &query[p.index()]);
-                scope.spawn(move || {
-                    let mut transport = node.session(SessionId(9)).unwrap();
-                    engine.search(&mut transport, SessionId(9), std::slice::from_ref(query))
-                })
-            })
-            .into_iter()
-            .collect();
-        handles.into_iter().map(|h| h.join().unwrap()).collect()
-    });
-    for r in results {
+    for r in over_tls(9, 9) {
         assert_eq!(r.unwrap(), vec![true]);
     }
 }
