@@ -29,12 +29,17 @@ fn transport_json(t: &TransportFigures) -> serde_json::Value {
         "wall_seconds": t.wall_seconds,
         "cpu_seconds_three_parties": t.cpu_seconds,
         "bytes_sent_per_comparison_per_party": t.bytes_per_comparison,
+        "page_faults": t.page_faults,
     })
 }
 
 fn print_transport(name: &str, t: &TransportFigures) {
+    let faults = t
+        .page_faults
+        .map(|f| format!("   {f} page faults"))
+        .unwrap_or_default();
     println!(
-        "  {name:<11} {:>12.0} comparisons/s per party-core   wall {:.3} s   CPU (3 parties) {:.3} s   {:.2} bytes sent per comparison per party",
+        "  {name:<11} {:>12.0} comparisons/s per party-core   wall {:.3} s   CPU (3 parties) {:.3} s   {:.2} bytes sent per comparison per party{faults}",
         t.per_party_core, t.wall_seconds, t.cpu_seconds, t.bytes_per_comparison
     );
 }

@@ -53,6 +53,10 @@ pub struct TransportFigures {
     pub per_party_core: f64,
     /// Payload bytes each party sent per comparison (largest of the three).
     pub bytes_per_comparison: f64,
+    /// Minor page faults of the process during the queries (fresh memory the kernel had
+    /// to map and zero), where the platform reports them: a deterministic measure of
+    /// allocation churn on a noisy machine.
+    pub page_faults: Option<u64>,
 }
 
 /// What one benchmark run measured.
@@ -94,6 +98,11 @@ fn thread_cpu() -> Option<Duration> {
 
 /// CPU time of the whole process so far: every thread, finished ones included.
 fn process_cpu() -> Option<Duration> {
+    process_usage().map(|(cpu, _)| cpu)
+}
+
+/// The process's CPU time and its minor page faults so far (Linux x86-64 only).
+fn process_usage() -> Option<(Duration, u64)> {
     #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
     {
         let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
@@ -109,7 +118,10 @@ fn process_cpu() -> Option<Duration> {
             Duration::from_secs(t.tv_sec.max(0) as u64)
                 + Duration::from_micros(t.tv_usec.max(0) as u64)
         };
-        Some(time(usage.ru_utime) + time(usage.ru_stime))
+        Some((
+            time(usage.ru_utime) + time(usage.ru_stime),
+            usage.ru_minflt.max(0) as u64,
+        ))
     }
     #[cfg(not(all(target_os = "linux", target_arch = "x86_64")))]
     {
@@ -168,6 +180,7 @@ fn figures(
     cpu: Duration,
     wall: Duration,
     comparisons: u64,
+    faults_before: Option<u64>,
 ) -> Result<TransportFigures, BenchError> {
     if results.iter().any(|r| r.2 != results[0].2) {
         return Err(BenchError::Disagreement);
@@ -178,7 +191,14 @@ fn figures(
         cpu_seconds: cpu.as_secs_f64(),
         per_party_core: comparisons as f64 / (cpu.as_secs_f64() / 3.0),
         bytes_per_comparison: bytes as f64 / comparisons as f64,
+        page_faults: faults_before
+            .zip(process_usage())
+            .map(|(before, (_, after))| after.saturating_sub(before)),
     })
+}
+
+fn faults_now() -> Option<u64> {
+    process_usage().map(|(_, faults)| faults)
 }
 
 /// Runs the benchmark: `eyes` stored eyes, a batch of `queries` single-eye queries.
@@ -234,7 +254,7 @@ pub fn run(
     let comparisons = (queries * eyes * ROTATION_COUNT) as u64;
     let timeout = Duration::from_secs(600);
 
-    let (cpu0, started) = (process_cpu(), Instant::now());
+    let (faults0, cpu0, started) = (faults_now(), process_cpu(), Instant::now());
     let results = run_parties(
         &engines,
         LocalNetwork::connect(timeout),
@@ -243,7 +263,7 @@ pub fn run(
     )?;
     let wall = started.elapsed();
     let cpu = cpu_since(cpu0, &results, Duration::ZERO);
-    let in_process = figures(&results, cpu, wall, comparisons)?;
+    let in_process = figures(&results, cpu, wall, comparisons, faults0)?;
 
     // The checks every query goes through first: validation and the coverage gate.
     let started = Instant::now();
@@ -288,12 +308,13 @@ pub fn run(
         nodes[1].session(SessionId(2)).map_err(EngineError::from)?,
         nodes[2].session(SessionId(2)).map_err(EngineError::from)?,
     ];
-    let (io_before, cpu0, started) = (io_cpu(&nodes), process_cpu(), Instant::now());
+    let (io_before, faults0) = (io_cpu(&nodes), faults_now());
+    let (cpu0, started) = (process_cpu(), Instant::now());
     let tls_results = run_parties(&engines, sessions, &shared, SessionId(2))?;
     let wall = started.elapsed();
     let io = io_cpu(&nodes).saturating_sub(io_before);
     let cpu = cpu_since(cpu0, &tls_results, io);
-    let tls = figures(&tls_results, cpu, wall, comparisons)?;
+    let tls = figures(&tls_results, cpu, wall, comparisons, faults0)?;
     if tls_results[0].2 != results[0].2 {
         return Err(BenchError::Disagreement);
     }
