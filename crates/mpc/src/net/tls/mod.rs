@@ -27,6 +27,7 @@
 //!
 //! [`Transport`]: crate::net::Transport
 
+mod checks;
 pub mod config;
 pub mod frame;
 mod hub;
