@@ -410,11 +410,7 @@ impl PartyEngine {
         let (eyes, pairs) = (self.gallery.eyes(), plan.pairs(queries.len()));
         let total = ROTATION_COUNT * eyes * pairs;
         let both = self.dot_products(queries, plan);
-        let both = reshare(s, both)?;
-        let code_dot =
-            ShareVec::from_components(both.this[..total].to_vec(), both.next[..total].to_vec());
-        let mask_dot =
-            ShareVec::from_components(both.this[total..].to_vec(), both.next[total..].to_vec());
+        let (code_dot, mask_dot) = reshare(s, both)?.split_at(total);
         let matches = Self::threshold_bits(s, self.rule, &code_dot, &mask_dot)?;
         let per_eye = or_groups(s, &matches, eyes * pairs)?;
         let per_pair = and_groups(s, &per_eye, pairs)?;
@@ -434,9 +430,18 @@ impl PartyEngine {
         mask_dot: &ShareVec<Z16>,
     ) -> Result<BitShares, NetError> {
         let lifted = lift(s, mask_dot)?;
-        let mut d = code_dot
-            .map(Z32::shifted_z16)
-            .sub(&lifted.map(|m| m * Z32(rule.a)));
+        // One pass per component (no intermediate vectors): `code·2^16 − A·mask`.
+        let a = Z32(rule.a);
+        let combine = |code: &[Z16], mask: &[Z32]| -> Vec<Z32> {
+            code.iter()
+                .zip(mask)
+                .map(|(&c, &m)| Z32::shifted_z16(c) - m * a)
+                .collect()
+        };
+        let mut d = ShareVec::from_components(
+            combine(&code_dot.this, &lifted.this),
+            combine(&code_dot.next, &lifted.next),
+        );
         d.add_public(s.party(), Z32(u32::MAX));
         Ok(msb(s, &d)?.not(s.party()))
     }

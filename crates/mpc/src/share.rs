@@ -71,6 +71,23 @@ impl<R: Ring> ShareVec<R> {
         }
     }
 
+    /// Splits into the first `k` secrets and the rest, moving the first part's storage
+    /// (only the tail is copied).
+    ///
+    /// # Panics
+    /// If `k > self.len()` (a programming error inside the protocols).
+    pub fn split_at(mut self, k: usize) -> (Self, Self) {
+        let tail = Self {
+            this: self.this.split_off(k),
+            next: self.next.split_off(k),
+        };
+        let head = Self {
+            this: std::mem::take(&mut self.this),
+            next: std::mem::take(&mut self.next),
+        };
+        (head, tail)
+    }
+
     /// Applies a local linear map to both components.
     pub fn map<S: Ring>(&self, f: impl Fn(R) -> S) -> ShareVec<S> {
         ShareVec {
@@ -201,6 +218,21 @@ pub fn reconstruct<R: Ring>(shares: [&ShareVec<R>; 3]) -> Vec<R> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn split_at_keeps_every_share_in_order() {
+        let v = ShareVec::from_components(
+            (0..10u32).map(crate::ring::Z32).collect(),
+            (10..20u32).map(crate::ring::Z32).collect(),
+        );
+        let (head, tail) = v.clone().split_at(4);
+        assert_eq!((head.len(), tail.len()), (4, 6));
+        assert_eq!(head.get(3), v.get(3));
+        assert_eq!(tail.get(0), v.get(4));
+        assert_eq!(tail.get(5), v.get(9));
+        let (all, none) = v.clone().split_at(10);
+        assert_eq!((all.len(), none.len()), (10, 0));
+    }
     use crate::ring::{Z16, Z32};
     use proptest::prelude::*;
     use rand::SeedableRng;
