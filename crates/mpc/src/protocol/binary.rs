@@ -225,7 +225,17 @@ pub fn inject(s: &mut Session<'_>, bits: &BitShares) -> Result<ShareVec<Z32>, Ne
         ),
     };
     let uv = mul(s, &u, &v)?;
-    Ok(u.add(&v).sub(&uv.add(&uv)))
+    // u + v − 2uv, one pass per component.
+    let combine = |u: &[Z32], v: &[Z32], uv: &[Z32]| -> Vec<Z32> {
+        u.iter()
+            .zip(v.iter().zip(uv))
+            .map(|(&u, (&v, &w))| u + v - w - w)
+            .collect()
+    };
+    Ok(ShareVec::from_components(
+        combine(&u.this, &v.this, &uv.this),
+        combine(&u.next, &v.next, &uv.next),
+    ))
 }
 
 /// Lifts shares of `x` in Z_2^16 to shares of the unsigned value `x ∈ [0, 2^16)` in
@@ -234,7 +244,6 @@ pub fn inject(s: &mut Session<'_>, bits: &BitShares) -> Result<ShareVec<Z32>, Ne
 /// the carry of `(x0 + x1 mod 2^16) + x2`, comes from [`carry_out`] and [`inject`].
 pub fn lift(s: &mut Session<'_>, x: &ShareVec<Z16>) -> Result<ShareVec<Z32>, NetError> {
     let n = x.len();
-    let widened = x.map(Z32::from_z16);
     let (a, b) = split_operands(s, x)?;
     let c2 = carry_out(s, &a, &b)?;
     let c01: Option<Vec<Z32>> = (s.party() == PartyId::P0).then(|| {
@@ -246,8 +255,17 @@ pub fn lift(s: &mut Session<'_>, x: &ShareVec<Z16>) -> Result<ShareVec<Z32>, Net
     });
     let c01 = input_from_p0(s, c01.as_deref(), n)?;
     let c2 = inject(s, &c2)?;
-    let wraps = c01.add(&c2).map(|w| w * Z32(1 << 16));
-    Ok(widened.sub(&wraps))
+    // x − 2^16·(c01 + c2), one pass per component (local and linear).
+    let combine = |x: &[Z16], c01: &[Z32], c2: &[Z32]| -> Vec<Z32> {
+        x.iter()
+            .zip(c01.iter().zip(c2))
+            .map(|(&x, (&a, &b))| Z32::from_z16(x) - (a + b) * Z32(1 << 16))
+            .collect()
+    };
+    Ok(ShareVec::from_components(
+        combine(&x.this, &c01.this, &c2.this),
+        combine(&x.next, &c01.next, &c2.next),
+    ))
 }
 
 /// Combines the members of each group with `op`: `bits` holds `members × groups` bits,
