@@ -6,7 +6,7 @@
 //!
 //! * [`hash`]: RFC 6962 Merkle tree hashing (SHA-256, `0x00` leaf and `0x01` node prefixes).
 //! * [`tree`]: tree math over stored complete-subtree hashes: roots, inclusion and
-//!   consistency proofs, and their verification (RFC 6962 / RFC 9162); [`reference`] is
+//!   consistency proofs, and their verification (RFC 6962 / RFC 9162); [`reference`](mod@reference) is
 //!   the literal RFC recursion kept as the test oracle.
 //! * [`keys`], [`note`], [`checkpoint`], [`cosignature`]: C2SP `signed-note` with Ed25519
 //!   keys, `tlog-checkpoint` and `tlog-cosignature` (`cosignature/v1`).
@@ -16,7 +16,7 @@
 //!   and witness quorum, remembers its checkpoint and demands consistency to advance.
 //! * [`witness`], [`cosigning`], [`http`]: C2SP `tlog-witness` on both sides, and HTTP
 //!   serving with axum.
-//! * [`bench`]: the measurements behind `masque bench log`.
+//! * [`bench`](mod@bench): the measurements behind `masque bench log`.
 //!
 //! What the crate guarantees: proofs it builds verify with any RFC 6962 verifier, and the
 //! log it runs never signs two different roots for one tree size, even across crashes and
