@@ -187,29 +187,41 @@ pub fn and_many(
     s: &mut Session<'_>,
     pairs: &[(&BitShares, &BitShares)],
 ) -> Result<Vec<BitShares>, NetError> {
-    let total: usize = pairs.iter().map(|(x, _)| x.this.len()).sum();
-    let zero = s.rand.zero_share_bits(total);
-    let mut mine = Vec::with_capacity(total);
+    // Each pair's local share, masked by the zero-sharing drawn word by word in order
+    // (the same draws as one `zero_share_bits(total)`), then one message of all of them,
+    // serialised straight from the per-pair vectors and read straight into them: no
+    // concatenated copies of the whole batch.
+    let mut mine: Vec<Vec<u64>> = Vec::with_capacity(pairs.len());
     for (x, y) in pairs {
         assert_eq!(x.len, y.len, "and of different lengths");
-        for w in 0..x.this.len() {
-            mine.push((x.this[w] & y.this[w]) ^ (x.this[w] & y.next[w]) ^ (x.next[w] & y.this[w]));
-        }
+        let zero = s.rand.zero_share_bits(x.this.len());
+        mine.push(
+            (0..x.this.len())
+                .zip(zero)
+                .map(|(w, z)| {
+                    (x.this[w] & y.this[w]) ^ (x.this[w] & y.next[w]) ^ (x.next[w] & y.this[w]) ^ z
+                })
+                .collect(),
+        );
     }
-    mine.iter_mut().zip(zero).for_each(|(m, z)| *m ^= z);
-    let theirs = s.pass_words(&mine)?;
-    let mut at = 0;
+    let total: usize = mine.iter().map(Vec::len).sum();
+    let mut bytes = Vec::with_capacity(8 * total);
+    for part in &mine {
+        part.iter()
+            .for_each(|w| bytes.extend_from_slice(&w.to_le_bytes()));
+    }
+    let (prev, next) = (s.party().prev(), s.party().next());
+    s.send_bytes(prev, bytes)?;
+    let received = s.recv_bytes(next, 8 * total)?;
+    let mut words = received
+        .chunks_exact(8)
+        .map(|c| u64::from_le_bytes(c.try_into().expect("8-byte chunk")));
     Ok(pairs
         .iter()
-        .map(|(x, _)| {
-            let n = x.this.len();
-            let out = BitShares::from_components(
-                mine[at..at + n].to_vec(),
-                theirs[at..at + n].to_vec(),
-                x.len,
-            );
-            at += n;
-            out
+        .zip(mine)
+        .map(|((x, _), this)| {
+            let next: Vec<u64> = words.by_ref().take(this.len()).collect();
+            BitShares::from_components(this, next, x.len)
         })
         .collect())
 }
