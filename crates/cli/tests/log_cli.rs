@@ -151,7 +151,7 @@ fn served_log_is_cosigned_by_a_witness_process_and_warnings_reach_stderr() {
             .unwrap()
             .to_owned();
     let wdir = dir.path().join("witness");
-    let (_witness, announced, _) = start_json(&[
+    let witness_args = [
         "log",
         "witness",
         "--dir",
@@ -162,24 +162,14 @@ fn served_log_is_cosigned_by_a_witness_process_and_warnings_reach_stderr() {
         &log_vkey,
         "--listen",
         "127.0.0.1:0",
-    ]);
+    ];
+    let (_witness, announced, _) = start_json(&witness_args);
     assert_eq!(announced["event"], "listening");
     assert_eq!(announced["witness_vkey"], witness_vkey.as_str());
     let witness_url = announced["url"].as_str().unwrap().to_owned();
 
     // A second witness on the same state directory is refused.
-    let second = masque(&[
-        "log",
-        "witness",
-        "--dir",
-        path(&wdir),
-        "--key",
-        path(&witness_key),
-        "--log",
-        &log_vkey,
-        "--listen",
-        "127.0.0.1:0",
-    ]);
+    let second = masque(&witness_args);
     assert!(
         stderr(&second).contains("writer.lock"),
         "{}",

@@ -163,6 +163,21 @@ proptest! {
     }
 }
 
+/// Enrols `pair` as record `id` at the three custodians and in the plaintext gallery.
+fn enrol_both(
+    mpc: &mut [PartyEngine; 3],
+    plain: &mut IrisGallery,
+    id: RecordId,
+    pair: &EyePair,
+    rng: &mut ChaCha20Rng,
+) {
+    let shares = share_person(&[&pair.left, &pair.right], rng, enrolment_shares_seeded);
+    for (p, e) in mpc.iter_mut().enumerate() {
+        e.insert(id, &shares[p]).unwrap();
+    }
+    plain.insert_pair(id, pair).unwrap();
+}
+
 /// Keeps only the first `cells` cells of row 8 valid (a cell is 4 bits).
 fn keep_cells(eye: &IrisCode, cells: usize) -> IrisCode {
     let start = 8 * 800;
@@ -181,15 +196,7 @@ fn nearly_masked_queries_are_refused_by_the_gate() {
     let mut plain = IrisGallery::new(EyeMode::TwoEyes);
     for (i, person) in pop.persons.iter().enumerate() {
         let pair = &person.captures[0];
-        let shares = share_person(
-            &[&pair.left, &pair.right],
-            &mut rng,
-            enrolment_shares_seeded,
-        );
-        for (p, e) in mpc.iter_mut().enumerate() {
-            e.insert(RecordId(i as u64), &shares[p]).unwrap();
-        }
-        plain.insert_pair(RecordId(i as u64), pair).unwrap();
+        enrol_both(&mut mpc, &mut plain, RecordId(i as u64), pair, &mut rng);
     }
     let fractional = Matcher::new(DecisionRule::default());
     let fixed = Matcher::new(DecisionRule::FixedPoint(FixedPointRule::new(
@@ -251,15 +258,7 @@ fn gated_decisions_equal_the_fractional_rule() {
         if !gated(pair) {
             continue;
         }
-        let shares = share_person(
-            &[&pair.left, &pair.right],
-            &mut rng,
-            enrolment_shares_seeded,
-        );
-        for (p, e) in mpc.iter_mut().enumerate() {
-            e.insert(RecordId(i as u64), &shares[p]).unwrap();
-        }
-        plain.insert_pair(RecordId(i as u64), pair).unwrap();
+        enrol_both(&mut mpc, &mut plain, RecordId(i as u64), pair, &mut rng);
         enrolled.push(i);
     }
     // Genuine (same person, capture 1) and impostor (next enrolled person) pairs.
