@@ -55,15 +55,18 @@ fn source_bit(position: usize) -> usize {
 
 /// For each code element position, the position (counted from the first mask element)
 /// of the mask element of its real/imaginary pair: a code element may be non-zero only
-/// where that mask element is 1.
-pub fn mask_of_code_positions() -> Vec<usize> {
-    let mut by_bit = std::collections::HashMap::with_capacity(MASK_ELEMENTS);
-    for q in CODE_ELEMENTS..ELEMENTS {
-        by_bit.insert(source_bit(q), q - CODE_ELEMENTS);
-    }
-    (0..CODE_ELEMENTS)
-        .map(|p| by_bit[&(source_bit(p) & !1)])
-        .collect()
+/// where that mask element is 1. Built once per process.
+pub fn mask_of_code_positions() -> &'static [usize] {
+    static TABLE: std::sync::OnceLock<Vec<usize>> = std::sync::OnceLock::new();
+    TABLE.get_or_init(|| {
+        let mut by_bit = std::collections::HashMap::with_capacity(MASK_ELEMENTS);
+        for q in CODE_ELEMENTS..ELEMENTS {
+            by_bit.insert(source_bit(q), q - CODE_ELEMENTS);
+        }
+        (0..CODE_ELEMENTS)
+            .map(|p| by_bit[&(source_bit(p) & !1)])
+            .collect()
+    })
 }
 
 /// The encoding of one eye, in packed order.

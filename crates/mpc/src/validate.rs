@@ -120,11 +120,6 @@ fn joint_coin(s: &mut Session<'_>) -> Result<ChaCha20Rng, NetError> {
     Ok(ChaCha20Rng::from_seed(h.finalize().into()))
 }
 
-/// Rows `range` of a shared vector.
-fn rows<R: crate::ring::Ring>(x: &ShareVec<R>, range: std::ops::Range<usize>) -> ShareVec<R> {
-    ShareVec::from_components(x.this[range.clone()].to_vec(), x.next[range].to_vec())
-}
-
 /// Whether each template's shares are well formed (degree 1, elements in range, code
 /// elements only where the mask is valid). `templates[t]` holds one template's eye
 /// shares; all templates have the same number of eyes. Runs on `s`.
@@ -170,76 +165,64 @@ pub fn validate_templates<F: ElementForm>(
         .collect();
     let shared = reshare(s, elements)?;
     let x = lift(s, &shared)?;
-    let mask_elements = ELEMENTS - CODE_ELEMENTS;
-    let blocks = n * eyes;
-    // First products: (x − 1)(x − 65535) for code elements, x(x − 1) for mask elements.
-    let (mut left, mut right) = (Vec::new(), Vec::new());
-    let (mut code_x, mut mask_x) = (Vec::new(), Vec::new());
-    for b in 0..blocks {
-        let base = b * ELEMENTS;
-        let code = rows(&x, base..base + CODE_ELEMENTS);
-        let mask = rows(&x, base + CODE_ELEMENTS..base + ELEMENTS);
-        let mut minus_one = code.clone();
-        minus_one.add_public(me, Z32(1u32.wrapping_neg()));
-        let mut minus_65535 = code.clone();
-        minus_65535.add_public(me, Z32(65_535u32.wrapping_neg()));
-        let mut mask_minus_one = mask.clone();
-        mask_minus_one.add_public(me, Z32(1u32.wrapping_neg()));
-        left.push(minus_one);
-        left.push(mask.clone());
-        right.push(minus_65535);
-        right.push(mask_minus_one);
-        code_x.push(code);
-        mask_x.push(mask);
-    }
-    let concat = |parts: &[ShareVec<Z32>]| {
-        ShareVec::from_components(
-            parts.iter().flat_map(|p| p.this.iter().copied()).collect(),
-            parts.iter().flat_map(|p| p.next.iter().copied()).collect(),
-        )
+    let is_code = |i: usize| i % ELEMENTS < CODE_ELEMENTS;
+    // First products, in x's layout: (x − 1)(x − 65535) at code elements (w), x(x − 1)
+    // at mask elements.
+    let mut left = x.clone();
+    left.add_public_each(me, |i| if is_code(i) { -Z32(1) } else { Z32(0) });
+    let mut right = x.clone();
+    right.add_public_each(me, |i| if is_code(i) { -Z32(65_535) } else { -Z32(1) });
+    let first = mul(s, &left, &right)?;
+    // Second products at code elements only: x·w = x(x − 1)(x − 65535).
+    let code_part = |v: &ShareVec<Z32>| {
+        let pick = |c: &[Z32]| -> Vec<Z32> {
+            c.iter()
+                .enumerate()
+                .filter(|&(i, _)| is_code(i))
+                .map(|(_, &v)| v)
+                .collect()
+        };
+        ShareVec::from_components(pick(&v.this), pick(&v.next))
     };
-    let first = mul(s, &concat(&left), &concat(&right))?;
-    // first = per block: w (code, CODE_ELEMENTS) then x(x − 1) (mask).
-    let w: Vec<ShareVec<Z32>> = (0..blocks)
-        .map(|b| rows(&first, b * ELEMENTS..b * ELEMENTS + CODE_ELEMENTS))
-        .collect();
-    let second = mul(s, &concat(&code_x), &concat(&w))?;
+    let cubic = mul(s, &code_part(&x), &code_part(&first))?;
     let mask_of_code = mask_of_code_positions();
 
-    // Terms per block that must all be zero: x(x−1)(x−65535) (code), x(x−1) (mask), and
-    // the pairing w − 65535 + 65535·m (code).
+    // Terms per block (template eye) that must all be zero: the cubic (code), x(x − 1)
+    // (mask), and the pairing w − 65535 + 65535·m (code), in random combinations.
     let mut combos = Vec::with_capacity(n * RANGE_CHECKS);
     for t in 0..n {
         for _ in 0..RANGE_CHECKS {
             let (mut this, mut next) = (Z32(0), Z32(0));
             let mut constant = Z32(0);
-            for e in 0..eyes {
-                let b = t * eyes + e;
-                let cubic = rows(&second, b * CODE_ELEMENTS..(b + 1) * CODE_ELEMENTS);
-                let square = rows(&first, b * ELEMENTS + CODE_ELEMENTS..(b + 1) * ELEMENTS);
-                for k in 0..CODE_ELEMENTS {
+            for b in t * eyes..(t + 1) * eyes {
+                let (eye, code) = (b * ELEMENTS, b * CODE_ELEMENTS);
+                for k in code..code + CODE_ELEMENTS {
                     let r = Z32(rho.next_u32());
                     this += r * cubic.this[k];
                     next += r * cubic.next[k];
                 }
-                for k in 0..mask_elements {
+                for k in eye + CODE_ELEMENTS..eye + ELEMENTS {
                     let r = Z32(rho.next_u32());
-                    this += r * square.this[k];
-                    next += r * square.next[k];
+                    this += r * first.this[k];
+                    next += r * first.next[k];
                 }
+                let mask = eye + CODE_ELEMENTS;
                 for (k, &q) in mask_of_code.iter().enumerate() {
                     let r = Z32(rho.next_u32());
-                    this += r * (w[b].this[k] + Z32(65_535) * mask_x[b].this[q]);
-                    next += r * (w[b].next[k] + Z32(65_535) * mask_x[b].next[q]);
-                    constant += r * Z32(65_535u32.wrapping_neg());
+                    this += r * (first.this[eye + k] + Z32(65_535) * x.this[mask + q]);
+                    next += r * (first.next[eye + k] + Z32(65_535) * x.next[mask + q]);
+                    constant += r * -Z32(65_535);
                 }
             }
-            let mut combo = ShareVec::from_components(vec![this], vec![next]);
-            combo.add_public(me, constant);
-            combos.push(combo);
+            combos.push((this, next, constant));
         }
     }
-    let opened = open(s, &concat(&combos))?;
+    let mut shared_combos = ShareVec::from_components(
+        combos.iter().map(|c| c.0).collect(),
+        combos.iter().map(|c| c.1).collect(),
+    );
+    shared_combos.add_public_each(me, |k| combos[k].2);
+    let opened = open(s, &shared_combos)?;
     Ok((0..n)
         .map(|t| {
             degree_ok[t]
