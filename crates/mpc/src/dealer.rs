@@ -17,7 +17,6 @@
 use crate::encode::{GROUP, GROUPS, encode_iris};
 use crate::galois::Gr4;
 use crate::party::PartyId;
-#[cfg(any(test, feature = "seeded-rng"))]
 use crate::ring::Z16;
 use crate::shamir;
 use masque_template::IrisCode;
@@ -186,12 +185,17 @@ impl<Form> EyeShare<Form> {
 /// Packs an encoded eye into Galois-ring elements, each group through `pack`.
 fn packed(code: &IrisCode, pack: impl Fn([u16; GROUP]) -> Gr4) -> Vec<Gr4> {
     let mut encoded = encode_iris(code);
-    let out = encoded
-        .chunks_exact(GROUP)
-        .map(|c| pack(std::array::from_fn(|i| c[i].0)))
-        .collect();
+    let out = packed_elements(&encoded, pack);
     encoded.zeroize();
     out
+}
+
+/// Packs encoded elements (an iris encoding, or anything laid out like one) in groups.
+fn packed_elements(elements: &[Z16], pack: impl Fn([u16; GROUP]) -> Gr4) -> Vec<Gr4> {
+    elements
+        .chunks_exact(GROUP)
+        .map(|c| pack(std::array::from_fn(|i| c[i].0)))
+        .collect()
 }
 
 /// The three parties' enrolment shares of `code`, indexed by [`PartyId::index`], with
@@ -238,15 +242,6 @@ pub fn query_shares_seeded(
     rng: &mut (impl CryptoRng + ?Sized),
 ) -> [QueryShare; 3] {
     query_shares_with(code, rng)
-}
-
-/// Packs arbitrary encoded elements (not necessarily an iris encoding).
-#[cfg(any(test, feature = "seeded-rng"))]
-fn packed_elements(elements: &[Z16], pack: impl Fn([u16; GROUP]) -> Gr4) -> Vec<Gr4> {
-    elements
-        .chunks_exact(GROUP)
-        .map(|c| pack(std::array::from_fn(|i| c[i].0)))
-        .collect()
 }
 
 #[cfg(any(test, feature = "seeded-rng"))]
