@@ -31,16 +31,23 @@ fn path(p: &Path) -> &str {
     p.to_str().unwrap()
 }
 
-fn keygen(key: &Path) {
+/// `masque log keygen --name NAME --out KEY --json`: the printed public keys.
+fn keygen_named(name: &str, key: &Path) -> serde_json::Value {
     let out = masque(&[
         "log",
         "keygen",
         "--name",
-        "log.example/test",
+        name,
         "--out",
         path(key),
+        "--json",
     ]);
     assert!(out.status.success(), "{}", stderr(&out));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn keygen(key: &Path) {
+    keygen_named("log.example/test", key);
 }
 
 /// A running `masque log serve`; killed on drop.
@@ -123,33 +130,14 @@ fn http(url: &str, method: &str, headers: &str, body: &[u8]) -> (u16, Vec<u8>) {
 fn served_log_is_cosigned_by_a_witness_process_and_warnings_reach_stderr() {
     let dir = tempfile::tempdir().unwrap();
     let (log_key, witness_key) = (dir.path().join("log.key"), dir.path().join("w.key"));
-    let out = masque(&[
-        "log",
-        "keygen",
-        "--name",
-        "log.example/test",
-        "--out",
-        path(&log_key),
-        "--json",
-    ]);
-    let log_vkey = serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()["log_vkey"]
+    let log_vkey = keygen_named("log.example/test", &log_key)["log_vkey"]
         .as_str()
         .unwrap()
         .to_owned();
-    let out = masque(&[
-        "log",
-        "keygen",
-        "--name",
-        "witness.example/w",
-        "--out",
-        path(&witness_key),
-        "--json",
-    ]);
-    let witness_vkey =
-        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()["witness_vkey"]
-            .as_str()
-            .unwrap()
-            .to_owned();
+    let witness_vkey = keygen_named("witness.example/w", &witness_key)["witness_vkey"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let wdir = dir.path().join("witness");
     let witness_args = [
         "log",
