@@ -225,22 +225,14 @@ impl PartyEngine {
         let mut s = self.start(net, session, Protocol::CoverageGate)?;
         // The gate is a network parameter: a custodian with another one would let
         // through what the others refuse (or the reverse). Compared, never trusted.
-        let me = s.party();
-        let ours = gate.min_bits();
-        s.send_bytes(me.next(), ours.to_be_bytes().to_vec())?;
-        s.send_bytes(me.prev(), ours.to_be_bytes().to_vec())?;
         // Both answers first, then the verdict, so every party refuses on what it saw
         // and none leaves a peer waiting.
-        let mut seen = Vec::with_capacity(2);
-        for peer in [me.prev(), me.next()] {
-            let bytes = s.recv_bytes(peer, 4)?;
-            seen.push((
-                peer,
-                u32::from_be_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]),
-            ));
-        }
-        if let Some(&(peer, theirs)) = seen.iter().find(|(_, theirs)| *theirs != ours) {
-            return Err(EngineError::GateMismatch { peer, theirs, ours });
+        let ours = gate.min_bits();
+        for (peer, bytes) in s.exchange_with_peers(&ours.to_be_bytes())? {
+            let theirs = u32::from_be_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]);
+            if theirs != ours {
+                return Err(EngineError::GateMismatch { peer, theirs, ours });
+            }
         }
         Ok(gate_templates(&mut s, templates, gate)?)
     }
@@ -336,12 +328,7 @@ impl PartyEngine {
     /// together (no party is left waiting for a peer that stopped).
     fn check_aligned(&self, s: &mut Session<'_>) -> Result<(), EngineError> {
         let mine = self.gallery.layout_digest();
-        let me = s.party();
-        s.send_bytes(me.next(), mine.to_vec())?;
-        s.send_bytes(me.prev(), mine.to_vec())?;
-        let from_prev = s.recv_bytes(me.prev(), mine.len())?;
-        let from_next = s.recv_bytes(me.next(), mine.len())?;
-        for (peer, theirs) in [(me.prev(), from_prev), (me.next(), from_next)] {
+        for (peer, theirs) in s.exchange_with_peers(&mine)? {
             if theirs != mine {
                 return Err(EngineError::GalleryMismatch {
                     peer,

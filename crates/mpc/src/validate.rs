@@ -103,15 +103,11 @@ fn random_gr(rng: &mut ChaCha20Rng) -> Gr4 {
 
 /// The joint coin: every party's 32 fresh bytes, hashed in party order.
 fn joint_coin(s: &mut Session<'_>) -> Result<ChaCha20Rng, NetError> {
-    let me = s.party();
     let mut mine = [0u8; 32];
     rand::rng().fill_bytes(&mut mine);
-    s.send_bytes(me.next(), mine.to_vec())?;
-    s.send_bytes(me.prev(), mine.to_vec())?;
     let mut contributions = [[0u8; 32]; 3];
-    contributions[me.index()] = mine;
-    for peer in [me.prev(), me.next()] {
-        let bytes = s.recv_bytes(peer, 32)?;
+    contributions[s.party().index()] = mine;
+    for (peer, bytes) in s.exchange_with_peers(&mine)? {
         contributions[peer.index()].copy_from_slice(&bytes);
     }
     let mut h = Sha256::new();

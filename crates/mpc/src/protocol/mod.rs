@@ -66,6 +66,21 @@ impl<'t> Session<'t> {
         }
     }
 
+    /// Sends `mine` to both peers, then receives theirs (of the same length):
+    /// `[(previous party, its bytes), (next party, its bytes)]`. Every party sends before
+    /// it receives, so all three learn all three values and can decide alike.
+    pub fn exchange_with_peers(
+        &mut self,
+        mine: &[u8],
+    ) -> Result<[(PartyId, Vec<u8>); 2], NetError> {
+        let (prev, next) = (self.party.prev(), self.party.next());
+        self.send_bytes(next, mine.to_vec())?;
+        self.send_bytes(prev, mine.to_vec())?;
+        let from_prev = self.recv_bytes(prev, mine.len())?;
+        let from_next = self.recv_bytes(next, mine.len())?;
+        Ok([(prev, from_prev), (next, from_next)])
+    }
+
     /// Sends ring elements to `to`.
     pub fn send_ring<R: Ring>(&mut self, to: PartyId, values: &[R]) -> Result<(), NetError> {
         let mut bytes = Vec::with_capacity(values.len() * R::BYTES);
