@@ -346,12 +346,18 @@ pub fn assemble_network(
     Ok(config)
 }
 
+fn exists_error(path: &Path) -> TlsError {
+    TlsError::Config(format!(
+        "{} already exists; choose an empty directory (keys are never overwritten)",
+        path.display()
+    ))
+}
+
+/// Fails early (before any key is generated) if a target exists; [`write_new`] still
+/// refuses a file created in between.
 fn refuse_existing(paths: &[&Path]) -> Result<(), TlsError> {
     match paths.iter().find(|p| p.exists()) {
-        Some(existing) => Err(TlsError::Config(format!(
-            "{} already exists; choose an empty directory (keys are never overwritten)",
-            existing.display()
-        ))),
+        Some(existing) => Err(exists_error(existing)),
         None => Ok(()),
     }
 }
@@ -372,10 +378,7 @@ fn write_new(path: &Path, bytes: &[u8], secret: bool) -> Result<(), TlsError> {
         WriteOptions::CREATE_NEW
     };
     write_atomic(path, bytes, options).map_err(|e| match e {
-        FileError::Exists { path } => TlsError::Config(format!(
-            "{} already exists; choose an empty directory (keys are never overwritten)",
-            path.display()
-        )),
+        FileError::Exists { path } => exists_error(&path),
         other => TlsError::Io {
             what: path.display().to_string(),
             reason: other.to_string(),
