@@ -60,8 +60,8 @@ pub enum FileError {
 }
 
 impl FileError {
-    /// An [`FileError::Io`] for `path`.
-    pub(crate) fn io(action: &'static str, path: impl Into<PathBuf>, source: io::Error) -> Self {
+    /// An [`FileError::Io`]: `action` ("read", "create directory", ...) failed on `path`.
+    pub fn io(action: &'static str, path: impl Into<PathBuf>, source: io::Error) -> Self {
         FileError::Io {
             action,
             path: path.into(),

@@ -143,12 +143,7 @@ impl SessionLedger {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => State::default(),
             Err(e) => {
                 return Err(SessionError::Storage(
-                    FileError::Io {
-                        action: "read",
-                        path: path.to_owned(),
-                        source: e,
-                    }
-                    .to_string(),
+                    FileError::io("read", path, e).to_string(),
                 ));
             }
         };

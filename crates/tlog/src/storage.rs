@@ -97,32 +97,19 @@ impl FsStorage {
     /// verifier's saved checkpoint). A log's writer uses [`FsStorage::writer`].
     pub fn new(root: impl Into<PathBuf>) -> Result<FsStorage, StorageError> {
         let root = root.into();
-        fs::create_dir_all(&root).map_err(|source| {
-            StorageError::File(FileError::Io {
-                action: "create directory",
-                path: root.clone(),
-                source,
-            })
-        })?;
+        fs::create_dir_all(&root)
+            .map_err(|source| FileError::io("create directory", &root, source))?;
         Ok(FsStorage { root, lock: None })
     }
 
     /// Opens an existing directory for reading; creates nothing.
     pub fn open_existing(root: impl Into<PathBuf>) -> Result<FsStorage, StorageError> {
         let root = root.into();
-        let meta = fs::metadata(&root).map_err(|source| {
-            StorageError::File(FileError::Io {
-                action: "open directory",
-                path: root.clone(),
-                source,
-            })
-        })?;
+        let meta =
+            fs::metadata(&root).map_err(|source| FileError::io("open directory", &root, source))?;
         if !meta.is_dir() {
-            return Err(StorageError::File(FileError::Io {
-                action: "open directory",
-                path: root,
-                source: io::Error::new(io::ErrorKind::NotADirectory, "not a directory"),
-            }));
+            let source = io::Error::new(io::ErrorKind::NotADirectory, "not a directory");
+            return Err(FileError::io("open directory", root, source).into());
         }
         Ok(FsStorage { root, lock: None })
     }
@@ -165,13 +152,8 @@ impl FsStorage {
             missing.push(dir.to_path_buf());
             dir = dir.parent().expect("root exists");
         }
-        fs::create_dir_all(parent).map_err(|source| {
-            StorageError::File(FileError::Io {
-                action: "create directory",
-                path: parent.to_owned(),
-                source,
-            })
-        })?;
+        fs::create_dir_all(parent)
+            .map_err(|source| FileError::io("create directory", parent, source))?;
         masque_files::sync_dir(dir)?;
         for created in missing.iter().rev() {
             masque_files::sync_dir(created)?;
@@ -192,11 +174,7 @@ impl Storage for FsStorage {
         match fs::read(&path) {
             Ok(bytes) => Ok(Some(bytes)),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-            Err(source) => Err(StorageError::File(FileError::Io {
-                action: "read",
-                path,
-                source,
-            })),
+            Err(source) => Err(FileError::io("read", path, source).into()),
         }
     }
 
