@@ -1,0 +1,329 @@
+//! The log entry, schema version 1.
+//!
+//! Every operation on biometric data, and every refusal of one, appends exactly one entry
+//! to the transparency log. An entry is one JSON object (under 64 KiB):
+//!
+//! | field | meaning |
+//! | --- | --- |
+//! | `v` | schema version, 1 |
+//! | `op` | [`Operation`] |
+//! | `hour` | Unix time of the operation rounded down to the hour |
+//! | `request_id` | the request's random id |
+//! | `outcome` | [`Outcome`] |
+//! | `reason` | for `refused`: a [`Refusal`] code |
+//! | `station` | the station's registered pseudonym, when a station made the request |
+//! | `service` | for a 1:1 check or a consent: the service (its context id) |
+//! | `consent` | for a 1:1 check, a grant or a revocation: the [`ConsentId`] |
+//! | `consent_not_after` | that consent's expiry |
+//! | `audit_tag` | `HMAC(k_record, n)` ([`crate::audit`]) when the entry is about a known record |
+//! | `signatures` | each custodian's Ed25519 signature over the entry without this field |
+//!
+//! What it never carries: a template or anything derived from one, a record key, a
+//! stable record id, a time finer than the hour. A `duplicate` names no record. Two
+//! entries about one record can be linked only with its `k_record`, except entries that
+//! name the same consent (one service's checks under one consent; the service knows this
+//! already).
+
+use crate::{PartyId, ProtocolError, RequestId, consent::ConsentId, ids::custodian_serde};
+use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
+use serde::{Deserialize, Serialize};
+
+/// The schema version written by this crate.
+pub const ENTRY_VERSION: u32 = 1;
+/// Entries are at most this long (the log's limit).
+pub const MAX_ENTRY_BYTES: usize = 65_535;
+
+/// What was asked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Operation {
+    /// Enrolment (1:N uniqueness, then store).
+    Enrol,
+    /// 1:1 verification against one record.
+    Verify,
+    /// Deletion of a record.
+    Delete,
+    /// A consent given.
+    ConsentGrant,
+    /// A consent revoked.
+    ConsentRevoke,
+    /// A credential issued at enrolment.
+    Issue,
+    /// A credential re-issued after a 1:1 verification.
+    Reissue,
+}
+
+/// What came of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Outcome {
+    /// The person was unique and is now enrolled.
+    Enrolled,
+    /// The person is already enrolled; nothing was stored.
+    Duplicate,
+    /// The capture matches the record.
+    Match,
+    /// The capture does not match the record.
+    NoMatch,
+    /// The record was deleted.
+    Deleted,
+    /// The consent was recorded.
+    Granted,
+    /// The consent was revoked.
+    Revoked,
+    /// A credential was issued.
+    Issued,
+    /// The request was refused (see `reason`).
+    Refused,
+}
+
+/// Why a request was refused (codes, never free text, so no personal data can slip in).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Refusal {
+    /// A 1:1 check without a consent for that service.
+    NoConsent,
+    /// The consent has expired.
+    ConsentExpired,
+    /// The consent was revoked.
+    ConsentRevoked,
+    /// The record does not exist (never enrolled, or deleted).
+    UnknownRecord,
+    /// The template's shares failed validation (not a possible iris encoding, or the
+    /// enrolment and query shares encode different templates).
+    InvalidTemplate,
+    /// Too few unmasked bits (the coverage gate).
+    LowCoverage,
+    /// The station or record exceeded its rate.
+    RateLimited,
+    /// Re-issuance without a matching 1:1 verification.
+    NotVerified,
+}
+
+/// The signed part of an entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EntryBody {
+    /// Schema version.
+    pub v: u32,
+    /// The operation.
+    pub op: Operation,
+    /// Unix time rounded down to the hour.
+    pub hour: u64,
+    /// The request id.
+    pub request_id: RequestId,
+    /// The outcome.
+    pub outcome: Outcome,
+    /// Why it was refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<Refusal>,
+    /// The station's pseudonym.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub station: Option<String>,
+    /// The service concerned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service: Option<String>,
+    /// The consent concerned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consent: Option<ConsentId>,
+    /// That consent's expiry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consent_not_after: Option<u64>,
+    /// The record's audit tag for this operation, hex.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audit_tag: Option<String>,
+}
+
+/// One custodian's signature over an entry body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CustodianSignature {
+    /// The custodian.
+    #[serde(with = "custodian_serde")]
+    pub custodian: PartyId,
+    /// Ed25519 signature, 128 hex digits.
+    pub signature: String,
+}
+
+/// A complete entry: the body and the three custodians' signatures.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogEntry {
+    /// The signed fields.
+    #[serde(flatten)]
+    pub body: EntryBody,
+    /// One signature per custodian, P0, P1, P2 in order.
+    pub signatures: Vec<CustodianSignature>,
+}
+
+/// Rounds Unix seconds down to the hour.
+pub fn hour_of(unix_seconds: u64) -> u64 {
+    unix_seconds - unix_seconds % 3600
+}
+
+impl EntryBody {
+    /// The bytes each custodian signs.
+    pub fn signed_bytes(&self) -> Vec<u8> {
+        let mut bytes = b"masque-log-entry/v1\n".to_vec();
+        bytes.extend_from_slice(&serde_json::to_vec(self).expect("an entry body serialises"));
+        bytes
+    }
+
+    /// This custodian's signature over the body.
+    pub fn sign(&self, custodian: PartyId, key: &SigningKey) -> CustodianSignature {
+        CustodianSignature {
+            custodian,
+            signature: hex::encode(key.sign(&self.signed_bytes()).to_bytes()),
+        }
+    }
+
+    /// Checks one custodian signature with that custodian's key.
+    pub fn verify_signature(
+        &self,
+        signature: &CustodianSignature,
+        key: &VerifyingKey,
+    ) -> Result<(), ProtocolError> {
+        let bytes: [u8; 64] = hex::decode(&signature.signature)
+            .ok()
+            .and_then(|b| b.try_into().ok())
+            .ok_or_else(|| ProtocolError::malformed("signatures", "expected 128 hex digits"))?;
+        key.verify_strict(&self.signed_bytes(), &Signature::from_bytes(&bytes))
+            .map_err(|_| ProtocolError::BadSignature {
+                what: "a custodian's log entry",
+            })
+    }
+}
+
+impl LogEntry {
+    /// The entry as appended to the log (compact JSON).
+    pub fn to_bytes(&self) -> Vec<u8> {
+        serde_json::to_vec(self).expect("an entry serialises")
+    }
+
+    /// Parses an entry from log bytes; refuses unknown versions.
+    pub fn parse(bytes: &[u8]) -> Result<Self, ProtocolError> {
+        let entry: LogEntry = serde_json::from_slice(bytes)
+            .map_err(|e| ProtocolError::malformed("log entry", e.to_string()))?;
+        if entry.body.v != ENTRY_VERSION {
+            return Err(ProtocolError::malformed(
+                "log entry v",
+                format!(
+                    "version {} is not known (this build reads {ENTRY_VERSION})",
+                    entry.body.v
+                ),
+            ));
+        }
+        Ok(entry)
+    }
+
+    /// Checks that each custodian signed exactly once, in order, with its key
+    /// (`keys[i]` is Pi's).
+    pub fn verify(&self, keys: &[VerifyingKey; 3]) -> Result<(), ProtocolError> {
+        if self.signatures.len() != 3 {
+            return Err(ProtocolError::malformed(
+                "signatures",
+                format!(
+                    "expected one per custodian (3), found {}",
+                    self.signatures.len()
+                ),
+            ));
+        }
+        for (party, signature) in PartyId::ALL.iter().zip(&self.signatures) {
+            if signature.custodian != *party {
+                return Err(ProtocolError::malformed(
+                    "signatures",
+                    "expected the custodians' signatures in order P0, P1, P2",
+                ));
+            }
+            self.body
+                .verify_signature(signature, &keys[party.index()])?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    pub(crate) fn signed_entry(keys: &[SigningKey; 3]) -> LogEntry {
+        let body = EntryBody {
+            v: ENTRY_VERSION,
+            op: Operation::Enrol,
+            hour: hour_of(1_700_001_234),
+            request_id: RequestId([2u8; 16]),
+            outcome: Outcome::Enrolled,
+            reason: None,
+            station: Some("station-1".into()),
+            service: None,
+            consent: None,
+            consent_not_after: None,
+            audit_tag: Some(hex::encode(crate::audit::audit_tag(&[1u8; 32], 0))),
+        };
+        let signatures = PartyId::ALL
+            .iter()
+            .map(|p| body.sign(*p, &keys[p.index()]))
+            .collect();
+        LogEntry { body, signatures }
+    }
+
+    fn keys() -> [SigningKey; 3] {
+        [1u8, 2, 3].map(|b| SigningKey::from_bytes(&[b; 32]))
+    }
+
+    #[test]
+    fn entries_round_trip_and_verify() {
+        let keys = keys();
+        let public = keys.clone().map(|k| k.verifying_key());
+        let entry = signed_entry(&keys);
+        let bytes = entry.to_bytes();
+        assert!(bytes.len() < 1024);
+        let back = LogEntry::parse(&bytes).unwrap();
+        assert_eq!(back, entry);
+        back.verify(&public).unwrap();
+        assert_eq!(entry.body.hour % 3600, 0);
+        let text = String::from_utf8(bytes).unwrap();
+        assert!(
+            text.contains("\"op\":\"enrol\"") && !text.contains("reason"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_missing_swapped_or_forged_signature_is_refused() {
+        let keys = keys();
+        let public = keys.clone().map(|k| k.verifying_key());
+        let mut entry = signed_entry(&keys);
+        entry.signatures.pop();
+        assert!(entry.verify(&public).is_err());
+        let mut entry = signed_entry(&keys);
+        entry.signatures.swap(0, 1);
+        assert!(entry.verify(&public).is_err());
+        let mut entry = signed_entry(&keys);
+        entry.body.outcome = Outcome::Duplicate;
+        assert!(matches!(
+            entry.verify(&public),
+            Err(ProtocolError::BadSignature { .. })
+        ));
+        // A rogue key in P2's slot.
+        let mut entry = signed_entry(&keys);
+        entry.signatures[2] = entry
+            .body
+            .sign(PartyId::P2, &SigningKey::from_bytes(&[9u8; 32]));
+        assert!(entry.verify(&public).is_err());
+    }
+
+    #[test]
+    fn unknown_versions_and_fields_are_refused() {
+        let entry = signed_entry(&keys());
+        let mut value: serde_json::Value = serde_json::from_slice(&entry.to_bytes()).unwrap();
+        value["v"] = 2.into();
+        assert!(
+            LogEntry::parse(value.to_string().as_bytes())
+                .unwrap_err()
+                .to_string()
+                .contains("version 2")
+        );
+        assert!(LogEntry::parse(b"{}").is_err());
+        assert!(LogEntry::parse(b"not json").is_err());
+    }
+}
