@@ -8,6 +8,7 @@ mod log;
 mod matching;
 mod mpc;
 mod mpc_net;
+mod node;
 mod output;
 mod synth;
 
@@ -75,6 +76,11 @@ enum Command {
         #[command(subcommand)]
         what: mpc_net::MpcCommand,
     },
+    /// Custodian node: serve the API, run the flows with the other two custodians.
+    Node {
+        #[command(subcommand)]
+        what: node::NodeCommand,
+    },
 }
 
 #[derive(Subcommand)]
@@ -98,6 +104,7 @@ fn main() -> anyhow::Result<()> {
         Command::Eval(args) => eval::run(args),
         Command::Log { what } => log::run(what),
         Command::Mpc { what } => mpc_net::run(what),
+        Command::Node { what } => node::run(what),
         Command::Bench { what } => match what {
             BenchCommand::Log(args) => log::bench(args),
             BenchCommand::Match(args) => bench_match::run(args),

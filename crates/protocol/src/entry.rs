@@ -98,6 +98,10 @@ pub enum Refusal {
     RateLimited,
     /// Re-issuance without a matching 1:1 verification.
     NotVerified,
+    /// An enrolment for a record key that is already enrolled.
+    RecordExists,
+    /// A revocation of a consent the record never gave.
+    UnknownConsent,
 }
 
 /// The signed part of an entry.

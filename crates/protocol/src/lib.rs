@@ -18,6 +18,9 @@
 //! * [`receipt`]: what a person gets back: the entry with the custodians' signatures and
 //!   its inclusion proof against a witness-cosigned checkpoint, and how to check it.
 //! * [`audit`]: the per-record audit tag `HMAC(k_record, n)`.
+//! * [`network`]: the public description of a network (custodians, stations, log).
+//!
+//! * [`api`]: the bodies of the custodians' HTTP API.
 //!
 //! This crate holds formats and their checks only; it opens no socket and keeps no state.
 //! Replay windows, rate limits and storage are the node's. The protocol and its failure
@@ -25,12 +28,14 @@
 
 #![deny(missing_docs)]
 
+pub mod api;
 pub mod audit;
 pub mod consent;
 pub mod entry;
 mod error;
 pub mod ids;
 pub mod keys;
+pub mod network;
 pub mod payload;
 pub mod receipt;
 pub mod request;

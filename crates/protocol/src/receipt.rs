@@ -122,12 +122,8 @@ mod tests {
         log.append_batch(&entries).unwrap();
         let mut note = Note::parse(&log.checkpoint().unwrap()).unwrap();
         note.add_signature(CosignatureSigner::new(&witness).sign_at(note.text(), 1_800_000_000));
-        let policy = Policy::k_of_n(
-            log_public,
-            vec![witness.public_key(TYPE_COSIGNATURE_V1)],
-            1,
-        )
-        .unwrap();
+        let policy =
+            Policy::k_of_n(log_public, vec![witness.public_key(TYPE_COSIGNATURE_V1)], 1).unwrap();
         let proof = log.inclusion_proof(3, 5).unwrap();
         let receipt = Receipt {
             entry: String::from_utf8(entries[3].clone()).unwrap(),

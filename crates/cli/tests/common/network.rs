@@ -1,0 +1,222 @@
+//! Starts a generated network as real processes of the `masque` binary: a witness, a
+//! log, and the three custodians, each a child process that can be killed and restarted.
+
+use masque_node::setup::{self, Layout};
+use masque_protocol::{PartyId, network::NetworkDescription};
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc::Receiver;
+use std::time::{Duration, Instant};
+
+/// A child process, killed when dropped.
+pub struct Proc {
+    pub child: Child,
+    pub stderr: Receiver<String>,
+}
+
+impl Proc {
+    /// SIGKILL and reap.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// SIGTERM, then wait for the exit status.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        self.child.wait().unwrap()
+    }
+
+    /// Everything written on stderr so far.
+    pub fn stderr_so_far(&self) -> String {
+        self.stderr.try_iter().collect::<Vec<_>>().join("\n")
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Starts `masque <args> --json` and waits for its `listening` line.
+pub fn start(args: &[String]) -> Proc {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_masque"))
+        .args(args)
+        .arg("--json")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let err = BufReader::new(child.stderr.take().unwrap());
+    std::thread::spawn(move || {
+        for line in err.lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let mut out = BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = out.next();
+    std::thread::spawn(move || for _ in out {});
+    let mut proc = Proc { child, stderr: rx };
+    match first {
+        Some(Ok(line)) if line.contains("\"listening\"") => proc,
+        other => {
+            let status = proc.child.wait();
+            panic!(
+                "{args:?} did not start ({other:?}, {status:?}): {}",
+                proc.stderr_so_far()
+            )
+        }
+    }
+}
+
+fn s(p: &Path) -> String {
+    p.display().to_string()
+}
+
+/// A running network.
+pub struct Network {
+    pub layout: Layout,
+    pub description: NetworkDescription,
+    pub witness: Proc,
+    pub log: Proc,
+    pub nodes: [Option<Proc>; 3],
+}
+
+fn policy_field(policy: &str, kind: &str) -> String {
+    let line = policy.lines().find(|l| l.starts_with(kind)).unwrap();
+    line.split_whitespace()
+        .nth(if kind == "log" { 1 } else { 2 })
+        .unwrap()
+        .to_owned()
+}
+
+impl Network {
+    /// Generates a network in `dir` and starts every process.
+    pub fn start(dir: &Path, stations: &[&str]) -> Network {
+        // Ports: a block of 32 per network, from the process id and a counter, so
+        // networks of one test binary never collide and parallel binaries rarely do.
+        static NETWORKS: std::sync::atomic::AtomicU16 = std::sync::atomic::AtomicU16::new(0);
+        let n = NETWORKS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let base = 20_000 + (std::process::id() % 300) as u16 * 128 + (n % 4) * 32;
+        let layout = Layout::new(dir, base);
+        let description = setup::generate(&layout, stations).unwrap();
+        let log_vkey = policy_field(&description.log.policy, "log");
+        let witness_vkey = policy_field(&description.log.policy, "witness");
+        let witness = start(&[
+            "log".into(),
+            "witness".into(),
+            "--dir".into(),
+            s(&layout.witness_dir().join("state")),
+            "--key".into(),
+            s(&layout.witness_dir().join("witness.key")),
+            "--log".into(),
+            log_vkey,
+            "--listen".into(),
+            layout.witness_addr(),
+        ]);
+        let log = start(&[
+            "log".into(),
+            "serve".into(),
+            "--dir".into(),
+            s(&layout.log_dir().join("data")),
+            "--key".into(),
+            s(&layout.log_dir().join("log.key")),
+            "--tokens".into(),
+            s(&layout.log_dir().join("tokens")),
+            "--listen".into(),
+            layout.log_addr(),
+            "--witness".into(),
+            format!("http://{}={witness_vkey}", layout.witness_addr()),
+        ]);
+        let mut network = Network {
+            layout,
+            description,
+            witness,
+            log,
+            nodes: [None, None, None],
+        };
+        for p in PartyId::ALL {
+            network.start_node(p);
+        }
+        network.wait_linked();
+        network
+    }
+
+    /// Starts custodian `p`.
+    pub fn start_node(&mut self, p: PartyId) {
+        let config = s(&self.layout.node_config(p));
+        self.nodes[p.index()] = Some(start(&[
+            "node".into(),
+            "run".into(),
+            "--config".into(),
+            config,
+        ]));
+    }
+
+    /// SIGKILLs custodian `p`.
+    pub fn kill_node(&mut self, p: PartyId) {
+        if let Some(mut proc) = self.nodes[p.index()].take() {
+            proc.kill();
+        }
+    }
+
+    /// Waits until every custodian reports both MPC links up.
+    pub fn wait_linked(&self) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        for p in PartyId::ALL {
+            let url = format!("http://{}/v1/health", self.layout.api_addr(p));
+            loop {
+                if http_get(&url).0 == 200 {
+                    break;
+                }
+                assert!(Instant::now() < deadline, "{p} never linked");
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        }
+    }
+}
+
+/// One HTTP/1.1 request over a plain socket; returns status and body.
+pub fn http(
+    addr: &str,
+    method: &str,
+    target: &str,
+    headers: &[(String, String)],
+    body: &[u8],
+) -> (u16, Vec<u8>) {
+    use std::io::{Read, Write};
+    let Ok(mut stream) = std::net::TcpStream::connect(addr) else {
+        return (0, Vec::new());
+    };
+    let mut head = format!("{method} {target} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    head.push_str(&format!("Content-Length: {}\r\n\r\n", body.len()));
+    if stream.write_all(head.as_bytes()).is_err() {
+        return (0, Vec::new());
+    }
+    let _ = stream.write_all(body);
+    let mut response = Vec::new();
+    let _ = stream.read_to_end(&mut response);
+    let Some(split) = response.windows(4).position(|w| w == b"\r\n\r\n") else {
+        return (0, response);
+    };
+    let status = String::from_utf8_lossy(&response[9..12])
+        .parse()
+        .unwrap_or(0);
+    (status, response[split + 4..].to_vec())
+}
+
+/// GET `url` (`http://host:port/path`).
+pub fn http_get(url: &str) -> (u16, Vec<u8>) {
+    let rest = url.strip_prefix("http://").unwrap();
+    let (addr, path) = rest.split_once('/').unwrap();
+    http(addr, "GET", &format!("/{path}"), &[], b"")
+}

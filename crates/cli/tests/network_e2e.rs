@@ -1,0 +1,308 @@
+//! The network end to end: three custodian processes, a log and a witness on loopback,
+//! driven through the custodians' API as a station and a wallet would.
+
+mod common;
+
+use common::network::{Network, http};
+use ed25519_dalek::SigningKey;
+use masque_client::{ClientError, Custodians};
+use masque_node::setup::new_signing_key;
+use masque_protocol::{
+    PartyId, RequestId,
+    consent::{Consent, SignedConsent},
+    entry::{Outcome, Refusal},
+    request::{RequestAuth, unix_now},
+};
+use masque_template::{
+    EyePair,
+    synth::{IrisPopulation, iris::IrisModel},
+};
+use std::time::Duration;
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+fn station(network: &Network, name: &str) -> SigningKey {
+    let text = std::fs::read_to_string(network.layout.station_key(name)).unwrap();
+    SigningKey::from_bytes(&hex::decode(text.trim()).unwrap().try_into().unwrap())
+}
+
+/// Person `i`'s capture `k`.
+fn capture(population: &IrisPopulation, i: usize, k: usize) -> EyePair {
+    population.persons[i].captures[k].clone()
+}
+
+fn consent(record: &SigningKey, service: &str, not_after: u64) -> SignedConsent {
+    SignedConsent::sign(
+        record,
+        Consent {
+            v: 1,
+            record_key: record.verifying_key(),
+            service: service.into(),
+            purpose: "checking a claim".into(),
+            issued_at: unix_now() - 10,
+            not_after,
+        },
+    )
+    .unwrap()
+}
+
+#[test]
+fn enrol_verify_consent_delete_and_concurrent_enrolments_across_three_custodian_processes() {
+    let dir = tempfile::tempdir().unwrap();
+    let network = Network::start(dir.path(), &["desk-north", "desk-south"]);
+    let client = Custodians::new(network.description.clone(), Duration::from_secs(120));
+    let population = IrisPopulation::generate(&IrisModel::default(), 7, 4, 3, &|| {});
+    let rt = runtime();
+    let north = station(&network, "desk-north");
+    let south = station(&network, "desk-south");
+
+    // Enrol a person: enrolled, with a receipt that verifies.
+    let alice = new_signing_key();
+    let alice_audit = [1u8; 32];
+    let enrolled = rt
+        .block_on(client.enrol(&north, &alice, &alice_audit, &capture(&population, 0, 0)))
+        .unwrap();
+    assert_eq!(enrolled.outcome(), Outcome::Enrolled);
+    let verified = enrolled.verify_receipt(&network.description).unwrap();
+    assert_eq!(verified.entry.body.station.as_deref(), Some("desk-north"));
+    assert_eq!(
+        verified.entry.body.audit_tag,
+        Some(hex::encode(masque_protocol::audit::audit_tag(
+            &alice_audit,
+            0
+        )))
+    );
+
+    // A new capture of the same person under another record key: duplicate, nothing stored.
+    let again = new_signing_key();
+    let duplicate = rt
+        .block_on(client.enrol(&south, &again, &[2u8; 32], &capture(&population, 0, 1)))
+        .unwrap();
+    assert_eq!(duplicate.outcome(), Outcome::Duplicate);
+    assert!(
+        duplicate.entry().unwrap().body.audit_tag.is_none(),
+        "a duplicate names no record"
+    );
+    let err = rt.block_on(client.delete(&again)).unwrap_err();
+    assert!(
+        matches!(err, ClientError::Refused { status: 404, .. }),
+        "{err}"
+    );
+
+    // 1:1: a genuine capture matches, an impostor does not.
+    let genuine = rt
+        .block_on(client.verify(&alice, &capture(&population, 0, 2), None))
+        .unwrap();
+    assert_eq!(genuine.outcome(), Outcome::Match);
+    let impostor = rt
+        .block_on(client.verify(&alice, &capture(&population, 1, 0), None))
+        .unwrap();
+    assert_eq!(impostor.outcome(), Outcome::NoMatch);
+
+    // For a service: refused (and logged) without consent, with an expired one, with a
+    // revoked one; a match with a live one.
+    let service = "aid-desk/north/round-1";
+    let refused = rt
+        .block_on(client.verify(&alice, &capture(&population, 0, 1), Some(service)))
+        .unwrap();
+    assert_eq!(
+        (refused.outcome(), refused.reason()),
+        (Outcome::Refused, Some(Refusal::NoConsent))
+    );
+    refused.verify_receipt(&network.description).unwrap();
+    let expired = consent(&alice, service, unix_now() - 1);
+    let granted = rt.block_on(client.grant_consent(&alice, expired)).unwrap();
+    assert_eq!(granted.outcome(), Outcome::Granted);
+    let refused = rt
+        .block_on(client.verify(&alice, &capture(&population, 0, 1), Some(service)))
+        .unwrap();
+    assert_eq!(refused.reason(), Some(Refusal::ConsentExpired));
+    let live = consent(&alice, service, unix_now() + 3600);
+    let live_id = live.id();
+    rt.block_on(client.grant_consent(&alice, live)).unwrap();
+    let checked = rt
+        .block_on(client.verify(&alice, &capture(&population, 0, 1), Some(service)))
+        .unwrap();
+    assert_eq!(checked.outcome(), Outcome::Match);
+    assert_eq!(checked.entry().unwrap().body.consent, Some(live_id.clone()));
+    let revoked = rt
+        .block_on(client.revoke_consent(&alice, &live_id.0))
+        .unwrap();
+    assert_eq!(revoked.outcome(), Outcome::Revoked);
+    let refused = rt
+        .block_on(client.verify(&alice, &capture(&population, 0, 1), Some(service)))
+        .unwrap();
+    assert_eq!(refused.reason(), Some(Refusal::ConsentRevoked));
+
+    // Delete: later checks find no record, and the person can enrol again.
+    let deleted = rt.block_on(client.delete(&alice)).unwrap();
+    assert_eq!(deleted.outcome(), Outcome::Deleted);
+    deleted.verify_receipt(&network.description).unwrap();
+    let err = rt
+        .block_on(client.verify(&alice, &capture(&population, 0, 1), None))
+        .unwrap_err();
+    assert!(
+        matches!(err, ClientError::Refused { status: 404, .. }),
+        "{err}"
+    );
+    let back = new_signing_key();
+    let reenrolled = rt
+        .block_on(client.enrol(&north, &back, &[3u8; 32], &capture(&population, 0, 1)))
+        .unwrap();
+    assert_eq!(reenrolled.outcome(), Outcome::Enrolled);
+
+    // Two stations enrol one new person at the same moment: exactly one is enrolled.
+    let (k1, k2) = (new_signing_key(), new_signing_key());
+    let (c1, c2) = (capture(&population, 2, 0), capture(&population, 2, 1));
+    let (first, second) = rt.block_on(async {
+        tokio::join!(
+            client.enrol(&north, &k1, &[4u8; 32], &c1),
+            client.enrol(&south, &k2, &[5u8; 32], &c2),
+        )
+    });
+    let mut outcomes = [first.unwrap().outcome(), second.unwrap().outcome()];
+    outcomes.sort_by_key(|o| format!("{o:?}"));
+    assert_eq!(outcomes, [Outcome::Duplicate, Outcome::Enrolled]);
+}
+
+#[test]
+fn unsigned_forged_replayed_oversized_and_misdirected_requests_get_clear_4xx_and_store_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let network = Network::start(dir.path(), &["desk"]);
+    let p0 = network.layout.api_addr(PartyId::P0);
+    let desk = station(&network, "desk");
+    let sign = |key: &SigningKey, audience, path: &str, body: &[u8], id: RequestId| {
+        RequestAuth::sign(key, audience, "POST", path, id, unix_now(), body)
+            .headers()
+            .into_iter()
+            .map(|(n, v)| (n.to_owned(), v))
+            .collect::<Vec<_>>()
+    };
+    let problem = |body: &[u8]| -> String {
+        let v: serde_json::Value = serde_json::from_slice(body).unwrap();
+        v["detail"].as_str().unwrap().to_owned()
+    };
+
+    // Unsigned.
+    let (status, body) = http(&p0, "POST", "/v1/enrol", &[], b"{}");
+    assert_eq!(status, 401);
+    assert!(
+        problem(&body).contains("x-masque-key"),
+        "{}",
+        problem(&body)
+    );
+    // Signed for P1, sent to P0.
+    let (status, body) = http(
+        &p0,
+        "POST",
+        "/v1/enrol",
+        &sign(&desk, PartyId::P1, "/v1/enrol", b"{}", RequestId::random()),
+        b"{}",
+    );
+    assert_eq!(status, 401);
+    assert!(
+        problem(&body).contains("another custodian"),
+        "{}",
+        problem(&body)
+    );
+    // Signed by a key that is no station.
+    let stranger = new_signing_key();
+    let (status, _) = http(
+        &p0,
+        "POST",
+        "/v1/enrol",
+        &sign(
+            &stranger,
+            PartyId::P0,
+            "/v1/enrol",
+            b"{}",
+            RequestId::random(),
+        ),
+        b"{}",
+    );
+    assert_eq!(status, 403);
+    // Malformed JSON from a real station; then the same id again (a replay).
+    let id = RequestId::random();
+    let (status, body) = http(
+        &p0,
+        "POST",
+        "/v1/enrol",
+        &sign(&desk, PartyId::P0, "/v1/enrol", b"{nope", id),
+        b"{nope",
+    );
+    assert_eq!(status, 400, "{}", String::from_utf8_lossy(&body));
+    let (status, body) = http(
+        &p0,
+        "POST",
+        "/v1/enrol",
+        &sign(&desk, PartyId::P0, "/v1/enrol", b"{nope", id),
+        b"{nope",
+    );
+    assert_eq!(status, 409);
+    assert!(
+        problem(&body).contains("already used"),
+        "{}",
+        problem(&body)
+    );
+    // Oversized.
+    let big = vec![b' '; 2 << 20];
+    let (status, _) = http(
+        &p0,
+        "POST",
+        "/v1/enrol",
+        &sign(&desk, PartyId::P0, "/v1/enrol", &big, RequestId::random()),
+        &big,
+    );
+    assert_eq!(status, 413);
+    // Shares sealed for P1 sent to P0.
+    let population = IrisPopulation::generate(&IrisModel::default(), 9, 1, 1, &|| {});
+    let record = new_signing_key();
+    let id = RequestId::random();
+    let sealed = masque_client::deal::seal_enrolment(
+        &network.description,
+        &id,
+        &capture(&population, 0, 0),
+        &[7u8; 32],
+    )
+    .unwrap();
+    let record_key = hex::encode(record.verifying_key().as_bytes());
+    let statement =
+        masque_protocol::api::enrol_statement(&id, PartyId::P0, &record_key, &sealed[1]);
+    use ed25519_dalek::Signer;
+    let body = serde_json::to_vec(&masque_protocol::api::EnrolRequest {
+        record_key,
+        sealed: sealed[1].clone(),
+        record_signature: hex::encode(record.sign(&statement).to_bytes()),
+    })
+    .unwrap();
+    let (status, answer) = http(
+        &p0,
+        "POST",
+        "/v1/enrol",
+        &sign(&desk, PartyId::P0, "/v1/enrol", &body, id),
+        &body,
+    );
+    assert_eq!(status, 400);
+    assert!(
+        problem(&answer).contains("do not open"),
+        "{}",
+        problem(&answer)
+    );
+    // Nothing was stored: the gallery is empty at every custodian.
+    for p in PartyId::ALL {
+        let (_, health) =
+            common::network::http_get(&format!("http://{}/v1/health", network.layout.api_addr(p)));
+        let health: serde_json::Value = serde_json::from_slice(&health).unwrap();
+        assert_eq!(health["gallery_records"], 0, "{p}");
+    }
+    // Unknown endpoints say where the API is described.
+    let (status, body) = http(&p0, "GET", "/v2/nothing", &[], b"");
+    assert_eq!(status, 404);
+    assert!(problem(&body).contains("protocol.md"), "{}", problem(&body));
+}

@@ -1,0 +1,20 @@
+//! The client side of the custodians' API, for stations and wallets.
+//!
+//! * [`deal`]: splits a two-eye iris template into each custodian's shares (the MPC
+//!   dealer), packs them with the record's audit key and seals each custodian's part to
+//!   it (HPKE). The template exists only in memory, only here.
+//! * [`custodians`]: sends one request (one id, one signature per custodian) to all
+//!   three custodians at once, and checks that their answers agree and that the receipt
+//!   verifies against the network's keys and witness policy.
+//! * [`http`]: the small HTTP/1 client underneath.
+//!
+//! What it does not do: keep anything. Keys and results belong to the caller (the
+//! wallet keeps them).
+
+#![deny(missing_docs)]
+
+pub mod custodians;
+pub mod deal;
+pub mod http;
+
+pub use custodians::{ClientError, Custodians, Outcomes};

@@ -1,0 +1,180 @@
+//! Calls between custodians: the coordinator's run order and decision, and a peer's
+//! question about a prepared request after a restart.
+
+use super::auth::{Signed, parse_json, read_signed};
+use super::problem::ApiError;
+use crate::coordinator::answer_decision;
+use crate::flow;
+use crate::node::Node;
+use axum::{
+    Json,
+    body::Body,
+    extract::{Path, State},
+    http::{HeaderMap, StatusCode},
+    response::{IntoResponse, Response},
+};
+use masque_protocol::{
+    PartyId, RequestId,
+    api::{DecideOrder, OperationResult, RunOrder, Vote},
+    custodian_name,
+    entry::LogEntry,
+};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How long a run order waits for the station's request to reach this custodian.
+const ARRIVAL_WAIT: Duration = Duration::from_secs(10);
+
+fn require_custodian(
+    node: &Node,
+    signed: &Signed,
+    allowed: &[PartyId],
+) -> Result<PartyId, ApiError> {
+    allowed
+        .iter()
+        .copied()
+        .find(|p| node.network.custodian(*p).signing_key == signed.auth.key)
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::FORBIDDEN,
+                format!(
+                    "only {} may make this call",
+                    allowed
+                        .iter()
+                        .map(|p| custodian_name(*p))
+                        .collect::<Vec<_>>()
+                        .join(" or ")
+                ),
+            )
+        })
+}
+
+struct InFlight<'a>(&'a Node, RequestId);
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0
+            .in_flight
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&self.1);
+    }
+}
+
+/// `POST /v1/peer/run` (P0 → P1, P2).
+pub async fn run(State(node): State<Arc<Node>>, headers: HeaderMap, body: Body) -> Response {
+    let result = async {
+        let signed = read_signed(&node, &headers, "POST", "/v1/peer/run", body).await?;
+        require_custodian(&node, &signed, &[PartyId::P0])?;
+        let order: RunOrder = parse_json(&signed.body)?;
+        let id = order.request_id;
+        node.in_flight.lock().unwrap_or_else(|p| p.into_inner()).insert(id);
+        let _guard = InFlight(&node, id);
+        let store = node.store.clone();
+        let unsettled = tokio::task::spawn_blocking(move || store.prepared())
+            .await
+            .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
+            .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+        if let Some(p) = unsettled.iter().find(|p| p.request_id != id) {
+            return Err(ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("{} is still settling request {} from before; try again shortly", custodian_name(node.party), p.request_id),
+            ));
+        }
+        let op = node.inbox.take(&id, ARRIVAL_WAIT).await.ok_or_else(|| {
+            ApiError::new(
+                StatusCode::CONFLICT,
+                format!("request {id} did not reach {} (the sender must send it to all three custodians)", custodian_name(node.party)),
+            )
+        })?;
+        match flow::prepare(node.clone(), order, op).await {
+            Ok(prepared) => Ok(Json(Vote {
+                signature: prepared.entry.sign(node.party, &node.signing),
+            })
+            .into_response()),
+            Err(e) => {
+                node.inbox.finish(&id, Err(format!("{}: {e}", custodian_name(node.party))));
+                Err(ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))
+            }
+        }
+    }
+    .await;
+    result.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// `POST /v1/peer/decide` (P0 → P1, P2).
+pub async fn decide(State(node): State<Arc<Node>>, headers: HeaderMap, body: Body) -> Response {
+    let result: Result<Response, ApiError> = async {
+        let signed = read_signed(&node, &headers, "POST", "/v1/peer/decide", body).await?;
+        require_custodian(&node, &signed, &[PartyId::P0])?;
+        let order: DecideOrder = parse_json(&signed.body)?;
+        let id = order.request_id;
+        if !order.commit {
+            let store = node.store.clone();
+            tokio::task::spawn_blocking(move || store.abort(&id))
+                .await
+                .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
+                .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+            node.metrics.aborts.inc();
+            let reason = order.reason.unwrap_or_else(|| "aborted by the coordinator".into());
+            node.inbox.finish(&id, Err(format!("the custodians did not all complete the request, so nothing was stored: {reason}")));
+            return Ok(StatusCode::OK.into_response());
+        }
+        let text = order
+            .entry
+            .ok_or_else(|| ApiError::bad_request("a commit carries its signed entry"))?;
+        let entry = LogEntry::parse(text.as_bytes()).map_err(|e| ApiError::bad_request(e.to_string()))?;
+        entry
+            .verify(&node.network.custodian_keys())
+            .map_err(|e| ApiError::bad_request(format!("the committed entry: {e}")))?;
+        let node2 = node.clone();
+        tokio::task::spawn_blocking(move || node2.apply_commit(&id))
+            .await
+            .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
+            .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+        node.metrics.commits.inc();
+        node.inbox.finish(
+            &id,
+            Ok(OperationResult {
+                request_id: id,
+                custodian: node.party,
+                outcome: entry.body.outcome,
+                reason: entry.body.reason,
+                entry: text,
+                receipt: order.receipt,
+            }),
+        );
+        Ok(StatusCode::OK.into_response())
+    }
+    .await;
+    result.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// `GET /v1/peer/decision/{id}` (P1, P2 → P0).
+pub async fn decision(
+    State(node): State<Arc<Node>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let result = async {
+        let path = format!("/v1/peer/decision/{id}");
+        let signed = read_signed(&node, &headers, "GET", &path, body).await?;
+        require_custodian(&node, &signed, &[PartyId::P1, PartyId::P2])?;
+        if node.party != PartyId::P0 {
+            return Err(ApiError::new(
+                StatusCode::MISDIRECTED_REQUEST,
+                "only P0 decides",
+            ));
+        }
+        let id = RequestId::parse(&id).map_err(|e| ApiError::bad_request(e.to_string()))?;
+        let node2 = node.clone();
+        let answer = tokio::task::spawn_blocking(move || answer_decision(&node2, &id))
+            .await
+            .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
+            .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+        Ok(Json(answer).into_response())
+    }
+    .await;
+    result.unwrap_or_else(IntoResponse::into_response)
+}

@@ -1,0 +1,317 @@
+//! The all-or-nothing protocol. P0 coordinates; P1 and P2 follow.
+//!
+//! One request at a time, in the order P0 received them:
+//!
+//! 1. P0 takes a sequence number (durably) and sends the run order to P1 and P2; all
+//!    three take the request out of their inbox, run it (the MPC checks for requests
+//!    with shares) and write a **prepared** record durably, and P1 and P2 answer with
+//!    their signature over the log entry they computed.
+//! 2. If any custodian failed, or a signature does not verify over P0's own entry (the
+//!    custodians disagree), P0 records **abort** and tells the others; everyone drops
+//!    the prepared record. Nothing is stored anywhere.
+//! 3. Otherwise P0 records **commit** together with the signed entry in one transaction:
+//!    this is the commit point. It applies its own commit, appends the entry to the log,
+//!    and sends the decision (with the entry and its receipt) to P1 and P2, which apply
+//!    theirs.
+//!
+//! After a crash: P0 commits its prepared records that have a commit decision and
+//! aborts (and records abort for) the others; P1 and P2 ask P0 about prepared records
+//! older than a few seconds and do what it says, P0 answering abort for anything it
+//! never decided (it can no longer commit it). While P0 is down, P1 and P2 keep their
+//! prepared records and wait: the protocol blocks rather than diverges. The full
+//! failure analysis is in `docs/protocol.md`.
+
+use crate::flow;
+use crate::node::Node;
+use crate::store::Decision;
+use masque_protocol::{
+    PartyId, RequestId,
+    api::{DecideOrder, DecisionAnswer, OperationResult, RunOrder, Vote},
+    entry::{LogEntry, hour_of},
+    request::{RequestAuth, unix_now},
+};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+/// How long a receipt may take (waiting for the witnesses' cosignatures).
+const RECEIPT_WAIT: Duration = Duration::from_secs(10);
+
+/// Signs and sends a call to peer `to`; returns the status and body.
+pub async fn call_peer(
+    node: &Node,
+    to: PartyId,
+    method: &str,
+    path: &str,
+    body: Vec<u8>,
+) -> Result<(u16, Vec<u8>), String> {
+    let auth = RequestAuth::sign(
+        &node.signing,
+        to,
+        method,
+        path,
+        RequestId::random(),
+        unix_now(),
+        &body,
+    );
+    let mut headers: Vec<(&str, String)> = auth.headers().into_iter().collect();
+    headers.push(("content-type", "application/json".into()));
+    let url = format!(
+        "{}{path}",
+        node.network.custodian(to).api.trim_end_matches('/')
+    );
+    node.http
+        .call(method, &url, &headers, body)
+        .await
+        .map_err(|e| e.to_string())
+}
+
+/// P0's loop: runs queued requests one at a time, forever.
+pub async fn run(node: Arc<Node>, mut queue: mpsc::UnboundedReceiver<RequestId>) {
+    while let Some(id) = queue.recv().await {
+        *node.active.lock().unwrap_or_else(|p| p.into_inner()) = Some(id);
+        let result = round(&node, id).await;
+        *node.active.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        match &result {
+            Ok(_) => node.metrics.commits.inc(),
+            Err(reason) => {
+                node.metrics.aborts.inc();
+                tracing::warn!("request {id} aborted: {reason}");
+            }
+        }
+        node.inbox.finish(&id, result);
+    }
+}
+
+async fn peer_vote(node: &Node, peer: PartyId, order: &RunOrder) -> Result<Vote, String> {
+    let body = serde_json::to_vec(order).expect("an order serialises");
+    let (status, answer) = call_peer(node, peer, "POST", "/v1/peer/run", body).await?;
+    if status != 200 {
+        return Err(format!(
+            "{peer} refused ({status}): {}",
+            problem_detail(&answer)
+        ));
+    }
+    serde_json::from_slice(&answer)
+        .map_err(|e| format!("{peer} answered something else than a vote: {e}"))
+}
+
+/// The `detail` of a problem answer, or the body as text.
+pub fn problem_detail(body: &[u8]) -> String {
+    serde_json::from_slice::<masque_protocol::api::Problem>(body)
+        .map(|p| p.detail)
+        .unwrap_or_else(|_| String::from_utf8_lossy(body).into_owned())
+}
+
+async fn round(node: &Arc<Node>, id: RequestId) -> Result<OperationResult, String> {
+    let op = node
+        .inbox
+        .take(&id, Duration::ZERO)
+        .await
+        .ok_or_else(|| "the request left the inbox before it ran".to_string())?;
+    let store = node.store.clone();
+    let (sequence, gallery_id) = tokio::task::spawn_blocking(move || {
+        Ok::<_, crate::store::StoreError>((store.take_sequence()?, store.next_record_id()?))
+    })
+    .await
+    .map_err(|e| e.to_string())?
+    .map_err(|e| e.to_string())?;
+    let order = RunOrder {
+        request_id: id,
+        sequence,
+        hour: hour_of(unix_now()),
+        gallery_id,
+    };
+    let own = flow::prepare(node.clone(), order.clone(), op);
+    let (own, v1, v2) = tokio::join!(
+        own,
+        peer_vote(node, PartyId::P1, &order),
+        peer_vote(node, PartyId::P2, &order)
+    );
+    let verdict = (|| {
+        let prepared = own.map_err(|e| format!("P0: {e}"))?;
+        let mut signatures = vec![prepared.entry.sign(PartyId::P0, &node.signing)];
+        for (peer, vote) in [(PartyId::P1, v1), (PartyId::P2, v2)] {
+            let vote = vote?;
+            if vote.signature.custodian != peer {
+                return Err(format!("{peer} signed as {}", vote.signature.custodian));
+            }
+            prepared
+                .entry
+                .verify_signature(&vote.signature, &node.network.custodian(peer).signing_key)
+                .map_err(|_| format!("{peer} computed another outcome or entry than P0"))?;
+            signatures.push(vote.signature);
+        }
+        Ok(LogEntry {
+            body: prepared.entry.clone(),
+            signatures,
+        })
+    })();
+    let entry = match verdict {
+        Ok(entry) => entry,
+        Err(reason) => {
+            abort(node, id, &reason).await;
+            return Err(format!(
+                "the custodians did not all complete the request, so nothing was stored: {reason}"
+            ));
+        }
+    };
+    let bytes = entry.to_bytes();
+    {
+        let node = node.clone();
+        let bytes = bytes.clone();
+        tokio::task::spawn_blocking(move || {
+            node.store.decide(&id, Decision::Commit, Some(&bytes))?;
+            node.apply_commit(&id)
+        })
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|e| format!("P0 could not commit: {e}"))?;
+    }
+    node.append_queued().await;
+    let receipt = node.receipt(&id, &bytes, RECEIPT_WAIT).await;
+    let text = String::from_utf8(bytes).expect("JSON is UTF-8");
+    let decide = DecideOrder {
+        request_id: id,
+        commit: true,
+        entry: Some(text.clone()),
+        receipt: receipt.clone(),
+        reason: None,
+    };
+    tell_peers(node, &decide).await;
+    Ok(OperationResult {
+        request_id: id,
+        custodian: PartyId::P0,
+        outcome: entry.body.outcome,
+        reason: entry.body.reason,
+        entry: text,
+        receipt,
+    })
+}
+
+async fn abort(node: &Arc<Node>, id: RequestId, reason: &str) {
+    let store = node.store.clone();
+    let stored = tokio::task::spawn_blocking(move || {
+        store.decide(&id, Decision::Abort, None)?;
+        store.abort(&id)
+    })
+    .await;
+    if !matches!(stored, Ok(Ok(()))) {
+        tracing::error!("could not record the abort of {id}; peers will ask again");
+    }
+    let decide = DecideOrder {
+        request_id: id,
+        commit: false,
+        entry: None,
+        receipt: None,
+        reason: Some(reason.to_owned()),
+    };
+    tell_peers(node, &decide).await;
+}
+
+/// Sends a decision to P1 and P2, a few times; a peer that misses it asks later.
+async fn tell_peers(node: &Arc<Node>, decide: &DecideOrder) {
+    let body = serde_json::to_vec(decide).expect("a decision serialises");
+    let sends = [PartyId::P1, PartyId::P2].map(|peer| {
+        let body = body.clone();
+        async move {
+            for attempt in 0..3 {
+                match call_peer(node, peer, "POST", "/v1/peer/decide", body.clone()).await {
+                    Ok((200, _)) => return,
+                    Ok((status, answer)) => tracing::warn!(
+                        "{peer} did not take the decision on {} ({status}): {}",
+                        decide.request_id,
+                        problem_detail(&answer)
+                    ),
+                    Err(e) => tracing::warn!(
+                        "decision on {} not delivered to {peer}: {e}",
+                        decide.request_id
+                    ),
+                }
+                tokio::time::sleep(Duration::from_millis(200 << attempt)).await;
+            }
+        }
+    });
+    let [a, b] = sends;
+    tokio::join!(a, b);
+}
+
+/// P0's answer to a peer asking about `id` after a restart.
+pub fn answer_decision(
+    node: &Node,
+    id: &RequestId,
+) -> Result<DecisionAnswer, crate::store::StoreError> {
+    if let Some(decision) = node.store.decision(id)? {
+        return Ok(match decision {
+            Decision::Commit => DecisionAnswer::Commit,
+            Decision::Abort => DecisionAnswer::Abort,
+        });
+    }
+    if *node.active.lock().unwrap_or_else(|p| p.into_inner()) == Some(*id) {
+        return Ok(DecisionAnswer::Pending);
+    }
+    // Never decided and not running: P0 can no longer commit it (presumed abort).
+    node.store.decide(id, Decision::Abort, None)?;
+    node.store.abort(id)?;
+    Ok(DecisionAnswer::Abort)
+}
+
+/// At P0's start: finishes what a crash interrupted.
+pub fn recover_coordinator(node: &Node) -> Result<(), crate::store::StoreError> {
+    for prepared in node.store.prepared()? {
+        let id = prepared.request_id;
+        match node.store.decision(&id)? {
+            Some(Decision::Commit) => {
+                tracing::info!("recovery: committing {id}, decided before the restart");
+                node.apply_commit(&id)?;
+            }
+            _ => {
+                tracing::info!("recovery: aborting {id}, undecided at the restart");
+                node.store.decide(&id, Decision::Abort, None)?;
+                node.store.abort(&id)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// P1/P2's loop: settles prepared records whose decision did not arrive.
+pub async fn resolve_forever(node: Arc<Node>) {
+    loop {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let store = node.store.clone();
+        let Ok(Ok(prepared)) = tokio::task::spawn_blocking(move || store.prepared()).await else {
+            continue;
+        };
+        let now = unix_now();
+        for p in prepared {
+            let id = p.request_id;
+            let busy = node
+                .in_flight
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .contains(&id);
+            if busy || now < p.prepared_at + 3 {
+                continue;
+            }
+            let path = format!("/v1/peer/decision/{id}");
+            let answer = match call_peer(&node, PartyId::P0, "GET", &path, Vec::new()).await {
+                Ok((200, body)) => serde_json::from_slice::<DecisionAnswer>(&body).ok(),
+                _ => None,
+            };
+            let node2 = node.clone();
+            let applied = tokio::task::spawn_blocking(move || match answer {
+                Some(DecisionAnswer::Commit) => node2.apply_commit(&id).map(|_| "committed"),
+                Some(DecisionAnswer::Abort) => node2.store.abort(&id).map(|_| "aborted"),
+                _ => Ok("still waiting for P0"),
+            })
+            .await;
+            if let Ok(Ok(what)) = applied {
+                tracing::info!("prepared request {id}: {what}");
+                if what != "still waiting for P0" {
+                    node.inbox.finish(&id, Err(format!("request {id} was {what} after a custodian restarted; see the log for its entry")));
+                }
+            }
+        }
+    }
+}

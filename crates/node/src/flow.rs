@@ -1,0 +1,274 @@
+//! What one custodian does for one sequenced request: decide the outcome (running the
+//! MPC checks where the request has shares), compute the log entry, and write the
+//! prepared transaction durably. The same function runs at all three custodians on the
+//! same order; since their stores agree, so do their outcomes and entries, which the
+//! coordinator checks by verifying each custodian's signature over its own entry.
+
+use crate::inbox::PendingOp;
+use crate::mpc::{Verdict, decode_enrolment, decode_query};
+use crate::node::Node;
+use crate::store::{Action, Prepared, RecordMeta};
+use masque_protocol::{
+    api::RunOrder,
+    audit::audit_tag,
+    entry::{ENTRY_VERSION, EntryBody, Operation, Outcome, Refusal},
+    request::unix_now,
+};
+use std::sync::Arc;
+
+/// Why a request could not be prepared (it is then aborted everywhere).
+#[derive(Debug, thiserror::Error)]
+pub enum FlowError {
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    /// The MPC failed (a peer down or too slow, a gallery mismatch).
+    #[error(transparent)]
+    Mpc(#[from] crate::mpc::MpcError),
+    /// This custodian's state is not the coordinator's (a bug or a missed commit).
+    #[error("out of step with the coordinator: {0}")]
+    OutOfStep(String),
+    /// The worker thread failed.
+    #[error("worker: {0}")]
+    Worker(String),
+}
+
+/// Runs `op` as ordered and prepares its transaction.
+pub async fn prepare(
+    node: Arc<Node>,
+    order: RunOrder,
+    op: PendingOp,
+) -> Result<Prepared, FlowError> {
+    tokio::task::spawn_blocking(move || prepare_blocking(&node, &order, op))
+        .await
+        .map_err(|e| FlowError::Worker(e.to_string()))?
+}
+
+fn tag(meta: &RecordMeta) -> Option<String> {
+    Some(hex::encode(audit_tag(&meta.audit_key, meta.operations)))
+}
+
+fn prepare_blocking(node: &Node, order: &RunOrder, op: PendingOp) -> Result<Prepared, FlowError> {
+    let store = node.store.as_ref();
+    let party = node.party;
+    let mut body = EntryBody {
+        v: ENTRY_VERSION,
+        op: Operation::Enrol,
+        hour: order.hour,
+        request_id: order.request_id,
+        outcome: Outcome::Refused,
+        reason: None,
+        station: None,
+        service: None,
+        consent: None,
+        consent_not_after: None,
+        audit_tag: None,
+    };
+    let refuse = |body: &mut EntryBody, reason| {
+        body.outcome = Outcome::Refused;
+        body.reason = Some(reason);
+    };
+    let action = match op {
+        PendingOp::Enrol {
+            record_key,
+            station,
+            payload,
+        } => {
+            body.station = Some(station);
+            if store.record(&record_key)?.is_some() {
+                refuse(&mut body, Refusal::RecordExists);
+                Action::Nothing
+            } else {
+                let next = store.next_record_id()?;
+                if next != order.gallery_id {
+                    return Err(FlowError::OutOfStep(format!(
+                        "the next gallery id here is {next}, the coordinator's is {}",
+                        order.gallery_id
+                    )));
+                }
+                let query = decode_query(party, &payload.query)?;
+                let enrolment = decode_enrolment(party, &payload.enrolment)?;
+                let audit_key = payload
+                    .audit_key
+                    .ok_or_else(|| FlowError::OutOfStep("an enrolment without audit key".into()))?;
+                match node.mpc.enrolment(order.sequence, &query, &enrolment)? {
+                    Verdict::Pass => {
+                        body.outcome = Outcome::Enrolled;
+                        let meta = RecordMeta {
+                            gallery_id: order.gallery_id,
+                            audit_key,
+                            operations: 0,
+                            enrolled_hour: order.hour,
+                        };
+                        body.audit_tag = tag(&meta);
+                        let mut meta = meta;
+                        meta.operations = 1;
+                        Action::Enrol {
+                            record_key,
+                            meta,
+                            shares: payload.enrolment.clone(),
+                        }
+                    }
+                    Verdict::Fail => {
+                        body.outcome = Outcome::Duplicate;
+                        Action::Nothing
+                    }
+                    Verdict::Invalid => {
+                        refuse(&mut body, Refusal::InvalidTemplate);
+                        Action::Nothing
+                    }
+                    Verdict::LowCoverage => {
+                        refuse(&mut body, Refusal::LowCoverage);
+                        Action::Nothing
+                    }
+                }
+            }
+        }
+        PendingOp::Verify {
+            record_key,
+            service,
+            payload,
+        } => {
+            body.op = Operation::Verify;
+            body.service = service.clone();
+            match store.record(&record_key)? {
+                None => {
+                    refuse(&mut body, Refusal::UnknownRecord);
+                    Action::Nothing
+                }
+                Some(meta) => {
+                    body.audit_tag = tag(&meta);
+                    let mut consented = true;
+                    if let Some(service) = &service {
+                        let now = unix_now();
+                        let consents = store.consents(&record_key)?;
+                        let for_service: Vec<_> = consents
+                            .iter()
+                            .filter(|c| &c.consent.consent.service == service)
+                            .collect();
+                        let live = for_service
+                            .iter()
+                            .filter(|c| !c.revoked && c.consent.is_live(now))
+                            .max_by_key(|c| c.consent.consent.not_after);
+                        match live {
+                            Some(c) => {
+                                body.consent = Some(c.consent.id());
+                                body.consent_not_after = Some(c.consent.consent.not_after);
+                            }
+                            None => {
+                                consented = false;
+                                // Named after the consent that lasted longest.
+                                let latest = for_service
+                                    .iter()
+                                    .max_by_key(|c| c.consent.consent.not_after);
+                                let reason = match latest {
+                                    None => Refusal::NoConsent,
+                                    Some(c) if c.revoked => Refusal::ConsentRevoked,
+                                    Some(_) => Refusal::ConsentExpired,
+                                };
+                                refuse(&mut body, reason);
+                            }
+                        }
+                    }
+                    if consented {
+                        let query = decode_query(party, &payload.query)?;
+                        body.outcome =
+                            match node
+                                .mpc
+                                .verification(order.sequence, meta.gallery_id, &query)?
+                            {
+                                Verdict::Pass => Outcome::Match,
+                                Verdict::Fail => Outcome::NoMatch,
+                                Verdict::Invalid => {
+                                    body.reason = Some(Refusal::InvalidTemplate);
+                                    Outcome::Refused
+                                }
+                                Verdict::LowCoverage => {
+                                    body.reason = Some(Refusal::LowCoverage);
+                                    Outcome::Refused
+                                }
+                            };
+                    }
+                    Action::Touch { record_key }
+                }
+            }
+        }
+        PendingOp::Delete { record_key } => {
+            body.op = Operation::Delete;
+            match store.record(&record_key)? {
+                None => {
+                    refuse(&mut body, Refusal::UnknownRecord);
+                    Action::Nothing
+                }
+                Some(meta) => {
+                    body.outcome = Outcome::Deleted;
+                    body.audit_tag = tag(&meta);
+                    Action::Delete {
+                        record_key,
+                        gallery_id: meta.gallery_id,
+                    }
+                }
+            }
+        }
+        PendingOp::GrantConsent { consent } => {
+            body.op = Operation::ConsentGrant;
+            body.service = Some(consent.consent.service.clone());
+            body.consent = Some(consent.id());
+            body.consent_not_after = Some(consent.consent.not_after);
+            match store.record(&consent.consent.record_key.to_bytes())? {
+                None => {
+                    refuse(&mut body, Refusal::UnknownRecord);
+                    Action::Nothing
+                }
+                Some(meta) => {
+                    body.outcome = Outcome::Granted;
+                    body.audit_tag = tag(&meta);
+                    Action::GrantConsent { consent }
+                }
+            }
+        }
+        PendingOp::RevokeConsent {
+            record_key,
+            consent_id,
+        } => {
+            body.op = Operation::ConsentRevoke;
+            body.consent = Some(masque_protocol::consent::ConsentId(consent_id.clone()));
+            match store.record(&record_key)? {
+                None => {
+                    refuse(&mut body, Refusal::UnknownRecord);
+                    Action::Nothing
+                }
+                Some(meta) => {
+                    body.audit_tag = tag(&meta);
+                    let given = store
+                        .consents(&record_key)?
+                        .into_iter()
+                        .find(|c| c.consent.id().0 == consent_id);
+                    match given {
+                        Some(c) if !c.revoked => {
+                            body.outcome = Outcome::Revoked;
+                            body.service = Some(c.consent.consent.service.clone());
+                            Action::RevokeConsent {
+                                record_key,
+                                consent_id,
+                            }
+                        }
+                        _ => {
+                            refuse(&mut body, Refusal::UnknownConsent);
+                            Action::Touch { record_key }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    let prepared = Prepared {
+        request_id: order.request_id,
+        sequence: order.sequence,
+        prepared_at: unix_now(),
+        action,
+        entry: body,
+    };
+    store.prepare(&prepared)?;
+    Ok(prepared)
+}

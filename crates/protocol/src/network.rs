@@ -1,0 +1,163 @@
+//! The public description of a masque network, shared by every role: the three
+//! custodians (API address, signing key, HPKE key), the registered stations, the log
+//! and its witness policy, the matching parameters.
+//!
+//! It holds public keys only. A wallet, a station, a watcher and each custodian load the
+//! same file (`network.json`); a custodian's secrets are in its own config.
+
+use crate::{
+    PartyId, ProtocolError,
+    keys::{HpkePublicKey, verifying_key_hex},
+};
+use ed25519_dalek::VerifyingKey;
+use serde::{Deserialize, Serialize};
+
+/// One custodian, as everyone sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CustodianInfo {
+    /// `P0`, `P1` or `P2`.
+    #[serde(with = "crate::ids::custodian_serde")]
+    pub party: PartyId,
+    /// Base URL of its HTTP API (`http://127.0.0.1:7100`).
+    pub api: String,
+    /// Its Ed25519 key: request signatures to peers, log entry signatures.
+    #[serde(with = "verifying_key_hex")]
+    pub signing_key: VerifyingKey,
+    /// Its HPKE key: wallets seal its shares to it.
+    pub hpke_key: HpkePublicKey,
+}
+
+/// A station registered with the network.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StationInfo {
+    /// The station's pseudonym, as it appears in log entries.
+    pub name: String,
+    /// Its Ed25519 key.
+    #[serde(with = "verifying_key_hex")]
+    pub key: VerifyingKey,
+}
+
+/// The transparency log the custodians append to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogInfo {
+    /// Base URL of the log (serving `checkpoint`, `tile/…`, `add-entries`).
+    pub url: String,
+    /// The `tlog-policy` text: the log key and the witnesses whose cosignatures a
+    /// checkpoint needs.
+    pub policy: String,
+}
+
+/// The whole network.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NetworkDescription {
+    /// A name for people (`masque devnet`).
+    pub name: String,
+    /// P0, P1, P2, in that order.
+    pub custodians: Vec<CustodianInfo>,
+    /// Registered stations.
+    pub stations: Vec<StationInfo>,
+    /// The log.
+    pub log: LogInfo,
+    /// Signed requests are accepted this many seconds either side of a custodian's clock.
+    pub request_window_s: u64,
+}
+
+impl NetworkDescription {
+    /// Parses and checks a description: three custodians in order, distinct keys,
+    /// unique station names, a policy that parses.
+    pub fn from_json(text: &str) -> Result<Self, ProtocolError> {
+        let network: Self = serde_json::from_str(text)
+            .map_err(|e| ProtocolError::malformed("network description", e.to_string()))?;
+        network.check()?;
+        Ok(network)
+    }
+
+    /// The checks of [`NetworkDescription::from_json`].
+    pub fn check(&self) -> Result<(), ProtocolError> {
+        if self.custodians.len() != 3
+            || self
+                .custodians
+                .iter()
+                .zip(PartyId::ALL)
+                .any(|(c, p)| c.party != p)
+        {
+            return Err(ProtocolError::malformed(
+                "custodians",
+                "must list exactly P0, P1 and P2, in that order",
+            ));
+        }
+        for (i, a) in self.custodians.iter().enumerate() {
+            for b in &self.custodians[i + 1..] {
+                if a.signing_key == b.signing_key || a.hpke_key == b.hpke_key {
+                    return Err(ProtocolError::malformed(
+                        "custodians",
+                        format!(
+                            "{} and {} share a key; every custodian needs its own",
+                            a.party, b.party
+                        ),
+                    ));
+                }
+            }
+        }
+        for (i, s) in self.stations.iter().enumerate() {
+            if s.name.is_empty()
+                || s.name.len() > 64
+                || !s
+                    .name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+            {
+                return Err(ProtocolError::malformed(
+                    "stations.name",
+                    format!("{:?}: 1 to 64 ASCII letters, digits, '-' or '_'", s.name),
+                ));
+            }
+            if self.stations[..i]
+                .iter()
+                .any(|o| o.name == s.name || o.key == s.key)
+            {
+                return Err(ProtocolError::malformed(
+                    "stations",
+                    format!(
+                        "station {:?} is registered twice (same name or key)",
+                        s.name
+                    ),
+                ));
+            }
+        }
+        masque_tlog::policy::Policy::parse(&self.log.policy)
+            .map_err(|e| ProtocolError::malformed("log.policy", e.to_string()))?;
+        if self.request_window_s == 0 || self.request_window_s > 3600 {
+            return Err(ProtocolError::malformed(
+                "request_window_s",
+                "must be 1 to 3600 seconds",
+            ));
+        }
+        Ok(())
+    }
+
+    /// The custodians' signing keys, P0, P1, P2.
+    pub fn custodian_keys(&self) -> [VerifyingKey; 3] {
+        [0, 1, 2].map(|i| self.custodians[i].signing_key)
+    }
+
+    /// Custodian `party`.
+    pub fn custodian(&self, party: PartyId) -> &CustodianInfo {
+        &self.custodians[party.index()]
+    }
+
+    /// The station with key `key`.
+    pub fn station_by_key(&self, key: &VerifyingKey) -> Option<&StationInfo> {
+        self.stations.iter().find(|s| &s.key == key)
+    }
+
+    /// The log's witness policy.
+    pub fn policy(&self) -> Result<masque_tlog::policy::Policy, ProtocolError> {
+        masque_tlog::policy::Policy::parse(&self.log.policy)
+            .map_err(|e| ProtocolError::malformed("log.policy", e.to_string()))
+    }
+}
