@@ -306,3 +306,83 @@ fn unsigned_forged_replayed_oversized_and_misdirected_requests_get_clear_4xx_and
     assert_eq!(status, 404);
     assert!(problem(&body).contains("protocol.md"), "{}", problem(&body));
 }
+
+#[test]
+fn a_custodian_killed_at_any_step_of_an_enrolment_leaves_it_on_all_three_or_on_none() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut network = Network::start(dir.path(), &["desk"]);
+    let client = Custodians::new(network.description.clone(), Duration::from_secs(60));
+    let population = IrisPopulation::generate(&IrisModel::default(), 11, 8, 2, &|| {});
+    let rt = runtime();
+    let desk = station(&network, "desk");
+    // (custodian killed, where, whether the enrolment is committed)
+    let cases = [
+        (PartyId::P1, "peer-before-prepare", false),
+        (PartyId::P2, "peer-after-prepare", false),
+        (PartyId::P0, "coordinator-after-prepare", false),
+        (PartyId::P0, "coordinator-after-decide", true),
+        (PartyId::P0, "coordinator-after-commit", true),
+        (PartyId::P1, "peer-before-commit", true),
+    ];
+    let mut stored = 0u64;
+    for (person, (victim, point, committed)) in cases.into_iter().enumerate() {
+        network.kill_node(victim);
+        network.start_node_with_env(victim, &[(masque_node::failpoint::VARIABLE, point)]);
+        network.wait_linked();
+        let pair = capture(&population, person, 0);
+        let record = new_signing_key();
+        let attempt = {
+            let (client, desk, record, pair) =
+                (client.clone(), desk.clone(), record.clone(), pair.clone());
+            rt.spawn(async move { client.enrol(&desk, &record, &[9u8; 32], &pair).await })
+        };
+        assert!(
+            network.wait_exited(victim, Duration::from_secs(30)),
+            "{point}: {victim} did not crash"
+        );
+        network.start_node(victim);
+        network.wait_linked();
+        let answer = rt.block_on(attempt).unwrap();
+        if !committed {
+            assert!(
+                answer.is_err(),
+                "{point}: the station must see a failure, got {answer:?}"
+            );
+        }
+        // Settled everywhere, and the same records at all three custodians.
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        let counts = loop {
+            let health = PartyId::ALL.map(|p| network.health(p));
+            let settled = health.iter().all(|h| h["unsettled_requests"] == 0);
+            let counts = health
+                .clone()
+                .map(|h| (h["stored_records"].as_u64(), h["gallery_records"].as_u64()));
+            if settled && counts.iter().all(|c| *c == counts[0]) {
+                break counts;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{point}: custodians never agreed: {health:?}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        };
+        stored += u64::from(committed);
+        assert_eq!(counts[0], (Some(stored), Some(stored)), "{point}");
+        // The network works on: the person is a duplicate exactly when the enrolment committed.
+        let retry = rt
+            .block_on(client.enrol(
+                &desk,
+                &new_signing_key(),
+                &[9u8; 32],
+                &capture(&population, person, 1),
+            ))
+            .unwrap();
+        let expected = if committed {
+            Outcome::Duplicate
+        } else {
+            Outcome::Enrolled
+        };
+        assert_eq!(retry.outcome(), expected, "{point}");
+        stored += u64::from(!committed);
+    }
+}

@@ -156,18 +156,21 @@ async fn round(node: &Arc<Node>, id: RequestId) -> Result<OperationResult, Strin
             ));
         }
     };
+    crate::failpoint::hit("coordinator-after-prepare");
     let bytes = entry.to_bytes();
     {
         let node = node.clone();
         let bytes = bytes.clone();
         tokio::task::spawn_blocking(move || {
             node.store.decide(&id, Decision::Commit, Some(&bytes))?;
+            crate::failpoint::hit("coordinator-after-decide");
             node.apply_commit(&id)
         })
         .await
         .map_err(|e| e.to_string())?
         .map_err(|e| format!("P0 could not commit: {e}"))?;
     }
+    crate::failpoint::hit("coordinator-after-commit");
     node.append_queued().await;
     let receipt = node.receipt(&id, &bytes, RECEIPT_WAIT).await;
     let text = String::from_utf8(bytes).expect("JSON is UTF-8");

@@ -270,5 +270,8 @@ fn prepare_blocking(node: &Node, order: &RunOrder, op: PendingOp) -> Result<Prep
         entry: body,
     };
     store.prepare(&prepared)?;
+    if node.party != masque_protocol::PartyId::P0 {
+        crate::failpoint::hit("peer-after-prepare");
+    }
     Ok(prepared)
 }

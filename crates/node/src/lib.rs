@@ -28,6 +28,7 @@ pub mod api;
 
 pub mod config;
 pub mod coordinator;
+pub mod failpoint;
 pub mod flow;
 pub mod inbox;
 pub mod log_client;

@@ -44,8 +44,14 @@ impl Drop for Proc {
 
 /// Starts `masque <args> --json` and waits for its `listening` line.
 pub fn start(args: &[String]) -> Proc {
+    start_with_env(args, &[])
+}
+
+/// [`start`] with extra environment variables.
+pub fn start_with_env(args: &[String], env: &[(&str, &str)]) -> Proc {
     let mut child = Command::new(env!("CARGO_BIN_EXE_masque"))
         .args(args)
+        .envs(env.iter().copied())
         .arg("--json")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -106,6 +112,14 @@ impl Network {
         let base = 20_000 + (std::process::id() % 300) as u16 * 128 + (n % 4) * 32;
         let layout = Layout::new(dir, base);
         let description = setup::generate(&layout, stations).unwrap();
+        // Short MPC timeouts: a test that kills a custodian mid-protocol should not wait
+        // the default 30 s for the others to give up.
+        for p in PartyId::ALL {
+            let path = layout.node_config(p);
+            let mut config = std::fs::read_to_string(&path).unwrap();
+            config.push_str("\n[limits]\nmpc_timeout_s = 5\n");
+            std::fs::write(&path, config).unwrap();
+        }
         let log_vkey = policy_field(&description.log.policy, "log");
         let witness_vkey = policy_field(&description.log.policy, "witness");
         let witness = start(&[
@@ -150,13 +164,37 @@ impl Network {
 
     /// Starts custodian `p`.
     pub fn start_node(&mut self, p: PartyId) {
+        self.start_node_with_env(p, &[]);
+    }
+
+    /// Starts custodian `p` with extra environment variables.
+    pub fn start_node_with_env(&mut self, p: PartyId, env: &[(&str, &str)]) {
         let config = s(&self.layout.node_config(p));
-        self.nodes[p.index()] = Some(start(&[
-            "node".into(),
-            "run".into(),
-            "--config".into(),
-            config,
-        ]));
+        self.nodes[p.index()] = Some(start_with_env(
+            &["node".into(), "run".into(), "--config".into(), config],
+            env,
+        ));
+    }
+
+    /// Waits until custodian `p`'s process has exited (it crashed itself).
+    pub fn wait_exited(&mut self, p: PartyId, within: Duration) -> bool {
+        let deadline = Instant::now() + within;
+        let proc = self.nodes[p.index()].as_mut().unwrap();
+        loop {
+            if proc.child.try_wait().unwrap().is_some() {
+                return true;
+            }
+            if Instant::now() > deadline {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Custodian `p`'s health document.
+    pub fn health(&self, p: PartyId) -> serde_json::Value {
+        let (_, body) = http_get(&format!("http://{}/v1/health", self.layout.api_addr(p)));
+        serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null)
     }
 
     /// SIGKILLs custodian `p`.

@@ -42,10 +42,21 @@ pub fn router(node: Arc<Node>) -> Router {
 
 async fn health(State(node): State<Arc<Node>>) -> Response {
     let up = node.mpc.links_up();
+    let store = node.store.clone();
+    let (stored, unsettled) = tokio::task::spawn_blocking(move || {
+        (
+            store.record_count().unwrap_or(u64::MAX),
+            store.prepared().map(|p| p.len()).unwrap_or(usize::MAX),
+        )
+    })
+    .await
+    .unwrap_or((u64::MAX, usize::MAX));
     let body = serde_json::json!({
         "custodian": masque_protocol::custodian_name(node.party),
         "mpc_links_up": up,
         "gallery_records": node.mpc.gallery_len(),
+        "stored_records": stored,
+        "unsettled_requests": unsettled,
     });
     let status = if up {
         StatusCode::OK

@@ -87,6 +87,7 @@ pub async fn run(State(node): State<Arc<Node>>, headers: HeaderMap, body: Body) 
                 format!("request {id} did not reach {} (the sender must send it to all three custodians)", custodian_name(node.party)),
             )
         })?;
+        crate::failpoint::hit("peer-before-prepare");
         match flow::prepare(node.clone(), order, op).await {
             Ok(prepared) => Ok(Json(Vote {
                 signature: prepared.entry.sign(node.party, &node.signing),
@@ -127,6 +128,7 @@ pub async fn decide(State(node): State<Arc<Node>>, headers: HeaderMap, body: Bod
         entry
             .verify(&node.network.custodian_keys())
             .map_err(|e| ApiError::bad_request(format!("the committed entry: {e}")))?;
+        crate::failpoint::hit("peer-before-commit");
         let node2 = node.clone();
         tokio::task::spawn_blocking(move || node2.apply_commit(&id))
             .await
