@@ -304,7 +304,7 @@ fn unsigned_forged_replayed_oversized_and_misdirected_requests_get_clear_4xx_and
     // Unknown endpoints say where the API is described.
     let (status, body) = http(&p0, "GET", "/v2/nothing", &[], b"");
     assert_eq!(status, 404);
-    assert!(problem(&body).contains("protocol.md"), "{}", problem(&body));
+    assert!(problem(&body).contains("openapi"), "{}", problem(&body));
 }
 
 #[test]

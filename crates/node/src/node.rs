@@ -79,6 +79,8 @@ pub struct Node {
     pub appender: tokio::sync::Mutex<()>,
     /// Counters for `/metrics`.
     pub metrics: Metrics,
+    /// Request rates per station and per record.
+    pub limits: crate::limits::RateLimits,
 }
 
 impl std::fmt::Debug for Node {
@@ -167,7 +169,6 @@ impl Node {
         };
         let node = Arc::new(Node {
             party,
-            config,
             network,
             store,
             mpc,
@@ -181,6 +182,11 @@ impl Node {
             in_flight: Mutex::new(HashSet::new()),
             appender: tokio::sync::Mutex::new(()),
             metrics: Metrics::default(),
+            limits: crate::limits::RateLimits::new(
+                config.limits.station_requests_per_minute,
+                config.limits.record_requests_per_minute,
+            ),
+            config,
         });
         Ok((node, receiver))
     }

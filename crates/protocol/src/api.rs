@@ -27,6 +27,7 @@ use sha2::{Digest, Sha256};
 /// `POST /v1/enrol`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EnrolRequest {
     /// The new record's public key (Ed25519, hex), made by the wallet.
     pub record_key: String,
@@ -58,6 +59,7 @@ pub fn enrol_statement(
 /// `POST /v1/verify`: a 1:1 check of a fresh capture against the signer's record.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct VerifyRequest {
     /// This custodian's query shares, sealed to it.
     pub sealed: SealedBlob,
@@ -70,11 +72,13 @@ pub struct VerifyRequest {
 /// `POST /v1/delete` (no fields: the signer's record is deleted).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DeleteRequest {}
 
 /// `POST /v1/consents`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ConsentGrantRequest {
     /// The consent, signed by the record key.
     pub consent: SignedConsent,
@@ -83,6 +87,7 @@ pub struct ConsentGrantRequest {
 /// `POST /v1/consents/revoke`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ConsentRevokeRequest {
     /// The consent's id.
     pub consent_id: String,
@@ -91,10 +96,13 @@ pub struct ConsentRevokeRequest {
 /// The answer to an operation, from one custodian.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OperationResult {
     /// The request.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub request_id: RequestId,
     /// Which custodian answers.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     #[serde(with = "custodian_serde")]
     pub custodian: PartyId,
     /// The outcome all three custodians agreed on.
@@ -112,6 +120,7 @@ pub struct OperationResult {
 
 /// An error answer (RFC 9457 `application/problem+json`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Problem {
     /// A URI naming the kind of problem (`about:blank` or `urn:masque:problem:…`).
     #[serde(rename = "type")]
@@ -127,8 +136,10 @@ pub struct Problem {
 /// Coordinator → peer: run request `request_id` as number `sequence`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RunOrder {
     /// The request.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub request_id: RequestId,
     /// Its sequence number (names its MPC sessions).
     pub sequence: u64,
@@ -141,6 +152,7 @@ pub struct RunOrder {
 /// Peer → coordinator: prepared, and this custodian's signature over the entry.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Vote {
     /// The signature over the entry body the peer computed.
     pub signature: crate::entry::CustodianSignature,
@@ -149,8 +161,10 @@ pub struct Vote {
 /// Coordinator → peer: the decision on a prepared request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DecideOrder {
     /// The request.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub request_id: RequestId,
     /// Commit or abort.
     pub commit: bool,
@@ -168,6 +182,7 @@ pub struct DecideOrder {
 /// Coordinator → peer, on a peer's question about a prepared request after a restart.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum DecisionAnswer {
     /// Commit it.
     Commit,

@@ -18,10 +18,12 @@ pub const MAX_TEXT: usize = 256;
 /// What the person agrees to.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Consent {
     /// Format version (1).
     pub v: u32,
     /// The record's public key.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     #[serde(with = "verifying_key_hex")]
     pub record_key: VerifyingKey,
     /// The service allowed to ask, by its context id.
@@ -36,11 +38,13 @@ pub struct Consent {
 
 /// A consent's id: SHA-256 of its signed bytes, 64 hex digits.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ConsentId(pub String);
 
 /// A consent with the record key's signature.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SignedConsent {
     /// The consent.
     pub consent: Consent,

@@ -36,6 +36,7 @@ pub const MAX_ENTRY_BYTES: usize = 65_535;
 /// What was asked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Operation {
     /// Enrolment (1:N uniqueness, then store).
     Enrol,
@@ -56,6 +57,7 @@ pub enum Operation {
 /// What came of it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Outcome {
     /// The person was unique and is now enrolled.
     Enrolled,
@@ -80,6 +82,7 @@ pub enum Outcome {
 /// Why a request was refused (codes, never free text, so no personal data can slip in).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Refusal {
     /// A 1:1 check without a consent for that service.
     NoConsent,
@@ -94,8 +97,6 @@ pub enum Refusal {
     InvalidTemplate,
     /// Too few unmasked bits (the coverage gate).
     LowCoverage,
-    /// The station or record exceeded its rate.
-    RateLimited,
     /// Re-issuance without a matching 1:1 verification.
     NotVerified,
     /// An enrolment for a record key that is already enrolled.
@@ -141,8 +142,10 @@ pub struct EntryBody {
 /// One custodian's signature over an entry body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CustodianSignature {
     /// The custodian.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     #[serde(with = "custodian_serde")]
     pub custodian: PartyId,
     /// Ed25519 signature, 128 hex digits.

@@ -20,6 +20,7 @@ use serde::{Deserialize, Serialize};
 /// The proof that an operation was logged.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Receipt {
     /// The entry, exactly as appended (JSON text).
     pub entry: String,

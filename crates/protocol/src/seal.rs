@@ -20,11 +20,14 @@ use zeroize::Zeroizing;
 
 /// A sealed blob: the HPKE encapsulated key and the ciphertext, base64 in JSON.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SealedBlob {
     /// The encapsulated key (32 bytes for X25519).
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     #[serde(with = "b64")]
     pub enc: Vec<u8>,
     /// The ciphertext with its 16-byte tag.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     #[serde(with = "b64")]
     pub ciphertext: Vec<u8>,
 }

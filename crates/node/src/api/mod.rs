@@ -5,10 +5,11 @@
 //! custodian (`peer/*`). Bodies are read up to the configured limit before anything is
 //! parsed; every error is a problem document (`application/problem+json`) that says
 //! what was wrong. The operations' table is in [`masque_protocol::api`].
-//! `GET /v1/health` says whether the MPC links
+//! `GET /v1/openapi.json` describes the API, `GET /v1/health` says whether the MPC links
 //! are up and `GET /metrics` exposes counters.
 
 mod auth;
+mod openapi;
 mod ops;
 mod peer;
 pub mod problem;
@@ -35,6 +36,7 @@ pub fn router(node: Arc<Node>) -> Router {
         .route("/v1/peer/decide", post(peer::decide))
         .route("/v1/peer/decision/{id}", get(peer::decision))
         .route("/v1/health", get(health))
+        .route("/v1/openapi.json", get(openapi::document))
         .route("/metrics", get(metrics))
         .fallback(not_found)
         .with_state(node)
@@ -83,6 +85,6 @@ async fn metrics(State(node): State<Arc<Node>>) -> Response {
 async fn not_found() -> problem::ApiError {
     problem::ApiError::new(
         StatusCode::NOT_FOUND,
-        "no such endpoint; the API is listed in docs/protocol.md",
+        "no such endpoint; GET /v1/openapi.json describes the API",
     )
 }

@@ -18,6 +18,7 @@ use masque_protocol::{
         ConsentGrantRequest, ConsentRevokeRequest, DeleteRequest, EnrolRequest, VerifyRequest,
         enrol_statement,
     },
+    api::{OperationResult, Problem},
     keys::parse_verifying_key,
     payload::SharePayload,
     seal::{SealedBlob, open},
@@ -70,6 +71,15 @@ fn open_shares(
     Ok(payload)
 }
 
+fn over_rate(what: &str) -> ApiError {
+    ApiError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        format!(
+            "this {what} made more requests than this custodian allows per minute; try again later"
+        ),
+    )
+}
+
 async fn record_exists(node: &Arc<Node>, key: [u8; 32]) -> Result<bool, ApiError> {
     let store = node.store.clone();
     tokio::task::spawn_blocking(move || store.record(&key))
@@ -80,6 +90,7 @@ async fn record_exists(node: &Arc<Node>, key: [u8; 32]) -> Result<bool, ApiError
 }
 
 async fn require_record(node: &Arc<Node>, key: [u8; 32]) -> Result<(), ApiError> {
+    node.limits.record(&key).map_err(|_| over_rate("record"))?;
     if record_exists(node, key).await? {
         Ok(())
     } else {
@@ -131,6 +142,27 @@ async fn park_and_wait(
 }
 
 /// `POST /v1/enrol`.
+#[utoipa::path(
+    post,
+    path = "/v1/enrol",
+    description = "Enrol a person: 1:N uniqueness on shares, then store. Signed by a registered station.",
+    params(
+        ("x-masque-key" = String, Header, description = "Signer's Ed25519 public key, 64 hex digits"),
+        ("x-masque-request-id" = String, Header, description = "Request id, 32 hex digits"),
+        ("x-masque-timestamp" = u64, Header, description = "Unix seconds when signed"),
+        ("x-masque-signature" = String, Header, description = "Ed25519 signature over the signing payload, 128 hex digits"),
+    ),
+    request_body = EnrolRequest,
+    responses(
+        (status = 200, description = "The agreed outcome: enrolled, duplicate or refused", body = OperationResult),
+        (status = 400, description = "Malformed body or shares", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing, invalid or stale signature", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Request id already used", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body over the limit", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Over the station's or record's rate", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The custodians did not all complete it; nothing was stored", body = Problem, content_type = "application/problem+json"),
+    )
+)]
 pub async fn enrol(State(node): State<Arc<Node>>, headers: HeaderMap, body: Body) -> Response {
     let result = async {
         let signed = read_signed(&node, &headers, "POST", "/v1/enrol", body).await?;
@@ -145,6 +177,9 @@ pub async fn enrol(State(node): State<Arc<Node>>, headers: HeaderMap, body: Body
             })?
             .name
             .clone();
+        node.limits
+            .station(&signed.auth.key.to_bytes())
+            .map_err(|_| over_rate("station"))?;
         let request: EnrolRequest = parse_json(&signed.body)?;
         let record_key = parse_verifying_key("record_key", &request.record_key)
             .map_err(|e| ApiError::bad_request(e.to_string()))?;
@@ -180,6 +215,28 @@ pub async fn enrol(State(node): State<Arc<Node>>, headers: HeaderMap, body: Body
 }
 
 /// `POST /v1/verify`.
+#[utoipa::path(
+    post,
+    path = "/v1/verify",
+    description = "1:1 check of a fresh capture against the signer's record. Signed by the record key.",
+    params(
+        ("x-masque-key" = String, Header, description = "Signer's Ed25519 public key, 64 hex digits"),
+        ("x-masque-request-id" = String, Header, description = "Request id, 32 hex digits"),
+        ("x-masque-timestamp" = u64, Header, description = "Unix seconds when signed"),
+        ("x-masque-signature" = String, Header, description = "Ed25519 signature over the signing payload, 128 hex digits"),
+    ),
+    request_body = VerifyRequest,
+    responses(
+        (status = 200, description = "The agreed outcome: match, no-match or refused", body = OperationResult),
+        (status = 400, description = "Malformed body or shares", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing, invalid or stale signature", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Request id already used", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body over the limit", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Over the station's or record's rate", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The custodians did not all complete it; nothing was stored", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No record has this key", body = Problem, content_type = "application/problem+json"),
+    )
+)]
 pub async fn verify(State(node): State<Arc<Node>>, headers: HeaderMap, body: Body) -> Response {
     let result = async {
         let signed = read_signed(&node, &headers, "POST", "/v1/verify", body).await?;
@@ -204,6 +261,28 @@ pub async fn verify(State(node): State<Arc<Node>>, headers: HeaderMap, body: Bod
 }
 
 /// `POST /v1/delete`.
+#[utoipa::path(
+    post,
+    path = "/v1/delete",
+    description = "Delete the signer's record. Signed by the record key.",
+    params(
+        ("x-masque-key" = String, Header, description = "Signer's Ed25519 public key, 64 hex digits"),
+        ("x-masque-request-id" = String, Header, description = "Request id, 32 hex digits"),
+        ("x-masque-timestamp" = u64, Header, description = "Unix seconds when signed"),
+        ("x-masque-signature" = String, Header, description = "Ed25519 signature over the signing payload, 128 hex digits"),
+    ),
+    request_body = DeleteRequest,
+    responses(
+        (status = 200, description = "The agreed outcome: deleted", body = OperationResult),
+        (status = 400, description = "Malformed body or shares", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing, invalid or stale signature", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Request id already used", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body over the limit", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Over the station's or record's rate", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The custodians did not all complete it; nothing was stored", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No record has this key", body = Problem, content_type = "application/problem+json"),
+    )
+)]
 pub async fn delete(State(node): State<Arc<Node>>, headers: HeaderMap, body: Body) -> Response {
     let result = async {
         let signed = read_signed(&node, &headers, "POST", "/v1/delete", body).await?;
@@ -217,6 +296,28 @@ pub async fn delete(State(node): State<Arc<Node>>, headers: HeaderMap, body: Bod
 }
 
 /// `POST /v1/consents`.
+#[utoipa::path(
+    post,
+    path = "/v1/consents",
+    description = "Record a consent for a service. Signed by the record key.",
+    params(
+        ("x-masque-key" = String, Header, description = "Signer's Ed25519 public key, 64 hex digits"),
+        ("x-masque-request-id" = String, Header, description = "Request id, 32 hex digits"),
+        ("x-masque-timestamp" = u64, Header, description = "Unix seconds when signed"),
+        ("x-masque-signature" = String, Header, description = "Ed25519 signature over the signing payload, 128 hex digits"),
+    ),
+    request_body = ConsentGrantRequest,
+    responses(
+        (status = 200, description = "The agreed outcome: granted", body = OperationResult),
+        (status = 400, description = "Malformed body or shares", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing, invalid or stale signature", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Request id already used", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body over the limit", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Over the station's or record's rate", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The custodians did not all complete it; nothing was stored", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No record has this key", body = Problem, content_type = "application/problem+json"),
+    )
+)]
 pub async fn grant_consent(
     State(node): State<Arc<Node>>,
     headers: HeaderMap,
@@ -250,6 +351,28 @@ pub async fn grant_consent(
 }
 
 /// `POST /v1/consents/revoke`.
+#[utoipa::path(
+    post,
+    path = "/v1/consents/revoke",
+    description = "Revoke a consent. Signed by the record key.",
+    params(
+        ("x-masque-key" = String, Header, description = "Signer's Ed25519 public key, 64 hex digits"),
+        ("x-masque-request-id" = String, Header, description = "Request id, 32 hex digits"),
+        ("x-masque-timestamp" = u64, Header, description = "Unix seconds when signed"),
+        ("x-masque-signature" = String, Header, description = "Ed25519 signature over the signing payload, 128 hex digits"),
+    ),
+    request_body = ConsentRevokeRequest,
+    responses(
+        (status = 200, description = "The agreed outcome: revoked or refused", body = OperationResult),
+        (status = 400, description = "Malformed body or shares", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing, invalid or stale signature", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Request id already used", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body over the limit", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Over the station's or record's rate", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The custodians did not all complete it; nothing was stored", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No record has this key", body = Problem, content_type = "application/problem+json"),
+    )
+)]
 pub async fn revoke_consent(
     State(node): State<Arc<Node>>,
     headers: HeaderMap,

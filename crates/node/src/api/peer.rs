@@ -15,7 +15,7 @@ use axum::{
 };
 use masque_protocol::{
     PartyId, RequestId,
-    api::{DecideOrder, OperationResult, RunOrder, Vote},
+    api::{DecideOrder, OperationResult, Problem, RunOrder, Vote},
     custodian_name,
     entry::LogEntry,
 };
@@ -62,6 +62,27 @@ impl Drop for InFlight<'_> {
 }
 
 /// `POST /v1/peer/run` (P0 → P1, P2).
+#[utoipa::path(
+    post,
+    path = "/v1/peer/run",
+    description = "Coordinator to peer: run a sequenced request and prepare it. Signed by P0.",
+    params(
+        ("x-masque-key" = String, Header, description = "Signer's Ed25519 public key, 64 hex digits"),
+        ("x-masque-request-id" = String, Header, description = "Request id, 32 hex digits"),
+        ("x-masque-timestamp" = u64, Header, description = "Unix seconds when signed"),
+        ("x-masque-signature" = String, Header, description = "Ed25519 signature over the signing payload, 128 hex digits"),
+    ),
+    request_body = RunOrder,
+    responses(
+        (status = 200, description = "Vote", body = Vote),
+        (status = 400, description = "Malformed body or shares", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing, invalid or stale signature", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Request id already used", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body over the limit", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Over the station's or record's rate", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The custodians did not all complete it; nothing was stored", body = Problem, content_type = "application/problem+json"),
+    )
+)]
 pub async fn run(State(node): State<Arc<Node>>, headers: HeaderMap, body: Body) -> Response {
     let result = async {
         let signed = read_signed(&node, &headers, "POST", "/v1/peer/run", body).await?;
@@ -104,6 +125,27 @@ pub async fn run(State(node): State<Arc<Node>>, headers: HeaderMap, body: Body) 
 }
 
 /// `POST /v1/peer/decide` (P0 → P1, P2).
+#[utoipa::path(
+    post,
+    path = "/v1/peer/decide",
+    description = "Coordinator to peer: commit or abort a prepared request. Signed by P0.",
+    params(
+        ("x-masque-key" = String, Header, description = "Signer's Ed25519 public key, 64 hex digits"),
+        ("x-masque-request-id" = String, Header, description = "Request id, 32 hex digits"),
+        ("x-masque-timestamp" = u64, Header, description = "Unix seconds when signed"),
+        ("x-masque-signature" = String, Header, description = "Ed25519 signature over the signing payload, 128 hex digits"),
+    ),
+    request_body = DecideOrder,
+    responses(
+        (status = 200, description = "Committed or aborted", body = inline(Object)),
+        (status = 400, description = "Malformed body or shares", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing, invalid or stale signature", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Request id already used", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body over the limit", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Over the station's or record's rate", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The custodians did not all complete it; nothing was stored", body = Problem, content_type = "application/problem+json"),
+    )
+)]
 pub async fn decide(State(node): State<Arc<Node>>, headers: HeaderMap, body: Body) -> Response {
     let result: Result<Response, ApiError> = async {
         let signed = read_signed(&node, &headers, "POST", "/v1/peer/decide", body).await?;
