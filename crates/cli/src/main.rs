@@ -10,6 +10,7 @@ mod mpc;
 mod mpc_net;
 mod output;
 mod synth;
+mod wallet;
 
 use clap::{Parser, Subcommand};
 
@@ -75,6 +76,11 @@ enum Command {
         #[command(subcommand)]
         what: mpc_net::MpcCommand,
     },
+    /// The person's wallet: recovery phrase, keys, records, credentials.
+    Wallet {
+        #[command(subcommand)]
+        what: wallet::WalletCommand,
+    },
 }
 
 #[derive(Subcommand)]
@@ -98,6 +104,7 @@ fn main() -> anyhow::Result<()> {
         Command::Eval(args) => eval::run(args),
         Command::Log { what } => log::run(what),
         Command::Mpc { what } => mpc_net::run(what),
+        Command::Wallet { what } => wallet::run(what),
         Command::Bench { what } => match what {
             BenchCommand::Log(args) => log::bench(args),
             BenchCommand::Match(args) => bench_match::run(args),
