@@ -10,7 +10,7 @@
 //!   under versioned labels ([`keys`]).
 //! * [`Wallet`]: the state (records, consents, credentials, receipts) and the phrase in one
 //!   file, encrypted with a passphrase (Argon2id + XChaCha20-Poly1305) or not, written
-//!   atomically with mode 0600, one writer at a time ([`format`], [`wallet`]).
+//!   atomically with mode 0600, one writer at a time ([`format`](mod@format), [`wallet`](mod@wallet)).
 //!
 //! Guarantees: restoring from the phrase gives the same keys, audit tags and credential
 //! seed (so the same pseudonyms); secrets are zeroized on drop and never appear in `Debug`

@@ -125,6 +125,38 @@ fn never_overwrites_one_writer_and_read_only_loads() {
 }
 
 #[test]
+fn debug_output_shows_no_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("w.json");
+    let pass = passphrase("open sesame");
+    let phrase = RecoveryPhrase::parse(ZOO).unwrap();
+    let wallet = Wallet::create(
+        &path,
+        phrase,
+        Protection::Passphrase(pass.clone(), CHEAP),
+        1,
+    )
+    .unwrap();
+    let keys = wallet.keys();
+    let text = format!(
+        "{wallet:?} {:?} {keys:?} {pass:?} {:?} {:?} {:?}",
+        wallet.phrase(),
+        wallet.phrase().seed(),
+        keys.audit_key(RecordIndex(0)),
+        Wallet::load(&path).unwrap(),
+    );
+    assert!(!text.contains("zoo") && !text.contains("sesame"), "{text}");
+    let secret_key: String = keys
+        .record_key(RecordIndex(0))
+        .signing_key()
+        .to_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert!(!text.contains(&secret_key[..16]), "{text}");
+}
+
+#[test]
 fn a_file_others_can_read_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("w.json");
