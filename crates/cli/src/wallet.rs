@@ -78,9 +78,9 @@ pub fn run(command: WalletCommand) -> anyhow::Result<()> {
 }
 
 /// The wallet file: `--wallet`, else `$MASQUE_WALLET`, else `~/.masque/wallet.json`.
-fn wallet_path(path: WalletPath) -> anyhow::Result<PathBuf> {
-    if let Some(path) = path.wallet {
-        return Ok(path);
+fn wallet_path(path: &WalletPath) -> anyhow::Result<PathBuf> {
+    if let Some(path) = &path.wallet {
+        return Ok(path.clone());
     }
     if let Some(path) = std::env::var_os("MASQUE_WALLET").filter(|p| !p.is_empty()) {
         return Ok(PathBuf::from(path));
@@ -177,9 +177,10 @@ fn refuse_existing(path: &Path) -> anyhow::Result<()> {
 
 fn new(args: CreateArgs) -> anyhow::Result<()> {
     let json = args.json;
-    let protection = new_protection(&args, "wallet new")?;
-    let path = wallet_path(args.path)?;
+    // Checked before asking for a passphrase that would be typed for nothing.
+    let path = wallet_path(&args.path)?;
     refuse_existing(&path)?;
+    let protection = new_protection(&args, "wallet new")?;
     ensure_parent(&path)?;
     let wallet = Wallet::create(&path, RecoveryPhrase::generate(), protection, now())?;
     let fingerprint = wallet.keys().fingerprint();
@@ -270,9 +271,7 @@ fn read_phrase() -> anyhow::Result<RecoveryPhrase> {
 
 fn restore(args: CreateArgs) -> anyhow::Result<()> {
     let json = args.json;
-    let path = wallet_path(WalletPath {
-        wallet: args.path.wallet.clone(),
-    })?;
+    let path = wallet_path(&args.path)?;
     refuse_existing(&path)?;
     let phrase = read_phrase()?;
     let protection = new_protection(&args, "wallet restore")?;
@@ -295,7 +294,7 @@ fn restore(args: CreateArgs) -> anyhow::Result<()> {
 }
 
 fn show(args: ShowArgs) -> anyhow::Result<()> {
-    let path = wallet_path(args.path)?;
+    let path = wallet_path(&args.path)?;
     let sealed = Wallet::load(&path)?;
     let passphrase = match (&args.passphrase_env, sealed.is_encrypted()) {
         (_, false) => None,

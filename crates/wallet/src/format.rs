@@ -363,3 +363,122 @@ impl Sealed {
         matches!(self, Sealed::Encrypted { .. })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::phrase::RecoveryPhrase;
+    use crate::state::{SecretText, WalletState};
+    use proptest::prelude::*;
+
+    const CHEAP: KdfCost = KdfCost {
+        memory_kib: 8,
+        iterations: 1,
+        parallelism: 1,
+    };
+
+    fn body(entropy: [u8; 32], created_at: u64) -> Body {
+        Body {
+            recovery_phrase: SecretText(RecoveryPhrase::from_entropy(&entropy).to_phrase()),
+            state: WalletState::new(created_at),
+        }
+    }
+
+    fn pass(text: &str) -> Passphrase {
+        Passphrase::new(Zeroizing::new(text.to_owned())).unwrap()
+    }
+
+    fn open(bytes: &[u8], passphrase: Option<&Passphrase>) -> Result<Body, WalletError> {
+        let path = Path::new("w.json");
+        let text = std::str::from_utf8(bytes).map_err(|_| corrupt(path, "not UTF-8"))?;
+        parse(path, text)?.open(path, passphrase).map(|(b, _)| b)
+    }
+
+    #[test]
+    fn every_header_field_is_authenticated() {
+        let key = FileKey::new(&pass("pw"), CHEAP).unwrap();
+        let file = encode(&body([1; 32], 5), Some(&key));
+        let value: serde_json::Value = serde_json::from_slice(&file).unwrap();
+        let edits: [(&str, serde_json::Value); 4] = [
+            ("/header/protection/kdf/memory_kib", 16.into()),
+            ("/header/protection/kdf/iterations", 2.into()),
+            (
+                "/header/protection/kdf/salt",
+                "AAAAAAAAAAAAAAAAAAAAAA".into(),
+            ),
+            (
+                "/header/protection/nonce",
+                "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA".into(),
+            ),
+        ];
+        for (pointer, new) in edits {
+            let mut edited = value.clone();
+            *edited.pointer_mut(pointer).unwrap() = new;
+            let bytes = serde_json::to_vec(&edited).unwrap();
+            let err = open(&bytes, Some(&pass("pw"))).err().unwrap();
+            assert!(
+                matches!(err, WalletError::WrongPassphrase { .. }),
+                "{pointer}: {err}"
+            );
+        }
+        assert!(open(&file, Some(&pass("pw"))).is_ok());
+    }
+
+    #[test]
+    fn out_of_range_parameters_are_refused_before_any_work() {
+        let key = FileKey::new(&pass("pw"), CHEAP).unwrap();
+        let value: serde_json::Value =
+            serde_json::from_slice(&encode(&body([1; 32], 5), Some(&key))).unwrap();
+        for (field, huge) in [
+            ("memory_kib", u64::from(u32::MAX)),
+            ("iterations", 100_000),
+            ("parallelism", 1000),
+        ] {
+            let mut edited = value.clone();
+            edited["header"]["protection"]["kdf"][field] = huge.into();
+            let err = open(&serde_json::to_vec(&edited).unwrap(), Some(&pass("pw")))
+                .err()
+                .unwrap();
+            assert!(err.to_string().contains("out of range"), "{field}: {err}");
+        }
+        assert!(
+            FileKey::new(
+                &pass("pw"),
+                KdfCost {
+                    memory_kib: 7,
+                    ..CHEAP
+                }
+            )
+            .is_err()
+        );
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+        #[test]
+        fn encode_encrypt_decrypt_decode_round_trips(
+            entropy in any::<[u8; 32]>(),
+            created_at in any::<u64>(),
+            next in any::<u32>(),
+            password in "\\PC{1,24}",
+            encrypted in any::<bool>(),
+        ) {
+            let mut original = body(entropy, created_at);
+            original.state.next_record_index = next;
+            let key = encrypted.then(|| FileKey::new(&pass(&password), CHEAP).unwrap());
+            let file = encode(&original, key.as_ref());
+            let given = encrypted.then(|| pass(&password));
+            let back = open(&file, given.as_ref()).unwrap();
+            prop_assert_eq!(&back.state, &original.state);
+            prop_assert_eq!(&*back.recovery_phrase.0, &*original.recovery_phrase.0);
+            if encrypted {
+                // Two writes of the same body differ (fresh nonce); another passphrase fails.
+                prop_assert_ne!(&*encode(&original, key.as_ref()), &*file);
+                let wrong = pass(&format!("{password}x"));
+                let is_wrong = matches!(open(&file, Some(&wrong)), Err(WalletError::WrongPassphrase { .. }));
+                prop_assert!(is_wrong);
+            }
+        }
+    }
+}
