@@ -248,7 +248,7 @@ fn read_phrase() -> anyhow::Result<RecoveryPhrase> {
     let mut handle = stdin.lock().take(LIMIT as u64 + 1);
     if interactive {
         let mut line = Zeroizing::new(String::with_capacity(LIMIT + 64));
-        std::io::BufRead::read_line(&mut std::io::BufReader::new(handle), &mut line)
+        std::io::BufRead::read_line(&mut handle, &mut line)
             .context("cannot read the recovery phrase from stdin")?;
         bytes.extend_from_slice(line.as_bytes());
     } else {
