@@ -11,6 +11,7 @@ mod mpc_net;
 mod node;
 mod output;
 mod synth;
+mod wallet;
 
 use clap::{Parser, Subcommand};
 
@@ -81,6 +82,11 @@ enum Command {
         #[command(subcommand)]
         what: node::NodeCommand,
     },
+    /// The person's wallet: recovery phrase, keys, records, credentials.
+    Wallet {
+        #[command(subcommand)]
+        what: wallet::WalletCommand,
+    },
 }
 
 #[derive(Subcommand)]
@@ -105,6 +111,7 @@ fn main() -> anyhow::Result<()> {
         Command::Log { what } => log::run(what),
         Command::Mpc { what } => mpc_net::run(what),
         Command::Node { what } => node::run(what),
+        Command::Wallet { what } => wallet::run(what),
         Command::Bench { what } => match what {
             BenchCommand::Log(args) => log::bench(args),
             BenchCommand::Match(args) => bench_match::run(args),

@@ -8,9 +8,11 @@
 //!   [`Staged`] splits the same steps for callers that write several files and fsync
 //!   each directory once.
 //! * [`read_secret`] reads a key file into zeroized memory, and refuses one that others
-//!   can read, saying how to fix it.
+//!   can read, saying how to fix it; [`read_secret_up_to`] does the same for larger
+//!   secret files (a wallet).
 //! * [`WriterLock`] is an exclusive, process-wide lock on a directory (an advisory
-//!   `flock` on a lock file), so only one process writes a log or a store at a time.
+//!   `flock` on a lock file), so only one process writes a log or a store at a time;
+//!   [`WriterLock::acquire_file`] locks one file's own lock file instead.
 //!
 //! Guarantees: when a write returns `Ok`, the file has its complete new contents and its
 //! name is durable; with [`Overwrite::Refuse`] an existing file is never replaced, even one
@@ -29,7 +31,7 @@ mod write;
 
 pub use error::FileError;
 pub use lock::WriterLock;
-pub use secret::{check_secret_mode, read_secret};
+pub use secret::{MAX_SECRET, check_secret_mode, read_secret, read_secret_up_to};
 pub use write::{
     Overwrite, Staged, TEMP_SUFFIX, WriteOptions, remove_temp_files, sync_dir, write_atomic,
 };

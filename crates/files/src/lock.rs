@@ -23,7 +23,15 @@ impl WriterLock {
     /// Takes the lock of `dir` (which must exist), writing this process's id into the lock
     /// file for whoever finds it held.
     pub fn acquire(dir: &Path) -> Result<WriterLock, FileError> {
-        let path = dir.join(Self::FILE_NAME);
+        Self::acquire_file(&dir.join(Self::FILE_NAME))
+    }
+
+    /// Takes the lock held on the lock file `path` itself (created if missing; its
+    /// directory must exist), for one file that shares its directory with others: a
+    /// wallet locks `wallet.json.lock`, so two wallets in one directory do not exclude
+    /// each other. Fails like [`WriterLock::acquire`] when another process holds it.
+    pub fn acquire_file(path: &Path) -> Result<WriterLock, FileError> {
+        let path = path.to_owned();
         let mut file = OpenOptions::new()
             .read(true)
             .write(true)
@@ -81,5 +89,20 @@ mod tests {
         );
         drop(first);
         WriterLock::acquire(dir.path()).unwrap();
+    }
+
+    #[test]
+    fn file_locks_are_per_lock_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = dir.path().join("a.json.lock");
+        let held = WriterLock::acquire_file(&a).unwrap();
+        assert_eq!(held.path(), a);
+        let err = WriterLock::acquire_file(&a).unwrap_err();
+        assert!(err.to_string().contains("a.json.lock"), "{err}");
+        // Another file's lock, and the directory's lock, are independent of it.
+        let _b = WriterLock::acquire_file(&dir.path().join("b.json.lock")).unwrap();
+        let _dir = WriterLock::acquire(dir.path()).unwrap();
+        drop(held);
+        WriterLock::acquire_file(&a).unwrap();
     }
 }

@@ -34,25 +34,33 @@ pub fn check_secret_mode(path: &Path) -> Result<(), FileError> {
 /// zeroized buffers: the returned string and the bytes it was read into are wiped when
 /// dropped.
 pub fn read_secret(path: &Path) -> Result<Zeroizing<String>, FileError> {
+    read_secret_up_to(path, MAX_SECRET)
+}
+
+/// The size limit of [`read_secret`]: 1 MiB, plenty for a key.
+pub const MAX_SECRET: u64 = 1 << 20;
+
+/// [`read_secret`] for a secret file that may be larger than a key (a wallet holding
+/// credentials and receipts): files over `max_len` bytes are refused.
+pub fn read_secret_up_to(path: &Path, max_len: u64) -> Result<Zeroizing<String>, FileError> {
     check_secret_mode(path)?;
     let mut file = File::open(path).map_err(|e| FileError::io("read", path, e))?;
     let len = file.metadata().map(|m| m.len()).unwrap_or(0);
-    // Key files are small; a buffer sized up front never reallocates (a reallocation
-    // would leave a copy of the key in freed memory).
-    const MAX_SECRET: u64 = 1 << 20;
-    if len > MAX_SECRET {
+    // A buffer sized up front never reallocates (a reallocation would leave a copy of the
+    // secret in freed memory).
+    if len > max_len {
         return Err(FileError::io(
             "read",
             path,
             std::io::Error::new(
                 std::io::ErrorKind::InvalidData,
-                format!("{len} bytes is too large for a key file"),
+                format!("{len} bytes is too large for this secret file (at most {max_len})"),
             ),
         ));
     }
     let mut bytes = Zeroizing::new(Vec::with_capacity(len as usize + 1));
     (&mut file)
-        .take(MAX_SECRET)
+        .take(max_len)
         .read_to_end(&mut bytes)
         .map_err(|e| FileError::io("read", path, e))?;
     let text = std::str::from_utf8(&bytes).map_err(|_| FileError::NotText {
@@ -83,6 +91,23 @@ mod tests {
                 "{text}"
             );
         }
+    }
+
+    #[test]
+    fn larger_secrets_are_read_up_to_the_given_limit() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("wallet.json");
+        let big = "x".repeat(MAX_SECRET as usize + 10);
+        write_atomic(&path, big.as_bytes(), WriteOptions::SECRET).unwrap();
+        let err = read_secret(&path).unwrap_err().to_string();
+        assert!(
+            err.contains("too large") && err.contains("wallet.json"),
+            "{err}"
+        );
+        assert_eq!(
+            read_secret_up_to(&path, 2 * MAX_SECRET).unwrap().len(),
+            big.len()
+        );
     }
 
     #[test]

@@ -47,6 +47,15 @@ impl WriteOptions {
         overwrite: Overwrite::Refuse,
         secret: true,
     };
+    /// A secret file that is rewritten in place of its previous version (a wallet's
+    /// state): the new contents are created with mode 0600 and atomically replace the old
+    /// file, so the file is 0600 after every write whatever mode the old one had. Create
+    /// the first version with [`WriteOptions::SECRET`], so an existing file is never
+    /// silently taken over.
+    pub const SECRET_REPLACE: WriteOptions = WriteOptions {
+        overwrite: Overwrite::Replace,
+        secret: true,
+    };
 }
 
 /// A file whose new contents are written and fsynced under a temporary name next to it,
@@ -258,6 +267,24 @@ mod tests {
         write_atomic(&public, b"p", WriteOptions::CREATE_NEW).unwrap();
         let mode = fs::metadata(&public).unwrap().permissions().mode() & 0o777;
         assert_ne!(mode & 0o444, 0, "{mode:o}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn secret_replace_rewrites_an_existing_secret_and_leaves_it_0600() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("wallet.json");
+        write_atomic(&path, b"first", WriteOptions::SECRET).unwrap();
+        write_atomic(&path, b"second", WriteOptions::SECRET_REPLACE).unwrap();
+        assert_eq!(fs::read(&path).unwrap(), b"second");
+        // Even a file someone opened up is 0600 again after the next write.
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
+        write_atomic(&path, b"third", WriteOptions::SECRET_REPLACE).unwrap();
+        assert_eq!(fs::read(&path).unwrap(), b"third");
+        let mode = fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        assert_eq!(names(dir.path()), ["wallet.json"]);
     }
 
     #[test]
