@@ -35,9 +35,9 @@ fn css() -> String {
          .count{{font-size:1.5rem;font-weight:700}}\
          table{{border-collapse:collapse}}th,td{{border:1px solid {text};padding:.25rem .75rem;text-align:right}}\
          th[scope=row],th[scope=col]:first-child{{text-align:left}}\
-         label{{display:block;font-weight:600}}\
+         form{{display:flex;flex-wrap:wrap;gap:.5rem}}label{{flex-basis:100%;font-weight:600}}\
          input{{font:inherit;padding:.25rem;border:2px solid {text};color:{text};background:{bg}}}\
-         button{{font:inherit;margin-top:.5rem;padding:.375rem 1rem;color:{bg};background:{accent};border:0}}\
+         button{{font:inherit;padding:.375rem 1rem;color:{bg};background:{accent};border:0}}\
          :focus-visible{{outline:3px solid {accent};outline-offset:2px}}"
     )
 }
