@@ -9,6 +9,7 @@ mod matching;
 mod mpc;
 mod mpc_net;
 mod output;
+mod service;
 mod synth;
 
 use clap::{Parser, Subcommand};
@@ -75,6 +76,11 @@ enum Command {
         #[command(subcommand)]
         what: mpc_net::MpcCommand,
     },
+    /// Relying-party service and the example aid desk: config, run, rounds.
+    Service {
+        #[command(subcommand)]
+        what: service::ServiceCommand,
+    },
 }
 
 #[derive(Subcommand)]
@@ -98,6 +104,7 @@ fn main() -> anyhow::Result<()> {
         Command::Eval(args) => eval::run(args),
         Command::Log { what } => log::run(what),
         Command::Mpc { what } => mpc_net::run(what),
+        Command::Service { what } => service::run(what),
         Command::Bench { what } => match what {
             BenchCommand::Log(args) => log::bench(args),
             BenchCommand::Match(args) => bench_match::run(args),
