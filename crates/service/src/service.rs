@@ -149,3 +149,62 @@ impl Service {
         lock(&self.verifier).outstanding_nonces()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::ManualClock;
+    use masque_cred::{
+        BbsHolder, BbsIssuer, CredentialAttributes, EnrolmentQuarter, EpochSchedule, Holder,
+        Issuer, IssuerSeed, Modalities, Modality, RecordHandle, WalletSeed,
+    };
+
+    #[test]
+    fn a_service_accepts_once_refuses_replays_and_expired_challenges() {
+        let mut issuer = BbsIssuer::from_seed(&IssuerSeed::new(&[1; 32]).unwrap()).unwrap();
+        let holder = BbsHolder::from_seed(&WalletSeed::new(&[2; 64]).unwrap());
+        let record = RecordHandle::new(b"r").unwrap();
+        let (request, pending) = holder
+            .request(issuer.public_key(), &issuer.offer(&record))
+            .unwrap();
+        let schedule = EpochSchedule::new(Timestamp(0), 1000).unwrap();
+        let attributes = CredentialAttributes {
+            epoch: schedule.epoch_at(Timestamp(5000)),
+            modalities: Modalities::new(&[Modality::Face]).unwrap(),
+            enrolment_quarter: EnrolmentQuarter::new(2026, 1).unwrap(),
+        };
+        let response = issuer.issue(&request, &record, &attributes).unwrap();
+        let credential = holder.finalise(&pending, &response).unwrap();
+
+        let clock = Arc::new(ManualClock::new(Timestamp(5000)));
+        let policy = VerifierPolicy {
+            context_id: ContextId::new("https://shop.example").unwrap(),
+            issuer: issuer.public_key().clone(),
+            required: vec![],
+            nonce_lifetime_secs: 60,
+            schedule,
+            enrolled_before: None,
+        };
+        let service = Service::new(policy, Nonces::in_memory(), clock.clone()).unwrap();
+        assert_eq!(service.context_id().as_str(), "https://shop.example");
+        assert_eq!(service.issuer_key_id(), issuer.public_key().key_id());
+
+        let p = holder
+            .present(&credential, &service.challenge().unwrap())
+            .unwrap();
+        assert_eq!(service.outstanding_nonces().unwrap(), 1);
+        let first = service.verify(&p).unwrap();
+        assert_eq!(service.verify(&p), Err(CredError::NonceUnknownOrUsed));
+        let again = holder
+            .present(&credential, &service.challenge().unwrap())
+            .unwrap();
+        assert_eq!(service.verify(&again).unwrap().pseudonym, first.pseudonym);
+
+        let late = holder
+            .present(&credential, &service.challenge().unwrap())
+            .unwrap();
+        clock.advance(61);
+        assert_eq!(service.verify(&late), Err(CredError::NonceExpired));
+        assert_eq!(service.outstanding_nonces().unwrap(), 0);
+    }
+}
