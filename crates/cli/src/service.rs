@@ -185,7 +185,7 @@ fn init(a: InitArgs) -> anyhow::Result<()> {
         .unwrap_or_else(|| if is_desk { "round-start" } else { "none" }.into());
     text.push_str(&format!(
         "enrolled_before = {}\nnonce_lifetime_secs = {DEFAULT_NONCE_LIFETIME_SECS}\n\n\
-         [http]\nmax_body_bytes = 16384\nbody_read_secs = 10\n",
+         [http]\nmax_body_bytes = 16384\nbody_read_secs = 10\nheader_read_secs = 10\nmax_connections = 256\n",
         toml_string(&enrolled_before)
     ));
     if let (true, Some(d)) = (is_desk, &a.desk) {

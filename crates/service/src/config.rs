@@ -19,6 +19,8 @@
 //! [http]
 //! max_body_bytes = 16384
 //! body_read_secs = 10
+//! header_read_secs = 10
+//! max_connections = 256
 //!
 //! [desk]                                 # kind = "aid-desk" only
 //! id = "north-gate"
@@ -111,6 +113,8 @@ struct RawPolicy {
 struct RawHttp {
     max_body_bytes: Option<usize>,
     body_read_secs: Option<u64>,
+    header_read_secs: Option<u64>,
+    max_connections: Option<usize>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -249,16 +253,20 @@ impl Config {
                 format!("must be between 10 and 86400 seconds, got {nonce_lifetime_secs}"),
             ));
         }
+        let defaults = HttpLimits::default();
         let http = HttpLimits {
-            max_body_bytes: raw
-                .http
-                .max_body_bytes
-                .unwrap_or(HttpLimits::default().max_body_bytes),
+            max_body_bytes: raw.http.max_body_bytes.unwrap_or(defaults.max_body_bytes),
             body_read: Duration::from_secs(
                 raw.http
                     .body_read_secs
-                    .unwrap_or(HttpLimits::default().body_read.as_secs()),
+                    .unwrap_or(defaults.body_read.as_secs()),
             ),
+            header_read: Duration::from_secs(
+                raw.http
+                    .header_read_secs
+                    .unwrap_or(defaults.header_read.as_secs()),
+            ),
+            max_connections: raw.http.max_connections.unwrap_or(defaults.max_connections),
         };
         if !(1024..=1 << 20).contains(&http.max_body_bytes) {
             return Err(field(
@@ -267,6 +275,21 @@ impl Config {
                     "must be between 1024 and 1048576 bytes, got {}",
                     http.max_body_bytes
                 ),
+            ));
+        }
+        if !(1..=300).contains(&http.header_read.as_secs()) {
+            return Err(field(
+                "http.header_read_secs",
+                format!(
+                    "must be between 1 and 300 seconds, got {}",
+                    http.header_read.as_secs()
+                ),
+            ));
+        }
+        if !(1..=65_536).contains(&http.max_connections) {
+            return Err(field(
+                "http.max_connections",
+                format!("must be between 1 and 65536, got {}", http.max_connections),
             ));
         }
         if !(1..=300).contains(&http.body_read.as_secs()) {

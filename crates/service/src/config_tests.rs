@@ -111,6 +111,12 @@ fn every_bad_field_is_named() {
             "enrolled_before",
             "nonce_lifetime_secs = 1\nenrolled_before",
         ),
+        (SERVICE, "[policy]", "[http]\nmax_connections = 0\n[policy]"),
+        (
+            SERVICE,
+            "[policy]",
+            "[http]\nheader_read_secs = 0\n[policy]",
+        ),
         (
             SERVICE,
             "context_id = \"HTTPS://Shop.Example/\"",
@@ -134,6 +140,8 @@ fn every_bad_field_is_named() {
         "`policy.enrolled_before`",
         "`policy.enrolled_before`",
         "`policy.nonce_lifetime_secs`",
+        "`http.max_connections`",
+        "`http.header_read_secs`",
         "`context_id`",
         "`context_id`",
         "`desk.id`",

@@ -12,11 +12,10 @@
 //! does not arrive within [`HttpLimits::body_read`] with 408. A body that cannot be parsed
 //! is refused with 400 before anything is looked up or stored.
 //!
-//! Not done here: TLS and header deadlines (run behind a TLS-terminating reverse proxy),
-//! rate limits.
+//! Serving, with connection limits and graceful shutdown, is in [`crate::serve`].
+//!
+//! Not done here: TLS (run behind a TLS-terminating reverse proxy), rate limits.
 
-use std::future::Future;
-use std::io;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -27,19 +26,22 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use masque_cred::{Presentation, WireObject};
-use tokio::net::TcpListener;
 
 use crate::api::{Accepted, Info};
 use crate::problem::{Problem, from_cred};
 use crate::service::Service;
 
-/// Limits on request bodies.
+/// Limits on requests and connections.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct HttpLimits {
     /// Largest request body in bytes (a presentation is about 1 KiB).
     pub max_body_bytes: usize,
     /// Most time to receive a whole request body.
     pub body_read: Duration,
+    /// Most time to receive a request's headers.
+    pub header_read: Duration,
+    /// Most connections served at once; further clients wait in the listen backlog.
+    pub max_connections: usize,
 }
 
 impl Default for HttpLimits {
@@ -47,6 +49,8 @@ impl Default for HttpLimits {
         Self {
             max_body_bytes: 16 * 1024,
             body_read: Duration::from_secs(10),
+            header_read: Duration::from_secs(10),
+            max_connections: 256,
         }
     }
 }
@@ -227,46 +231,6 @@ async fn presentation(State(s): State<AppState>, body: Body) -> Response {
             );
             p.into_response()
         }
-    }
-}
-
-/// Serves `router` on `listener` until `shutdown` completes, then lets requests in flight
-/// finish.
-pub async fn serve(
-    listener: TcpListener,
-    router: Router,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> io::Result<()> {
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown)
-        .await
-}
-
-/// Completes on Ctrl-C (SIGINT) or SIGTERM.
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        if let Err(e) = tokio::signal::ctrl_c().await {
-            tracing::warn!("cannot listen for Ctrl-C: {e}");
-            std::future::pending::<()>().await;
-        }
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(e) => {
-                tracing::warn!("cannot listen for SIGTERM: {e}");
-                std::future::pending::<()>().await;
-            }
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => tracing::info!("Ctrl-C: shutting down"),
-        () = term => tracing::info!("SIGTERM: shutting down"),
     }
 }
 

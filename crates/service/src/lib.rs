@@ -6,8 +6,9 @@
 //!   [`Service::verify`] — over `masque-cred`'s verifier, with single-use nonces that can
 //!   be kept in a redb file ([`Nonces::open`]) so they stay used across restarts.
 //! * [`http::router`]: the same over HTTP (axum, under `/v1`), with size-limited request
-//!   bodies and errors as `application/problem+json` ([`problem`]); [`http::serve`] with
-//!   graceful shutdown on Ctrl-C / SIGTERM ([`http::shutdown_signal`]).
+//!   bodies and errors as `application/problem+json` ([`problem`]); [`serve::serve`] with
+//!   connection limits and graceful shutdown on Ctrl-C / SIGTERM
+//!   ([`serve::shutdown_signal`]).
 //! * [`ServiceClient`]: the wallet's side — fetch a challenge, let the caller prove it,
 //!   post the presentation, get the pseudonym.
 //! * [`desk`]: the aid desk — one claim per person per round, context per desk and round,
@@ -26,7 +27,7 @@
 //!
 //! # Limits
 //!
-//! Plain HTTP only (TLS by a reverse proxy in front), no rate limits or connection caps,
+//! Plain HTTP only (TLS by a reverse proxy in front), no rate limits,
 //! one process per data directory. See `docs/service.md`.
 
 #![deny(missing_docs)]
@@ -39,6 +40,7 @@ pub mod desk;
 pub mod http;
 pub mod problem;
 pub mod run;
+pub mod serve;
 pub mod service;
 
 pub use api::{Accepted, Info, RoundOpened};

@@ -150,9 +150,13 @@ pub async fn run(
         what: "cannot read the bound address".into(),
         source,
     })?;
+    let shutdown = crate::serve::shutdown_signal().map_err(|source| RunError::Io {
+        what: "cannot install the Ctrl-C / SIGTERM handlers".into(),
+        source,
+    })?;
     tracing::info!(%address, kind = served.kind, context_id = %served.context_id, "listening");
     on_listening(address, &served);
-    crate::http::serve(listener, router, crate::http::shutdown_signal())
+    crate::serve::serve(listener, router, config.http, shutdown)
         .await
         .map_err(|source| RunError::Io {
             what: "serving failed".into(),

@@ -85,9 +85,14 @@ impl Server {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = listener.local_addr().unwrap();
         let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(masque_service::http::serve(listener, router, async {
-            let _ = stopped.await;
-        }));
+        let task = tokio::spawn(masque_service::serve::serve(
+            listener,
+            router,
+            limits(),
+            async {
+                let _ = stopped.await;
+            },
+        ));
         Self {
             url: format!("http://{address}"),
             address,
