@@ -10,6 +10,7 @@ mod mpc;
 mod mpc_net;
 mod node;
 mod output;
+mod service;
 mod synth;
 mod wallet;
 
@@ -87,6 +88,11 @@ enum Command {
         #[command(subcommand)]
         what: wallet::WalletCommand,
     },
+    /// Relying-party service and the example aid desk: config, run, rounds.
+    Service {
+        #[command(subcommand)]
+        what: service::ServiceCommand,
+    },
 }
 
 #[derive(Subcommand)]
@@ -112,6 +118,7 @@ fn main() -> anyhow::Result<()> {
         Command::Mpc { what } => mpc_net::run(what),
         Command::Node { what } => node::run(what),
         Command::Wallet { what } => wallet::run(what),
+        Command::Service { what } => service::run(what),
         Command::Bench { what } => match what {
             BenchCommand::Log(args) => log::bench(args),
             BenchCommand::Match(args) => bench_match::run(args),

@@ -1,0 +1,164 @@
+//! The desk operator's page in a real headless browser (Debian's `chromium`): after real
+//! claims, the rendered DOM shows the counts, the page is accessible in the ways a DOM can
+//! show, and a screenshot is written to `<target>/tmp/aid-desk-operator-page.png`.
+//!
+//! Needs chromium: `apt-get install -y chromium` (CI installs it in `.ci/run`); set
+//! `MASQUE_CHROMIUM` to use another Chromium-based browser binary.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::*;
+use masque_cred::Issuer;
+use masque_service::ServiceClient;
+
+fn browser() -> PathBuf {
+    if let Some(path) = std::env::var_os("MASQUE_CHROMIUM") {
+        return PathBuf::from(path);
+    }
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    for name in ["chromium", "chromium-browser", "google-chrome"] {
+        for dir in std::env::split_paths(&path) {
+            let candidate = dir.join(name);
+            if candidate.is_file() {
+                return candidate;
+            }
+        }
+    }
+    panic!(
+        "this test needs a headless Chromium and none was found on PATH: install it with \
+         `sudo apt-get install -y chromium` (Debian/Ubuntu), or set MASQUE_CHROMIUM to a \
+         Chromium-based browser binary"
+    );
+}
+
+/// Runs the browser headless on `url` with `args`; its stdout. Fails the test (never
+/// hangs it) if the browser does not finish within two minutes.
+fn run_browser(profile: &Path, args: &[String], url: &str) -> String {
+    let mut child = Command::new(browser())
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--disable-extensions",
+            "--hide-scrollbars",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .args(args)
+        .arg(url)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("cannot start the browser");
+    let stdout = child.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || std::io::read_to_string(stdout).unwrap_or_default());
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            assert!(status.success(), "the browser failed: {status}");
+            break;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("the browser did not finish within two minutes");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    reader.join().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_operator_page_shows_real_counts_in_a_browser() {
+    let mut issuer = issuer();
+    let (alice, bob, carol) = (
+        Person::early(&mut issuer, 1),
+        Person::early(&mut issuer, 2),
+        Person::early(&mut issuer, 3),
+    );
+    let key = issuer.public_key().clone();
+    let dir = tempfile::tempdir().unwrap();
+    let clock = clock();
+    let north = desk(&key, "north-gate", &dir.path().join("desk"), &clock);
+    let server = start_desk(&north).await;
+    let client = ServiceClient::new(&server.url).unwrap();
+    // Round 1: two claims; then round 2: three claims, one person twice, one stale proof.
+    client.present(|c| alice.present(c)).await.unwrap();
+    client.present(|c| bob.present(c)).await.unwrap();
+    let stale = client.challenge().await.unwrap();
+    client.open_round(TOKEN).await.unwrap();
+    let mut accepted = Vec::new();
+    for person in [&alice, &bob, &carol, &alice] {
+        accepted.push(
+            client
+                .present(|c| person.present(c))
+                .await
+                .map(|a| a.pseudonym),
+        );
+    }
+    assert_eq!(accepted.iter().filter(|a| a.is_ok()).count(), 3);
+    assert!(client.submit(&bob.present(&stale).unwrap()).await.is_err());
+
+    let url = format!("{}/", server.url);
+    let profile = dir.path().join("browser-profile");
+    let dom = {
+        let (profile, url) = (profile.clone(), url.clone());
+        tokio::task::spawn_blocking(move || run_browser(&profile, &["--dump-dom".into()], &url))
+            .await
+            .unwrap()
+    };
+
+    // The counts, as the browser rendered them.
+    assert!(dom.contains("<h1>Aid desk north-gate</h1>"), "{dom}");
+    assert!(dom.contains("Round 2 (open)"), "{dom}");
+    assert!(dom.contains("id=\"claims\">3<"), "{dom}");
+    assert!(dom.contains("id=\"duplicates\">1<"), "{dom}");
+    assert!(dom.contains("id=\"invalid\">1<"), "{dom}");
+    assert!(dom.contains("People enrolled before 2027-Q1"), "{dom}");
+    assert!(
+        dom.contains("<tr><th scope=\"row\">1</th><td>2027-01-15 08:00 UTC</td><td>2</td><td>0</td><td>0</td></tr>"),
+        "{dom}"
+    );
+    // No personal data: none of the pseudonyms, in any spelling.
+    for pseudonym in accepted.iter().flatten() {
+        let text = pseudonym.to_string();
+        assert!(
+            !dom.contains(&text) && !dom.contains(&text[..12]),
+            "pseudonym on the page"
+        );
+    }
+    // Accessible structure: language, one h1, labelled field, captioned table with headers;
+    // nothing loaded from elsewhere and no script.
+    assert!(dom.contains("<html lang=\"en\">"));
+    assert_eq!(dom.matches("<h1>").count(), 1);
+    assert!(dom.contains("<label for=\"token\">Operator token</label>"));
+    assert!(dom.contains("id=\"token\""));
+    assert!(dom.contains("<caption>"));
+    assert!(dom.matches("scope=\"col\"").count() >= 5);
+    assert!(!dom.contains("<script"));
+    for attr in ["src=\"http", "href=\"http", "url(", "@import"] {
+        assert!(!dom.contains(attr), "{attr} on the page");
+    }
+
+    // A screenshot for people to look at, kept under the target directory.
+    let shot = Path::new(env!("CARGO_TARGET_TMPDIR")).join("aid-desk-operator-page.png");
+    let _ = std::fs::remove_file(&shot);
+    let args = vec![
+        format!("--screenshot={}", shot.display()),
+        "--window-size=1024,900".into(),
+    ];
+    tokio::task::spawn_blocking(move || run_browser(&profile, &args, &url))
+        .await
+        .unwrap();
+    let png = std::fs::read(&shot).expect("the browser wrote no screenshot");
+    assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"), "not a PNG");
+    assert!(
+        png.len() > 5_000,
+        "suspiciously small screenshot ({} bytes)",
+        png.len()
+    );
+    eprintln!("screenshot: {}", shot.display());
+}
