@@ -3,6 +3,7 @@
 
 mod bench_match;
 mod cred;
+mod devnet;
 mod eval;
 mod log;
 mod matching;
@@ -78,6 +79,9 @@ enum Command {
         #[command(subcommand)]
         what: mpc_net::MpcCommand,
     },
+    /// A whole network on this machine: keys, a seeded population, three custodians, the
+    /// log and a witness, until Ctrl-C.
+    Devnet(devnet::DevnetArgs),
     /// Custodian node: serve the API, run the flows with the other two custodians.
     Node {
         #[command(subcommand)]
@@ -116,6 +120,7 @@ fn main() -> anyhow::Result<()> {
         Command::Eval(args) => eval::run(args),
         Command::Log { what } => log::run(what),
         Command::Mpc { what } => mpc_net::run(what),
+        Command::Devnet(args) => devnet::run(args),
         Command::Node { what } => node::run(what),
         Command::Wallet { what } => wallet::run(what),
         Command::Service { what } => service::run(what),

@@ -36,6 +36,7 @@ pub mod log_client;
 pub mod metrics;
 pub mod mpc;
 pub mod node;
+pub mod seed;
 pub mod server;
 pub mod setup;
 pub mod store;

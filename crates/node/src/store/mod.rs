@@ -99,6 +99,9 @@ pub trait Store: Send + Sync {
     fn entry_appended(&self, request: &RequestId, index: u64) -> Result<(), StoreError>;
     /// Where the entry of `request` was appended, if it was.
     fn entry_index(&self, request: &RequestId) -> Result<Option<u64>, StoreError>;
+    /// Stores many new records in one transaction (seeding a network in bulk). Each is
+    /// applied exactly as a committed [`Action::Enrol`].
+    fn bulk_enrol(&self, records: Vec<Action>) -> Result<(), StoreError>;
     /// Takes the next request sequence number (the coordinator's), durably: a number is
     /// never handed out twice, even across restarts.
     fn take_sequence(&self) -> Result<u64, StoreError>;

@@ -527,6 +527,18 @@ impl Store for RedbStore {
         })
     }
 
+    fn bulk_enrol(&self, records: Vec<Action>) -> Result<(), StoreError> {
+        self.write(|txn| {
+            for action in &records {
+                if !matches!(action, Action::Enrol { .. }) {
+                    return Err(self.corrupt("records", "bulk_enrol takes enrolments only"));
+                }
+                self.apply(txn, action)?;
+            }
+            Ok(())
+        })
+    }
+
     fn take_sequence(&self) -> Result<u64, StoreError> {
         self.write(|txn| {
             let mut meta = txn.open_table(META).map_err(|x| self.err(x))?;

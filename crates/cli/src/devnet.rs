@@ -1,0 +1,307 @@
+//! `masque devnet`: a whole network on this machine, from one command.
+//!
+//! The first run generates every key and config in the data directory, seeds a
+//! synthetic population (bulk: shares straight into the custodians' stores, one signed
+//! log entry per person), then starts the witness, the log and the three custodians, each
+//! as its own process of this binary, so any of them can be killed and started again by
+//! hand (`masque node run --config <dir>/p1/node.toml`). Later runs reuse the directory.
+//! Ctrl-C stops everything: the children get the signal too and shut down cleanly.
+
+use crate::output::progress;
+use anyhow::{Context, bail};
+use clap::Args;
+use masque_node::setup::{self, Layout};
+use masque_protocol::{PartyId, custodian_name};
+use serde_json::json;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// `masque devnet`.
+#[derive(Args)]
+pub struct DevnetArgs {
+    /// Data directory: created and seeded on the first run, reused afterwards.
+    #[arg(long, default_value = "masque-devnet")]
+    dir: PathBuf,
+    /// Synthetic people enrolled at the first run.
+    #[arg(long, default_value_t = 10_000)]
+    people: usize,
+    /// Seed of the synthetic population.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// First port: custodian APIs at +0..+2, MPC links at +10..+12, log +20, witness +21.
+    #[arg(long, default_value_t = 7100)]
+    base_port: u16,
+    /// Print one JSON line when the network is up (`{"event":"ready",...}`) instead of the
+    /// human summary.
+    #[arg(long)]
+    json: bool,
+}
+
+/// One child process, with its name.
+struct Running {
+    name: String,
+    child: Child,
+    exited: bool,
+}
+
+fn s(p: &Path) -> String {
+    p.display().to_string()
+}
+
+/// Starts `masque <args> --json` with stderr into `log`, and waits for its listening line.
+fn spawn(name: &str, args: &[String], log: &Path) -> anyhow::Result<Running> {
+    let exe = std::env::current_exe().context("cannot find the masque binary")?;
+    let stderr =
+        std::fs::File::create(log).with_context(|| format!("cannot create {}", log.display()))?;
+    let mut child = Command::new(exe)
+        .args(args)
+        .arg("--json")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(stderr)
+        .spawn()
+        .with_context(|| format!("cannot start the {name}"))?;
+    let mut lines = BufReader::new(child.stdout.take().expect("piped")).lines();
+    match lines.next() {
+        Some(Ok(line)) if line.contains("\"listening\"") => {
+            std::thread::spawn(move || for _ in lines {});
+            Ok(Running {
+                name: name.to_owned(),
+                child,
+                exited: false,
+            })
+        }
+        _ => {
+            let _ = child.kill();
+            let _ = child.wait();
+            bail!("the {name} did not start; see {}", log.display())
+        }
+    }
+}
+
+fn policy_key(policy: &str, kind: &str) -> anyhow::Result<String> {
+    let line = policy
+        .lines()
+        .find(|l| l.starts_with(kind))
+        .with_context(|| format!("the network's policy has no {kind} line"))?;
+    let index = if kind == "log" { 1 } else { 2 };
+    line.split_whitespace()
+        .nth(index)
+        .map(str::to_owned)
+        .with_context(|| format!("the network's policy has a malformed {kind} line"))
+}
+
+/// Runs the devnet until Ctrl-C or SIGTERM.
+pub fn run(a: DevnetArgs) -> anyhow::Result<()> {
+    let layout = Layout::new(&a.dir, a.base_port);
+    let fresh = !layout.exists();
+    if fresh {
+        setup::generate(&layout, &["desk-north", "desk-south"])?;
+        if a.people > 0 {
+            let bar = progress(a.people as u64, "seeding");
+            masque_node::seed::seed(&layout, a.people, a.seed, &|n| bar.set_position(n))?;
+            bar.finish_and_clear();
+        }
+    }
+    let text = std::fs::read_to_string(layout.network())
+        .with_context(|| format!("cannot read {}", layout.network().display()))?;
+    let network = masque_protocol::network::NetworkDescription::from_json(&text)?;
+    let logs = a.dir.join("logs");
+    std::fs::create_dir_all(&logs).with_context(|| format!("cannot create {}", logs.display()))?;
+    let mut children = vec![
+        spawn(
+            "witness",
+            &[
+                "log".into(),
+                "witness".into(),
+                "--dir".into(),
+                s(&layout.witness_dir().join("state")),
+                "--key".into(),
+                s(&layout.witness_dir().join("witness.key")),
+                "--log".into(),
+                policy_key(&network.log.policy, "log")?,
+                "--listen".into(),
+                layout.witness_addr(),
+            ],
+            &logs.join("witness.log"),
+        )?,
+        spawn(
+            "log",
+            &[
+                "log".into(),
+                "serve".into(),
+                "--dir".into(),
+                s(&layout.log_dir().join("data")),
+                "--key".into(),
+                s(&layout.log_dir().join("log.key")),
+                "--tokens".into(),
+                s(&layout.log_dir().join("tokens")),
+                "--listen".into(),
+                layout.log_addr(),
+                "--witness".into(),
+                format!(
+                    "http://{}={}",
+                    layout.witness_addr(),
+                    policy_key(&network.log.policy, "witness")?
+                ),
+            ],
+            &logs.join("log.log"),
+        )?,
+    ];
+    for p in PartyId::ALL {
+        let name = custodian_name(p).to_ascii_lowercase();
+        children.push(spawn(
+            &format!("custodian {}", custodian_name(p)),
+            &[
+                "node".into(),
+                "run".into(),
+                "--config".into(),
+                s(&layout.node_config(p)),
+            ],
+            &logs.join(format!("{name}.log")),
+        )?);
+    }
+    wait_linked(&layout)?;
+    let records = health(&layout, PartyId::P0)["stored_records"]
+        .as_u64()
+        .unwrap_or(0);
+    if a.json {
+        println!(
+            "{}",
+            json!({
+                "event": "ready",
+                "dir": a.dir,
+                "network": layout.network(),
+                "custodians": PartyId::ALL.map(|p| format!("http://{}", layout.api_addr(p))),
+                "log": format!("http://{}", layout.log_addr()),
+                "witness": format!("http://{}", layout.witness_addr()),
+                "stations": network.stations.iter().map(|s| json!({"name": s.name, "key_file": layout.station_key(&s.name)})).collect::<Vec<_>>(),
+                "enrolled_records": records,
+                "pids": children.iter().map(|c| json!({"name": c.name, "pid": c.child.id()})).collect::<Vec<_>>(),
+            })
+        );
+    } else {
+        print_summary(&layout, &a.dir, records, fresh);
+    }
+    wait_for_signal(&mut children)
+}
+
+fn health(layout: &Layout, p: PartyId) -> serde_json::Value {
+    let addr = layout.api_addr(p);
+    let Ok(mut stream) = std::net::TcpStream::connect(&addr) else {
+        return serde_json::Value::Null;
+    };
+    use std::io::{Read, Write};
+    let request = format!("GET /v1/health HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    if stream.write_all(request.as_bytes()).is_err() {
+        return serde_json::Value::Null;
+    }
+    let mut response = Vec::new();
+    let _ = stream.read_to_end(&mut response);
+    let body = response
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map(|i| &response[i + 4..])
+        .unwrap_or_default();
+    serde_json::from_slice(body).unwrap_or(serde_json::Value::Null)
+}
+
+fn wait_linked(layout: &Layout) -> anyhow::Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(180);
+    for p in PartyId::ALL {
+        while health(layout, p)["mpc_links_up"] != true {
+            if Instant::now() > deadline {
+                bail!(
+                    "custodian {} did not link with the others within 3 minutes; see {}",
+                    custodian_name(p),
+                    layout.dir.join("logs").display()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+    Ok(())
+}
+
+fn print_summary(layout: &Layout, dir: &Path, records: u64, fresh: bool) {
+    let network = layout.network();
+    println!(
+        "masque devnet is up ({}; {records} people enrolled)",
+        if fresh { "new" } else { "reused" }
+    );
+    println!();
+    for p in PartyId::ALL {
+        println!(
+            "  custodian {}   http://{}   (config {})",
+            custodian_name(p),
+            layout.api_addr(p),
+            layout.node_config(p).display()
+        );
+    }
+    println!("  log            http://{}", layout.log_addr());
+    println!("  witness        http://{}", layout.witness_addr());
+    println!("  network        {}", network.display());
+    println!("  process logs   {}", dir.join("logs").display());
+    println!();
+    println!("Next, in another terminal:");
+    println!("  masque wallet new --wallet me.wallet --no-passphrase");
+    println!(
+        "  curl -s http://{}/v1/health",
+        layout.api_addr(PartyId::P0)
+    );
+    println!("  curl -s http://{}/checkpoint", layout.log_addr());
+    println!(
+        "  kill a custodian and start it again: masque node run --config {}",
+        layout.node_config(PartyId::P1).display()
+    );
+    println!();
+    println!(
+        "Ctrl-C stops everything; running `masque devnet --dir {}` again reuses it.",
+        dir.display()
+    );
+}
+
+fn wait_for_signal(children: &mut [Running]) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the signal handler")?;
+    runtime.block_on(async {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .context("cannot listen for SIGTERM")?;
+        loop {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => break,
+                _ = term.recv() => break,
+                _ = tokio::time::sleep(Duration::from_secs(1)) => {
+                    for c in children.iter_mut().filter(|c| !c.exited) {
+                        if let Ok(Some(status)) = c.child.try_wait() {
+                            c.exited = true;
+                            eprintln!("the {} stopped ({status}); the others keep running", c.name);
+                        }
+                    }
+                }
+            }
+        }
+        Ok::<(), anyhow::Error>(())
+    })?;
+    eprintln!("stopping the devnet");
+    for c in children.iter_mut().filter(|c| !c.exited) {
+        // The terminal's Ctrl-C reached the children too; a SIGTERM to the devnet alone
+        // is passed on.
+        let _ = Command::new("kill")
+            .args(["-TERM", &c.child.id().to_string()])
+            .status();
+    }
+    let deadline = Instant::now() + Duration::from_secs(35);
+    for c in children.iter_mut() {
+        while c.child.try_wait().ok().flatten().is_none() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = c.child.kill();
+        let _ = c.child.wait();
+    }
+    Ok(())
+}
