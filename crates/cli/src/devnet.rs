@@ -40,9 +40,9 @@ pub struct DevnetArgs {
 }
 
 /// One child process, with its name.
-struct Running {
-    name: String,
-    child: Child,
+pub(crate) struct Running {
+    pub(crate) name: String,
+    pub(crate) child: Child,
     exited: bool,
 }
 
@@ -105,11 +105,41 @@ pub fn run(a: DevnetArgs) -> anyhow::Result<()> {
             bar.finish_and_clear();
         }
     }
+    let (network, mut children) = start_processes(&layout, &a.dir.join("logs"))?;
+    let records = health(&layout, PartyId::P0)["stored_records"]
+        .as_u64()
+        .unwrap_or(0);
+    if a.json {
+        println!(
+            "{}",
+            json!({
+                "event": "ready",
+                "dir": a.dir,
+                "network": layout.network(),
+                "custodians": PartyId::ALL.map(|p| format!("http://{}", layout.api_addr(p))),
+                "log": format!("http://{}", layout.log_addr()),
+                "witness": format!("http://{}", layout.witness_addr()),
+                "stations": network.stations.iter().map(|s| json!({"name": s.name, "key_file": layout.station_key(&s.name)})).collect::<Vec<_>>(),
+                "enrolled_records": records,
+                "pids": children.iter().map(|c| json!({"name": c.name, "pid": c.child.id()})).collect::<Vec<_>>(),
+            })
+        );
+    } else {
+        print_summary(&layout, &a.dir, records, fresh);
+    }
+    wait_for_signal(&mut children)
+}
+
+/// Starts the witness, the log and the three custodians of `layout` (each a process of
+/// this binary, stderr into `logs/<name>.log`) and waits until the custodians are linked.
+pub(crate) fn start_processes(
+    layout: &Layout,
+    logs: &Path,
+) -> anyhow::Result<(masque_protocol::network::NetworkDescription, Vec<Running>)> {
     let text = std::fs::read_to_string(layout.network())
         .with_context(|| format!("cannot read {}", layout.network().display()))?;
     let network = masque_protocol::network::NetworkDescription::from_json(&text)?;
-    let logs = a.dir.join("logs");
-    std::fs::create_dir_all(&logs).with_context(|| format!("cannot create {}", logs.display()))?;
+    std::fs::create_dir_all(logs).with_context(|| format!("cannot create {}", logs.display()))?;
     let mut children = vec![
         spawn(
             "witness",
@@ -163,32 +193,11 @@ pub fn run(a: DevnetArgs) -> anyhow::Result<()> {
             &logs.join(format!("{name}.log")),
         )?);
     }
-    wait_linked(&layout)?;
-    let records = health(&layout, PartyId::P0)["stored_records"]
-        .as_u64()
-        .unwrap_or(0);
-    if a.json {
-        println!(
-            "{}",
-            json!({
-                "event": "ready",
-                "dir": a.dir,
-                "network": layout.network(),
-                "custodians": PartyId::ALL.map(|p| format!("http://{}", layout.api_addr(p))),
-                "log": format!("http://{}", layout.log_addr()),
-                "witness": format!("http://{}", layout.witness_addr()),
-                "stations": network.stations.iter().map(|s| json!({"name": s.name, "key_file": layout.station_key(&s.name)})).collect::<Vec<_>>(),
-                "enrolled_records": records,
-                "pids": children.iter().map(|c| json!({"name": c.name, "pid": c.child.id()})).collect::<Vec<_>>(),
-            })
-        );
-    } else {
-        print_summary(&layout, &a.dir, records, fresh);
-    }
-    wait_for_signal(&mut children)
+    wait_linked(layout)?;
+    Ok((network, children))
 }
 
-fn health(layout: &Layout, p: PartyId) -> serde_json::Value {
+pub(crate) fn health(layout: &Layout, p: PartyId) -> serde_json::Value {
     let addr = layout.api_addr(p);
     let Ok(mut stream) = std::net::TcpStream::connect(&addr) else {
         return serde_json::Value::Null;
@@ -288,9 +297,15 @@ fn wait_for_signal(children: &mut [Running]) -> anyhow::Result<()> {
         Ok::<(), anyhow::Error>(())
     })?;
     eprintln!("stopping the devnet");
+    // The terminal's Ctrl-C reached the children too; a SIGTERM to the devnet alone is
+    // passed on.
+    stop(children);
+    Ok(())
+}
+
+/// Stops the processes: SIGTERM, then at most 35 s for each to exit.
+pub(crate) fn stop(children: &mut [Running]) {
     for c in children.iter_mut().filter(|c| !c.exited) {
-        // The terminal's Ctrl-C reached the children too; a SIGTERM to the devnet alone
-        // is passed on.
         let _ = Command::new("kill")
             .args(["-TERM", &c.child.id().to_string()])
             .status();
@@ -303,5 +318,4 @@ fn wait_for_signal(children: &mut [Running]) -> anyhow::Result<()> {
         let _ = c.child.kill();
         let _ = c.child.wait();
     }
-    Ok(())
 }

@@ -1,6 +1,7 @@
 //! `masque`: the command-line tool. It parses arguments and wires the library crates;
 //! the logic lives in the libraries.
 
+mod bench_e2e;
 mod bench_match;
 mod cred;
 mod devnet;
@@ -109,6 +110,8 @@ enum BenchCommand {
     Cred(cred::BenchCredArgs),
     /// Three-party MPC 1:N throughput per party-core, bytes per comparison, share sizes.
     Mpc(mpc::BenchMpcArgs),
+    /// The network end to end: enrolment and 1:1 latency, concurrent stations, memory.
+    E2e(bench_e2e::BenchE2eArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -129,6 +132,7 @@ fn main() -> anyhow::Result<()> {
             BenchCommand::Match(args) => bench_match::run(args),
             BenchCommand::Cred(args) => cred::run(args),
             BenchCommand::Mpc(args) => mpc::run(args),
+            BenchCommand::E2e(args) => bench_e2e::run(args),
         },
     }
 }

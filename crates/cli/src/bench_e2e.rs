@@ -1,0 +1,233 @@
+//! `masque bench e2e`: the network as its users meet it, on this machine. A generated
+//! network seeded with `--people` people (two eyes each) runs as real processes; the
+//! bench then measures enrolment and 1:1 latency through all three custodians (the MPC,
+//! the commit protocol, the log append and the witnessed receipt included), the
+//! throughput and errors of many stations enrolling at once, and each custodian's
+//! resident memory per enrolled person.
+
+use crate::devnet::{health, start_processes, stop};
+use crate::output::{print_json, progress};
+use anyhow::{Context, bail};
+use clap::Args;
+use masque_client::Custodians;
+use masque_node::setup::{self, Layout, new_signing_key};
+use masque_protocol::{PartyId, entry::Outcome};
+use masque_template::synth::{IrisPopulation, iris::IrisModel};
+use serde_json::json;
+use std::time::{Duration, Instant};
+
+/// `masque bench e2e`.
+#[derive(Args)]
+pub struct BenchE2eArgs {
+    /// People enrolled before measuring (two eyes each: 50,000 people is 100,000 eyes).
+    #[arg(long, default_value_t = 50_000)]
+    people: usize,
+    /// Enrolments and 1:1 verifications timed one after another.
+    #[arg(long, default_value_t = 20)]
+    samples: usize,
+    /// Stations enrolling at once.
+    #[arg(long, default_value_t = 50)]
+    stations: usize,
+    /// First port of the network (see `masque devnet`).
+    #[arg(long, default_value_t = 7300)]
+    base_port: u16,
+    /// Print the figures as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let rank = ((p / 100.0) * (sorted.len() - 1) as f64).round() as usize;
+    sorted[rank.min(sorted.len() - 1)]
+}
+
+fn rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+/// Runs the bench.
+pub fn run(a: BenchE2eArgs) -> anyhow::Result<()> {
+    if a.samples == 0 || a.stations == 0 {
+        bail!("--samples and --stations must be at least 1");
+    }
+    let dir = tempfile::tempdir().context("cannot create a temporary directory")?;
+    let layout = Layout::new(dir.path(), a.base_port);
+    let names: Vec<String> = (0..a.stations).map(|i| format!("station-{i:03}")).collect();
+    let name_refs: Vec<&str> = names.iter().map(String::as_str).collect();
+    setup::generate(&layout, &name_refs)?;
+    let bar = progress(a.people as u64, "seeding");
+    let seeded = Instant::now();
+    masque_node::seed::seed(&layout, a.people, 1, &|n| bar.set_position(n))?;
+    bar.finish_and_clear();
+    let seed_secs = seeded.elapsed().as_secs_f64();
+    let (network, mut children) = start_processes(&layout, &dir.path().join("logs"))?;
+    let result = measure(&a, &layout, network, &children, seed_secs);
+    stop(&mut children);
+    let figures = result?;
+    if a.json {
+        return print_json(&figures);
+    }
+    println!("masque bench e2e: three custodians, a log and a witness on this machine");
+    println!(
+        "  gallery                {} people ({} eyes), seeded in {:.1} s",
+        a.people,
+        2 * a.people,
+        seed_secs
+    );
+    println!(
+        "  enrolment latency      p50 {:.0} ms   p99 {:.0} ms   ({} enrolments, receipt included)",
+        figures["enrol_ms"]["p50"].as_f64().unwrap_or(f64::NAN),
+        figures["enrol_ms"]["p99"].as_f64().unwrap_or(f64::NAN),
+        a.samples
+    );
+    println!(
+        "  1:1 verify latency     p50 {:.0} ms   p99 {:.0} ms",
+        figures["verify_ms"]["p50"].as_f64().unwrap_or(f64::NAN),
+        figures["verify_ms"]["p99"].as_f64().unwrap_or(f64::NAN)
+    );
+    println!(
+        "  {} stations at once    {:.2} enrolments/s, {} errors, {} lost or duplicated records",
+        a.stations,
+        figures["concurrent"]["enrolments_per_s"]
+            .as_f64()
+            .unwrap_or(f64::NAN),
+        figures["concurrent"]["errors"],
+        figures["concurrent"]["lost_or_duplicated"]
+    );
+    println!(
+        "  memory per person      {:.0} KiB per custodian (resident; {} MiB for the largest custodian)",
+        figures["memory"]["kib_per_person"]
+            .as_f64()
+            .unwrap_or(f64::NAN),
+        figures["memory"]["max_custodian_mib"]
+    );
+    Ok(())
+}
+
+fn measure(
+    a: &BenchE2eArgs,
+    layout: &Layout,
+    network: masque_protocol::network::NetworkDescription,
+    children: &[crate::devnet::Running],
+    seed_secs: f64,
+) -> anyhow::Result<serde_json::Value> {
+    let rss: Vec<u64> = children
+        .iter()
+        .filter(|c| c.name.starts_with("custodian"))
+        .map(|c| rss_kib(c.child.id()))
+        .collect();
+    let stations: Vec<ed25519_dalek::SigningKey> = network
+        .stations
+        .iter()
+        .map(|s| {
+            let text = std::fs::read_to_string(layout.station_key(&s.name))?;
+            let bytes: [u8; 32] = hex::decode(text.trim())
+                .ok()
+                .and_then(|b| b.try_into().ok())
+                .context("bad station key")?;
+            Ok(ed25519_dalek::SigningKey::from_bytes(&bytes))
+        })
+        .collect::<anyhow::Result<_>>()?;
+    // New people: indices after the seeded ones (same population seed, so distinct).
+    let extra = a.samples + a.stations;
+    let everyone = IrisPopulation::generate(&IrisModel::default(), 1, a.people + extra, 2, &|| {});
+    let fresh = &everyone.persons[a.people..];
+    let client = Custodians::new(network, Duration::from_secs(300));
+    let rt = tokio::runtime::Runtime::new().context("cannot start a runtime")?;
+    let mut enrol_ms = Vec::new();
+    let mut records = Vec::new();
+    for person in &fresh[..a.samples] {
+        let record = new_signing_key();
+        let t = Instant::now();
+        let outcome =
+            rt.block_on(client.enrol(&stations[0], &record, &[7; 32], &person.captures[0]))?;
+        enrol_ms.push(t.elapsed().as_secs_f64() * 1e3);
+        if outcome.outcome() != Outcome::Enrolled {
+            bail!("a new person came out {:?}", outcome.outcome());
+        }
+        records.push(record);
+    }
+    let mut verify_ms = Vec::new();
+    for (record, person) in records.iter().zip(fresh) {
+        let t = Instant::now();
+        let outcome = rt.block_on(client.verify(record, &person.captures[1], None))?;
+        verify_ms.push(t.elapsed().as_secs_f64() * 1e3);
+        if outcome.outcome() != Outcome::Match {
+            bail!("a genuine capture came out {:?}", outcome.outcome());
+        }
+    }
+    let before = health(layout, PartyId::P0)["stored_records"]
+        .as_u64()
+        .unwrap_or(0);
+    let t = Instant::now();
+    let results = rt.block_on(async {
+        let tasks: Vec<_> = stations
+            .iter()
+            .zip(&fresh[a.samples..])
+            .map(|(station, person)| {
+                let (client, station, pair) =
+                    (client.clone(), station.clone(), person.captures[0].clone());
+                tokio::spawn(async move {
+                    client
+                        .enrol(&station, &new_signing_key(), &[8; 32], &pair)
+                        .await
+                })
+            })
+            .collect();
+        let mut out = Vec::new();
+        for task in tasks {
+            out.push(task.await);
+        }
+        out
+    });
+    let concurrent_secs = t.elapsed().as_secs_f64();
+    let enrolled = results
+        .iter()
+        .filter(|r| matches!(r, Ok(Ok(o)) if o.outcome() == Outcome::Enrolled))
+        .count() as u64;
+    let errors = results.len() as u64 - enrolled;
+    let after: Vec<u64> = PartyId::ALL
+        .map(|p| health(layout, p)["stored_records"].as_u64().unwrap_or(0))
+        .to_vec();
+    let lost_or_duplicated = after
+        .iter()
+        .map(|n| n.abs_diff(before + enrolled))
+        .max()
+        .unwrap_or(0);
+    let sorted = |mut v: Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v
+    };
+    let (enrol_ms, verify_ms) = (sorted(enrol_ms), sorted(verify_ms));
+    let max_rss = rss.iter().copied().max().unwrap_or(0);
+    Ok(json!({
+        "people": a.people,
+        "eyes": 2 * a.people,
+        "seed_secs": seed_secs,
+        "enrol_ms": {"p50": percentile(&enrol_ms, 50.0), "p99": percentile(&enrol_ms, 99.0), "samples": enrol_ms.len()},
+        "verify_ms": {"p50": percentile(&verify_ms, 50.0), "p99": percentile(&verify_ms, 99.0), "samples": verify_ms.len()},
+        "concurrent": {
+            "stations": a.stations,
+            "secs": concurrent_secs,
+            "enrolments_per_s": enrolled as f64 / concurrent_secs,
+            "errors": errors,
+            "lost_or_duplicated": lost_or_duplicated,
+        },
+        "memory": {
+            "custodian_rss_kib": rss,
+            "max_custodian_mib": max_rss / 1024,
+            "kib_per_person": max_rss as f64 / a.people.max(1) as f64,
+        },
+    }))
+}
