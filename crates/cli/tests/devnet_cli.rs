@@ -57,7 +57,7 @@ fn station_key(ready: &serde_json::Value) -> ed25519_dalek::SigningKey {
 fn devnet_starts_a_seeded_network_stops_on_sigterm_and_reuses_its_directory() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("devnet");
-    let base_port = 20_000 + (std::process::id() % 300) as u16 * 128 + 100;
+    let base_port = 20_000 + (std::process::id() % 200) as u16 * 200;
     let (devnet, ready) = start(&data, base_port, 12);
     assert_eq!(ready["event"], "ready");
     assert_eq!(ready["enrolled_records"], 12);

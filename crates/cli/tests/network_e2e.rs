@@ -442,3 +442,93 @@ fn signed_garbage_at_every_endpoint_is_refused_and_stores_nothing() {
         })
         .unwrap();
 }
+
+/// A credential through the custodians: issued after enrolment, re-issued to a restored
+/// wallet only after the person's own 1:1 match, with the same pseudonym at a service.
+#[test]
+fn credentials_are_issued_after_enrolment_and_reissued_after_a_match_with_the_same_pseudonyms() {
+    use masque_cred::{
+        BbsHolder, BbsVerifier, ContextId, EpochSchedule, Holder, Timestamp, Verifier,
+        VerifierPolicy, WalletSeed,
+        objects::{IssuanceOffer, IssuanceResponse, IssuerPublicKey},
+        wire::WireObject,
+    };
+    use masque_protocol::entry::Operation;
+    let dir = tempfile::tempdir().unwrap();
+    let network = Network::start(dir.path(), &["desk"]);
+    let client = Custodians::new(network.description.clone(), Duration::from_secs(120));
+    let population = IrisPopulation::generate(&IrisModel::default(), 21, 1, 3, &|| {});
+    let rt = runtime();
+    let desk = station(&network, "desk");
+    let info = network.description.issuer.clone().unwrap();
+    let issuer = IssuerPublicKey::from_json(info.public_key.as_bytes()).unwrap();
+    let record = new_signing_key();
+    rt.block_on(client.enrol(&desk, &record, &[6; 32], &capture(&population, 0, 0)))
+        .unwrap();
+
+    let get_credential = |holder: &BbsHolder| {
+        let offer =
+            IssuanceOffer::from_json(rt.block_on(client.offer(&record)).unwrap().as_bytes())
+                .unwrap();
+        let (request, pending) = holder.request(&issuer, &offer).unwrap();
+        let outcomes = rt
+            .block_on(client.issue(&record, &request.to_json()))
+            .unwrap();
+        let credential = outcomes.credential().map(|response| {
+            holder
+                .finalise(
+                    &pending,
+                    &IssuanceResponse::from_json(response.as_bytes()).unwrap(),
+                )
+                .unwrap()
+        });
+        (outcomes, credential)
+    };
+    let pseudonym = |holder: &BbsHolder, credential: &masque_cred::Credential| {
+        let mut service = BbsVerifier::new(VerifierPolicy {
+            context_id: ContextId::new("aid-desk/north/1").unwrap(),
+            issuer: issuer.clone(),
+            required: vec![],
+            nonce_lifetime_secs: 300,
+            schedule: EpochSchedule::new(Timestamp(info.epoch_origin), info.epoch_secs).unwrap(),
+            enrolled_before: None,
+        })
+        .unwrap();
+        let now = Timestamp(unix_now());
+        let challenge = service.challenge(now).unwrap();
+        let presentation = holder.present(credential, &challenge).unwrap();
+        service
+            .verify(&presentation, now)
+            .unwrap()
+            .pseudonym
+            .to_string()
+    };
+
+    let seed = [42u8; 32];
+    let wallet = BbsHolder::from_seed(&WalletSeed::new(&seed).unwrap());
+    let (issued, credential) = get_credential(&wallet);
+    assert_eq!(
+        (issued.outcome(), issued.entry().unwrap().body.op),
+        (Outcome::Issued, Operation::Issue)
+    );
+    issued.verify_receipt(&network.description).unwrap();
+    let first = pseudonym(&wallet, &credential.unwrap());
+
+    // The wallet is lost; restored from its seed, it asks again: not without a match.
+    let restored = BbsHolder::from_seed(&WalletSeed::new(&seed).unwrap());
+    let (refused, none) = get_credential(&restored);
+    assert_eq!(refused.reason(), Some(Refusal::NotVerified));
+    assert_eq!(refused.entry().unwrap().body.op, Operation::Reissue);
+    assert!(none.is_none());
+    // The person's own 1:1 match, then the re-issuance: the same pseudonym.
+    let matched = rt
+        .block_on(client.verify(&record, &capture(&population, 0, 1), None))
+        .unwrap();
+    assert_eq!(matched.outcome(), Outcome::Match);
+    let (reissued, credential) = get_credential(&restored);
+    assert_eq!(reissued.outcome(), Outcome::Issued);
+    assert_eq!(pseudonym(&restored, &credential.unwrap()), first);
+    // The match is used up: a second re-issuance needs another match.
+    let (again, _) = get_credential(&restored);
+    assert_eq!(again.reason(), Some(Refusal::NotVerified));
+}

@@ -7,8 +7,8 @@ use masque_mpc::PartyId;
 use masque_protocol::{
     ProtocolError, RequestId,
     api::{
-        ConsentGrantRequest, ConsentRevokeRequest, DeleteRequest, EnrolRequest, OperationResult,
-        Problem, VerifyRequest, enrol_statement,
+        ConsentGrantRequest, ConsentRevokeRequest, DeleteRequest, EnrolRequest, IssueRequest,
+        OfferAnswer, OperationResult, Problem, VerifyRequest, enrol_statement,
     },
     consent::SignedConsent,
     custodian_name,
@@ -65,6 +65,11 @@ impl Outcomes {
     /// The signed log entry.
     pub fn entry(&self) -> Result<LogEntry, ProtocolError> {
         LogEntry::parse(self.results[0].entry.as_bytes())
+    }
+
+    /// The issuer's response to a credential request (masque-cred JSON), from P0.
+    pub fn credential(&self) -> Option<&str> {
+        self.results[0].credential.as_deref()
     }
 
     /// The receipt (from the first custodian that has one).
@@ -233,6 +238,60 @@ impl Custodians {
         let body = serde_json::to_vec(&ConsentGrantRequest { consent }).expect("serialises");
         self.send(
             "/v1/consents",
+            record,
+            RequestId::random(),
+            [body.clone(), body.clone(), body],
+        )
+        .await
+    }
+
+    /// The credential issuer's offer (masque-cred JSON) for `record`'s record, from P0.
+    pub async fn offer(&self, record: &SigningKey) -> Result<String, ClientError> {
+        let body = serde_json::to_vec(&DeleteRequest {}).expect("serialises");
+        let path = "/v1/credentials/offer";
+        let auth = RequestAuth::sign(
+            record,
+            PartyId::P0,
+            "POST",
+            path,
+            RequestId::random(),
+            unix_now(),
+            &body,
+        );
+        let mut headers: Vec<(&str, String)> = auth.headers().into_iter().collect();
+        headers.push(("content-type", "application/json".into()));
+        let url = format!(
+            "{}{path}",
+            self.network
+                .custodian(PartyId::P0)
+                .api
+                .trim_end_matches('/')
+        );
+        let (status, answer) = self.http.call("POST", &url, &headers, body).await?;
+        if status != 200 {
+            return Err(ClientError::Refused {
+                custodian: "P0".into(),
+                status,
+                detail: serde_json::from_slice::<Problem>(&answer)
+                    .map(|p| p.detail)
+                    .unwrap_or_else(|_| String::from_utf8_lossy(&answer).into_owned()),
+            });
+        }
+        let answer: OfferAnswer = serde_json::from_slice(&answer).map_err(|e| {
+            ClientError::Disagree(format!("P0 answered something else than an offer: {e}"))
+        })?;
+        Ok(answer.offer)
+    }
+
+    /// Sends a credential request (masque-cred JSON) for `record`'s record; on
+    /// `issued`, P0's answer carries the issuer's response ([`Outcomes::credential`]).
+    pub async fn issue(&self, record: &SigningKey, request: &str) -> Result<Outcomes, ClientError> {
+        let body = serde_json::to_vec(&IssueRequest {
+            request: request.to_owned(),
+        })
+        .expect("serialises");
+        self.send(
+            "/v1/credentials",
             record,
             RequestId::random(),
             [body.clone(), body.clone(), body],

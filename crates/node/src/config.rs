@@ -58,6 +58,7 @@ struct RawConfig {
     signing_key: PathBuf,
     hpke_key: PathBuf,
     log_token: Option<PathBuf>,
+    issuer_seed: Option<PathBuf>,
     #[serde(default)]
     limits: Limits,
 }
@@ -106,6 +107,8 @@ pub struct NodeConfig {
     pub hpke_key: PathBuf,
     /// The log token file (required at P0, which appends).
     pub log_token: Option<PathBuf>,
+    /// The credential issuer's seed file (P0, when the network issues credentials).
+    pub issuer_seed: Option<PathBuf>,
     /// Limits.
     pub limits: Limits,
 }
@@ -173,6 +176,12 @@ impl NodeConfig {
                 "P0 coordinates and appends to the log: give the file with its bearer token".into(),
             ));
         }
+        if party != PartyId::P0 && raw.issuer_seed.is_some() {
+            return Err(field(
+                "issuer_seed",
+                "only P0 issues credentials in this version".into(),
+            ));
+        }
         let base = path.parent().unwrap_or(Path::new("."));
         let at = |p: PathBuf| if p.is_absolute() { p } else { base.join(p) };
         Ok(Self {
@@ -184,6 +193,7 @@ impl NodeConfig {
             signing_key: at(raw.signing_key),
             hpke_key: at(raw.hpke_key),
             log_token: raw.log_token.map(at),
+            issuer_seed: raw.issuer_seed.map(at),
             limits,
         })
     }

@@ -142,13 +142,16 @@ async fn round(node: &Arc<Node>, id: RequestId) -> Result<OperationResult, Strin
                 .map_err(|_| format!("{peer} computed another outcome or entry than P0"))?;
             signatures.push(vote.signature);
         }
-        Ok(LogEntry {
-            body: prepared.entry.clone(),
-            signatures,
-        })
+        Ok((
+            LogEntry {
+                body: prepared.entry.clone(),
+                signatures,
+            },
+            prepared.issued.clone(),
+        ))
     })();
-    let entry = match verdict {
-        Ok(entry) => entry,
+    let (entry, credential) = match verdict {
+        Ok(done) => done,
         Err(reason) => {
             abort(node, id, &reason).await;
             return Err(format!(
@@ -189,6 +192,7 @@ async fn round(node: &Arc<Node>, id: RequestId) -> Result<OperationResult, Strin
         reason: entry.body.reason,
         entry: text,
         receipt,
+        credential,
     })
 }
 

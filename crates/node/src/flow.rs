@@ -31,6 +31,9 @@ pub enum FlowError {
     /// The worker thread failed.
     #[error("worker: {0}")]
     Worker(String),
+    /// The issuer refused the credential request.
+    #[error("{0}")]
+    Issue(String),
 }
 
 /// Runs `op` as ordered and prepares its transaction.
@@ -68,6 +71,7 @@ fn prepare_blocking(node: &Node, order: &RunOrder, op: PendingOp) -> Result<Prep
         body.outcome = Outcome::Refused;
         body.reason = Some(reason);
     };
+    let mut issued = None;
     let action = match op {
         PendingOp::Enrol {
             record_key,
@@ -99,6 +103,8 @@ fn prepare_blocking(node: &Node, order: &RunOrder, op: PendingOp) -> Result<Prep
                             audit_key,
                             operations: 0,
                             enrolled_hour: order.hour,
+                            issued: false,
+                            self_match_hour: None,
                         };
                         body.audit_tag = tag(&meta);
                         let mut meta = meta;
@@ -170,26 +176,72 @@ fn prepare_blocking(node: &Node, order: &RunOrder, op: PendingOp) -> Result<Prep
                             }
                         }
                     }
+                    let mut action = Action::Touch { record_key };
                     if consented {
                         let query = decode_query(party, &payload.query)?;
-                        body.outcome =
-                            match node
-                                .mpc
-                                .verification(order.sequence, meta.gallery_id, &query)?
-                            {
-                                Verdict::Pass => Outcome::Match,
-                                Verdict::Fail => Outcome::NoMatch,
-                                Verdict::Invalid => {
-                                    body.reason = Some(Refusal::InvalidTemplate);
-                                    Outcome::Refused
-                                }
-                                Verdict::LowCoverage => {
-                                    body.reason = Some(Refusal::LowCoverage);
-                                    Outcome::Refused
-                                }
+                        let verdict =
+                            node.mpc
+                                .verification(order.sequence, meta.gallery_id, &query)?;
+                        body.outcome = match verdict {
+                            Verdict::Pass => Outcome::Match,
+                            Verdict::Fail => Outcome::NoMatch,
+                            Verdict::Invalid => {
+                                body.reason = Some(Refusal::InvalidTemplate);
+                                Outcome::Refused
+                            }
+                            Verdict::LowCoverage => {
+                                body.reason = Some(Refusal::LowCoverage);
+                                Outcome::Refused
+                            }
+                        };
+                        // The person's own match allows one re-issuance within the hour.
+                        if verdict == Verdict::Pass && service.is_none() {
+                            action = Action::SelfMatch {
+                                record_key,
+                                hour: order.hour,
                             };
+                        }
                     }
-                    Action::Touch { record_key }
+                    action
+                }
+            }
+        }
+        PendingOp::Issue {
+            record_key,
+            request,
+        } => {
+            body.op = Operation::Issue;
+            match store.record(&record_key)? {
+                None => {
+                    refuse(&mut body, Refusal::UnknownRecord);
+                    Action::Nothing
+                }
+                Some(meta) => {
+                    body.audit_tag = tag(&meta);
+                    if meta.issued {
+                        body.op = Operation::Reissue;
+                    }
+                    // A first issuance follows the enrolment; a re-issuance needs the
+                    // person's own 1:1 match within the last hour.
+                    let allowed = !meta.issued
+                        || meta.self_match_hour.is_some_and(|h| order.hour <= h + 3600);
+                    if allowed {
+                        body.outcome = Outcome::Issued;
+                        if party == masque_protocol::PartyId::P0 {
+                            let issuing = node.issuer.as_ref().ok_or_else(|| {
+                                FlowError::Issue("this network issues no credentials".into())
+                            })?;
+                            issued = Some(
+                                issuing
+                                    .issue(&meta, &request, unix_now())
+                                    .map_err(|e| FlowError::Issue(e.to_string()))?,
+                            );
+                        }
+                        Action::Issued { record_key }
+                    } else {
+                        refuse(&mut body, Refusal::NotVerified);
+                        Action::Touch { record_key }
+                    }
                 }
             }
         }
@@ -268,6 +320,7 @@ fn prepare_blocking(node: &Node, order: &RunOrder, op: PendingOp) -> Result<Prep
         prepared_at: unix_now(),
         action,
         entry: body,
+        issued,
     };
     store.prepare(&prepared)?;
     if node.party != masque_protocol::PartyId::P0 {

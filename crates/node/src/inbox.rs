@@ -44,6 +44,13 @@ pub enum PendingOp {
         /// The consent.
         consent: SignedConsent,
     },
+    /// Issue (or re-issue) a credential.
+    Issue {
+        /// The record.
+        record_key: [u8; 32],
+        /// The `CredentialRequest` JSON.
+        request: String,
+    },
     /// Revoke a consent.
     RevokeConsent {
         /// The record.
@@ -61,6 +68,7 @@ impl std::fmt::Debug for PendingOp {
             PendingOp::Delete { .. } => "Delete",
             PendingOp::GrantConsent { .. } => "GrantConsent",
             PendingOp::RevokeConsent { .. } => "RevokeConsent",
+            PendingOp::Issue { .. } => "Issue",
         })
     }
 }

@@ -31,6 +31,7 @@ pub mod coordinator;
 pub mod failpoint;
 pub mod flow;
 pub mod inbox;
+pub mod issuing;
 pub mod limits;
 pub mod log_client;
 pub mod metrics;

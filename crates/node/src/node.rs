@@ -81,6 +81,8 @@ pub struct Node {
     pub metrics: Metrics,
     /// Request rates per station and per record.
     pub limits: crate::limits::RateLimits,
+    /// The credential issuer (P0, when the network issues credentials).
+    pub issuer: Option<crate::issuing::Issuing>,
 }
 
 impl std::fmt::Debug for Node {
@@ -141,6 +143,33 @@ impl Node {
             None => None,
         };
         std::fs::create_dir_all(&config.data_dir).map_err(|e| file_error(&config.data_dir, e))?;
+        let issuer = match (&config.issuer_seed, &network.issuer) {
+            (Some(path), Some(info)) => {
+                let seed = masque_files::read_secret(path).map_err(|e| file_error(path, e))?;
+                let issuing = crate::issuing::Issuing::open(
+                    &seed,
+                    &config.data_dir.join("issuer.redb"),
+                    info.epoch_origin,
+                    info.epoch_secs,
+                )
+                .map_err(|e| file_error(path, e))?;
+                use masque_cred::wire::WireObject;
+                if issuing.public_key().to_json() != info.public_key {
+                    return Err(file_error(
+                        path,
+                        "this seed's public key is not the issuer key in the network description",
+                    ));
+                }
+                Some(issuing)
+            }
+            (Some(path), None) => {
+                return Err(file_error(
+                    path,
+                    "the network description names no issuer, but this custodian has an issuer seed",
+                ));
+            }
+            _ => None,
+        };
         let store: Arc<dyn Store> =
             Arc::new(RedbStore::open(&config.data_dir.join("custodian.redb"))?);
         let timeout = Duration::from_secs(config.limits.mpc_timeout_s);
@@ -187,6 +216,7 @@ impl Node {
                 config.limits.record_requests_per_minute,
             ),
             config,
+            issuer,
         });
         Ok((node, receiver))
     }

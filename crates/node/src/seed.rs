@@ -128,6 +128,8 @@ pub fn seed(
                         audit_key,
                         operations: 1,
                         enrolled_hour: hour,
+                        issued: false,
+                        self_match_hour: None,
                     },
                     shares: std::mem::take(&mut shares[p.index()]),
                 });

@@ -14,6 +14,7 @@
 //! | `log/` | the log's `log.key`, `tokens` (0600) and data; port `base+20` |
 //! | `witness/` | the witness's `witness.key` and state; port `base+21` |
 //! | `stations/<name>.key` | each station's Ed25519 key (hex, 0600) |
+//! | `issuer.json` | the credential issuer's public key; its seed is `p0/issuer.seed` (0600) |
 
 use crate::node::StartError;
 use ed25519_dalek::SigningKey;
@@ -21,13 +22,16 @@ use masque_files::{WriteOptions, write_atomic};
 use masque_protocol::{
     PartyId, custodian_name,
     keys::HpkeSecretKey,
-    network::{CustodianInfo, LogInfo, NetworkDescription, StationInfo},
+    network::{CustodianInfo, IssuerInfo, LogInfo, NetworkDescription, StationInfo},
 };
 use masque_tlog::keys::{KeyName, SecretKey, TYPE_COSIGNATURE_V1, TYPE_ED25519};
 use std::path::{Path, PathBuf};
 
 /// The log's origin in a generated network.
 pub const LOG_ORIGIN: &str = "log.masque.localhost/devnet";
+/// Credential epochs of a generated network: 30 days from the Unix epoch (the relying
+/// party's default schedule).
+pub const EPOCH_SECS: u64 = 30 * 24 * 3600;
 /// The witness's name in a generated network.
 pub const WITNESS_NAME: &str = "witness.masque.localhost";
 
@@ -84,6 +88,11 @@ impl Layout {
     /// The witness's address.
     pub fn witness_addr(&self) -> String {
         format!("127.0.0.1:{}", self.base_port + 21)
+    }
+
+    /// The issuer's public key (masque-cred JSON), for services.
+    pub fn issuer_public_key(&self) -> PathBuf {
+        self.dir.join("issuer.json")
     }
 
     /// A station's key file.
@@ -156,6 +165,24 @@ pub fn generate(layout: &Layout, stations: &[&str]) -> Result<NetworkDescription
         witness_key.public_key(TYPE_COSIGNATURE_V1).to_vkey(),
         layout.witness_addr()
     );
+    // The credential issuer (P0): its seed, and its public key for services.
+    let mut issuer_seed = zeroize::Zeroizing::new([0u8; 32]);
+    rand::fill(issuer_seed.as_mut_slice());
+    let issuer_public = {
+        use masque_cred::{Issuer, wire::WireObject};
+        let seed =
+            masque_cred::IssuerSeed::new(issuer_seed.as_slice()).map_err(|e| io(&layout.dir, e))?;
+        masque_cred::BbsIssuer::from_seed(&seed)
+            .map_err(|e| io(&layout.dir, e))?
+            .public_key()
+            .to_json()
+    };
+    write_atomic(
+        &layout.issuer_public_key(),
+        issuer_public.as_bytes(),
+        WriteOptions::CREATE_NEW,
+    )
+    .map_err(|e| io(&layout.issuer_public_key(), e))?;
     // Custodians.
     let mut custodians = Vec::new();
     for party in PartyId::ALL {
@@ -176,6 +203,11 @@ pub fn generate(layout: &Layout, stations: &[&str]) -> Result<NetworkDescription
         if party == PartyId::P0 {
             write_secret(&home.join("log.token"), &token)?;
             config.push_str("log_token = \"log.token\"\n");
+            write_secret(
+                &home.join("issuer.seed"),
+                &hex::encode(issuer_seed.as_slice()),
+            )?;
+            config.push_str("issuer_seed = \"issuer.seed\"\n");
         }
         write_atomic(
             &layout.node_config(party),
@@ -208,6 +240,11 @@ pub fn generate(layout: &Layout, stations: &[&str]) -> Result<NetworkDescription
             policy,
         },
         request_window_s: 300,
+        issuer: Some(IssuerInfo {
+            public_key: issuer_public,
+            epoch_origin: 0,
+            epoch_secs: EPOCH_SECS,
+        }),
     };
     network.check().map_err(|e| io(&layout.network(), e))?;
     let json = serde_json::to_string_pretty(&network).expect("a network serialises");

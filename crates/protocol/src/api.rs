@@ -93,6 +93,26 @@ pub struct ConsentRevokeRequest {
     pub consent_id: String,
 }
 
+/// `POST /v1/credentials/offer` (P0 only): the issuer's offer for the signer's record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct OfferAnswer {
+    /// The `IssuanceOffer`, in masque-cred's JSON form.
+    pub offer: String,
+}
+
+/// `POST /v1/credentials`: a credential request for the signer's record. The first one
+/// after enrolment is an issuance; later ones are re-issuances and need a 1:1 match of
+/// the person's own within the last hour.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct IssueRequest {
+    /// The `CredentialRequest`, in masque-cred's JSON form.
+    pub request: String,
+}
+
 /// The answer to an operation, from one custodian.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -116,6 +136,10 @@ pub struct OperationResult {
     /// its witnesses were slow; the entry is appended all the same).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub receipt: Option<Receipt>,
+    /// For an issuance, from the issuer (P0): the `IssuanceResponse` in masque-cred's
+    /// JSON form.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credential: Option<String>,
 }
 
 /// An error answer (RFC 9457 `application/problem+json`).

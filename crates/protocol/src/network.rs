@@ -50,6 +50,18 @@ pub struct LogInfo {
     pub policy: String,
 }
 
+/// The credential issuer (P0 in this version).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IssuerInfo {
+    /// The `IssuerPublicKey`, in masque-cred's JSON form: what services verify against.
+    pub public_key: String,
+    /// Start of epoch 0 (Unix seconds).
+    pub epoch_origin: u64,
+    /// Length of an epoch (seconds).
+    pub epoch_secs: u64,
+}
+
 /// The whole network.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -64,6 +76,9 @@ pub struct NetworkDescription {
     pub log: LogInfo,
     /// Signed requests are accepted this many seconds either side of a custodian's clock.
     pub request_window_s: u64,
+    /// The credential issuer, if the network issues credentials.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issuer: Option<IssuerInfo>,
 }
 
 impl NetworkDescription {

@@ -32,6 +32,8 @@ pub fn router(node: Arc<Node>) -> Router {
         .route("/v1/delete", post(ops::delete))
         .route("/v1/consents", post(ops::grant_consent))
         .route("/v1/consents/revoke", post(ops::revoke_consent))
+        .route("/v1/credentials/offer", post(ops::offer))
+        .route("/v1/credentials", post(ops::issue))
         .route("/v1/peer/run", post(peer::run))
         .route("/v1/peer/decide", post(peer::decide))
         .route("/v1/peer/decision/{id}", get(peer::decision))

@@ -20,6 +20,8 @@ use utoipa::OpenApi;
         super::ops::delete,
         super::ops::grant_consent,
         super::ops::revoke_consent,
+        super::ops::offer,
+        super::ops::issue,
         super::peer::run,
         super::peer::decide,
     )

@@ -18,7 +18,7 @@ use masque_protocol::{
         ConsentGrantRequest, ConsentRevokeRequest, DeleteRequest, EnrolRequest, VerifyRequest,
         enrol_statement,
     },
-    api::{OperationResult, Problem},
+    api::{IssueRequest, OfferAnswer, OperationResult, Problem},
     keys::parse_verifying_key,
     payload::SharePayload,
     seal::{SealedBlob, open},
@@ -391,6 +391,75 @@ pub async fn revoke_consent(
         let op = PendingOp::RevokeConsent {
             record_key,
             consent_id: request.consent_id.to_ascii_lowercase(),
+        };
+        park_and_wait(&node, &signed, op).await
+    }
+    .await;
+    reply(result, &node)
+}
+
+/// `POST /v1/credentials/offer` (P0): the issuer's offer for the signer's record. Not
+/// logged: it reveals nothing and changes nothing.
+#[utoipa::path(
+    post,
+    path = "/v1/credentials/offer",
+    description = "The credential issuer's offer for the signer's record (P0 only). Signed by the record key.",
+    request_body = DeleteRequest,
+    responses(
+        (status = 200, description = "The offer", body = OfferAnswer),
+        (status = 404, description = "No record has this key", body = Problem, content_type = "application/problem+json"),
+        (status = 421, description = "This custodian does not issue credentials", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn offer(State(node): State<Arc<Node>>, headers: HeaderMap, body: Body) -> Response {
+    let result = async {
+        let signed = read_signed(&node, &headers, "POST", "/v1/credentials/offer", body).await?;
+        let _: DeleteRequest = parse_json(&signed.body)?;
+        let issuing = node.issuer.as_ref().ok_or_else(|| {
+            ApiError::new(
+                StatusCode::MISDIRECTED_REQUEST,
+                "this custodian does not issue credentials; ask P0",
+            )
+        })?;
+        let record_key = signed.auth.key.to_bytes();
+        require_record(&node, record_key).await?;
+        let store = node.store.clone();
+        let meta = tokio::task::spawn_blocking(move || store.record(&record_key))
+            .await
+            .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
+            .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
+            .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "no record has this key"))?;
+        let offer = issuing
+            .offer(&meta)
+            .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+        Ok(Json(OfferAnswer { offer }).into_response())
+    }
+    .await;
+    reply(result, &node)
+}
+
+/// `POST /v1/credentials`.
+#[utoipa::path(
+    post,
+    path = "/v1/credentials",
+    description = "Issue (after enrolment) or re-issue (after the person's own 1:1 match within the hour) a credential for the signer's record; P0's answer carries the issuer's response. Signed by the record key.",
+    request_body = IssueRequest,
+    responses(
+        (status = 200, description = "The agreed outcome: issued or refused (not-verified)", body = OperationResult),
+        (status = 400, description = "Malformed body", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No record has this key", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The custodians did not all complete it (for example the issuer refused the request)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn issue(State(node): State<Arc<Node>>, headers: HeaderMap, body: Body) -> Response {
+    let result = async {
+        let signed = read_signed(&node, &headers, "POST", "/v1/credentials", body).await?;
+        let request: IssueRequest = parse_json(&signed.body)?;
+        let record_key = signed.auth.key.to_bytes();
+        require_record(&node, record_key).await?;
+        let op = PendingOp::Issue {
+            record_key,
+            request: request.request,
         };
         park_and_wait(&node, &signed, op).await
     }

@@ -186,6 +186,7 @@ pub async fn decide(State(node): State<Arc<Node>>, headers: HeaderMap, body: Bod
                 reason: entry.body.reason,
                 entry: text,
                 receipt: order.receipt,
+                credential: None,
             }),
         );
         Ok(StatusCode::OK.into_response())

@@ -208,11 +208,22 @@ impl RedbStore {
                 }
             }
             Action::Touch { record_key } => {
-                self.bump(&mut records, record_key)?;
+                self.bump(&mut records, record_key, |_| {})?;
+            }
+            Action::SelfMatch { record_key, hour } => {
+                self.bump(&mut records, record_key, |m| {
+                    m.self_match_hour = Some(*hour)
+                })?;
+            }
+            Action::Issued { record_key } => {
+                self.bump(&mut records, record_key, |m| {
+                    m.issued = true;
+                    m.self_match_hour = None;
+                })?;
             }
             Action::GrantConsent { consent } => {
                 let record_key = consent.consent.record_key.to_bytes();
-                self.bump(&mut records, &record_key)?;
+                self.bump(&mut records, &record_key, |_| {})?;
                 let mut consents = txn.open_table(CONSENTS).map_err(|x| e(x.into()))?;
                 let key = consent_key(&record_key, &consent.id().0);
                 let value = serde_json::to_vec(&ConsentRecord {
@@ -228,7 +239,7 @@ impl RedbStore {
                 record_key,
                 consent_id,
             } => {
-                self.bump(&mut records, record_key)?;
+                self.bump(&mut records, record_key, |_| {})?;
                 let mut consents = txn.open_table(CONSENTS).map_err(|x| e(x.into()))?;
                 let key = consent_key(record_key, consent_id);
                 let current = consents
@@ -254,6 +265,7 @@ impl RedbStore {
         &self,
         records: &mut redb::Table<&[u8; 32], &[u8]>,
         record_key: &[u8; 32],
+        change: impl FnOnce(&mut RecordMeta),
     ) -> Result<(), StoreError> {
         let current = records
             .get(record_key)
@@ -262,6 +274,7 @@ impl RedbStore {
         if let Some(bytes) = current {
             let mut meta = self.meta_of(&bytes)?;
             meta.operations += 1;
+            change(&mut meta);
             let json = serde_json::to_vec(&meta).expect("metadata serialises");
             records
                 .insert(record_key, json.as_slice())

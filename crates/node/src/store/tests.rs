@@ -36,10 +36,13 @@ fn enrol(store: &RedbStore, n: u8, gallery_id: u64) -> [u8; 32] {
                     audit_key: [n; 32],
                     operations: 1,
                     enrolled_hour: 0,
+                    issued: false,
+                    self_match_hour: None,
                 },
                 shares: vec![vec![n; 8], vec![n; 4]],
             },
             entry: body(id),
+            issued: None,
         })
         .unwrap();
     store.commit(&id).unwrap();
@@ -58,6 +61,7 @@ fn delete(store: &RedbStore, n: u8, record_key: [u8; 32], gallery_id: u64) {
                 gallery_id,
             },
             entry: body(id),
+            issued: None,
         })
         .unwrap();
     store.commit(&id).unwrap();
@@ -93,6 +97,7 @@ fn commit_applies_once_abort_leaves_nothing_and_state_survives_reopening() {
                 prepared_at: 0,
                 action: Action::Touch { record_key: key },
                 entry: body(id),
+                issued: None,
             })
             .unwrap();
         assert_eq!(store.prepared().unwrap().len(), 1);

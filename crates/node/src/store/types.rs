@@ -15,6 +15,12 @@ pub struct RecordMeta {
     pub operations: u64,
     /// Hour of enrolment (Unix seconds).
     pub enrolled_hour: u64,
+    /// Whether a credential was issued for the record.
+    #[serde(default)]
+    pub issued: bool,
+    /// Hour of the person's last own 1:1 match, which allows one re-issuance.
+    #[serde(default)]
+    pub self_match_hour: Option<u64>,
 }
 
 impl std::fmt::Debug for RecordMeta {
@@ -85,6 +91,18 @@ pub enum Action {
         /// The consent id.
         consent_id: String,
     },
+    /// The person's own 1:1 check matched at `hour` (and count the operation).
+    SelfMatch {
+        /// The record's public key.
+        record_key: [u8; 32],
+        /// The hour.
+        hour: u64,
+    },
+    /// A credential was issued (and count the operation; the self match is used up).
+    Issued {
+        /// The record's public key.
+        record_key: [u8; 32],
+    },
     /// Nothing changes at this custodian (a duplicate, a refusal not about a record).
     Nothing,
 }
@@ -105,6 +123,8 @@ impl std::fmt::Debug for Action {
             Action::Touch { .. } => "Touch",
             Action::GrantConsent { .. } => "GrantConsent",
             Action::RevokeConsent { .. } => "RevokeConsent",
+            Action::SelfMatch { .. } => "SelfMatch",
+            Action::Issued { .. } => "Issued",
             Action::Nothing => "Nothing",
         };
         f.write_str(name)
@@ -124,6 +144,10 @@ pub struct Prepared {
     pub action: Action,
     /// The log entry the three custodians sign for it.
     pub entry: EntryBody,
+    /// The issuer's response, for an issuance at P0 (handed to the person after the
+    /// commit).
+    #[serde(default)]
+    pub issued: Option<String>,
 }
 
 /// The coordinator's decision on a request.
