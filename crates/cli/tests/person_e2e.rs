@@ -312,8 +312,18 @@ fn a_person_enrols_verifies_consents_deletes_and_audits_with_the_real_commands()
         "a duplicate names no record"
     );
 
+    // The audit taught the restored wallet its record: deleted, nine operations.
+    let (_, shown) = masque(&["wallet", "show", "--wallet", &restored], None);
+    assert_eq!(shown["records"][0]["operations"], 9, "{shown}");
+    assert_eq!(shown["next_record_index"], 1);
+    let (_, again) = masque(
+        &["audit", "--network", &alice.network, "--wallet", &restored],
+        None,
+    );
+    assert_eq!(again["wallet_updates"].as_array().map(Vec::len), Some(0));
+
     // The audit keys for a watchdog, with the warning.
-    let (code, keys) = masque(&["audit", "--export-key", "--wallet", &alice.wallet], None);
+    let (code, keys) = masque(&["audit", "--export-key", "--wallet", &restored], None);
     assert_eq!(code, 0);
     assert!(keys["warning"].as_str().unwrap().contains("Whoever holds"));
     assert_eq!(keys["keys"][0]["audit_key"].as_str().unwrap().len(), 64);

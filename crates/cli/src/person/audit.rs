@@ -14,7 +14,7 @@ use anyhow::Context;
 use clap::Args;
 use masque_client::{http::HttpClient, log::LogReader};
 use masque_protocol::entry::LogEntry;
-use masque_wallet::RecordIndex;
+use masque_wallet::{OpaqueBytes, Record, RecordIndex, Wallet};
 use serde_json::{Value, json};
 
 use super::{Common, explain, finish, runtime};
@@ -34,9 +34,100 @@ pub struct AuditArgs {
     common: Common,
 }
 
+/// `--export-key`: the audit keys of the records the wallet knows.
+fn export_keys(args: &AuditArgs) -> anyhow::Result<()> {
+    let wallet = args.common.load_wallet("audit")?;
+    let keys: Vec<Value> = wallet
+        .state()
+        .records
+        .iter()
+        .map(|r| {
+            json!({
+                "record": r.index.0,
+                "audit_key": hex(wallet.keys().audit_key(r.index).expose_bytes()),
+            })
+        })
+        .collect();
+    let warning = "Whoever holds these keys can find every log entry about these records \
+                   (when you enrolled, each check, consent and deletion). Give them only to a \
+                   watchdog you trust.";
+    let mut lines = vec![format!("WARNING: {warning}")];
+    for k in &keys {
+        lines.push(format!(
+            "record {}: {}",
+            k["record"],
+            k["audit_key"].as_str().unwrap_or_default()
+        ));
+    }
+    if keys.is_empty() {
+        lines.push(
+            "This wallet knows no record (a restored wallet: run `masque audit` first, which \
+             finds them in the log)."
+                .into(),
+        );
+    }
+    finish(
+        args.common.json,
+        json!({ "warning": warning, "keys": keys }),
+        &lines,
+    )
+}
+
+/// Brings the wallet up to date with what the log says about record `index` (a restored
+/// wallet learns its records; a wallet that missed an answer learns its operation
+/// count). Returns what changed, in words.
+fn learn(
+    wallet: &mut Wallet,
+    index: RecordIndex,
+    found: &[Value],
+    network: &str,
+) -> anyhow::Result<Option<String>> {
+    let ops = found.len() as u64;
+    let deleted = found
+        .last()
+        .is_some_and(|e| e["outcome"].as_str() == Some("deleted"));
+    let public = wallet.keys().record_key(index).public_key();
+    let state = wallet.state_mut();
+    if let Some(record) = state.records.iter_mut().find(|r| r.index == index) {
+        if record.ops >= ops {
+            return Ok(None);
+        }
+        record.ops = ops;
+        if deleted && let Some(details) = record.details.as_object_mut() {
+            details.insert("status".into(), "deleted".into());
+        }
+        return Ok(Some(format!(
+            "Wallet updated: record {index} has {ops} logged operations."
+        )));
+    }
+    state.next_record_index = state.next_record_index.max(index.0 + 1);
+    let mut details = json!({
+        "network": network,
+        "station": found[0]["station"],
+        "recovered_from_log": true,
+    });
+    if deleted {
+        details["status"] = "deleted".into();
+    }
+    wallet.add_record(Record {
+        index,
+        handle: OpaqueBytes(public.as_bytes().to_vec()),
+        enrolled_at: found[0]["hour"].as_u64().unwrap_or(0),
+        ops,
+        details,
+    })?;
+    Ok(Some(format!(
+        "Wallet updated: record {index} found in the log and added ({ops} operations{}).",
+        if deleted { ", deleted" } else { "" }
+    )))
+}
+
 /// Runs `masque audit`.
 pub fn run(args: AuditArgs) -> anyhow::Result<()> {
-    let wallet = args.common.load_wallet("audit")?;
+    if args.export_key {
+        return export_keys(&args);
+    }
+    let mut wallet = args.common.open_wallet("audit")?;
     let state = wallet.state();
     let known_max = state
         .records
@@ -45,35 +136,6 @@ pub fn run(args: AuditArgs) -> anyhow::Result<()> {
         .max()
         .unwrap_or(0)
         .max(state.next_record_index);
-    if args.export_key {
-        let keys: Vec<Value> = (0..known_max)
-            .map(|i| {
-                json!({
-                    "record": i,
-                    "audit_key": hex(wallet.keys().audit_key(RecordIndex(i)).expose_bytes()),
-                })
-            })
-            .collect();
-        let warning = "Whoever holds these keys can find every log entry about these records \
-                       (when you enrolled, each check, consent and deletion). Give them only to a \
-                       watchdog you trust.";
-        let mut lines = vec![format!("WARNING: {warning}")];
-        for k in &keys {
-            lines.push(format!(
-                "record {}: {}",
-                k["record"],
-                k["audit_key"].as_str().unwrap_or_default()
-            ));
-        }
-        if keys.is_empty() {
-            lines.push("This wallet knows no record yet; run `masque audit` first.".into());
-        }
-        return finish(
-            args.common.json,
-            json!({ "warning": warning, "keys": keys }),
-            &lines,
-        );
-    }
     let network = args.common.network()?;
     let policy = network.policy()?;
     let reader = LogReader::new(
@@ -114,6 +176,7 @@ pub fn run(args: AuditArgs) -> anyhow::Result<()> {
             .join(", ")
     )];
     let (mut index, mut empty_run) = (0u32, 0u32);
+    let mut learned = Vec::new();
     while index < known_max || empty_run < GAP {
         let key = wallet.keys().audit_key(RecordIndex(index));
         let mut found = Vec::new();
@@ -139,6 +202,9 @@ pub fn run(args: AuditArgs) -> anyhow::Result<()> {
             empty_run += 1;
         } else {
             empty_run = 0;
+            if let Some(change) = learn(&mut wallet, RecordIndex(index), &found, &network.name)? {
+                learned.push(change);
+            }
             lines.push(format!("Record {index} ({} entries):", found.len()));
             for f in &found {
                 lines.push(format!(
@@ -158,6 +224,10 @@ pub fn run(args: AuditArgs) -> anyhow::Result<()> {
     if records.is_empty() {
         lines.push("No entry of the log is about your records.".into());
     }
+    if !learned.is_empty() {
+        wallet.save()?;
+        lines.extend(learned.iter().cloned());
+    }
     if unsigned > 0 {
         lines.push(format!(
             "{unsigned} entries are not masque entries signed by this network's three custodians; ignored."
@@ -173,6 +243,7 @@ pub fn run(args: AuditArgs) -> anyhow::Result<()> {
         "cosigners": snapshot.checkpoint.cosigners.iter().map(|(n, _)| n).collect::<Vec<_>>(),
         "ignored_entries": unsigned,
         "records": records,
+        "wallet_updates": learned,
     });
     finish(args.common.json, value, &lines)
 }

@@ -65,12 +65,14 @@ pub fn entry(body: &EntryBody) -> String {
             None => format!("check refused: {}", refusal(body.reason)),
         },
         (Operation::Delete, Outcome::Deleted) => "deleted".into(),
-        (Operation::ConsentGrant, Outcome::Granted) => format!(
-            "consent {consent} given to service {service}{}",
-            body.consent_not_after
-                .map(|t| format!(", valid until {}", utc(t)))
-                .unwrap_or_default()
-        ),
+        (Operation::ConsentGrant, Outcome::Granted) => {
+            return format!(
+                "consent {consent} given to service {service} on {when}{}",
+                body.consent_not_after
+                    .map(|t| format!(", valid until {}", utc(t)))
+                    .unwrap_or_default()
+            );
+        }
         (Operation::ConsentRevoke, Outcome::Revoked) => {
             format!("consent {consent} for service {service} revoked")
         }

@@ -94,10 +94,12 @@ pub fn verify(args: VerifyArgs) -> anyhow::Result<()> {
             explain::short(&consent.0)
         ));
     }
-    lines.push(
-        "The custodians compared shares only; nobody saw the capture or learned more than this answer."
-            .into(),
-    );
+    if outcomes.outcome() != Outcome::Refused {
+        lines.push(
+            "The custodians compared shares only; nobody saw the capture or learned more than this answer."
+                .into(),
+        );
+    }
     lines.push(receipt_words(&receipt));
     let value = json!({
         "outcome": outcomes.outcome(),
