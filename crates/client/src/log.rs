@@ -8,7 +8,7 @@
 
 use crate::http::HttpClient;
 use masque_tlog::{
-    hash::leaf_hash,
+    hash::{Hash, leaf_hash},
     policy::Policy,
     reference,
     tiles::{TILE_WIDTH, TileId, decode_bundle},
@@ -58,6 +58,15 @@ pub struct LogSnapshot {
     pub checkpoint: VerifiedCheckpoint,
     /// Every entry, in order (entry `i` at index `i`).
     pub entries: Vec<Vec<u8>>,
+}
+
+/// Checks that `entries` are exactly the tree of `size` entries with root `root`.
+pub fn check_entries(size: u64, root: &Hash, entries: &[Vec<u8>]) -> Result<(), LogReadError> {
+    let leaves: Vec<_> = entries.iter().map(|e| leaf_hash(e)).collect();
+    if entries.len() as u64 != size || reference::root(&leaves) != *root {
+        return Err(LogReadError::RootMismatch { size });
+    }
+    Ok(())
 }
 
 /// A reader of one log.
@@ -152,14 +161,36 @@ impl LogReader {
         for n in 0..size.div_ceil(TILE_WIDTH) {
             entries.extend(self.bundle(n, size).await?);
         }
-        let leaves: Vec<_> = entries.iter().map(|e| leaf_hash(e)).collect();
-        if entries.len() as u64 != size || reference::root(&leaves) != *checkpoint.checkpoint.root()
-        {
-            return Err(LogReadError::RootMismatch { size });
-        }
+        check_entries(size, checkpoint.checkpoint.root(), &entries)?;
         Ok(LogSnapshot {
             checkpoint,
             entries,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entries_must_be_exactly_the_signed_tree() {
+        let entries: Vec<Vec<u8>> = (0..5u8).map(|i| vec![i; 3]).collect();
+        let leaves: Vec<_> = entries.iter().map(|e| leaf_hash(e)).collect();
+        let root = reference::root(&leaves);
+        check_entries(5, &root, &entries).unwrap();
+        let mut altered = entries.clone();
+        altered[2][0] ^= 1;
+        assert!(matches!(
+            check_entries(5, &root, &altered),
+            Err(LogReadError::RootMismatch { size: 5 })
+        ));
+        assert!(
+            check_entries(5, &root, &entries[..4]).is_err(),
+            "one left out"
+        );
+        let mut swapped = entries.clone();
+        swapped.swap(0, 1);
+        assert!(check_entries(5, &root, &swapped).is_err(), "reordered");
     }
 }
