@@ -12,6 +12,9 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
+/// The environment variable that holds the passphrase of the encrypted test wallets.
+const PASSPHRASE_VAR: &str = "PERSON_E2E_PASSPHRASE";
+
 /// Runs `masque <args> --json` (with `stdin` piped in); returns the exit code and the
 /// parsed stdout.
 fn masque(args: &[&str], stdin: Option<&str>) -> (i32, Value) {
@@ -20,6 +23,7 @@ fn masque(args: &[&str], stdin: Option<&str>) -> (i32, Value) {
         .arg("--json")
         .env_remove("MASQUE_WALLET")
         .env_remove("MASQUE_NETWORK")
+        .env(PASSPHRASE_VAR, "correct horse battery staple")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -85,20 +89,29 @@ fn templates(dir: &Path, persons: usize, captures: usize) -> Vec<Vec<PathBuf>> {
 struct Person {
     wallet: String,
     network: String,
+    encrypted: bool,
 }
 
 impl Person {
-    fn new(dir: &Path, name: &str, network: &Network) -> (Person, String) {
+    /// A person with a new wallet (encrypted with a passphrase, or not); returns the
+    /// recovery phrase too.
+    fn new(dir: &Path, name: &str, network: &Network, encrypted: bool) -> (Person, String) {
         let wallet = s(&dir.join(format!("{name}.wallet.json")));
-        let (code, created) = masque(
-            &["wallet", "new", "--wallet", &wallet, "--no-passphrase"],
-            None,
-        );
+        let protection = if encrypted {
+            ["--passphrase-env", PASSPHRASE_VAR].as_slice()
+        } else {
+            ["--no-passphrase"].as_slice()
+        };
+        let mut args = vec!["wallet", "new", "--wallet", &wallet];
+        args.extend(protection);
+        let (code, created) = masque(&args, None);
+        assert_eq!(created["encrypted"], encrypted);
         assert_eq!(code, 0, "{created}");
         let phrase = created["recovery_phrase"].as_str().unwrap().to_owned();
         let person = Person {
             wallet,
             network: s(&network.layout.network()),
+            encrypted,
         };
         (person, phrase)
     }
@@ -107,6 +120,9 @@ impl Person {
     fn run(&self, command: &[&str], extra: &[&str]) -> (i32, Value) {
         let mut args: Vec<&str> = command.to_vec();
         args.extend(["--network", &self.network, "--wallet", &self.wallet]);
+        if self.encrypted {
+            args.extend(["--passphrase-env", PASSPHRASE_VAR]);
+        }
         args.extend(extra);
         masque(&args, None)
     }
@@ -145,9 +161,9 @@ fn a_person_enrols_verifies_consents_deletes_and_audits_with_the_real_commands()
     let dir = tempfile::tempdir().unwrap();
     let network = Network::start(&dir.path().join("net"), &["desk-north"]);
     let t = templates(dir.path(), 3, 3);
-    let (alice, alice_phrase) = Person::new(dir.path(), "alice", &network);
-    let (bob, _) = Person::new(dir.path(), "bob", &network);
-    let (mallory, _) = Person::new(dir.path(), "mallory", &network);
+    let (alice, alice_phrase) = Person::new(dir.path(), "alice", &network, false);
+    let (bob, _) = Person::new(dir.path(), "bob", &network, true);
+    let (mallory, _) = Person::new(dir.path(), "mallory", &network, false);
     let mut alice_requests = Vec::new();
 
     // Enrol Alice, then Bob; a second capture of Alice in another wallet is a duplicate.
@@ -287,10 +303,7 @@ fn a_person_enrols_verifies_consents_deletes_and_audits_with_the_real_commands()
         "{texts:?}"
     );
     assert!(texts[8].starts_with("deleted on "), "{texts:?}");
-    let (_, bob_audit) = masque(
-        &["audit", "--network", &bob.network, "--wallet", &bob.wallet],
-        None,
-    );
+    let (_, bob_audit) = bob.run(&["audit"], &[]);
     let bob_requests = audited_requests(&bob_audit);
     assert_eq!(
         bob_requests,
