@@ -11,6 +11,7 @@ use masque_tlog::{
     hash::{Hash, leaf_hash},
     policy::Policy,
     reference,
+    storage::{Storage, StorageError},
     tiles::{TILE_WIDTH, TileId, decode_bundle},
     verifier::{VerifiedCheckpoint, verify_checkpoint},
 };
@@ -166,6 +167,35 @@ impl LogReader {
             checkpoint,
             entries,
         })
+    }
+}
+
+/// The log's public tiles as a read-only [`Storage`], fetched over HTTP by blocking on a
+/// runtime: for [`masque_tlog::reader::TreeReader`] (inclusion proofs), used from a
+/// blocking thread, never from the runtime's own threads.
+pub struct HttpTiles {
+    reader: LogReader,
+    handle: tokio::runtime::Handle,
+}
+
+impl HttpTiles {
+    /// Tiles of `reader`'s log, fetched on `handle`'s runtime.
+    pub fn new(reader: LogReader, handle: tokio::runtime::Handle) -> Self {
+        Self { reader, handle }
+    }
+}
+
+impl Storage for HttpTiles {
+    fn read(&self, key: &str) -> Result<Option<Vec<u8>>, StorageError> {
+        self.handle
+            .block_on(self.reader.get(key))
+            .map_err(|e| StorageError::Unavailable(format!("{key}: {e}")))
+    }
+
+    fn write(&self, key: &str, _value: &[u8]) -> Result<(), StorageError> {
+        Err(StorageError::Unavailable(format!(
+            "{key}: the log's tiles are read-only here"
+        )))
     }
 }
 
