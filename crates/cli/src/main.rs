@@ -12,6 +12,7 @@ mod mpc;
 mod mpc_net;
 mod node;
 mod output;
+mod person;
 mod service;
 mod synth;
 mod wallet;
@@ -98,6 +99,19 @@ enum Command {
         #[command(subcommand)]
         what: service::ServiceCommand,
     },
+    /// Enrol a person at a station: the capture's shares go sealed to the custodians.
+    Enroll(person::EnrollArgs),
+    /// Check a fresh capture against your record (1:1), for yourself or a service.
+    Verify(person::VerifyArgs),
+    /// Delete your record at the custodians.
+    Delete(person::DeleteArgs),
+    /// Give, withdraw and list consents for services to check your record.
+    Consent {
+        #[command(subcommand)]
+        what: person::ConsentCommand,
+    },
+    /// Find and explain every log entry about your records.
+    Audit(person::AuditArgs),
 }
 
 #[derive(Subcommand)]
@@ -127,6 +141,11 @@ fn main() -> anyhow::Result<()> {
         Command::Node { what } => node::run(what),
         Command::Wallet { what } => wallet::run(what),
         Command::Service { what } => service::run(what),
+        Command::Enroll(args) => person::enroll(args),
+        Command::Verify(args) => person::verify(args),
+        Command::Delete(args) => person::delete(args),
+        Command::Consent { what } => person::consent(what),
+        Command::Audit(args) => person::audit(args),
         Command::Bench { what } => match what {
             BenchCommand::Log(args) => log::bench(args),
             BenchCommand::Match(args) => bench_match::run(args),

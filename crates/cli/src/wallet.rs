@@ -34,7 +34,7 @@ pub enum WalletCommand {
 pub struct WalletPath {
     /// The wallet file [default: $MASQUE_WALLET, else ~/.masque/wallet.json].
     #[arg(long, value_name = "FILE")]
-    wallet: Option<PathBuf>,
+    pub(crate) wallet: Option<PathBuf>,
 }
 
 /// Arguments of `masque wallet new` and `masque wallet restore`.
@@ -78,7 +78,7 @@ pub fn run(command: WalletCommand) -> anyhow::Result<()> {
 }
 
 /// The wallet file: `--wallet`, else `$MASQUE_WALLET`, else `~/.masque/wallet.json`.
-fn wallet_path(path: &WalletPath) -> anyhow::Result<PathBuf> {
+pub(crate) fn wallet_path(path: &WalletPath) -> anyhow::Result<PathBuf> {
     if let Some(path) = &path.wallet {
         return Ok(path.clone());
     }
@@ -92,7 +92,7 @@ fn wallet_path(path: &WalletPath) -> anyhow::Result<PathBuf> {
 }
 
 /// Creates the wallet's directory (mode 0700) if it is missing.
-fn ensure_parent(path: &Path) -> anyhow::Result<()> {
+pub(crate) fn ensure_parent(path: &Path) -> anyhow::Result<()> {
     let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) else {
         return Ok(());
     };
@@ -108,7 +108,7 @@ fn ensure_parent(path: &Path) -> anyhow::Result<()> {
         .with_context(|| format!("cannot create directory {}", parent.display()))
 }
 
-fn now() -> u64 {
+pub(crate) fn now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
@@ -116,7 +116,7 @@ fn now() -> u64 {
 }
 
 /// The passphrase from the environment variable `var`.
-fn passphrase_from_env(var: &str) -> anyhow::Result<Passphrase> {
+pub(crate) fn passphrase_from_env(var: &str) -> anyhow::Result<Passphrase> {
     let value = std::env::var_os(var).ok_or_else(|| {
         anyhow!("--passphrase-env {var}: the environment variable {var} is not set")
     })?;
@@ -127,13 +127,13 @@ fn passphrase_from_env(var: &str) -> anyhow::Result<Passphrase> {
 }
 
 /// Asks on the terminal (no echo).
-fn prompt(question: &str) -> anyhow::Result<Zeroizing<String>> {
+pub(crate) fn prompt(question: &str) -> anyhow::Result<Zeroizing<String>> {
     rpassword::prompt_password(question)
         .map(Zeroizing::new)
         .context("cannot read the passphrase from the terminal")
 }
 
-fn no_terminal(what: &str) -> anyhow::Error {
+pub(crate) fn no_terminal(what: &str) -> anyhow::Error {
     anyhow!(
         "{what}: stdin is not a terminal to ask for a passphrase; use --passphrase-env VAR \
          (the name of an environment variable that holds it){}",
@@ -370,12 +370,12 @@ fn show(args: ShowArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn hex(bytes: &[u8]) -> String {
+pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Unix seconds as `YYYY-MM-DD hh:mm UTC` (proleptic Gregorian calendar).
-fn utc(secs: u64) -> String {
+pub(crate) fn utc(secs: u64) -> String {
     let days = (secs / 86_400) as i64;
     let (hour, minute) = ((secs % 86_400) / 3600, (secs % 3600) / 60);
     // Days since 1970-01-01 to a civil date (H. Hinnant's `civil_from_days`).

@@ -6,6 +6,8 @@
 //! * [`custodians`]: sends one request (one id, one signature per custodian) to all
 //!   three custodians at once, and checks that their answers agree and that the receipt
 //!   verifies against the network's keys and witness policy.
+//! * [`log`]: reads the transparency log over HTTP (checkpoint verified against the
+//!   witness policy, every entry checked against its root), for the personal audit.
 //! * [`http`]: the small HTTP/1 client underneath.
 //!
 //! What it does not do: keep anything. Keys and results belong to the caller (the
@@ -16,5 +18,6 @@
 pub mod custodians;
 pub mod deal;
 pub mod http;
+pub mod log;
 
 pub use custodians::{ClientError, Custodians, Outcomes};

@@ -7,14 +7,13 @@
 //! network's policy and covers the entry, then computes the inclusion proof from the
 //! public tiles.
 
-use masque_client::http::HttpClient;
+use masque_client::{
+    http::HttpClient,
+    log::{HttpTiles, LogReader},
+};
 use masque_protocol::receipt::Receipt;
 use masque_tlog::{
-    checkpoint::Checkpoint,
-    note::Note,
-    policy::Policy,
-    reader::TreeReader,
-    storage::{Storage, StorageError},
+    checkpoint::Checkpoint, note::Note, policy::Policy, reader::TreeReader,
     verifier::verify_checkpoint,
 };
 use std::time::Duration;
@@ -102,16 +101,15 @@ impl LogClient {
     }
 
     async fn get(&self, path: &str) -> Result<Option<Vec<u8>>, LogClientError> {
-        let (status, body) = self
-            .http
-            .call("GET", &format!("{}/{path}", self.url), &[], Vec::new())
+        self.reader()
+            .get(path)
             .await
-            .map_err(|e| LogClientError::Log(e.to_string()))?;
-        match status {
-            200 => Ok(Some(body)),
-            404 => Ok(None),
-            _ => Err(LogClientError::Log(format!("GET {path}: status {status}"))),
-        }
+            .map_err(|e| LogClientError::Log(e.to_string()))
+    }
+
+    /// A reader of the log's public files.
+    fn reader(&self) -> LogReader {
+        LogReader::new(&self.url, self.http.clone())
     }
 
     /// A receipt for `entry` at `index`, waiting at most `wait` for a cosigned
@@ -142,10 +140,7 @@ impl LogClient {
         let size = Checkpoint::parse(parsed.text())
             .map_err(|e| LogClientError::Log(e.to_string()))?
             .size();
-        let tiles = HttpTiles {
-            client: self.clone(),
-            handle: tokio::runtime::Handle::current(),
-        };
+        let tiles = HttpTiles::new(self.reader(), tokio::runtime::Handle::current());
         let proof = tokio::task::spawn_blocking(move || {
             TreeReader::new(&tiles, size).inclusion_proof(index)
         })
@@ -158,26 +153,5 @@ impl LogClient {
             proof: proof.iter().map(|h| h.to_base64()).collect(),
             checkpoint: String::from_utf8_lossy(&note).into_owned(),
         })
-    }
-}
-
-/// The log's public tiles as a read-only [`Storage`], fetched over HTTP (blocking on the
-/// runtime; used from a blocking thread).
-struct HttpTiles {
-    client: LogClient,
-    handle: tokio::runtime::Handle,
-}
-
-impl Storage for HttpTiles {
-    fn read(&self, key: &str) -> Result<Option<Vec<u8>>, StorageError> {
-        self.handle
-            .block_on(self.client.get(key))
-            .map_err(|e| StorageError::Unavailable(format!("{key}: {e}")))
-    }
-
-    fn write(&self, key: &str, _value: &[u8]) -> Result<(), StorageError> {
-        Err(StorageError::Unavailable(format!(
-            "{key}: the log's tiles are read-only here"
-        )))
     }
 }
