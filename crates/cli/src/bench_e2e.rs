@@ -105,6 +105,14 @@ pub fn run(a: BenchE2eArgs) -> anyhow::Result<()> {
         figures["concurrent"]["errors"],
         figures["concurrent"]["lost_or_duplicated"]
     );
+    for kind in figures["concurrent"]["error_kinds"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .take(5)
+    {
+        println!("    error: {}", kind.as_str().unwrap_or_default());
+    }
     println!(
         "  memory per person      {:.0} KiB per custodian (resident; {} MiB for the largest custodian)",
         figures["memory"]["kib_per_person"]
@@ -197,6 +205,17 @@ fn measure(
         .filter(|r| matches!(r, Ok(Ok(o)) if o.outcome() == Outcome::Enrolled))
         .count() as u64;
     let errors = results.len() as u64 - enrolled;
+    let mut error_kinds: Vec<String> = results
+        .iter()
+        .filter_map(|r| match r {
+            Ok(Ok(o)) if o.outcome() == Outcome::Enrolled => None,
+            Ok(Ok(o)) => Some(format!("outcome {:?}", o.outcome())),
+            Ok(Err(e)) => Some(e.to_string()),
+            Err(e) => Some(e.to_string()),
+        })
+        .collect();
+    error_kinds.sort();
+    error_kinds.dedup();
     let after: Vec<u64> = PartyId::ALL
         .map(|p| health(layout, p)["stored_records"].as_u64().unwrap_or(0))
         .to_vec();
@@ -223,6 +242,8 @@ fn measure(
             "enrolments_per_s": enrolled as f64 / concurrent_secs,
             "errors": errors,
             "lost_or_duplicated": lost_or_duplicated,
+            "custodians_agree": after.iter().all(|n| *n == after[0]),
+            "error_kinds": error_kinds,
         },
         "memory": {
             "custodian_rss_kib": rss,
