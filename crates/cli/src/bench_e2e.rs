@@ -14,7 +14,7 @@ use masque_node::setup::{self, Layout, new_signing_key};
 use masque_protocol::{PartyId, entry::Outcome};
 use masque_template::synth::{IrisPopulation, iris::IrisModel};
 use serde_json::json;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 /// `masque bench e2e`.
 #[derive(Args)]
@@ -44,12 +44,14 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[rank.min(sorted.len() - 1)]
 }
 
-fn rss_kib(pid: u32) -> u64 {
+/// A memory figure of process `pid` from `/proc/<pid>/status`, in KiB: `VmRSS` (resident
+/// now) or `VmHWM` (the peak).
+fn status_kib(pid: u32, field: &str) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
         .and_then(|s| {
             s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
+                .find(|l| l.starts_with(field))
                 .and_then(|l| l.split_whitespace().nth(1))
                 .and_then(|v| v.parse().ok())
         })
@@ -114,11 +116,12 @@ pub fn run(a: BenchE2eArgs) -> anyhow::Result<()> {
         println!("    error: {}", kind.as_str().unwrap_or_default());
     }
     println!(
-        "  memory per person      {:.0} KiB per custodian (resident; {} MiB for the largest custodian)",
+        "  memory per person      {:.0} KiB per custodian (resident after start: {} MiB for the largest custodian; peak while measuring {} MiB)",
         figures["memory"]["kib_per_person"]
             .as_f64()
             .unwrap_or(f64::NAN),
-        figures["memory"]["max_custodian_mib"]
+        figures["memory"]["max_custodian_mib"],
+        figures["memory"]["peak_mib"]
     );
     Ok(())
 }
@@ -130,10 +133,14 @@ fn measure(
     children: &[crate::devnet::Running],
     seed_secs: f64,
 ) -> anyhow::Result<serde_json::Value> {
-    let rss: Vec<u64> = children
+    let custodians: Vec<u32> = children
         .iter()
         .filter(|c| c.name.starts_with("custodian"))
-        .map(|c| rss_kib(c.child.id()))
+        .map(|c| c.child.id())
+        .collect();
+    let rss: Vec<u64> = custodians
+        .iter()
+        .map(|&p| status_kib(p, "VmRSS:"))
         .collect();
     let stations: Vec<ed25519_dalek::SigningKey> = network
         .stations
@@ -151,7 +158,7 @@ fn measure(
     let extra = a.samples + a.stations;
     let everyone = IrisPopulation::generate(&IrisModel::default(), 1, a.people + extra, 2, &|| {});
     let fresh = &everyone.persons[a.people..];
-    let client = Custodians::new(network, Duration::from_secs(300));
+    let client = Custodians::new(network, masque_client::CLIENT_TIMEOUT);
     let rt = tokio::runtime::Runtime::new().context("cannot start a runtime")?;
     let mut enrol_ms = Vec::new();
     let mut records = Vec::new();
@@ -230,6 +237,11 @@ fn measure(
     };
     let (enrol_ms, verify_ms) = (sorted(enrol_ms), sorted(verify_ms));
     let max_rss = rss.iter().copied().max().unwrap_or(0);
+    let peak: Vec<u64> = custodians
+        .iter()
+        .map(|&p| status_kib(p, "VmHWM:"))
+        .collect();
+    let max_peak = peak.iter().copied().max().unwrap_or(0);
     Ok(json!({
         "people": a.people,
         "eyes": 2 * a.people,
@@ -249,6 +261,8 @@ fn measure(
             "custodian_rss_kib": rss,
             "max_custodian_mib": max_rss / 1024,
             "kib_per_person": max_rss as f64 / a.people.max(1) as f64,
+            "custodian_peak_kib": peak,
+            "peak_mib": max_peak / 1024,
         },
     }))
 }

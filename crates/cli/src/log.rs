@@ -129,7 +129,8 @@ pub struct ServeArgs {
     /// Largest batch.
     #[arg(long, default_value_t = 4096)]
     max_batch: usize,
-    /// Longest wait for a batch to fill, in milliseconds.
+    /// Longest wait for a batch to fill, in milliseconds; 0 batches only the appends that
+    /// arrived while the last batch was written (lowest latency).
     #[arg(long, default_value_t = 50)]
     max_wait_ms: u64,
     #[command(flatten)]

@@ -21,3 +21,8 @@ pub mod http;
 pub mod log;
 
 pub use custodians::{ClientError, Custodians, Outcomes};
+
+/// How long a station or wallet waits for the custodians' answer: a little longer than a
+/// custodian lets a request queue and run by default (`outcome_wait_s`, 600 s), so the
+/// caller hears the custodian's own explanation rather than a bare timeout.
+pub const CLIENT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(660);

@@ -13,6 +13,7 @@
 //! [limits]                          # optional; these are the defaults
 //! max_body_bytes = 1048576
 //! mpc_timeout_s = 30
+//! outcome_wait_s = 600               # how long a request may queue and run
 //! station_requests_per_minute = 600
 //! record_requests_per_minute = 30
 //! ```
@@ -71,6 +72,10 @@ pub struct Limits {
     pub max_body_bytes: usize,
     /// How long an MPC step waits for a peer (seconds).
     pub mpc_timeout_s: u64,
+    /// How long a request may wait for its outcome, queued behind others and running
+    /// (seconds). Past it the caller gets a 504; the request may still run, and its log
+    /// entry says how it ended.
+    pub outcome_wait_s: u64,
     /// Requests a station may make per minute.
     pub station_requests_per_minute: u32,
     /// Requests about one record per minute.
@@ -82,6 +87,7 @@ impl Default for Limits {
         Self {
             max_body_bytes: 1 << 20,
             mpc_timeout_s: 30,
+            outcome_wait_s: 600,
             station_requests_per_minute: 600,
             record_requests_per_minute: 30,
         }
@@ -165,6 +171,12 @@ impl NodeConfig {
             return Err(field(
                 "limits.mpc_timeout_s",
                 "must be 1 to 600 seconds".into(),
+            ));
+        }
+        if limits.outcome_wait_s < 10 || limits.outcome_wait_s > 3600 {
+            return Err(field(
+                "limits.outcome_wait_s",
+                "must be 10 to 3600 seconds".into(),
             ));
         }
         if limits.station_requests_per_minute == 0 || limits.record_requests_per_minute == 0 {

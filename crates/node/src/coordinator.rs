@@ -35,7 +35,7 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 
 /// How long a receipt may take (waiting for the witnesses' cosignatures).
-const RECEIPT_WAIT: Duration = Duration::from_secs(10);
+pub const RECEIPT_WAIT: Duration = Duration::from_secs(10);
 
 /// Signs and sends a call to peer `to`; returns the status and body.
 pub async fn call_peer(
@@ -66,20 +66,31 @@ pub async fn call_peer(
         .map_err(|e| e.to_string())
 }
 
-/// P0's loop: runs queued requests one at a time, forever.
+/// P0's loop: runs queued requests one at a time, forever. A committed request's answer
+/// waits for its receipt (the witnesses' cosignature) on a task of its own, so the next
+/// request runs meanwhile.
 pub async fn run(node: Arc<Node>, mut queue: mpsc::UnboundedReceiver<RequestId>) {
     while let Some(id) = queue.recv().await {
         *node.active.lock().unwrap_or_else(|p| p.into_inner()) = Some(id);
         let result = round(&node, id).await;
         *node.active.lock().unwrap_or_else(|p| p.into_inner()) = None;
-        match &result {
-            Ok(_) => node.metrics.commits.inc(),
+        match result {
+            Ok((mut answer, index)) => {
+                node.metrics.commits.inc();
+                let node = node.clone();
+                tokio::spawn(async move {
+                    answer.receipt = node
+                        .receipt(&id, answer.entry.as_bytes(), index, RECEIPT_WAIT)
+                        .await;
+                    node.inbox.finish(&id, Ok(answer));
+                });
+            }
             Err(reason) => {
                 node.metrics.aborts.inc();
                 tracing::warn!("request {id} aborted: {reason}");
+                node.inbox.finish(&id, Err(reason));
             }
         }
-        node.inbox.finish(&id, result);
     }
 }
 
@@ -103,7 +114,9 @@ pub fn problem_detail(body: &[u8]) -> String {
         .unwrap_or_else(|_| String::from_utf8_lossy(body).into_owned())
 }
 
-async fn round(node: &Arc<Node>, id: RequestId) -> Result<OperationResult, String> {
+/// Runs one request up to its decision; a commit comes back with the entry's log index
+/// (when the log took it) and no receipt yet.
+async fn round(node: &Arc<Node>, id: RequestId) -> Result<(OperationResult, Option<u64>), String> {
     let op = node
         .inbox
         .take(&id, Duration::ZERO)
@@ -175,25 +188,33 @@ async fn round(node: &Arc<Node>, id: RequestId) -> Result<OperationResult, Strin
     }
     crate::failpoint::hit("coordinator-after-commit");
     node.append_queued().await;
-    let receipt = node.receipt(&id, &bytes, RECEIPT_WAIT).await;
+    let store = node.store.clone();
+    let index = tokio::task::spawn_blocking(move || store.entry_index(&id))
+        .await
+        .ok()
+        .and_then(Result::ok)
+        .flatten();
     let text = String::from_utf8(bytes).expect("JSON is UTF-8");
     let decide = DecideOrder {
         request_id: id,
         commit: true,
         entry: Some(text.clone()),
-        receipt: receipt.clone(),
+        log_index: index,
         reason: None,
     };
     tell_peers(node, &decide).await;
-    Ok(OperationResult {
-        request_id: id,
-        custodian: PartyId::P0,
-        outcome: entry.body.outcome,
-        reason: entry.body.reason,
-        entry: text,
-        receipt,
-        credential,
-    })
+    Ok((
+        OperationResult {
+            request_id: id,
+            custodian: PartyId::P0,
+            outcome: entry.body.outcome,
+            reason: entry.body.reason,
+            entry: text,
+            receipt: None,
+            credential,
+        },
+        index,
+    ))
 }
 
 async fn abort(node: &Arc<Node>, id: RequestId, reason: &str) {
@@ -210,7 +231,7 @@ async fn abort(node: &Arc<Node>, id: RequestId, reason: &str) {
         request_id: id,
         commit: false,
         entry: None,
-        receipt: None,
+        log_index: None,
         reason: Some(reason.to_owned()),
     };
     tell_peers(node, &decide).await;

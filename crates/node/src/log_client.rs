@@ -134,7 +134,7 @@ impl LogClient {
                     waited: wait,
                 });
             }
-            tokio::time::sleep(Duration::from_millis(100)).await;
+            tokio::time::sleep(Duration::from_millis(20)).await;
         };
         let parsed = Note::parse(&note).map_err(|e| LogClientError::Log(e.to_string()))?;
         let size = Checkpoint::parse(parsed.text())

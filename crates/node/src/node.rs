@@ -275,15 +275,16 @@ impl Node {
         }
     }
 
-    /// The receipt of `request`'s entry, if it was appended and a cosigned checkpoint
-    /// covers it within `wait`.
+    /// The receipt of `request`'s entry at log `index` (`None`: not appended yet), if a
+    /// cosigned checkpoint covers it within `wait`.
     pub async fn receipt(
         &self,
         request: &RequestId,
         entry: &[u8],
+        index: Option<u64>,
         wait: Duration,
     ) -> Option<Receipt> {
-        let index = self.store.entry_index(request).ok().flatten()?;
+        let index = index?;
         match self.log.receipt(entry, index, wait).await {
             Ok(receipt) => Some(receipt),
             Err(e) => {

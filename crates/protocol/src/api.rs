@@ -195,9 +195,11 @@ pub struct DecideOrder {
     /// The signed entry (commits).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub entry: Option<String>,
-    /// Its receipt, if the coordinator has it.
+    /// The entry's index in the log (commits), once the coordinator appended it: each
+    /// custodian then builds the receipt from the log itself, so the coordinator runs
+    /// the next request while the witnesses cosign.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub receipt: Option<Receipt>,
+    pub log_index: Option<u64>,
     /// Why it aborted (aborts).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,

@@ -116,17 +116,25 @@ fn run<S: Storage>(
         let mut count = pending[0].entries.len();
         let deadline = Instant::now() + max_wait;
         while count < max_batch {
-            let now = Instant::now();
-            if now >= deadline {
-                break;
-            }
-            match rx.recv_timeout(deadline - now) {
-                Ok(r) => {
-                    count += r.entries.len();
-                    pending.push(r);
+            // What already waits joins the batch even with no `max_wait` (group commit:
+            // callers that arrived during the last write share the next one).
+            let next = match rx.try_recv() {
+                Ok(r) => r,
+                Err(_) => {
+                    let now = Instant::now();
+                    if now >= deadline {
+                        break;
+                    }
+                    match rx.recv_timeout(deadline - now) {
+                        Ok(r) => r,
+                        Err(RecvTimeoutError::Timeout) | Err(RecvTimeoutError::Disconnected) => {
+                            break;
+                        }
+                    }
                 }
-                Err(RecvTimeoutError::Timeout) | Err(RecvTimeoutError::Disconnected) => break,
-            }
+            };
+            count += next.entries.len();
+            pending.push(next);
         }
         let all: Vec<&[u8]> = pending
             .iter()

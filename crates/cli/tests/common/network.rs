@@ -13,6 +13,8 @@ use std::time::{Duration, Instant};
 pub struct Proc {
     pub child: Child,
     pub stderr: Receiver<String>,
+    /// The JSON line it announced itself with (`{"event":"listening",...}`).
+    pub listening: serde_json::Value,
 }
 
 impl Proc {
@@ -68,9 +70,16 @@ pub fn start_with_env(args: &[String], env: &[(&str, &str)]) -> Proc {
     let mut out = BufReader::new(child.stdout.take().unwrap()).lines();
     let first = out.next();
     std::thread::spawn(move || for _ in out {});
-    let mut proc = Proc { child, stderr: rx };
+    let mut proc = Proc {
+        child,
+        stderr: rx,
+        listening: serde_json::Value::Null,
+    };
     match first {
-        Some(Ok(line)) if line.contains("\"listening\"") => proc,
+        Some(Ok(line)) if line.contains("\"listening\"") => {
+            proc.listening = serde_json::from_str(&line).unwrap_or_default();
+            proc
+        }
         other => {
             let status = proc.child.wait();
             panic!(
@@ -145,6 +154,8 @@ impl Network {
             s(&layout.log_dir().join("tokens")),
             "--listen".into(),
             layout.log_addr(),
+            "--max-wait-ms".into(),
+            "0".into(),
             "--witness".into(),
             format!("http://{}={witness_vkey}", layout.witness_addr()),
         ]);

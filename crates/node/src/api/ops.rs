@@ -26,9 +26,6 @@ use masque_protocol::{
 use std::sync::Arc;
 use std::time::Duration;
 
-/// How long a request may wait for its turn and its outcome.
-const OUTCOME_WAIT: Duration = Duration::from_secs(180);
-
 fn reply(result: Result<Response, ApiError>, node: &Node) -> Response {
     result.unwrap_or_else(|e| {
         node.metrics.requests_rejected.inc();
@@ -123,7 +120,8 @@ async fn park_and_wait(
             )
         })?;
     }
-    match tokio::time::timeout(OUTCOME_WAIT, done).await {
+    let wait = Duration::from_secs(node.config.limits.outcome_wait_s);
+    match tokio::time::timeout(wait, done).await {
         Ok(Ok(Ok(mut result))) => {
             result.custodian = node.party;
             Ok((StatusCode::OK, Json(result)).into_response())
@@ -134,7 +132,7 @@ async fn park_and_wait(
             Err(ApiError::new(
                 StatusCode::GATEWAY_TIMEOUT,
                 format!(
-                    "request {id} got no outcome within {OUTCOME_WAIT:?} (is every custodian up?); if it ran, its log entry says how it ended"
+                    "request {id} got no outcome within {wait:?} (is every custodian up?); if it ran, its log entry says how it ended"
                 ),
             ))
         }

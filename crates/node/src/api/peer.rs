@@ -177,18 +177,26 @@ pub async fn decide(State(node): State<Arc<Node>>, headers: HeaderMap, body: Bod
             .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
             .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
         node.metrics.commits.inc();
-        node.inbox.finish(
-            &id,
-            Ok(OperationResult {
-                request_id: id,
-                custodian: node.party,
-                outcome: entry.body.outcome,
-                reason: entry.body.reason,
-                entry: text,
-                receipt: order.receipt,
-                credential: None,
-            }),
-        );
+        // The coordinator goes on with the next request; this custodian's answer waits
+        // for the receipt, which it builds from the log itself.
+        let node = node.clone();
+        tokio::spawn(async move {
+            let receipt = node
+                .receipt(&id, text.as_bytes(), order.log_index, crate::coordinator::RECEIPT_WAIT)
+                .await;
+            node.inbox.finish(
+                &id,
+                Ok(OperationResult {
+                    request_id: id,
+                    custodian: node.party,
+                    outcome: entry.body.outcome,
+                    reason: entry.body.reason,
+                    entry: text,
+                    receipt,
+                    credential: None,
+                }),
+            );
+        });
         Ok(StatusCode::OK.into_response())
     }
     .await;

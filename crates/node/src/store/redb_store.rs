@@ -53,11 +53,17 @@ impl std::fmt::Debug for RedbStore {
 impl RedbStore {
     /// Opens (creating if needed) the store at `path`.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
+        const CACHE_BYTES: usize = 32 << 20;
         let err = |e: redb::Error| StoreError::Database {
             path: path.display().to_string(),
             message: e.to_string(),
         };
-        let db = Database::create(path).map_err(|e| err(e.into()))?;
+        // The shares live in the MPC engine's gallery (loaded once at start); a large redb
+        // page cache would keep a second copy of every share in memory for nothing.
+        let db = Database::builder()
+            .set_cache_size(CACHE_BYTES)
+            .create(path)
+            .map_err(|e| err(e.into()))?;
         let txn = db.begin_write().map_err(|e| err(e.into()))?;
         {
             txn.open_table(RECORDS).map_err(|e| err(e.into()))?;
