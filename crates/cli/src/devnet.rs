@@ -2,7 +2,8 @@
 //!
 //! The first run generates every key and config in the data directory, seeds a
 //! synthetic population (bulk: shares straight into the custodians' stores, one signed
-//! log entry per person), then starts the witness, the log and the three custodians, each
+//! log entry per person), then starts the witness, the log, the three custodians (P0 is
+//! also the credential issuer), an example relying-party service and an aid desk, each
 //! as its own process of this binary, so any of them can be killed and started again by
 //! hand (`masque node run --config <dir>/p1/node.toml`). Later runs reuse the directory.
 //! Ctrl-C stops everything: the children get the signal too and shut down cleanly.
@@ -30,7 +31,8 @@ pub struct DevnetArgs {
     /// Seed of the synthetic population.
     #[arg(long, default_value_t = 1)]
     seed: u64,
-    /// First port: custodian APIs at +0..+2, MPC links at +10..+12, log +20, witness +21.
+    /// First port: custodian APIs at +0..+2, MPC links at +10..+12, log +20, witness +21,
+    /// aid desk +30, example service +31.
     #[arg(long, default_value_t = 7100)]
     base_port: u16,
     /// Print one JSON line when the network is up (`{"event":"ready",...}`) instead of the
@@ -106,6 +108,14 @@ pub fn run(a: DevnetArgs) -> anyhow::Result<()> {
         }
     }
     let (network, mut children) = start_processes(&layout, &a.dir.join("logs"))?;
+    let services = match start_services(&layout, &network, a.base_port, &a.dir.join("logs")) {
+        Ok(services) => services,
+        Err(e) => {
+            stop(&mut children);
+            return Err(e);
+        }
+    };
+    children.extend(services);
     let records = health(&layout, PartyId::P0)["stored_records"]
         .as_u64()
         .unwrap_or(0);
@@ -119,15 +129,79 @@ pub fn run(a: DevnetArgs) -> anyhow::Result<()> {
                 "custodians": PartyId::ALL.map(|p| format!("http://{}", layout.api_addr(p))),
                 "log": format!("http://{}", layout.log_addr()),
                 "witness": format!("http://{}", layout.witness_addr()),
+                "aid_desk": format!("http://127.0.0.1:{}", a.base_port + DESK_PORT),
+                "service": format!("http://127.0.0.1:{}", a.base_port + SERVICE_PORT),
                 "stations": network.stations.iter().map(|s| json!({"name": s.name, "key_file": layout.station_key(&s.name)})).collect::<Vec<_>>(),
                 "enrolled_records": records,
                 "pids": children.iter().map(|c| json!({"name": c.name, "pid": c.child.id()})).collect::<Vec<_>>(),
             })
         );
     } else {
-        print_summary(&layout, &a.dir, records, fresh);
+        print_summary(&layout, &a.dir, a.base_port, records, fresh);
     }
     wait_for_signal(&mut children)
+}
+
+/// The aid desk's and the example service's ports, after the base port.
+const DESK_PORT: u16 = 30;
+const SERVICE_PORT: u16 = 31;
+/// The example service's context.
+const SERVICE_CONTEXT: &str = "https://shop.example";
+
+/// Writes (at the first run) and starts the aid desk and the example service, which
+/// trust the network's issuer.
+fn start_services(
+    layout: &Layout,
+    network: &masque_protocol::network::NetworkDescription,
+    base_port: u16,
+    logs: &Path,
+) -> anyhow::Result<Vec<Running>> {
+    let issuer = network
+        .issuer
+        .as_ref()
+        .context("the devnet's network description has no issuer")?;
+    let epochs = (issuer.epoch_origin, issuer.epoch_secs);
+    let services = [
+        ("aid desk", "aid-desk", DESK_PORT, None, Some("devnet-desk")),
+        (
+            "service",
+            "service",
+            SERVICE_PORT,
+            Some(SERVICE_CONTEXT),
+            None,
+        ),
+    ];
+    let mut running = Vec::new();
+    for (name, file, port, context, desk) in services {
+        let config = layout.dir.join(format!("{file}.toml"));
+        if !config.exists() {
+            crate::service::write_devnet_config(
+                &config,
+                &layout.issuer_public_key(),
+                &format!("127.0.0.1:{}", base_port + port),
+                context,
+                desk,
+                epochs,
+            )?;
+        }
+        match spawn(
+            name,
+            &[
+                "service".into(),
+                "run".into(),
+                "--config".into(),
+                s(&config),
+            ],
+            &logs.join(format!("{file}.log")),
+        ) {
+            Ok(r) => running.push(r),
+            Err(e) => {
+                stop(&mut running);
+                return Err(e);
+            }
+        }
+    }
+    Ok(running)
 }
 
 /// Starts the witness, the log and the three custodians of `layout` (each a process of
@@ -170,6 +244,10 @@ pub(crate) fn start_processes(
                 s(&layout.log_dir().join("tokens")),
                 "--listen".into(),
                 layout.log_addr(),
+                // One appender (P0, one entry at a time): waiting for a batch to fill
+                // would only add latency.
+                "--max-wait-ms".into(),
+                "0".into(),
                 "--witness".into(),
                 format!(
                     "http://{}={}",
@@ -234,7 +312,7 @@ fn wait_linked(layout: &Layout) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn print_summary(layout: &Layout, dir: &Path, records: u64, fresh: bool) {
+fn print_summary(layout: &Layout, dir: &Path, base_port: u16, records: u64, fresh: bool) {
     let network = layout.network();
     println!(
         "masque devnet is up ({}; {records} people enrolled)",
@@ -251,16 +329,31 @@ fn print_summary(layout: &Layout, dir: &Path, records: u64, fresh: bool) {
     }
     println!("  log            http://{}", layout.log_addr());
     println!("  witness        http://{}", layout.witness_addr());
+    println!(
+        "  aid desk       http://127.0.0.1:{}   (operator page; config {})",
+        base_port + DESK_PORT,
+        dir.join("aid-desk.toml").display()
+    );
+    println!(
+        "  service        http://127.0.0.1:{}   ({SERVICE_CONTEXT})",
+        base_port + SERVICE_PORT
+    );
     println!("  network        {}", network.display());
     println!("  process logs   {}", dir.join("logs").display());
     println!();
-    println!("Next, in another terminal:");
+    println!("Next, in another terminal (the README walks through them):");
+    println!("  export MASQUE_NETWORK={}", network.display());
     println!("  masque wallet new --wallet me.wallet --no-passphrase");
     println!(
-        "  curl -s http://{}/v1/health",
-        layout.api_addr(PartyId::P0)
+        "  masque enroll --station-key {} --template crates/template/tests/data/iris-mpc/iris_codes.json --wallet me.wallet",
+        layout.station_key("desk-north").display()
     );
-    println!("  curl -s http://{}/checkpoint", layout.log_addr());
+    println!("  masque credential --wallet me.wallet");
+    println!(
+        "  masque present --service http://127.0.0.1:{} --wallet me.wallet",
+        base_port + DESK_PORT
+    );
+    println!("  masque audit --wallet me.wallet");
     println!(
         "  kill a custodian and start it again: masque node run --config {}",
         layout.node_config(PartyId::P1).display()

@@ -110,6 +110,11 @@ enum Command {
         #[command(subcommand)]
         what: person::ConsentCommand,
     },
+    /// Get your anonymous credential from the custodians (again after `masque verify` on a
+    /// restored wallet: the same pseudonyms come back).
+    Credential(person::CredentialArgs),
+    /// Prove to a service that you are a unique enrolled person; prints your pseudonym there.
+    Present(person::PresentArgs),
     /// Find and explain every log entry about your records.
     Audit(person::AuditArgs),
 }
@@ -145,6 +150,8 @@ fn main() -> anyhow::Result<()> {
         Command::Verify(args) => person::verify(args),
         Command::Delete(args) => person::delete(args),
         Command::Consent { what } => person::consent(what),
+        Command::Credential(args) => person::credential(args),
+        Command::Present(args) => person::present(args),
         Command::Audit(args) => person::audit(args),
         Command::Bench { what } => match what {
             BenchCommand::Log(args) => log::bench(args),

@@ -135,7 +135,70 @@ fn absolute(p: &Path) -> anyhow::Result<PathBuf> {
     std::path::absolute(p).with_context(|| format!("cannot resolve {}", p.display()))
 }
 
+/// What `init` wrote.
+pub(crate) struct Written {
+    /// The config file.
+    pub(crate) config: PathBuf,
+    /// Its data directory.
+    pub(crate) data_dir: PathBuf,
+    /// The aid desk's operator token file.
+    pub(crate) admin_token_file: Option<PathBuf>,
+}
+
+/// The configs `masque devnet` writes at its first run: a relying party (`context_id`)
+/// when `desk` is `None`, else an aid desk. The desk takes everyone with a credential
+/// (`enrolled_before = "none"`): on a devnet people enrol minutes before they claim,
+/// which the default cutoff (enrolled before the round's quarter) would refuse.
+pub(crate) fn write_devnet_config(
+    out: &Path,
+    issuer_key: &Path,
+    listen: &str,
+    context_id: Option<&str>,
+    desk: Option<&str>,
+    epochs: (u64, u64),
+) -> anyhow::Result<Written> {
+    write_config(&InitArgs {
+        kind: if desk.is_some() {
+            InitKind::AidDesk
+        } else {
+            InitKind::Service
+        },
+        out: out.to_owned(),
+        issuer_key: issuer_key.to_owned(),
+        listen: listen.to_owned(),
+        data_dir: None,
+        context_id: context_id.map(str::to_owned),
+        desk: desk.map(str::to_owned),
+        epoch_origin: epochs.0,
+        epoch_length_secs: epochs.1,
+        required: Vec::new(),
+        enrolled_before: Some("none".into()),
+        json: false,
+    })
+}
+
 fn init(a: InitArgs) -> anyhow::Result<()> {
+    let written = write_config(&a)?;
+    if a.json {
+        return print_json(&json!({
+            "config": written.config,
+            "data_dir": written.data_dir,
+            "admin_token_file": written.admin_token_file,
+        }));
+    }
+    println!("wrote {}", written.config.display());
+    println!("data directory: {}", written.data_dir.display());
+    if let Some(t) = &written.admin_token_file {
+        println!("operator token (keep it secret): {}", t.display());
+    }
+    println!(
+        "start it with: masque service run --config {}",
+        written.config.display()
+    );
+    Ok(())
+}
+
+fn write_config(a: &InitArgs) -> anyhow::Result<Written> {
     let Some(name) = a.out.file_name() else {
         bail!("--out needs a file name, got {}", a.out.display());
     };
@@ -207,23 +270,11 @@ fn init(a: InitArgs) -> anyhow::Result<()> {
         }
         token_file = Some(admin_token_file.clone());
     }
-    if a.json {
-        return print_json(&json!({
-            "config": out,
-            "data_dir": data_dir,
-            "admin_token_file": token_file,
-        }));
-    }
-    println!("wrote {}", out.display());
-    println!("data directory: {}", data_dir.display());
-    if let Some(t) = token_file {
-        println!("operator token (keep it secret): {}", t.display());
-    }
-    println!(
-        "start it with: masque service run --config {}",
-        out.display()
-    );
-    Ok(())
+    Ok(Written {
+        config: out,
+        data_dir,
+        admin_token_file: token_file,
+    })
 }
 
 fn serve(a: RunArgs) -> anyhow::Result<()> {

@@ -2,6 +2,7 @@
 //! processes; SIGTERM stops all of them; a second run reuses the directory.
 
 use masque_client::Custodians;
+use masque_cred::wire::WireObject;
 use masque_node::setup::new_signing_key;
 use masque_protocol::entry::Outcome;
 use masque_template::synth::{IrisPopulation, iris::IrisModel};
@@ -61,7 +62,8 @@ fn devnet_starts_a_seeded_network_stops_on_sigterm_and_reuses_its_directory() {
     let (devnet, ready) = start(&data, base_port, 12);
     assert_eq!(ready["event"], "ready");
     assert_eq!(ready["enrolled_records"], 12);
-    assert_eq!(ready["pids"].as_array().unwrap().len(), 5);
+    // Witness, log, three custodians, the aid desk and the example service.
+    assert_eq!(ready["pids"].as_array().unwrap().len(), 7);
 
     let network_text = std::fs::read_to_string(ready["network"].as_str().unwrap()).unwrap();
     let network = masque_protocol::network::NetworkDescription::from_json(&network_text).unwrap();
@@ -99,6 +101,20 @@ fn devnet_starts_a_seeded_network_stops_on_sigterm_and_reuses_its_directory() {
             .size(),
         14
     );
+
+    // The aid desk and the example service answer, and trust the network's issuer.
+    let issuer = masque_cred::objects::IssuerPublicKey::from_json(
+        network.issuer.as_ref().unwrap().public_key.as_bytes(),
+    )
+    .unwrap();
+    for (field, kind) in [("aid_desk", "aid-desk"), ("service", "service")] {
+        let url = ready[field].as_str().unwrap();
+        let info = rt
+            .block_on(masque_service::ServiceClient::new(url).unwrap().info())
+            .unwrap();
+        assert_eq!(info.kind, kind);
+        assert_eq!(info.issuer_key_id, issuer.key_id());
+    }
 
     let pids: Vec<u32> = ready["pids"]
         .as_array()

@@ -1,11 +1,12 @@
 //! The person's and the station's commands end to end: the real `masque` binary as
 //! processes (`wallet new`, `enroll`, `verify`, `consent grant|list|revoke`, `delete`,
-//! `wallet restore`, `audit`) against three custodian processes, a log and a witness on
-//! loopback. Every command runs with `--json` and its output must parse.
+//! `wallet restore`, `audit`, `credential`, `present`) against three custodian processes,
+//! a log, a witness and two relying parties on loopback. Every command runs with
+//! `--json` and its output must parse.
 
 mod common;
 
-use common::network::Network;
+use common::network::{Network, Proc, start};
 use masque_template::synth::{IrisPopulation, iris::IrisModel};
 use serde_json::Value;
 use std::io::Write;
@@ -46,13 +47,15 @@ fn masque(args: &[&str], stdin: Option<&str>) -> (i32, Value) {
     (out.status.code().unwrap_or(-1), value)
 }
 
-/// Runs `masque <args> --json`, which must fail; returns its stderr.
+/// Runs `masque <args> --json` (the passphrase variable set), which must fail; returns
+/// its stderr.
 fn fails(args: &[&str]) -> String {
     let out = Command::new(env!("CARGO_BIN_EXE_masque"))
         .args(args)
         .arg("--json")
         .env_remove("MASQUE_WALLET")
         .env_remove("MASQUE_NETWORK")
+        .env(PASSPHRASE_VAR, "correct horse battery staple")
         .stdin(Stdio::null())
         .output()
         .unwrap();
@@ -404,4 +407,148 @@ fn bad_inputs_give_clear_errors_before_anything_is_sent() {
         (code, listed["consents"].as_array().map(Vec::len)),
         (0, Some(0))
     );
+}
+
+/// Writes a service config with `masque service init` (listening on a free port) and
+/// starts it; returns the process and its URL.
+fn service(dir: &Path, network: &Network, name: &str, kind: &[&str]) -> (Proc, String) {
+    let issuer = network.description.issuer.clone().unwrap();
+    let config = s(&dir.join(format!("{name}.toml")));
+    let issuer_key = s(&network.layout.issuer_public_key());
+    let (origin, length) = (
+        issuer.epoch_origin.to_string(),
+        issuer.epoch_secs.to_string(),
+    );
+    let mut args = vec![
+        "service",
+        "init",
+        "--out",
+        &config,
+        "--issuer-key",
+        &issuer_key,
+        "--listen",
+        "127.0.0.1:0",
+        "--epoch-origin",
+        &origin,
+        "--epoch-length-secs",
+        &length,
+        "--enrolled-before",
+        "none",
+    ];
+    args.extend(kind);
+    let (code, written) = masque(&args, None);
+    assert_eq!(code, 0, "{written}");
+    let proc = start(&["service".into(), "run".into(), "--config".into(), config]);
+    let url = proc.listening["url"].as_str().unwrap().to_owned();
+    (proc, url)
+}
+
+/// Credentials with the real commands: issued after enrolment, shown to two services
+/// (one pseudonym per service, the same at one service every time, one claim per round
+/// at the aid desk), and re-issued to a wallet restored from its phrase only after the
+/// person's own 1:1 match, with the same pseudonyms.
+#[test]
+fn credentials_are_issued_presented_and_reissued_with_the_real_commands() {
+    let dir = tempfile::tempdir().unwrap();
+    let network = Network::start(&dir.path().join("net"), &["desk-north"]);
+    let t = templates(dir.path(), 1, 2);
+    let (carol, phrase) = Person::new(dir.path(), "carol", &network, true);
+    let (_shop, shop) = service(
+        dir.path(),
+        &network,
+        "shop",
+        &["--kind", "service", "--context-id", "https://shop.example"],
+    );
+    let (_desk, desk) = service(
+        dir.path(),
+        &network,
+        "desk",
+        &["--kind", "aid-desk", "--desk", "north"],
+    );
+
+    // No credential before asking for one.
+    let (code, _) = carol.enroll(&network, &t[0][0]);
+    assert_eq!(code, 0);
+    let err = fails(&[
+        "present",
+        "--service",
+        &shop,
+        "--network",
+        &carol.network,
+        "--wallet",
+        &carol.wallet,
+        "--passphrase-env",
+        PASSPHRASE_VAR,
+    ]);
+    assert!(err.contains("masque credential"), "{err}");
+    let (code, issued) = carol.run(&["credential"], &[]);
+    assert_eq!(
+        (code, issued["outcome"].as_str(), issued["issued"].as_bool()),
+        (0, Some("issued"), Some(true)),
+        "{issued}"
+    );
+    assert_eq!(issued["receipt"]["status"], "verified", "{issued}");
+
+    let present = |person: &Person, url: &str| person.run(&["present"], &["--service", url]);
+    let (code, at_shop) = present(&carol, &shop);
+    assert_eq!(code, 0, "{at_shop}");
+    let shop_nym = at_shop["pseudonym"].as_str().unwrap().to_owned();
+    let (_, again) = present(&carol, &shop);
+    assert_eq!(again["pseudonym"].as_str(), Some(shop_nym.as_str()));
+    let (code, claimed) = present(&carol, &desk);
+    assert_eq!((code, claimed["claim"].as_u64()), (0, Some(1)), "{claimed}");
+    let desk_nym = claimed["pseudonym"].as_str().unwrap().to_owned();
+    assert_ne!(desk_nym, shop_nym, "two services saw one pseudonym");
+    let err = fails(&[
+        "present",
+        "--service",
+        &desk,
+        "--network",
+        &carol.network,
+        "--wallet",
+        &carol.wallet,
+        "--passphrase-env",
+        PASSPHRASE_VAR,
+    ]);
+    assert!(
+        err.contains("already"),
+        "a second claim in one round: {err}"
+    );
+
+    // A fresh machine: the wallet restored from the phrase learns its record from the
+    // log, is refused a credential until the person's own match, then gets one back.
+    let fresh = tempfile::tempdir().unwrap();
+    let restored = Person {
+        wallet: s(&fresh.path().join("wallet.json")),
+        network: carol.network.clone(),
+        encrypted: false,
+    };
+    let (code, _) = masque(
+        &[
+            "wallet",
+            "restore",
+            "--wallet",
+            &restored.wallet,
+            "--no-passphrase",
+        ],
+        Some(&phrase),
+    );
+    assert_eq!(code, 0);
+    let (code, audit) = restored.run(&["audit"], &[]);
+    assert_eq!(code, 0, "{audit}");
+    let (code, refused) = restored.run(&["credential"], &[]);
+    assert_eq!(
+        (code, refused["reason"].as_str()),
+        (2, Some("not-verified")),
+        "{refused}"
+    );
+    assert_eq!(restored.verify(&t[0][1], None)["outcome"], "match");
+    let (code, reissued) = restored.run(&["credential"], &[]);
+    assert_eq!(
+        (code, reissued["operation_kind"].as_str()),
+        (0, Some("reissue")),
+        "{reissued}"
+    );
+    let (_, back) = present(&restored, &shop);
+    assert_eq!(back["pseudonym"].as_str(), Some(shop_nym.as_str()));
 }

@@ -1,5 +1,5 @@
 //! The person's and the station's commands against a network: `masque enroll`,
-//! `verify`, `delete`, `consent grant|revoke|list` and `audit`.
+//! `verify`, `delete`, `consent grant|revoke|list`, `credential`, `present` and `audit`.
 //!
 //! Each command loads the network description (`--network`, else `$MASQUE_NETWORK`),
 //! opens the wallet for update (its lock is held until the command ends), talks to the
@@ -12,13 +12,13 @@
 
 mod audit;
 mod consent;
+mod credential;
 mod enroll;
 mod explain;
 mod ops;
 
 use std::io::{IsTerminal, Read};
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use anyhow::{Context, anyhow, bail};
 use clap::Args;
@@ -33,6 +33,7 @@ use crate::wallet::{WalletPath, now, passphrase_from_env, prompt, wallet_path};
 
 pub use audit::AuditArgs;
 pub use consent::ConsentCommand;
+pub use credential::{CredentialArgs, PresentArgs};
 pub use enroll::EnrollArgs;
 pub use ops::{DeleteArgs, VerifyArgs};
 
@@ -54,6 +55,16 @@ pub fn delete(args: DeleteArgs) -> anyhow::Result<()> {
 /// Runs `masque consent ...`.
 pub fn consent(command: ConsentCommand) -> anyhow::Result<()> {
     consent::run(command)
+}
+
+/// Runs `masque credential`.
+pub fn credential(args: CredentialArgs) -> anyhow::Result<()> {
+    credential::get(args)
+}
+
+/// Runs `masque present`.
+pub fn present(args: PresentArgs) -> anyhow::Result<()> {
+    credential::present(args)
 }
 
 /// Runs `masque audit`.
@@ -167,7 +178,7 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 /// A client of the network's custodians. An enrolment runs the 1:N check and waits for
 /// the witnesses: allow minutes.
 fn custodians(network: &NetworkDescription) -> Custodians {
-    Custodians::new(network.clone(), Duration::from_secs(300))
+    Custodians::new(network.clone(), masque_client::CLIENT_TIMEOUT)
 }
 
 /// Reads a two-eye template file into memory (never anywhere else).
