@@ -128,7 +128,9 @@ impl Mpc {
         )
         .with_ledger(ledger);
         let total = store.record_count()?;
-        engine.reserve(total as usize);
+        // Room for the enrolments to come: growing the gallery later copies (and wipes)
+        // all of it at twice the size, a pause and a memory peak under load.
+        engine.reserve(total as usize + (total as usize / 16).max(256));
         let bar = if std::io::IsTerminal::is_terminal(&std::io::stderr()) && total > 0 {
             let bar = ProgressBar::new(total);
             bar.set_style(

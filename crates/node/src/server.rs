@@ -57,7 +57,13 @@ pub fn run(config: NodeConfig, on_listening: impl FnOnce(SocketAddr)) -> Result<
         })?;
         tracing::info!(custodian = %node.party, %address, records = node.mpc.gallery_len(), "custodian listening");
         on_listening(address);
-        let server = serve(listener, router(node.clone()), ServerLimits::default());
+        // A request may wait for its outcome (queued behind others, then the MPC) for up
+        // to `outcome_wait_s` with nothing on the wire: the connection must outlive that.
+        let limits = ServerLimits {
+            idle: Duration::from_secs(node.config.limits.outcome_wait_s + 30),
+            ..ServerLimits::default()
+        };
+        let server = serve(listener, router(node.clone()), limits);
         tokio::select! {
             result = server => {
                 result.map_err(|e| StartError::Listen { addr: listen.to_string(), message: e.to_string() })?;

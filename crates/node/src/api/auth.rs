@@ -1,7 +1,7 @@
 //! Reading a request: its body up to the limit, its signature, its freshness and
 //! whether its id was seen before.
 
-use super::problem::ApiError;
+use super::problem::{ApiError, blocking};
 use crate::node::Node;
 use axum::body::Body;
 use axum::http::{HeaderMap, StatusCode};
@@ -57,10 +57,7 @@ pub async fn read_signed(
         .map_err(|e| ApiError::new(StatusCode::UNAUTHORIZED, e.to_string()))?;
     let store = node.store.clone();
     let id = auth.request_id;
-    let fresh = tokio::task::spawn_blocking(move || store.first_sight(&id, now))
-        .await
-        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
-        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+    let fresh = blocking(move || store.first_sight(&id, now)).await?;
     if !fresh {
         return Err(ApiError::new(
             StatusCode::CONFLICT,

@@ -5,7 +5,63 @@ use axum::{
     http::header,
     response::{IntoResponse, Response},
 };
+use masque_protocol::api::Problem;
 use utoipa::OpenApi;
+
+/// The headers of every signed request (`docs/protocol.md`, "Requests"), for the
+/// operations' `params(...)`. Describes headers; never built.
+#[allow(dead_code)]
+#[derive(utoipa::IntoParams)]
+#[into_params(
+    parameter_in = Header,
+    names(
+        "x-masque-key",
+        "x-masque-request-id",
+        "x-masque-timestamp",
+        "x-masque-signature"
+    )
+)]
+pub struct SignedHeaders(
+    /// Signer's Ed25519 public key, 64 hex digits
+    String,
+    /// Request id, 32 hex digits
+    String,
+    /// Unix seconds when signed
+    u64,
+    /// Ed25519 signature over the signing payload, 128 hex digits
+    String,
+);
+
+/// The refusals any signed request can get, for the operations' `responses(...)`.
+/// Describes answers; never built.
+#[allow(dead_code)]
+#[derive(utoipa::IntoResponses)]
+pub enum SignedErrors {
+    /// Malformed body or shares
+    #[response(status = 400, content_type = "application/problem+json")]
+    BadRequest(Problem),
+    /// Missing, invalid or stale signature
+    #[response(status = 401, content_type = "application/problem+json")]
+    Unauthorized(Problem),
+    /// Request id already used
+    #[response(status = 409, content_type = "application/problem+json")]
+    Conflict(Problem),
+    /// Body over the limit
+    #[response(status = 413, content_type = "application/problem+json")]
+    TooLarge(Problem),
+    /// Over the station's or record's rate
+    #[response(status = 429, content_type = "application/problem+json")]
+    TooManyRequests(Problem),
+    /// The custodians did not all complete it; nothing was stored
+    #[response(status = 503, content_type = "application/problem+json")]
+    Unavailable(Problem),
+}
+
+/// No record has the signer's key. Describes an answer; never built.
+#[allow(dead_code)]
+#[derive(utoipa::IntoResponses)]
+#[response(status = 404, content_type = "application/problem+json")]
+pub struct NoRecord(Problem);
 
 /// The custodian API.
 #[derive(OpenApi)]
@@ -68,6 +124,29 @@ mod tests {
         ] {
             assert!(schemas[schema].is_object(), "{schema} missing");
         }
+        let enrol = &doc["paths"]["/v1/enrol"]["post"];
+        let headers: Vec<&str> = enrol["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            headers,
+            [
+                "x-masque-key",
+                "x-masque-request-id",
+                "x-masque-timestamp",
+                "x-masque-signature"
+            ]
+        );
+        let problem = &enrol["responses"]["401"]["content"]["application/problem+json"];
+        assert!(problem.is_object(), "{enrol}");
+        let verify = &doc["paths"]["/v1/verify"]["post"]["responses"];
+        assert!(
+            verify["404"].is_object() && verify["200"].is_object(),
+            "{verify}"
+        );
         let refusals = schemas["Refusal"].to_string();
         assert!(refusals.contains("no-consent"), "{refusals}");
     }

@@ -1,7 +1,8 @@
 //! The operations a station or a person asks for.
 
 use super::auth::{Signed, parse_json, read_signed};
-use super::problem::ApiError;
+use super::openapi::{NoRecord, SignedErrors, SignedHeaders};
+use super::problem::{ApiError, blocking};
 use crate::inbox::PendingOp;
 use crate::mpc::{decode_enrolment, decode_query};
 use crate::node::Node;
@@ -79,11 +80,7 @@ fn over_rate(what: &str) -> ApiError {
 
 async fn record_exists(node: &Arc<Node>, key: [u8; 32]) -> Result<bool, ApiError> {
     let store = node.store.clone();
-    tokio::task::spawn_blocking(move || store.record(&key))
-        .await
-        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
-        .map(|m| m.is_some())
-        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))
+    Ok(blocking(move || store.record(&key)).await?.is_some())
 }
 
 async fn require_record(node: &Arc<Node>, key: [u8; 32]) -> Result<(), ApiError> {
@@ -144,21 +141,11 @@ async fn park_and_wait(
     post,
     path = "/v1/enrol",
     description = "Enrol a person: 1:N uniqueness on shares, then store. Signed by a registered station.",
-    params(
-        ("x-masque-key" = String, Header, description = "Signer's Ed25519 public key, 64 hex digits"),
-        ("x-masque-request-id" = String, Header, description = "Request id, 32 hex digits"),
-        ("x-masque-timestamp" = u64, Header, description = "Unix seconds when signed"),
-        ("x-masque-signature" = String, Header, description = "Ed25519 signature over the signing payload, 128 hex digits"),
-    ),
+    params(SignedHeaders),
     request_body = EnrolRequest,
     responses(
         (status = 200, description = "The agreed outcome: enrolled, duplicate or refused", body = OperationResult),
-        (status = 400, description = "Malformed body or shares", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing, invalid or stale signature", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Request id already used", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body over the limit", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Over the station's or record's rate", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The custodians did not all complete it; nothing was stored", body = Problem, content_type = "application/problem+json"),
+        SignedErrors,
     )
 )]
 pub async fn enrol(State(node): State<Arc<Node>>, headers: HeaderMap, body: Body) -> Response {
@@ -217,22 +204,12 @@ pub async fn enrol(State(node): State<Arc<Node>>, headers: HeaderMap, body: Body
     post,
     path = "/v1/verify",
     description = "1:1 check of a fresh capture against the signer's record. Signed by the record key.",
-    params(
-        ("x-masque-key" = String, Header, description = "Signer's Ed25519 public key, 64 hex digits"),
-        ("x-masque-request-id" = String, Header, description = "Request id, 32 hex digits"),
-        ("x-masque-timestamp" = u64, Header, description = "Unix seconds when signed"),
-        ("x-masque-signature" = String, Header, description = "Ed25519 signature over the signing payload, 128 hex digits"),
-    ),
+    params(SignedHeaders),
     request_body = VerifyRequest,
     responses(
         (status = 200, description = "The agreed outcome: match, no-match or refused", body = OperationResult),
-        (status = 400, description = "Malformed body or shares", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing, invalid or stale signature", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Request id already used", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body over the limit", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Over the station's or record's rate", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The custodians did not all complete it; nothing was stored", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No record has this key", body = Problem, content_type = "application/problem+json"),
+        SignedErrors,
+        NoRecord,
     )
 )]
 pub async fn verify(State(node): State<Arc<Node>>, headers: HeaderMap, body: Body) -> Response {
@@ -263,22 +240,12 @@ pub async fn verify(State(node): State<Arc<Node>>, headers: HeaderMap, body: Bod
     post,
     path = "/v1/delete",
     description = "Delete the signer's record. Signed by the record key.",
-    params(
-        ("x-masque-key" = String, Header, description = "Signer's Ed25519 public key, 64 hex digits"),
-        ("x-masque-request-id" = String, Header, description = "Request id, 32 hex digits"),
-        ("x-masque-timestamp" = u64, Header, description = "Unix seconds when signed"),
-        ("x-masque-signature" = String, Header, description = "Ed25519 signature over the signing payload, 128 hex digits"),
-    ),
+    params(SignedHeaders),
     request_body = DeleteRequest,
     responses(
         (status = 200, description = "The agreed outcome: deleted", body = OperationResult),
-        (status = 400, description = "Malformed body or shares", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing, invalid or stale signature", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Request id already used", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body over the limit", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Over the station's or record's rate", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The custodians did not all complete it; nothing was stored", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No record has this key", body = Problem, content_type = "application/problem+json"),
+        SignedErrors,
+        NoRecord,
     )
 )]
 pub async fn delete(State(node): State<Arc<Node>>, headers: HeaderMap, body: Body) -> Response {
@@ -298,22 +265,12 @@ pub async fn delete(State(node): State<Arc<Node>>, headers: HeaderMap, body: Bod
     post,
     path = "/v1/consents",
     description = "Record a consent for a service. Signed by the record key.",
-    params(
-        ("x-masque-key" = String, Header, description = "Signer's Ed25519 public key, 64 hex digits"),
-        ("x-masque-request-id" = String, Header, description = "Request id, 32 hex digits"),
-        ("x-masque-timestamp" = u64, Header, description = "Unix seconds when signed"),
-        ("x-masque-signature" = String, Header, description = "Ed25519 signature over the signing payload, 128 hex digits"),
-    ),
+    params(SignedHeaders),
     request_body = ConsentGrantRequest,
     responses(
         (status = 200, description = "The agreed outcome: granted", body = OperationResult),
-        (status = 400, description = "Malformed body or shares", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing, invalid or stale signature", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Request id already used", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body over the limit", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Over the station's or record's rate", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The custodians did not all complete it; nothing was stored", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No record has this key", body = Problem, content_type = "application/problem+json"),
+        SignedErrors,
+        NoRecord,
     )
 )]
 pub async fn grant_consent(
@@ -353,22 +310,12 @@ pub async fn grant_consent(
     post,
     path = "/v1/consents/revoke",
     description = "Revoke a consent. Signed by the record key.",
-    params(
-        ("x-masque-key" = String, Header, description = "Signer's Ed25519 public key, 64 hex digits"),
-        ("x-masque-request-id" = String, Header, description = "Request id, 32 hex digits"),
-        ("x-masque-timestamp" = u64, Header, description = "Unix seconds when signed"),
-        ("x-masque-signature" = String, Header, description = "Ed25519 signature over the signing payload, 128 hex digits"),
-    ),
+    params(SignedHeaders),
     request_body = ConsentRevokeRequest,
     responses(
         (status = 200, description = "The agreed outcome: revoked or refused", body = OperationResult),
-        (status = 400, description = "Malformed body or shares", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing, invalid or stale signature", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Request id already used", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body over the limit", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Over the station's or record's rate", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The custodians did not all complete it; nothing was stored", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No record has this key", body = Problem, content_type = "application/problem+json"),
+        SignedErrors,
+        NoRecord,
     )
 )]
 pub async fn revoke_consent(
@@ -402,10 +349,12 @@ pub async fn revoke_consent(
     post,
     path = "/v1/credentials/offer",
     description = "The credential issuer's offer for the signer's record (P0 only). Signed by the record key.",
+    params(SignedHeaders),
     request_body = DeleteRequest,
     responses(
         (status = 200, description = "The offer", body = OfferAnswer),
-        (status = 404, description = "No record has this key", body = Problem, content_type = "application/problem+json"),
+        SignedErrors,
+        NoRecord,
         (status = 421, description = "This custodian does not issue credentials", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -422,14 +371,10 @@ pub async fn offer(State(node): State<Arc<Node>>, headers: HeaderMap, body: Body
         let record_key = signed.auth.key.to_bytes();
         require_record(&node, record_key).await?;
         let store = node.store.clone();
-        let meta = tokio::task::spawn_blocking(move || store.record(&record_key))
-            .await
-            .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
-            .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
+        let meta = blocking(move || store.record(&record_key))
+            .await?
             .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "no record has this key"))?;
-        let offer = issuing
-            .offer(&meta)
-            .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+        let offer = issuing.offer(&meta).map_err(ApiError::internal)?;
         Ok(Json(OfferAnswer { offer }).into_response())
     }
     .await;
@@ -441,12 +386,12 @@ pub async fn offer(State(node): State<Arc<Node>>, headers: HeaderMap, body: Body
     post,
     path = "/v1/credentials",
     description = "Issue (after enrolment) or re-issue (after the person's own 1:1 match within the hour) a credential for the signer's record; P0's answer carries the issuer's response. Signed by the record key.",
+    params(SignedHeaders),
     request_body = IssueRequest,
     responses(
         (status = 200, description = "The agreed outcome: issued or refused (not-verified)", body = OperationResult),
-        (status = 400, description = "Malformed body", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No record has this key", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The custodians did not all complete it (for example the issuer refused the request)", body = Problem, content_type = "application/problem+json"),
+        SignedErrors,
+        NoRecord,
     )
 )]
 pub async fn issue(State(node): State<Arc<Node>>, headers: HeaderMap, body: Body) -> Response {

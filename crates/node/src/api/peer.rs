@@ -2,7 +2,8 @@
 //! question about a prepared request after a restart.
 
 use super::auth::{Signed, parse_json, read_signed};
-use super::problem::ApiError;
+use super::openapi::{SignedErrors, SignedHeaders};
+use super::problem::{ApiError, blocking};
 use crate::coordinator::answer_decision;
 use crate::flow;
 use crate::node::Node;
@@ -15,7 +16,7 @@ use axum::{
 };
 use masque_protocol::{
     PartyId, RequestId,
-    api::{DecideOrder, OperationResult, Problem, RunOrder, Vote},
+    api::{DecideOrder, OperationResult, RunOrder, Vote},
     custodian_name,
     entry::LogEntry,
 };
@@ -66,21 +67,11 @@ impl Drop for InFlight<'_> {
     post,
     path = "/v1/peer/run",
     description = "Coordinator to peer: run a sequenced request and prepare it. Signed by P0.",
-    params(
-        ("x-masque-key" = String, Header, description = "Signer's Ed25519 public key, 64 hex digits"),
-        ("x-masque-request-id" = String, Header, description = "Request id, 32 hex digits"),
-        ("x-masque-timestamp" = u64, Header, description = "Unix seconds when signed"),
-        ("x-masque-signature" = String, Header, description = "Ed25519 signature over the signing payload, 128 hex digits"),
-    ),
+    params(SignedHeaders),
     request_body = RunOrder,
     responses(
         (status = 200, description = "Vote", body = Vote),
-        (status = 400, description = "Malformed body or shares", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing, invalid or stale signature", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Request id already used", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body over the limit", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Over the station's or record's rate", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The custodians did not all complete it; nothing was stored", body = Problem, content_type = "application/problem+json"),
+        SignedErrors,
     )
 )]
 pub async fn run(State(node): State<Arc<Node>>, headers: HeaderMap, body: Body) -> Response {
@@ -92,10 +83,8 @@ pub async fn run(State(node): State<Arc<Node>>, headers: HeaderMap, body: Body) 
         node.in_flight.lock().unwrap_or_else(|p| p.into_inner()).insert(id);
         let _guard = InFlight(&node, id);
         let store = node.store.clone();
-        let unsettled = tokio::task::spawn_blocking(move || store.prepared())
-            .await
-            .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
-            .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+        let unsettled = blocking(move || store.prepared())
+            .await?;
         if let Some(p) = unsettled.iter().find(|p| p.request_id != id) {
             return Err(ApiError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
@@ -116,7 +105,7 @@ pub async fn run(State(node): State<Arc<Node>>, headers: HeaderMap, body: Body) 
             .into_response()),
             Err(e) => {
                 node.inbox.finish(&id, Err(format!("{}: {e}", custodian_name(node.party))));
-                Err(ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))
+                Err(ApiError::internal(e))
             }
         }
     }
@@ -129,21 +118,11 @@ pub async fn run(State(node): State<Arc<Node>>, headers: HeaderMap, body: Body) 
     post,
     path = "/v1/peer/decide",
     description = "Coordinator to peer: commit or abort a prepared request. Signed by P0.",
-    params(
-        ("x-masque-key" = String, Header, description = "Signer's Ed25519 public key, 64 hex digits"),
-        ("x-masque-request-id" = String, Header, description = "Request id, 32 hex digits"),
-        ("x-masque-timestamp" = u64, Header, description = "Unix seconds when signed"),
-        ("x-masque-signature" = String, Header, description = "Ed25519 signature over the signing payload, 128 hex digits"),
-    ),
+    params(SignedHeaders),
     request_body = DecideOrder,
     responses(
         (status = 200, description = "Committed or aborted", body = inline(Object)),
-        (status = 400, description = "Malformed body or shares", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing, invalid or stale signature", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Request id already used", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body over the limit", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Over the station's or record's rate", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The custodians did not all complete it; nothing was stored", body = Problem, content_type = "application/problem+json"),
+        SignedErrors,
     )
 )]
 pub async fn decide(State(node): State<Arc<Node>>, headers: HeaderMap, body: Body) -> Response {
@@ -154,10 +133,8 @@ pub async fn decide(State(node): State<Arc<Node>>, headers: HeaderMap, body: Bod
         let id = order.request_id;
         if !order.commit {
             let store = node.store.clone();
-            tokio::task::spawn_blocking(move || store.abort(&id))
-                .await
-                .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
-                .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+            blocking(move || store.abort(&id))
+                .await?;
             node.metrics.aborts.inc();
             let reason = order.reason.unwrap_or_else(|| "aborted by the coordinator".into());
             node.inbox.finish(&id, Err(format!("the custodians did not all complete the request, so nothing was stored: {reason}")));
@@ -172,10 +149,8 @@ pub async fn decide(State(node): State<Arc<Node>>, headers: HeaderMap, body: Bod
             .map_err(|e| ApiError::bad_request(format!("the committed entry: {e}")))?;
         crate::failpoint::hit("peer-before-commit");
         let node2 = node.clone();
-        tokio::task::spawn_blocking(move || node2.apply_commit(&id))
-            .await
-            .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
-            .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+        blocking(move || node2.apply_commit(&id))
+            .await?;
         node.metrics.commits.inc();
         // The coordinator goes on with the next request; this custodian's answer waits
         // for the receipt, which it builds from the log itself.
@@ -222,10 +197,7 @@ pub async fn decision(
         }
         let id = RequestId::parse(&id).map_err(|e| ApiError::bad_request(e.to_string()))?;
         let node2 = node.clone();
-        let answer = tokio::task::spawn_blocking(move || answer_decision(&node2, &id))
-            .await
-            .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
-            .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+        let answer = blocking(move || answer_decision(&node2, &id)).await?;
         Ok(Json(answer).into_response())
     }
     .await;

@@ -27,6 +27,26 @@ impl ApiError {
     pub fn bad_request(detail: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, detail)
     }
+
+    /// 500, saying what failed (a store error names the file and table, never data).
+    pub fn internal(detail: impl ToString) -> Self {
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, detail.to_string())
+    }
+}
+
+/// Runs `work` (a store or commit call) on the blocking pool; a failure, or a panic of
+/// the task, is a 500 that says what failed.
+pub async fn blocking<T, E>(
+    work: impl FnOnce() -> Result<T, E> + Send + 'static,
+) -> Result<T, ApiError>
+where
+    T: Send + 'static,
+    E: ToString + Send + 'static,
+{
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(ApiError::internal)
 }
 
 impl IntoResponse for ApiError {
