@@ -107,6 +107,9 @@ pub fn run(a: DevnetArgs) -> anyhow::Result<()> {
             bar.finish_and_clear();
         }
     }
+    // Caught from here on: a signal while the processes start is acted on once they are
+    // up, so the devnet never dies leaving them behind.
+    let signals = Signals::install()?;
     let (network, mut children) = start_processes(&layout, &a.dir.join("logs"))?;
     let services = match start_services(&layout, &network, a.base_port, &a.dir.join("logs")) {
         Ok(services) => services,
@@ -139,7 +142,7 @@ pub fn run(a: DevnetArgs) -> anyhow::Result<()> {
     } else {
         print_summary(&layout, &a.dir, a.base_port, records, fresh);
     }
-    wait_for_signal(&mut children)
+    signals.wait(&mut children)
 }
 
 /// The aid desk's and the example service's ports, after the base port.
@@ -162,7 +165,7 @@ fn start_services(
         .context("the devnet's network description has no issuer")?;
     let epochs = (issuer.epoch_origin, issuer.epoch_secs);
     let services = [
-        ("aid desk", "aid-desk", DESK_PORT, None, Some("devnet-desk")),
+        ("aid desk", "aid-desk", DESK_PORT, None, Some("north")),
         (
             "service",
             "service",
@@ -365,35 +368,56 @@ fn print_summary(layout: &Layout, dir: &Path, base_port: u16, records: u64, fres
     );
 }
 
-fn wait_for_signal(children: &mut [Running]) -> anyhow::Result<()> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the signal handler")?;
-    runtime.block_on(async {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-            .context("cannot listen for SIGTERM")?;
-        loop {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => break,
-                _ = term.recv() => break,
-                _ = tokio::time::sleep(Duration::from_secs(1)) => {
-                    for c in children.iter_mut().filter(|c| !c.exited) {
-                        if let Ok(Some(status)) = c.child.try_wait() {
-                            c.exited = true;
-                            eprintln!("the {} stopped ({status}); the others keep running", c.name);
+/// SIGTERM and SIGINT, listened for from [`Signals::install`] on.
+struct Signals {
+    runtime: tokio::runtime::Runtime,
+    term: tokio::signal::unix::Signal,
+    interrupt: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn install() -> anyhow::Result<Self> {
+        use tokio::signal::unix::{SignalKind, signal};
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .context("cannot start the signal handler")?;
+        let _inside = runtime.enter();
+        let term = signal(SignalKind::terminate()).context("cannot listen for SIGTERM")?;
+        let interrupt = signal(SignalKind::interrupt()).context("cannot listen for Ctrl-C")?;
+        drop(_inside);
+        Ok(Self {
+            runtime,
+            term,
+            interrupt,
+        })
+    }
+
+    /// Waits for a signal (one that came while the network started counts), reporting
+    /// children that stop on their own, then stops the others.
+    fn wait(mut self, children: &mut [Running]) -> anyhow::Result<()> {
+        self.runtime.block_on(async {
+            loop {
+                tokio::select! {
+                    _ = self.interrupt.recv() => break,
+                    _ = self.term.recv() => break,
+                    _ = tokio::time::sleep(Duration::from_secs(1)) => {
+                        for c in children.iter_mut().filter(|c| !c.exited) {
+                            if let Ok(Some(status)) = c.child.try_wait() {
+                                c.exited = true;
+                                eprintln!("the {} stopped ({status}); the others keep running", c.name);
+                            }
                         }
                     }
                 }
             }
-        }
-        Ok::<(), anyhow::Error>(())
-    })?;
-    eprintln!("stopping the devnet");
-    // The terminal's Ctrl-C reached the children too; a SIGTERM to the devnet alone is
-    // passed on.
-    stop(children);
-    Ok(())
+        });
+        eprintln!("stopping the devnet");
+        // The terminal's Ctrl-C reached the children too; a SIGTERM to the devnet alone is
+        // passed on.
+        stop(children);
+        Ok(())
+    }
 }
 
 /// Stops the processes: SIGTERM, then at most 35 s for each to exit.

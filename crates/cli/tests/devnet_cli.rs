@@ -116,6 +116,17 @@ fn devnet_starts_a_seeded_network_stops_on_sigterm_and_reuses_its_directory() {
         assert_eq!(info.issuer_key_id, issuer.key_id());
     }
 
+    stop_and_check_gone(devnet, &ready);
+
+    // Again on the same directory: reused, nothing seeded twice. Stopped right after it
+    // is up (the signal handler is in place before the processes start).
+    let (devnet, ready) = start(&data, base_port, 12);
+    assert_eq!(ready["enrolled_records"], 13);
+    stop_and_check_gone(devnet, &ready);
+}
+
+/// SIGTERM to the devnet; then none of its processes may still run.
+fn stop_and_check_gone(devnet: Devnet, ready: &serde_json::Value) {
     let pids: Vec<u32> = ready["pids"]
         .as_array()
         .unwrap()
@@ -132,8 +143,4 @@ fn devnet_starts_a_seeded_network_stops_on_sigterm_and_reuses_its_directory() {
             "process {pid} still runs after the devnet stopped"
         );
     }
-
-    // Again on the same directory: reused, nothing seeded twice.
-    let (_devnet, ready) = start(&data, base_port, 12);
-    assert_eq!(ready["enrolled_records"], 13);
 }
