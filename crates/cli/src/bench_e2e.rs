@@ -5,7 +5,7 @@
 //! throughput and errors of many stations enrolling at once, and each custodian's
 //! resident memory per enrolled person.
 
-use crate::devnet::{health, start_processes, stop};
+use crate::devnet::{get, health, start_processes, stop};
 use crate::output::{print_json, progress};
 use anyhow::{Context, bail};
 use clap::Args;
@@ -58,6 +58,50 @@ fn status_kib(pid: u32, field: &str) -> u64 {
         .unwrap_or(0)
 }
 
+/// The phases P0 reports at `/metrics` (`masque_node_phase_seconds`).
+const PHASES: [&str; 3] = ["mpc", "round", "receipt"];
+
+/// P0's phase timings now: per phase, (seconds in total, observations).
+fn phase_totals(layout: &Layout) -> [(f64, f64); 3] {
+    let text = String::from_utf8(get(layout, PartyId::P0, "/metrics")).unwrap_or_default();
+    PHASES.map(|phase| {
+        let value = |kind: &str| {
+            let prefix = format!("masque_node_phase_seconds_{kind}{{");
+            let label = format!("phase=\"{phase}\"}}");
+            text.lines()
+                .find(|l| l.starts_with(&prefix) && l.contains(&label))
+                .and_then(|l| l.rsplit(' ').next())
+                .and_then(|v| v.parse::<f64>().ok())
+                .unwrap_or(f64::NAN)
+        };
+        (value("sum"), value("count"))
+    })
+}
+
+/// Mean milliseconds per phase between two readings of [`phase_totals`].
+fn phase_means(before: [(f64, f64); 3], after: [(f64, f64); 3]) -> serde_json::Value {
+    let mut out = serde_json::Map::new();
+    for (i, phase) in PHASES.iter().enumerate() {
+        let (sum, count) = (after[i].0 - before[i].0, after[i].1 - before[i].1);
+        let mean = if count > 0.0 {
+            1e3 * sum / count
+        } else {
+            f64::NAN
+        };
+        out.insert((*phase).into(), json!(mean));
+    }
+    out.into()
+}
+
+/// "mpc 12 ms, round 40 ms, receipt 30 ms".
+fn phase_words(means: &serde_json::Value) -> String {
+    PHASES
+        .iter()
+        .map(|p| format!("{p} {:.0} ms", means[p].as_f64().unwrap_or(f64::NAN)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Runs the bench.
 pub fn run(a: BenchE2eArgs) -> anyhow::Result<()> {
     if a.samples == 0 || a.stations == 0 {
@@ -94,9 +138,17 @@ pub fn run(a: BenchE2eArgs) -> anyhow::Result<()> {
         a.samples
     );
     println!(
+        "    at P0, mean per enrolment: {}",
+        phase_words(&figures["enrol_phases_ms"])
+    );
+    println!(
         "  1:1 verify latency     p50 {:.0} ms   p99 {:.0} ms",
         figures["verify_ms"]["p50"].as_f64().unwrap_or(f64::NAN),
         figures["verify_ms"]["p99"].as_f64().unwrap_or(f64::NAN)
+    );
+    println!(
+        "    at P0, mean per verification: {}",
+        phase_words(&figures["verify_phases_ms"])
     );
     println!(
         "  {} stations at once    {:.2} enrolments/s, {} errors, {} lost or duplicated records",
@@ -162,6 +214,7 @@ fn measure(
     let rt = tokio::runtime::Runtime::new().context("cannot start a runtime")?;
     let mut enrol_ms = Vec::new();
     let mut records = Vec::new();
+    let enrol_start = phase_totals(layout);
     for person in &fresh[..a.samples] {
         let record = new_signing_key();
         let t = Instant::now();
@@ -173,6 +226,8 @@ fn measure(
         }
         records.push(record);
     }
+    let enrol_phases = phase_means(enrol_start, phase_totals(layout));
+    let verify_start = phase_totals(layout);
     let mut verify_ms = Vec::new();
     for (record, person) in records.iter().zip(fresh) {
         let t = Instant::now();
@@ -182,6 +237,7 @@ fn measure(
             bail!("a genuine capture came out {:?}", outcome.outcome());
         }
     }
+    let verify_phases = phase_means(verify_start, phase_totals(layout));
     let before = health(layout, PartyId::P0)["stored_records"]
         .as_u64()
         .unwrap_or(0);
@@ -248,6 +304,8 @@ fn measure(
         "seed_secs": seed_secs,
         "enrol_ms": {"p50": percentile(&enrol_ms, 50.0), "p99": percentile(&enrol_ms, 99.0), "samples": enrol_ms.len()},
         "verify_ms": {"p50": percentile(&verify_ms, 50.0), "p99": percentile(&verify_ms, 99.0), "samples": verify_ms.len()},
+        "enrol_phases_ms": enrol_phases,
+        "verify_phases_ms": verify_phases,
         "concurrent": {
             "stations": a.stations,
             "secs": concurrent_secs,

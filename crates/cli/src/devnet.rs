@@ -278,24 +278,29 @@ pub(crate) fn start_processes(
     Ok((network, children))
 }
 
+/// Custodian `p`'s health document (`null` when it does not answer).
 pub(crate) fn health(layout: &Layout, p: PartyId) -> serde_json::Value {
+    serde_json::from_slice(&get(layout, p, "/v1/health")).unwrap_or(serde_json::Value::Null)
+}
+
+/// The body of `GET path` at custodian `p` (empty when it does not answer).
+pub(crate) fn get(layout: &Layout, p: PartyId, path: &str) -> Vec<u8> {
     let addr = layout.api_addr(p);
     let Ok(mut stream) = std::net::TcpStream::connect(&addr) else {
-        return serde_json::Value::Null;
+        return Vec::new();
     };
     use std::io::{Read, Write};
-    let request = format!("GET /v1/health HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
     if stream.write_all(request.as_bytes()).is_err() {
-        return serde_json::Value::Null;
+        return Vec::new();
     }
     let mut response = Vec::new();
     let _ = stream.read_to_end(&mut response);
-    let body = response
+    response
         .windows(4)
         .position(|w| w == b"\r\n\r\n")
-        .map(|i| &response[i + 4..])
-        .unwrap_or_default();
-    serde_json::from_slice(body).unwrap_or(serde_json::Value::Null)
+        .map(|i| response[i + 4..].to_vec())
+        .unwrap_or_default()
 }
 
 fn wait_linked(layout: &Layout) -> anyhow::Result<()> {

@@ -72,7 +72,9 @@ pub async fn call_peer(
 pub async fn run(node: Arc<Node>, mut queue: mpsc::UnboundedReceiver<RequestId>) {
     while let Some(id) = queue.recv().await {
         *node.active.lock().unwrap_or_else(|p| p.into_inner()) = Some(id);
+        let started = std::time::Instant::now();
         let result = round(&node, id).await;
+        node.metrics.round.record(started.elapsed());
         *node.active.lock().unwrap_or_else(|p| p.into_inner()) = None;
         match result {
             Ok((mut answer, index)) => {

@@ -95,7 +95,11 @@ fn prepare_blocking(node: &Node, order: &RunOrder, op: PendingOp) -> Result<Prep
                 let audit_key = payload
                     .audit_key
                     .ok_or_else(|| FlowError::OutOfStep("an enrolment without audit key".into()))?;
-                match node.mpc.enrolment(order.sequence, &query, &enrolment)? {
+                let verdict = node
+                    .metrics
+                    .mpc
+                    .time(|| node.mpc.enrolment(order.sequence, &query, &enrolment))?;
+                match verdict {
                     Verdict::Pass => {
                         body.outcome = Outcome::Enrolled;
                         let meta = RecordMeta {
@@ -179,9 +183,10 @@ fn prepare_blocking(node: &Node, order: &RunOrder, op: PendingOp) -> Result<Prep
                     let mut action = Action::Touch { record_key };
                     if consented {
                         let query = decode_query(party, &payload.query)?;
-                        let verdict =
+                        let verdict = node.metrics.mpc.time(|| {
                             node.mpc
-                                .verification(order.sequence, meta.gallery_id, &query)?;
+                                .verification(order.sequence, meta.gallery_id, &query)
+                        })?;
                         body.outcome = match verdict {
                             Verdict::Pass => Outcome::Match,
                             Verdict::Fail => Outcome::NoMatch,

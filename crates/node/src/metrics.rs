@@ -1,6 +1,7 @@
-//! Counters served at `/metrics` in the Prometheus text format.
+//! Counters and phase timings served at `/metrics` in the Prometheus text format.
 
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 /// One monotonically increasing counter.
 #[derive(Debug, Default)]
@@ -18,6 +19,39 @@ impl Counter {
     }
 }
 
+/// Time spent in one phase of the requests, as a Prometheus summary without quantiles
+/// (the sum and the count; a scraper's rate of the two is the mean).
+#[derive(Debug, Default)]
+pub struct Timing {
+    micros: AtomicU64,
+    count: AtomicU64,
+}
+
+impl Timing {
+    /// Adds one observation.
+    pub fn record(&self, elapsed: Duration) {
+        self.micros
+            .fetch_add(elapsed.as_micros() as u64, Ordering::Relaxed);
+        self.count.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Runs `work` and records how long it took.
+    pub fn time<T>(&self, work: impl FnOnce() -> T) -> T {
+        let start = Instant::now();
+        let out = work();
+        self.record(start.elapsed());
+        out
+    }
+
+    /// Seconds in total and observations.
+    pub fn get(&self) -> (f64, u64) {
+        (
+            self.micros.load(Ordering::Relaxed) as f64 / 1e6,
+            self.count.load(Ordering::Relaxed),
+        )
+    }
+}
+
 /// The node's counters.
 #[derive(Debug, Default)]
 pub struct Metrics {
@@ -31,6 +65,12 @@ pub struct Metrics {
     pub aborts: Counter,
     /// Log entries appended (P0).
     pub entries_appended: Counter,
+    /// The MPC checks of one request (validation, gate, comparison).
+    pub mpc: Timing,
+    /// P0: one request from its run order to the decision applied and told to the peers.
+    pub round: Timing,
+    /// Waiting for the witnesses' cosignature and building the receipt.
+    pub receipt: Timing,
 }
 
 impl Metrics {
@@ -67,6 +107,17 @@ impl Metrics {
             "Entries this custodian appended.",
             self.entries_appended.get(),
         );
+        out.push_str("# HELP masque_node_phase_seconds Time per phase of the requests: mpc (the checks on shares), round (P0: run order to the decision applied and told), receipt (the witnesses' cosignature and the proof).\n# TYPE masque_node_phase_seconds summary\n");
+        for (phase, timing) in [
+            ("mpc", &self.mpc),
+            ("round", &self.round),
+            ("receipt", &self.receipt),
+        ] {
+            let (sum, count) = timing.get();
+            out.push_str(&format!(
+                "masque_node_phase_seconds_sum{{custodian=\"{party}\",phase=\"{phase}\"}} {sum:.6}\nmasque_node_phase_seconds_count{{custodian=\"{party}\",phase=\"{phase}\"}} {count}\n"
+            ));
+        }
         out.push_str(&format!(
             "# HELP masque_node_gallery_records Records in the in-memory gallery.\n# TYPE masque_node_gallery_records gauge\nmasque_node_gallery_records{{custodian=\"{party}\"}} {gallery_records}\n"
         ));
@@ -74,5 +125,37 @@ impl Metrics {
             "# HELP masque_node_parked_requests Requests waiting for their run order.\n# TYPE masque_node_parked_requests gauge\nmasque_node_parked_requests{{custodian=\"{party}\"}} {parked}\n"
         ));
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn phase_timings_are_summaries_a_scraper_can_divide() {
+        let metrics = Metrics::default();
+        metrics.mpc.record(Duration::from_millis(30));
+        metrics.mpc.record(Duration::from_millis(10));
+        assert_eq!(metrics.round.time(|| 7), 7);
+        let text = metrics.render("P0", 3, 0);
+        assert!(
+            text.contains(
+                "masque_node_phase_seconds_sum{custodian=\"P0\",phase=\"mpc\"} 0.040000\n"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("masque_node_phase_seconds_count{custodian=\"P0\",phase=\"mpc\"} 2\n")
+        );
+        assert!(
+            text.contains("masque_node_phase_seconds_count{custodian=\"P0\",phase=\"round\"} 1\n")
+        );
+        assert!(
+            text.contains(
+                "masque_node_phase_seconds_count{custodian=\"P0\",phase=\"receipt\"} 0\n"
+            )
+        );
+        assert!(text.contains("# TYPE masque_node_phase_seconds summary\n"));
     }
 }

@@ -285,7 +285,10 @@ impl Node {
         wait: Duration,
     ) -> Option<Receipt> {
         let index = index?;
-        match self.log.receipt(entry, index, wait).await {
+        let started = std::time::Instant::now();
+        let receipt = self.log.receipt(entry, index, wait).await;
+        self.metrics.receipt.record(started.elapsed());
+        match receipt {
             Ok(receipt) => Some(receipt),
             Err(e) => {
                 tracing::warn!("no receipt for {request} yet: {e}");
