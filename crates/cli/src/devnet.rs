@@ -11,7 +11,7 @@
 use crate::output::progress;
 use anyhow::{Context, bail};
 use clap::Args;
-use masque_node::setup::{self, Layout};
+use masque_node::setup::{self, Layout, Process};
 use masque_protocol::{PartyId, custodian_name};
 use serde_json::json;
 use std::io::{BufRead, BufReader};
@@ -81,18 +81,6 @@ fn spawn(name: &str, args: &[String], log: &Path) -> anyhow::Result<Running> {
             bail!("the {name} did not start; see {}", log.display())
         }
     }
-}
-
-fn policy_key(policy: &str, kind: &str) -> anyhow::Result<String> {
-    let line = policy
-        .lines()
-        .find(|l| l.starts_with(kind))
-        .with_context(|| format!("the network's policy has no {kind} line"))?;
-    let index = if kind == "log" { 1 } else { 2 };
-    line.split_whitespace()
-        .nth(index)
-        .map(str::to_owned)
-        .with_context(|| format!("the network's policy has a malformed {kind} line"))
 }
 
 /// Runs the devnet until Ctrl-C or SIGTERM.
@@ -217,60 +205,27 @@ pub(crate) fn start_processes(
         .with_context(|| format!("cannot read {}", layout.network().display()))?;
     let network = masque_protocol::network::NetworkDescription::from_json(&text)?;
     std::fs::create_dir_all(logs).with_context(|| format!("cannot create {}", logs.display()))?;
+    let args = |process| {
+        layout.process_args(&network, process).with_context(|| {
+            format!(
+                "{}: the log policy lacks the log's or the witness's key",
+                layout.network().display()
+            )
+        })
+    };
     let mut children = vec![
         spawn(
             "witness",
-            &[
-                "log".into(),
-                "witness".into(),
-                "--dir".into(),
-                s(&layout.witness_dir().join("state")),
-                "--key".into(),
-                s(&layout.witness_dir().join("witness.key")),
-                "--log".into(),
-                policy_key(&network.log.policy, "log")?,
-                "--listen".into(),
-                layout.witness_addr(),
-            ],
+            &args(Process::Witness)?,
             &logs.join("witness.log"),
         )?,
-        spawn(
-            "log",
-            &[
-                "log".into(),
-                "serve".into(),
-                "--dir".into(),
-                s(&layout.log_dir().join("data")),
-                "--key".into(),
-                s(&layout.log_dir().join("log.key")),
-                "--tokens".into(),
-                s(&layout.log_dir().join("tokens")),
-                "--listen".into(),
-                layout.log_addr(),
-                // One appender (P0, one entry at a time): waiting for a batch to fill
-                // would only add latency.
-                "--max-wait-ms".into(),
-                "0".into(),
-                "--witness".into(),
-                format!(
-                    "http://{}={}",
-                    layout.witness_addr(),
-                    policy_key(&network.log.policy, "witness")?
-                ),
-            ],
-            &logs.join("log.log"),
-        )?,
+        spawn("log", &args(Process::Log)?, &logs.join("log.log"))?,
     ];
     for p in PartyId::ALL {
         let name = custodian_name(p).to_ascii_lowercase();
         children.push(spawn(
             &format!("custodian {}", custodian_name(p)),
-            &[
-                "node".into(),
-                "run".into(),
-                "--config".into(),
-                s(&layout.node_config(p)),
-            ],
+            &args(Process::Custodian(p))?,
             &logs.join(format!("{name}.log")),
         )?);
     }

@@ -104,6 +104,73 @@ impl Layout {
     pub fn exists(&self) -> bool {
         self.network().exists()
     }
+
+    /// The arguments of the `masque` binary (without `--json`) that run one of this
+    /// network's processes: what `masque devnet`, `masque bench e2e` and the end-to-end
+    /// tests start. `None` if `network`'s log policy lacks the log or witness key.
+    pub fn process_args(
+        &self,
+        network: &NetworkDescription,
+        process: Process,
+    ) -> Option<Vec<String>> {
+        let text = |p: PathBuf| p.display().to_string();
+        let policy_key = |kind: &str| {
+            let line = network.log.policy.lines().find(|l| l.starts_with(kind))?;
+            line.split_whitespace()
+                .nth(if kind == "log" { 1 } else { 2 })
+                .map(str::to_owned)
+        };
+        let args = match process {
+            Process::Witness => vec![
+                "log".into(),
+                "witness".into(),
+                "--dir".into(),
+                text(self.witness_dir().join("state")),
+                "--key".into(),
+                text(self.witness_dir().join("witness.key")),
+                "--log".into(),
+                policy_key("log")?,
+                "--listen".into(),
+                self.witness_addr(),
+            ],
+            Process::Log => vec![
+                "log".into(),
+                "serve".into(),
+                "--dir".into(),
+                text(self.log_dir().join("data")),
+                "--key".into(),
+                text(self.log_dir().join("log.key")),
+                "--tokens".into(),
+                text(self.log_dir().join("tokens")),
+                "--listen".into(),
+                self.log_addr(),
+                // One appender (P0, one entry at a time): waiting for a batch to fill
+                // would only add latency.
+                "--max-wait-ms".into(),
+                "0".into(),
+                "--witness".into(),
+                format!("http://{}={}", self.witness_addr(), policy_key("witness")?),
+            ],
+            Process::Custodian(p) => vec![
+                "node".into(),
+                "run".into(),
+                "--config".into(),
+                text(self.node_config(p)),
+            ],
+        };
+        Some(args)
+    }
+}
+
+/// A process of a generated network ([`Layout::process_args`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Process {
+    /// The witness.
+    Witness,
+    /// The log.
+    Log,
+    /// A custodian.
+    Custodian(PartyId),
 }
 
 /// A fresh Ed25519 key from the operating system's generator.

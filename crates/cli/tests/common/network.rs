@@ -1,7 +1,7 @@
 //! Starts a generated network as real processes of the `masque` binary: a witness, a
 //! log, and the three custodians, each a child process that can be killed and restarted.
 
-use masque_node::setup::{self, Layout};
+use masque_node::setup::{self, Layout, Process};
 use masque_protocol::{PartyId, network::NetworkDescription};
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -90,10 +90,6 @@ pub fn start_with_env(args: &[String], env: &[(&str, &str)]) -> Proc {
     }
 }
 
-fn s(p: &Path) -> String {
-    p.display().to_string()
-}
-
 /// A running network.
 pub struct Network {
     pub layout: Layout,
@@ -101,14 +97,6 @@ pub struct Network {
     pub witness: Proc,
     pub log: Proc,
     pub nodes: [Option<Proc>; 3],
-}
-
-fn policy_field(policy: &str, kind: &str) -> String {
-    let line = policy.lines().find(|l| l.starts_with(kind)).unwrap();
-    line.split_whitespace()
-        .nth(if kind == "log" { 1 } else { 2 })
-        .unwrap()
-        .to_owned()
 }
 
 impl Network {
@@ -129,36 +117,8 @@ impl Network {
             config.push_str("\n[limits]\nmpc_timeout_s = 5\n");
             std::fs::write(&path, config).unwrap();
         }
-        let log_vkey = policy_field(&description.log.policy, "log");
-        let witness_vkey = policy_field(&description.log.policy, "witness");
-        let witness = start(&[
-            "log".into(),
-            "witness".into(),
-            "--dir".into(),
-            s(&layout.witness_dir().join("state")),
-            "--key".into(),
-            s(&layout.witness_dir().join("witness.key")),
-            "--log".into(),
-            log_vkey,
-            "--listen".into(),
-            layout.witness_addr(),
-        ]);
-        let log = start(&[
-            "log".into(),
-            "serve".into(),
-            "--dir".into(),
-            s(&layout.log_dir().join("data")),
-            "--key".into(),
-            s(&layout.log_dir().join("log.key")),
-            "--tokens".into(),
-            s(&layout.log_dir().join("tokens")),
-            "--listen".into(),
-            layout.log_addr(),
-            "--max-wait-ms".into(),
-            "0".into(),
-            "--witness".into(),
-            format!("http://{}={witness_vkey}", layout.witness_addr()),
-        ]);
+        let witness = start(&layout.process_args(&description, Process::Witness).unwrap());
+        let log = start(&layout.process_args(&description, Process::Log).unwrap());
         let mut network = Network {
             layout,
             description,
@@ -180,11 +140,11 @@ impl Network {
 
     /// Starts custodian `p` with extra environment variables.
     pub fn start_node_with_env(&mut self, p: PartyId, env: &[(&str, &str)]) {
-        let config = s(&self.layout.node_config(p));
-        self.nodes[p.index()] = Some(start_with_env(
-            &["node".into(), "run".into(), "--config".into(), config],
-            env,
-        ));
+        let args = self
+            .layout
+            .process_args(&self.description, Process::Custodian(p))
+            .unwrap();
+        self.nodes[p.index()] = Some(start_with_env(&args, env));
     }
 
     /// Waits until custodian `p`'s process has exited (it crashed itself).
