@@ -21,8 +21,10 @@ use crate::dealer::{EnrolmentShare, EyeShare, QueryShare};
 use crate::encode::ELEMENTS;
 use crate::gallery::{Gallery, GalleryError, RecordId};
 use crate::kernel::prepare_query;
+use crate::matmul::Kernel;
 use crate::net::{NetError, Transport};
 use crate::party::PartyId;
+use crate::profile::{Phase, timer};
 use crate::protocol::Session;
 use crate::protocol::arith::reshare;
 use crate::protocol::binary::{and_groups, lift, msb, or_groups};
@@ -137,6 +139,13 @@ impl PartyEngine {
     /// This party's gallery.
     pub fn gallery(&self) -> &Gallery {
         &self.gallery
+    }
+
+    /// Runs the dot products on `kernel` (every kernel gives the same results; the
+    /// default is [`Kernel::best`]), or returns `false` and keeps the current one if
+    /// this machine cannot run it.
+    pub fn set_kernel(&mut self, kernel: Kernel) -> bool {
+        self.gallery.set_kernel(kernel)
     }
 
     /// Reserves room for `additional` more records, so loading a large gallery does not
@@ -319,7 +328,10 @@ impl PartyEngine {
             return Ok(vec![false; queries.len()]);
         }
         let matched = self.decide(&mut s, queries, &plan)?;
-        let opened = open_bits(&mut s, &matched)?;
+        let opened = {
+            let _t = timer(Phase::Threshold);
+            open_bits(&mut s, &matched)?
+        };
         Ok((0..queries.len()).map(|q| bit(&opened, q)).collect())
     }
 
@@ -349,14 +361,17 @@ impl PartyEngine {
         for side in 0..eyes {
             match plan {
                 Plan::Search(slots) => {
-                    let prepared: Vec<Zeroizing<Vec<u16>>> =
-                        queries.iter().map(|q| prepare_query(&q[side])).collect();
+                    let prepared: Vec<Zeroizing<Vec<u16>>> = {
+                        let _t = timer(Phase::QueryPreparation);
+                        queries.iter().map(|q| prepare_query(&q[side])).collect()
+                    };
                     let records = slots.len();
                     // Query rows m = rotation · nq + query against every record at once.
                     let rows: Vec<&[u16]> = (0..ROTATION_COUNT * nq)
                         .map(|m| row(&prepared[m % nq], m / nq))
                         .collect();
                     let (code, mask) = self.gallery.dot_products(side, &rows, slots.clone());
+                    let _t = timer(Phase::DotProducts);
                     // [row][record] to [rotation][eye][record · nq + query].
                     for (m, (code_row, mask_row)) in
                         code.chunks(records).zip(mask.chunks(records)).enumerate()
@@ -397,6 +412,7 @@ impl PartyEngine {
         let (eyes, pairs) = (self.gallery.eyes(), plan.pairs(queries.len()));
         let total = ROTATION_COUNT * eyes * pairs;
         let both = self.dot_products(queries, plan);
+        let _t = timer(Phase::Threshold);
         let (code_dot, mask_dot) = reshare(s, both)?.split_at(total);
         let matches = Self::threshold_bits(s, self.rule, &code_dot, &mask_dot)?;
         let per_eye = or_groups(s, &matches, eyes * pairs)?;

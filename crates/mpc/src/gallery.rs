@@ -15,6 +15,7 @@ use crate::encode::{CODE_ELEMENTS, ELEMENTS, GROUPS};
 use crate::kernel::stored_row;
 use crate::matmul::{Kernel, PackedRows, QueryRows, products, row_products};
 use crate::party::PartyId;
+use crate::profile::{Phase, timer};
 use crate::ring::Z16;
 use masque_template::matcher::EyeMode;
 use rayon::prelude::*;
@@ -239,7 +240,11 @@ impl Gallery {
         rows: &[&[u16]],
         slots: Range<usize>,
     ) -> (Vec<Z16>, Vec<Z16>) {
-        let queries = QueryRows::new(ELEMENTS, rows).expect("prepared rows of ELEMENTS values");
+        let queries = {
+            let _t = timer(Phase::QueryPreparation);
+            QueryRows::new(ELEMENTS, rows).expect("prepared rows of ELEMENTS values")
+        };
+        let _t = timer(Phase::DotProducts);
         let (m, records) = (rows.len(), slots.len());
         // Spans of whole kernel groups run on the rayon pool; each writes its own
         // `[segment][row][record]` block, copied into place below.

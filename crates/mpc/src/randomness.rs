@@ -210,6 +210,7 @@ impl CorrelatedRandomness {
 
     /// `n` elements of a 3-of-3 additive sharing of zero.
     pub fn zero_share<R: Ring>(&mut self, n: usize) -> Vec<R> {
+        let _prf = crate::profile::timer(crate::profile::Phase::Prf);
         (0..n)
             .map(|_| R::random(&mut self.with_prev) - R::random(&mut self.with_next))
             .collect()
@@ -217,6 +218,7 @@ impl CorrelatedRandomness {
 
     /// `words` 64-bit words of a 3-of-3 XOR sharing of zero.
     pub fn zero_share_bits(&mut self, words: usize) -> Vec<u64> {
+        let _prf = crate::profile::timer(crate::profile::Phase::Prf);
         (0..words)
             .map(|_| self.with_prev.next_u64() ^ self.with_next.next_u64())
             .collect()
@@ -224,21 +226,25 @@ impl CorrelatedRandomness {
 
     /// `n` elements known to this party and its previous party.
     pub fn common_with_prev<R: Ring>(&mut self, n: usize) -> Vec<R> {
+        let _prf = crate::profile::timer(crate::profile::Phase::Prf);
         (0..n).map(|_| R::random(&mut self.with_prev)).collect()
     }
 
     /// `n` elements known to this party and its next party.
     pub fn common_with_next<R: Ring>(&mut self, n: usize) -> Vec<R> {
+        let _prf = crate::profile::timer(crate::profile::Phase::Prf);
         (0..n).map(|_| R::random(&mut self.with_next)).collect()
     }
 
     /// `words` random words known to this party and its previous party.
     pub fn common_bits_with_prev(&mut self, words: usize) -> Vec<u64> {
+        let _prf = crate::profile::timer(crate::profile::Phase::Prf);
         (0..words).map(|_| self.with_prev.next_u64()).collect()
     }
 
     /// `words` random words known to this party and its next party.
     pub fn common_bits_with_next(&mut self, words: usize) -> Vec<u64> {
+        let _prf = crate::profile::timer(crate::profile::Phase::Prf);
         (0..words).map(|_| self.with_next.next_u64()).collect()
     }
 }

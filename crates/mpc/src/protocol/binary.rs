@@ -25,6 +25,7 @@ use crate::share::ShareVec;
 /// compiler keeps it in vector registers), then stored: one store per plane word instead
 /// of a read-modify-write per bit.
 pub fn planes_of<R: Ring>(values: &[R]) -> Vec<Vec<u64>> {
+    let _t = crate::profile::timer(crate::profile::Phase::Transposes);
     let bits = R::BITS as usize;
     let mut planes = vec![vec![0u64; words_for(values.len())]; bits];
     for (w, chunk) in values.chunks(64).enumerate() {
