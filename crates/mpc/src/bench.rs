@@ -15,13 +15,17 @@
 use crate::dealer::{QueryShare, enrolment_shares_with, query_shares_with};
 use crate::engine::{EngineError, PartyEngine};
 use crate::gallery::{Gallery, RecordId};
+use crate::matmul::Kernel;
 use crate::net::Transport;
 use crate::net::local::LocalNetwork;
 use crate::net::tls::{TlsError, loopback};
 use crate::party::PartyId;
+use crate::profile::{self, Profile};
 use crate::randomness::{PartySeeds, SessionId};
 use masque_template::iris::ROTATION_COUNT;
-use masque_template::matcher::{DecisionRule, EyeMode, IrisGallery, IrisQuery, Kernel, Matcher};
+use masque_template::matcher::{
+    DecisionRule, EyeMode, IrisGallery, IrisQuery, Kernel as MatchKernel, Matcher,
+};
 use masque_template::{CoverageGate, FixedPointRule, IrisCode, Threshold};
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
@@ -37,15 +41,60 @@ pub enum BenchError {
     /// The loopback TLS network could not be set up.
     #[error("loopback TLS: {0}")]
     Tls(#[from] TlsError),
-    /// The parties opened different bits (a protocol bug).
+    /// The parties opened different bits, or two kernels or transports did (a bug).
     #[error("the parties opened different results")]
     Disagreement,
+    /// A kernel asked for cannot run on this machine.
+    #[error("the {} kernel is not available on this machine (available: {})", .0.name(), available_names())]
+    KernelUnavailable(Kernel),
+    /// The configuration cannot be run (no queries, no kernel, batch of zero).
+    #[error("bad benchmark configuration: {0}")]
+    Config(&'static str),
+}
+
+fn available_names() -> String {
+    Kernel::available()
+        .iter()
+        .map(|k| k.name())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// What to measure.
+#[derive(Debug, Clone)]
+pub struct BenchConfig {
+    /// Stored eyes per party.
+    pub eyes: usize,
+    /// Queries in all (each against every eye, 31 rotations).
+    pub queries: usize,
+    /// Queries per session (one 1:N batch); the last session may hold fewer.
+    pub batch: usize,
+    /// The matrix kernels to run the same queries on, one after the other.
+    pub kernels: Vec<Kernel>,
+    /// Whether to run over loopback TLS 1.3 too (besides the in-process transport).
+    pub tls: bool,
+    /// Seed of the random gallery and queries.
+    pub seed: u64,
+}
+
+impl BenchConfig {
+    /// `eyes` × `queries` in one batch on the best kernel, both transports.
+    pub fn new(eyes: usize, queries: usize, seed: u64) -> Self {
+        Self {
+            eyes,
+            queries,
+            batch: queries,
+            kernels: vec![Kernel::best()],
+            tls: true,
+            seed,
+        }
+    }
 }
 
 /// The figures of one transport.
 #[derive(Debug, Clone)]
 pub struct TransportFigures {
-    /// Wall-clock seconds of the query batch.
+    /// Wall-clock seconds of all the sessions together.
     pub wall_seconds: f64,
     /// CPU seconds of the three parties together.
     pub cpu_seconds: f64,
@@ -57,6 +106,27 @@ pub struct TransportFigures {
     /// to map and zero), where the platform reports them: a deterministic measure of
     /// allocation churn on a noisy machine.
     pub page_faults: Option<u64>,
+    /// Sessions run (queries ÷ batch, rounded up).
+    pub sessions: usize,
+    /// Median wall seconds of one session: the latency of each query in it, since a
+    /// batch's answers all come at its end.
+    pub latency_seconds: f64,
+    /// Wall seconds of the three party threads in their sessions, added up (the
+    /// denominator of the profile's shares).
+    pub party_seconds: f64,
+    /// Where the party threads' time went ([`crate::profile`]), summed over the three.
+    pub profile: Profile,
+}
+
+/// One kernel's run of the same queries.
+#[derive(Debug, Clone)]
+pub struct KernelFigures {
+    /// The matrix kernel the parties used.
+    pub kernel: Kernel,
+    /// Over the in-process transport.
+    pub in_process: TransportFigures,
+    /// Over loopback TLS 1.3, if asked for.
+    pub tls: Option<TransportFigures>,
 }
 
 /// What one benchmark run measured.
@@ -64,16 +134,18 @@ pub struct TransportFigures {
 pub struct BenchReport {
     /// Stored eyes per party.
     pub eyes: usize,
-    /// Queries in the batch (each against every eye).
+    /// Queries in all.
     pub queries: usize,
-    /// Comparisons: queries × eyes × 31 rotations.
+    /// Queries per session.
+    pub batch: usize,
+    /// Comparisons per kernel and transport: queries × eyes × 31 rotations.
     pub comparisons: u64,
-    /// The matrix kernel the parties used.
-    pub kernel: &'static str,
-    /// Over the in-process transport.
-    pub in_process: TransportFigures,
-    /// Over loopback TLS 1.3.
-    pub tls: TransportFigures,
+    /// Whether this machine can run the AMX kernel (CPU flags and the OS's grant).
+    pub amx_available: bool,
+    /// The kernel chosen automatically here ([`Kernel::best`]).
+    pub best_kernel: Kernel,
+    /// Per kernel, in the order asked for.
+    pub runs: Vec<KernelFigures>,
     /// Plaintext matcher comparisons per second on one core, same queries and gallery.
     pub plaintext_per_core: f64,
     /// The plaintext kernel used.
@@ -129,27 +201,22 @@ fn process_usage() -> Option<(Duration, u64)> {
     }
 }
 
-/// CPU seconds of the three parties over a run that started at `before`: the process's,
-/// else the party threads' own plus `io` (the TLS I/O threads').
-fn cpu_since(
-    before: Option<Duration>,
-    results: &[(Duration, u64, Vec<bool>)],
-    io: Duration,
-) -> Duration {
-    match (before, process_cpu()) {
-        (Some(a), Some(b)) => b.saturating_sub(a),
-        _ => results.iter().map(|r| r.0).sum::<Duration>() + io,
-    }
+/// One party's result of one session: its thread's CPU time and wall time, the bytes
+/// it sent, the bits it opened.
+struct PartyRun {
+    cpu: Duration,
+    wall: Duration,
+    bytes: u64,
+    bits: Vec<bool>,
 }
 
-/// Runs `query` at the three parties on their own threads; returns each party's CPU time,
-/// bytes sent and opened bits.
+/// Runs `query` at the three parties on their own threads.
 fn run_parties<T: Transport + Send>(
     engines: &[PartyEngine; 3],
     transports: [T; 3],
-    queries: &[Vec<Vec<QueryShare>>; 3],
+    queries: [&[Vec<QueryShare>]; 3],
     session: SessionId,
-) -> Result<Vec<(Duration, u64, Vec<bool>)>, EngineError> {
+) -> Result<Vec<PartyRun>, EngineError> {
     std::thread::scope(|scope| {
         let handles: Vec<_> = engines
             .iter()
@@ -160,11 +227,17 @@ fn run_parties<T: Transport + Send>(
                     let wall = Instant::now();
                     let cpu0 = thread_cpu();
                     let bits = engine.search(&mut net, session, queries)?;
+                    let wall = wall.elapsed();
                     let cpu = match (cpu0, thread_cpu()) {
                         (Some(a), Some(b)) => b - a,
-                        _ => wall.elapsed(),
+                        _ => wall,
                     };
-                    Ok((cpu, net.bytes_sent(), bits))
+                    Ok(PartyRun {
+                        cpu,
+                        wall,
+                        bytes: net.bytes_sent(),
+                        bits,
+                    })
                 })
             })
             .collect();
@@ -175,43 +248,97 @@ fn run_parties<T: Transport + Send>(
     })
 }
 
-fn figures(
-    results: &[(Duration, u64, Vec<bool>)],
-    cpu: Duration,
-    wall: Duration,
-    comparisons: u64,
-    faults_before: Option<u64>,
-) -> Result<TransportFigures, BenchError> {
-    if results.iter().any(|r| r.2 != results[0].2) {
-        return Err(BenchError::Disagreement);
-    }
-    let bytes = results.iter().map(|r| r.1).max().unwrap_or(0);
-    Ok(TransportFigures {
-        wall_seconds: wall.as_secs_f64(),
-        cpu_seconds: cpu.as_secs_f64(),
-        per_party_core: comparisons as f64 / (cpu.as_secs_f64() / 3.0),
-        bytes_per_comparison: bytes as f64 / comparisons as f64,
-        page_faults: faults_before
-            .zip(process_usage())
-            .map(|(before, (_, after))| after.saturating_sub(before)),
-    })
-}
-
 fn faults_now() -> Option<u64> {
     process_usage().map(|(_, faults)| faults)
 }
 
-/// Runs the benchmark: `eyes` stored eyes, a batch of `queries` single-eye queries.
-/// `progress` is called with the number of eyes dealt so far while the gallery is built.
+/// Runs `queries` in sessions of `batch` (ids from `next_session` on), each over the
+/// transports `connect` opens for it; returns the figures and the opened bits, in query
+/// order. `io_cpu` is the CPU time of the transport's own threads so far.
+fn measure<T: Transport + Send>(
+    engines: &[PartyEngine; 3],
+    queries: &[Vec<Vec<QueryShare>>; 3],
+    batch: usize,
+    next_session: &mut u64,
+    per_query: u64,
+    mut connect: impl FnMut(SessionId) -> Result<[T; 3], BenchError>,
+    io_cpu: impl Fn() -> Duration,
+) -> Result<(TransportFigures, Vec<bool>), BenchError> {
+    let total = queries[0].len();
+    let (mut bits, mut bytes, mut latencies) = (Vec::with_capacity(total), 0u64, Vec::new());
+    let (mut party_seconds, mut party_cpu) = (0.0, Duration::ZERO);
+    let profile0 = profile::snapshot();
+    let (io0, faults0, cpu0, started) = (io_cpu(), faults_now(), process_cpu(), Instant::now());
+    for first in (0..total).step_by(batch) {
+        let end = (first + batch).min(total);
+        let session = SessionId(*next_session);
+        *next_session += 1;
+        let transports = connect(session)?;
+        let session_started = Instant::now();
+        let parts = [0, 1, 2].map(|p| &queries[p][first..end]);
+        let results = run_parties(engines, transports, parts, session)?;
+        latencies.push(session_started.elapsed().as_secs_f64());
+        if results.iter().any(|r| r.bits != results[0].bits) {
+            return Err(BenchError::Disagreement);
+        }
+        bytes += results.iter().map(|r| r.bytes).max().unwrap_or(0);
+        party_seconds += results.iter().map(|r| r.wall.as_secs_f64()).sum::<f64>();
+        party_cpu += results.iter().map(|r| r.cpu).sum::<Duration>();
+        bits.extend_from_slice(&results[0].bits);
+    }
+    let wall = started.elapsed();
+    let cpu = match (cpu0, process_cpu()) {
+        (Some(a), Some(b)) => b.saturating_sub(a),
+        _ => party_cpu + io_cpu().saturating_sub(io0),
+    };
+    let comparisons = per_query * total as u64;
+    latencies.sort_by(f64::total_cmp);
+    Ok((
+        TransportFigures {
+            wall_seconds: wall.as_secs_f64(),
+            cpu_seconds: cpu.as_secs_f64(),
+            per_party_core: comparisons as f64 / (cpu.as_secs_f64() / 3.0),
+            bytes_per_comparison: bytes as f64 / comparisons as f64,
+            page_faults: faults0
+                .zip(process_usage())
+                .map(|(before, (_, after))| after.saturating_sub(before)),
+            sessions: latencies.len(),
+            latency_seconds: latencies[latencies.len() / 2],
+            party_seconds,
+            profile: profile::snapshot().since(&profile0),
+        },
+        bits,
+    ))
+}
+
+/// Runs the benchmark: a single-eye gallery of `config.eyes` random codes, then the same
+/// `config.queries` queries in sessions of `config.batch` on every kernel asked for, over
+/// the in-process transport and (if asked) loopback TLS, then the plaintext matcher on
+/// one core. `progress` is called with the number of eyes dealt so far while the gallery
+/// is built.
 ///
 /// # Errors
-/// A [`BenchError`] if the TLS network cannot be set up or a query fails.
+/// A [`BenchError`] if the configuration is empty, a kernel cannot run here, the TLS
+/// network cannot be set up, a query fails, or two runs open different bits.
 pub fn run(
-    eyes: usize,
-    queries: usize,
-    seed: u64,
+    config: &BenchConfig,
     progress: &(dyn Fn(usize) + Sync),
 ) -> Result<BenchReport, BenchError> {
+    let BenchConfig {
+        eyes,
+        queries,
+        batch,
+        seed,
+        ..
+    } = *config;
+    if queries == 0 || batch == 0 || config.kernels.is_empty() {
+        return Err(BenchError::Config(
+            "queries, batch and kernels must be nonempty",
+        ));
+    }
+    if let Some(&k) = config.kernels.iter().find(|k| !k.is_available()) {
+        return Err(BenchError::KernelUnavailable(k));
+    }
     let mut rng = ChaCha20Rng::seed_from_u64(seed);
     let rule = FixedPointRule::new(Threshold::DEFAULT);
     let seeds = PartySeeds::deal_with(&mut rng);
@@ -251,76 +378,80 @@ pub fn run(
             shared[p].push(vec![share]);
         }
     }
-    let comparisons = (queries * eyes * ROTATION_COUNT) as u64;
+    let per_query = (eyes * ROTATION_COUNT) as u64;
     let timeout = Duration::from_secs(600);
-
-    let (faults0, cpu0, started) = (faults_now(), process_cpu(), Instant::now());
-    let results = run_parties(
-        &engines,
-        LocalNetwork::connect(timeout),
-        &shared,
-        SessionId(1),
-    )?;
-    let wall = started.elapsed();
-    let cpu = cpu_since(cpu0, &results, Duration::ZERO);
-    let in_process = figures(&results, cpu, wall, comparisons, faults0)?;
-
-    // The checks every query goes through first: validation and the coverage gate.
-    let started = Instant::now();
-    let checked: Vec<Result<Vec<bool>, EngineError>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = engines
-            .iter()
-            .zip(LocalNetwork::connect(timeout))
-            .zip(LocalNetwork::connect(timeout))
-            .zip(&shared)
-            .map(|(((engine, mut first), mut second), queries)| {
-                scope.spawn(move || {
-                    let valid = engine.validate(&mut first, SessionId(10), queries)?;
-                    let gated = engine.gate(
-                        &mut second,
-                        SessionId(11),
-                        queries,
-                        CoverageGate::default(),
-                    )?;
-                    Ok(valid.iter().zip(gated).map(|(&v, g)| v && g).collect())
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().expect("party thread"))
-            .collect()
-    });
-    let checks_seconds = started.elapsed().as_secs_f64();
-    for c in checked {
-        // Random codes at this mask density are valid and pass the gate.
-        if c? != vec![true; queries] {
-            return Err(BenchError::Disagreement);
-        }
-    }
-
-    let nodes = loopback(timeout)?;
-    let io_cpu = |nodes: &[crate::net::tls::TlsNode; 3]| -> Duration {
-        nodes.iter().filter_map(|n| n.runtime_cpu_time()).sum()
+    let checks_seconds = checks(&engines, &shared, timeout)?;
+    let nodes = if config.tls {
+        Some(loopback(timeout)?)
+    } else {
+        None
     };
-    let sessions = [
-        nodes[0].session(SessionId(2)).map_err(EngineError::from)?,
-        nodes[1].session(SessionId(2)).map_err(EngineError::from)?,
-        nodes[2].session(SessionId(2)).map_err(EngineError::from)?,
-    ];
-    let (io_before, faults0) = (io_cpu(&nodes), faults_now());
-    let (cpu0, started) = (process_cpu(), Instant::now());
-    let tls_results = run_parties(&engines, sessions, &shared, SessionId(2))?;
-    let wall = started.elapsed();
-    let io = io_cpu(&nodes).saturating_sub(io_before);
-    let cpu = cpu_since(cpu0, &tls_results, io);
-    let tls = figures(&tls_results, cpu, wall, comparisons, faults0)?;
-    if tls_results[0].2 != results[0].2 {
-        return Err(BenchError::Disagreement);
+    let io_cpu = || -> Duration {
+        nodes
+            .iter()
+            .flatten()
+            .filter_map(|n| n.runtime_cpu_time())
+            .sum()
+    };
+
+    profile::set_enabled(true);
+    let mut next_session = 100;
+    let mut runs = Vec::new();
+    let mut opened: Option<Vec<bool>> = None;
+    let mut agree = |bits: Vec<bool>| match &opened {
+        Some(first) if *first != bits => Err(BenchError::Disagreement),
+        Some(_) => Ok(()),
+        None => {
+            opened = Some(bits);
+            Ok(())
+        }
+    };
+    for &kernel in &config.kernels {
+        for engine in &mut engines {
+            engine.set_kernel(kernel);
+        }
+        let (in_process, bits) = measure(
+            &engines,
+            &shared,
+            batch,
+            &mut next_session,
+            per_query,
+            |_| Ok(LocalNetwork::connect(timeout)),
+            Duration::default,
+        )?;
+        agree(bits)?;
+        let tls = match &nodes {
+            Some(nodes) => {
+                let (figures, bits) = measure(
+                    &engines,
+                    &shared,
+                    batch,
+                    &mut next_session,
+                    per_query,
+                    |id| {
+                        Ok([
+                            nodes[0].session(id).map_err(EngineError::from)?,
+                            nodes[1].session(id).map_err(EngineError::from)?,
+                            nodes[2].session(id).map_err(EngineError::from)?,
+                        ])
+                    },
+                    io_cpu,
+                )?;
+                agree(bits)?;
+                Some(figures)
+            }
+            None => None,
+        };
+        runs.push(KernelFigures {
+            kernel,
+            in_process,
+            tls,
+        });
     }
+    profile::set_enabled(false);
 
     let matcher = Matcher {
-        kernel: Kernel::best(),
+        kernel: MatchKernel::best(),
         rule: DecisionRule::FixedPoint(rule),
     };
     let pool = rayon::ThreadPoolBuilder::new()
@@ -339,33 +470,98 @@ pub fn run(
     Ok(BenchReport {
         eyes,
         queries,
-        comparisons,
-        kernel: gallery.kernel().name(),
-        in_process,
-        tls,
-        plaintext_per_core: comparisons as f64 / plain_seconds,
+        batch,
+        comparisons: per_query * queries as u64,
+        amx_available: Kernel::Amx.is_available(),
+        best_kernel: Kernel::best(),
+        runs,
+        plaintext_per_core: (per_query * queries as u64) as f64 / plain_seconds,
         plaintext_kernel: format!("{:?}", matcher.kernel),
         share_bytes_per_eye: gallery.stored_bytes() as f64 / eyes.max(1) as f64,
         checks_seconds,
     })
 }
 
+/// Wall seconds of the checks every query goes through first (share validation and the
+/// coverage gate), in process, on the whole set of queries.
+fn checks(
+    engines: &[PartyEngine; 3],
+    shared: &[Vec<Vec<QueryShare>>; 3],
+    timeout: Duration,
+) -> Result<f64, BenchError> {
+    let started = Instant::now();
+    let checked: Vec<Result<Vec<bool>, EngineError>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = engines
+            .iter()
+            .zip(LocalNetwork::connect(timeout))
+            .zip(LocalNetwork::connect(timeout))
+            .zip(shared)
+            .map(|(((engine, mut first), mut second), queries)| {
+                scope.spawn(move || {
+                    let valid = engine.validate(&mut first, SessionId(10), queries)?;
+                    let gated = engine.gate(
+                        &mut second,
+                        SessionId(11),
+                        queries,
+                        CoverageGate::default(),
+                    )?;
+                    Ok(valid.iter().zip(gated).map(|(&v, g)| v && g).collect())
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("party thread"))
+            .collect()
+    });
+    let seconds = started.elapsed().as_secs_f64();
+    for c in checked {
+        // Random codes at this mask density are valid and pass the gate.
+        if c? != vec![true; shared[0].len()] {
+            return Err(BenchError::Disagreement);
+        }
+    }
+    Ok(seconds)
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
     fn a_tiny_run_reports_consistent_figures() {
-        let r = super::run(16, 1, 7, &|_| {}).unwrap();
-        assert_eq!(r.comparisons, 16 * 31);
-        for t in [&r.in_process, &r.tls] {
-            assert!(t.bytes_per_comparison > 0.0 && t.per_party_core > 0.0);
+        use super::{BenchConfig, Kernel};
+        let config = BenchConfig {
+            batch: 2,
+            kernels: Kernel::available(),
+            ..BenchConfig::new(16, 3, 7)
+        };
+        // Every available kernel and both transports open the same bits, or `run` fails.
+        let r = super::run(&config, &|_| {}).unwrap();
+        assert_eq!(r.comparisons, 3 * 16 * 31);
+        assert_eq!(r.runs.len(), Kernel::available().len());
+        for run in &r.runs {
+            let tls = run.tls.as_ref().expect("asked for");
+            for t in [&run.in_process, tls] {
+                assert!(t.bytes_per_comparison > 0.0 && t.per_party_core > 0.0);
+                assert_eq!(t.sessions, 2, "3 queries in batches of 2");
+                assert!(t.profile.total_seconds() > 0.0);
+                assert!(t.profile.seconds(super::profile::Phase::DotProducts) > 0.0);
+            }
+            // The same protocol sends the same payload over either transport.
+            assert_eq!(
+                run.in_process.bytes_per_comparison,
+                tls.bytes_per_comparison
+            );
         }
-        // The same protocol sends the same payload over either transport.
-        assert_eq!(
-            r.in_process.bytes_per_comparison,
-            r.tls.bytes_per_comparison
-        );
         // One 16-row block of 19,200 two-byte values per 16 eyes.
         assert_eq!(r.share_bytes_per_eye, 38_400.0);
+        let empty = BenchConfig {
+            batch: 0,
+            ..BenchConfig::new(16, 1, 7)
+        };
+        assert!(matches!(
+            super::run(&empty, &|_| {}),
+            Err(super::BenchError::Config(_))
+        ));
     }
 
     #[test]

@@ -19,14 +19,16 @@
 use crate::coverage::{CountableForm, gate_templates};
 use crate::dealer::{EnrolmentShare, EyeShare, QueryShare};
 use crate::encode::ELEMENTS;
-use crate::gallery::{Gallery, GalleryError, RecordId};
+use crate::gallery::{Gallery, GalleryError, RecordId, segment_value};
 use crate::kernel::prepare_query;
+use crate::matmul::Kernel;
 use crate::net::{NetError, Transport};
 use crate::party::PartyId;
+use crate::profile::{Phase, timer};
 use crate::protocol::Session;
 use crate::protocol::arith::reshare;
 use crate::protocol::binary::{and_groups, lift, msb, or_groups};
-use crate::protocol::bits::{BitShares, bit, open_bits};
+use crate::protocol::bits::{BitShares, bit, open_bits, words_for};
 use crate::randomness::{CorrelatedRandomness, PartySeeds, Protocol, SessionId};
 use crate::ring::{Z16, Z32};
 use crate::session::{SessionError, SessionLedger};
@@ -137,6 +139,13 @@ impl PartyEngine {
     /// This party's gallery.
     pub fn gallery(&self) -> &Gallery {
         &self.gallery
+    }
+
+    /// Runs the dot products on `kernel` (every kernel gives the same results; the
+    /// default is [`Kernel::best`]), or returns `false` and keeps the current one if
+    /// this machine cannot run it.
+    pub fn set_kernel(&mut self, kernel: Kernel) -> bool {
+        self.gallery.set_kernel(kernel)
     }
 
     /// Reserves room for `additional` more records, so loading a large gallery does not
@@ -319,7 +328,10 @@ impl PartyEngine {
             return Ok(vec![false; queries.len()]);
         }
         let matched = self.decide(&mut s, queries, &plan)?;
-        let opened = open_bits(&mut s, &matched)?;
+        let opened = {
+            let _t = timer(Phase::Threshold);
+            open_bits(&mut s, &matched)?
+        };
         Ok((0..queries.len()).map(|q| bit(&opened, q)).collect())
     }
 
@@ -349,25 +361,28 @@ impl PartyEngine {
         for side in 0..eyes {
             match plan {
                 Plan::Search(slots) => {
-                    let prepared: Vec<Zeroizing<Vec<u16>>> =
-                        queries.iter().map(|q| prepare_query(&q[side])).collect();
-                    let records = slots.len();
+                    let prepared: Vec<Zeroizing<Vec<u16>>> = {
+                        let _t = timer(Phase::QueryPreparation);
+                        queries.iter().map(|q| prepare_query(&q[side])).collect()
+                    };
                     // Query rows m = rotation · nq + query against every record at once.
                     let rows: Vec<&[u16]> = (0..ROTATION_COUNT * nq)
                         .map(|m| row(&prepared[m % nq], m / nq))
                         .collect();
-                    let (code, mask) = self.gallery.dot_products(side, &rows, slots.clone());
-                    // [row][record] to [rotation][eye][record · nq + query].
-                    for (m, (code_row, mask_row)) in
-                        code.chunks(records).zip(mask.chunks(records)).enumerate()
-                    {
-                        let (r, q) = (m / nq, m % nq);
-                        let base = (r * eyes + side) * pairs + q;
-                        for (record, (&c, &k)) in code_row.iter().zip(mask_row).enumerate() {
-                            both[base + record * nq] = c;
-                            both[total + base + record * nq] = k;
-                        }
-                    }
+                    // [segment][row][record] to [segment][rotation][eye][record · nq +
+                    // query], run by run as the kernel's spans come out.
+                    self.gallery.dot_products_each(
+                        side,
+                        &rows,
+                        slots.clone(),
+                        |segment, m, first, raw| {
+                            let (r, q) = (m / nq, m % nq);
+                            let base = segment * total + (r * eyes + side) * pairs + q;
+                            for (k, &v) in raw.iter().enumerate() {
+                                both[base + (first + k) * nq] = segment_value(segment, v);
+                            }
+                        },
+                    );
                 }
                 Plan::Pairs(slots) => {
                     for (pair, &slot) in slots.iter().enumerate() {
@@ -396,9 +411,28 @@ impl PartyEngine {
     ) -> Result<BitShares, NetError> {
         let (eyes, pairs) = (self.gallery.eyes(), plan.pairs(queries.len()));
         let total = ROTATION_COUNT * eyes * pairs;
-        let both = self.dot_products(queries, plan);
-        let (code_dot, mask_dot) = reshare(s, both)?.split_at(total);
-        let matches = Self::threshold_bits(s, self.rule, &code_dot, &mask_dot)?;
+        // The local additive shares of every dot product: wiped when done.
+        let both = Zeroizing::new(self.dot_products(queries, plan));
+        let _t = timer(Phase::Threshold);
+        // The comparisons are independent until the OR over rotations: re-share and
+        // threshold them a chunk at a time, so every vector of the circuits stays a few
+        // hundred kilobytes (reused by the allocator, in cache) instead of tens of
+        // megabytes of fresh pages per step. Chunks are whole words of match bits.
+        let mut this = Vec::with_capacity(words_for(total));
+        let mut next = Vec::with_capacity(words_for(total));
+        for start in (0..total).step_by(THRESHOLD_CHUNK) {
+            let end = (start + THRESHOLD_CHUNK).min(total);
+            let mut additive = Vec::with_capacity(2 * (end - start));
+            additive.extend_from_slice(&both[start..end]);
+            additive.extend_from_slice(&both[total + start..total + end]);
+            // Re-shared in place: the additive shares become (and are wiped with) the
+            // replicated ones.
+            let (code_dot, mask_dot) = reshare(s, additive)?.split_at(end - start);
+            let bits = Self::threshold_bits(s, self.rule, &code_dot, &mask_dot)?;
+            this.extend_from_slice(&bits.this);
+            next.extend_from_slice(&bits.next);
+        }
+        let matches = BitShares::from_components(this, next, total);
         let per_eye = or_groups(s, &matches, eyes * pairs)?;
         let per_pair = and_groups(s, &per_eye, pairs)?;
         match plan {
@@ -433,6 +467,12 @@ impl PartyEngine {
         Ok(msb(s, &d)?.not(s.party()))
     }
 }
+
+/// Comparisons re-shared and thresholded together: a multiple of 64 (whole words of
+/// match bits), small enough that a chunk's circuit vectors (4 bytes per value and
+/// component, 32 bit planes) stay in the caches and come from the allocator's free
+/// lists, large enough that the ~16 messages per chunk cost little.
+const THRESHOLD_CHUNK: usize = 1 << 17;
 
 /// Row `rotation` of a prepared query.
 fn row(prepared: &[u16], rotation: usize) -> &[u16] {

@@ -15,6 +15,7 @@ use crate::encode::{CODE_ELEMENTS, ELEMENTS, GROUPS};
 use crate::kernel::stored_row;
 use crate::matmul::{Kernel, PackedRows, QueryRows, products, row_products};
 use crate::party::PartyId;
+use crate::profile::{Phase, timer};
 use crate::ring::Z16;
 use masque_template::matcher::EyeMode;
 use rayon::prelude::*;
@@ -239,10 +240,43 @@ impl Gallery {
         rows: &[&[u16]],
         slots: Range<usize>,
     ) -> (Vec<Z16>, Vec<Z16>) {
-        let queries = QueryRows::new(ELEMENTS, rows).expect("prepared rows of ELEMENTS values");
         let (m, records) = (rows.len(), slots.len());
+        let mut code = vec![Z16(0); m * records];
+        let mut mask = vec![Z16(0); m * records];
+        self.dot_products_each(side, rows, slots, |segment, row, first, values| {
+            let out = if segment == 0 { &mut code } else { &mut mask };
+            let at = row * records + first;
+            for (o, &v) in out[at..at + values.len()].iter_mut().zip(values) {
+                *o = segment_value(segment, v);
+            }
+        });
+        (code, mask)
+    }
+
+    /// The products of [`Gallery::dot_products`] as the kernel produced them, handed to
+    /// `each(segment, row, first, raw)` run by run, so a caller can put them straight
+    /// where it needs them (no intermediate matrix): `raw[k]` is the product of query row
+    /// `row` over column segment `segment` (0: code, 1: mask) with the record in slot
+    /// `slots.start + first + k`, before [`segment_value`]. Runs come in no particular
+    /// order and each pair (segment, row, record) exactly once.
+    ///
+    /// # Panics
+    /// As [`Gallery::dot_products`].
+    pub fn dot_products_each(
+        &self,
+        side: usize,
+        rows: &[&[u16]],
+        slots: Range<usize>,
+        mut each: impl FnMut(usize, usize, usize, &[u16]),
+    ) {
+        let queries = {
+            let _t = timer(Phase::QueryPreparation);
+            QueryRows::new(ELEMENTS, rows).expect("prepared rows of ELEMENTS values")
+        };
+        let _t = timer(Phase::DotProducts);
+        let m = rows.len();
         // Spans of whole kernel groups run on the rayon pool; each writes its own
-        // `[segment][row][record]` block, copied into place below.
+        // `[segment][row][record]` block, handed out below.
         let spans: Vec<Range<usize>> = spans(slots.clone());
         let parts: Vec<Zeroizing<Vec<u16>>> = spans
             .par_iter()
@@ -260,14 +294,12 @@ impl Gallery {
                 part
             })
             .collect();
-        let mut out = Zeroizing::new(vec![0u16; 2 * m * records]);
         for (span, part) in spans.iter().zip(&parts) {
-            let at = span.start - slots.start;
+            let first = span.start - slots.start;
             for (k, run) in part.chunks_exact(span.len()).enumerate() {
-                out[k * records + at..k * records + at + span.len()].copy_from_slice(run);
+                each(k / m, k % m, first, run);
             }
         }
-        split_segments(&out, m * records)
     }
 
     /// [`Gallery::dot_products`] against the single record in `slot` (the 1:1 path,
@@ -316,14 +348,24 @@ fn spans(slots: Range<usize>) -> Vec<Range<usize>> {
     out
 }
 
+/// The additive share of a dot product from the kernel's raw product over `segment`:
+/// code products as they are, mask products doubled (see [`crate::encode`]).
+#[inline]
+pub fn segment_value(segment: usize, raw: u16) -> Z16 {
+    if segment == 0 {
+        Z16(raw)
+    } else {
+        Z16(raw.wrapping_add(raw))
+    }
+}
+
 /// The code and (doubled) mask products from a kernel's output of two segments.
 fn split_segments(out: &[u16], per_segment: usize) -> (Vec<Z16>, Vec<Z16>) {
-    let code = out[..per_segment].iter().map(|&v| Z16(v)).collect();
-    let mask = out[per_segment..]
-        .iter()
-        .map(|&v| Z16(v.wrapping_add(v)))
-        .collect();
-    (code, mask)
+    let (code, mask) = out.split_at(per_segment);
+    (
+        code.iter().map(|&v| segment_value(0, v)).collect(),
+        mask.iter().map(|&v| segment_value(1, v)).collect(),
+    )
 }
 
 #[cfg(test)]

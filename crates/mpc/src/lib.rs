@@ -17,7 +17,8 @@
 //! - [`matmul`]: integer matrix products over Z_2^16 (queries × gallery rows) with
 //!   portable, AVX-512 VNNI and AMX-INT8 kernels chosen at run time.
 //! - [`embedding`]: the cosine-threshold mode for face, voice and fingerprint embeddings.
-//! - [`bench`](mod@bench): the throughput measurement behind `masque bench mpc`.
+//! - [`bench`](mod@bench), [`profile`]: the throughput measurement behind `masque bench mpc`
+//!   and the per-phase timers it reports.
 //!
 //! Security model: three parties, semi-honest, honest majority. A single corrupted party
 //! learns nothing beyond the opened output bits. Nothing here protects against a party
@@ -37,6 +38,7 @@ pub mod kernel;
 pub mod matmul;
 pub mod net;
 pub mod party;
+pub mod profile;
 pub mod protocol;
 pub mod randomness;
 pub mod ring;

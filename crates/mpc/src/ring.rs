@@ -42,6 +42,10 @@ pub trait Ring:
     fn to_u64(self) -> u64;
     /// A uniformly random element.
     fn random(rng: &mut (impl RngCore + ?Sized)) -> Self;
+    /// Fills `out` with uniformly random elements, [`Ring::BYTES`] bytes of the
+    /// generator's output each (little-endian), drawn in one call: far cheaper per
+    /// element than [`Ring::random`], which spends a whole `u32` draw per element.
+    fn random_fill(rng: &mut (impl RngCore + ?Sized), out: &mut [Self]);
     /// Appends the little-endian encoding.
     fn write_le(self, out: &mut Vec<u8>);
     /// Reads the little-endian encoding from exactly [`Ring::BYTES`] bytes.
@@ -119,6 +123,20 @@ macro_rules! ring {
             }
             fn random(rng: &mut (impl RngCore + ?Sized)) -> Self {
                 Self(rng.next_u32() as $raw)
+            }
+            fn random_fill(rng: &mut (impl RngCore + ?Sized), out: &mut [Self]) {
+                let len = std::mem::size_of_val(out);
+                // SAFETY: `Self` is `repr(transparent)` over the integer `$raw`, so the
+                // slice is `len` initialised bytes with no padding, and every byte
+                // pattern is a valid `$raw`; the byte view borrows `out` exclusively for
+                // the fill only, and `u8` has no alignment requirement.
+                let bytes =
+                    unsafe { std::slice::from_raw_parts_mut(out.as_mut_ptr().cast::<u8>(), len) };
+                rng.fill_bytes(bytes);
+                // The same values on every platform: the bytes are read little-endian.
+                for v in out.iter_mut() {
+                    v.0 = <$raw>::from_le(v.0);
+                }
             }
             fn write_le(self, out: &mut Vec<u8>) {
                 out.extend_from_slice(&self.0.to_le_bytes());

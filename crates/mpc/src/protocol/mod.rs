@@ -50,11 +50,13 @@ impl<'t> Session<'t> {
 
     /// Sends raw bytes to `to`.
     pub fn send_bytes(&mut self, to: PartyId, bytes: Vec<u8>) -> Result<(), NetError> {
+        let _t = crate::profile::timer(crate::profile::Phase::Transport);
         self.net.send(to, bytes)
     }
 
     /// Receives exactly `len` bytes from `from`; another length is [`NetError::Malformed`].
     pub fn recv_bytes(&mut self, from: PartyId, len: usize) -> Result<Vec<u8>, NetError> {
+        let _t = crate::profile::timer(crate::profile::Phase::Transport);
         let bytes = self.net.recv(from)?;
         if bytes.len() == len {
             Ok(bytes)
