@@ -90,14 +90,22 @@ fn bench_mpc_reports_both_transports_as_json() {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["comparisons"], 32 * 31);
     assert_eq!(v["share_bytes_per_eye_per_party"], 38_400.0);
+    // One kernel by default (the best here), measured over both transports.
+    assert_eq!(v["kernels"].as_array().map(Vec::len), Some(1), "{v}");
+    let kernel = &v["kernels"][0];
+    assert_eq!(kernel["kernel"], v["kernel_chosen_here"]);
     for transport in ["in_process", "tls"] {
-        let t = &v[transport];
-        assert!(t["comparisons_per_second_per_party_core"].as_f64().unwrap() > 0.0);
+        let t = &kernel[transport];
+        assert!(
+            t["comparisons_per_second_per_party_core"].as_f64().unwrap() > 0.0,
+            "{t}"
+        );
         assert!(t["bytes_sent_per_comparison_per_party"].as_f64().unwrap() > 0.0);
+        assert!(t["mpc_over_plaintext"].as_f64().unwrap() > 0.0);
     }
     assert_eq!(
-        v["in_process"]["bytes_sent_per_comparison_per_party"],
-        v["tls"]["bytes_sent_per_comparison_per_party"]
+        kernel["in_process"]["bytes_sent_per_comparison_per_party"],
+        kernel["tls"]["bytes_sent_per_comparison_per_party"]
     );
 }
 

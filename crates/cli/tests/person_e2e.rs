@@ -542,7 +542,33 @@ fn credentials_are_issued_presented_and_reissued_with_the_real_commands() {
         (2, Some("not-verified")),
         "{refused}"
     );
-    assert_eq!(restored.verify(&t[0][1], None)["outcome"], "match");
+    // This time the station read one open-iris template per eye.
+    let pair =
+        masque_template::EyePair::from_json(&std::fs::read_to_string(&t[0][1]).unwrap()).unwrap();
+    let (left, right) = (
+        fresh.path().join("left.json"),
+        fresh.path().join("right.json"),
+    );
+    std::fs::write(&left, pair.left.to_template_json()).unwrap();
+    std::fs::write(&right, pair.right.to_template_json()).unwrap();
+    let (code, matched) = restored.run(&["verify"], &["--left", &s(&left), "--right", &s(&right)]);
+    assert_eq!(
+        (code, matched["outcome"].as_str()),
+        (0, Some("match")),
+        "{matched}"
+    );
+    let err = fails(&[
+        "verify",
+        "--left",
+        &s(&t[0][1]),
+        "--right",
+        &s(&right),
+        "--network",
+        &restored.network,
+        "--wallet",
+        &restored.wallet,
+    ]);
+    assert!(err.contains("holds both eyes"), "{err}");
     let (code, reissued) = restored.run(&["credential"], &[]);
     assert_eq!(
         (code, reissued["operation_kind"].as_str()),

@@ -11,7 +11,7 @@ use masque_wallet::{OpaqueBytes, Record, RecordIndex};
 use serde_json::json;
 
 use super::{
-    Common, count_operation, custodians, explain, finish, read_template, receipt_words, runtime,
+    Capture, Common, count_operation, custodians, explain, finish, receipt_words, runtime,
     store_receipt,
 };
 use crate::wallet::{hex, now, utc};
@@ -23,9 +23,8 @@ pub struct EnrollArgs {
     /// network description.
     #[arg(long, value_name = "FILE")]
     station_key: PathBuf,
-    /// The capture: an iris-mpc two-eye JSON file. It is read into memory only.
-    #[arg(long, value_name = "FILE")]
-    template: PathBuf,
+    #[command(flatten)]
+    capture: Capture,
     #[command(flatten)]
     common: Common,
 }
@@ -58,7 +57,7 @@ pub fn run(args: EnrollArgs) -> anyhow::Result<()> {
             network.name
         );
     };
-    let pair = read_template(&args.template)?;
+    let pair = args.capture.read()?;
     let mut wallet = args.common.open_wallet("enroll")?;
     // The index is taken only once the enrolment is committed, so a duplicate or a
     // refusal leaves no gap in the indexes a restored wallet scans.

@@ -181,17 +181,62 @@ fn custodians(network: &NetworkDescription) -> Custodians {
     Custodians::new(network.clone(), masque_client::CLIENT_TIMEOUT)
 }
 
-/// Reads a two-eye template file into memory (never anywhere else).
-fn read_template(path: &Path) -> anyhow::Result<EyePair> {
+/// Where a capture comes from: one iris-mpc two-eye JSON file, or one open-iris template
+/// per eye. Read into memory only, never written anywhere.
+#[derive(Args)]
+pub struct Capture {
+    /// The capture: an iris-mpc two-eye JSON file (left_iris_code, left_mask_code,
+    /// right_iris_code, right_mask_code).
+    #[arg(
+        long,
+        value_name = "FILE",
+        required_unless_present_all = ["left", "right"],
+        conflicts_with_all = ["left", "right"]
+    )]
+    template: Option<PathBuf>,
+    /// Or: the left eye as an open-iris template (iris_codes, mask_codes), with --right.
+    #[arg(long, value_name = "FILE", requires = "right")]
+    left: Option<PathBuf>,
+    /// The right eye as an open-iris template, with --left.
+    #[arg(long, value_name = "FILE", requires = "left")]
+    right: Option<PathBuf>,
+}
+
+impl Capture {
+    /// Reads the capture into memory (never anywhere else).
+    fn read(&self) -> anyhow::Result<EyePair> {
+        match (&self.template, &self.left, &self.right) {
+            (Some(path), _, _) => match parse_template(path)? {
+                IrisDocument::Pair(pair) => Ok(*pair),
+                IrisDocument::Eye(_) => bail!(
+                    "the template {} holds one eye (open-iris template form); masque enrols and \
+                     checks both eyes: give both eyes' templates with --left FILE --right FILE, or \
+                     the two-eye JSON (left_iris_code, left_mask_code, right_iris_code, \
+                     right_mask_code) with --template",
+                    path.display()
+                ),
+            },
+            (None, Some(left), Some(right)) => Ok(EyePair {
+                left: one_eye(left, "--left")?,
+                right: one_eye(right, "--right")?,
+            }),
+            _ => bail!("give the capture with --template FILE, or --left FILE --right FILE"),
+        }
+    }
+}
+
+fn parse_template(path: &Path) -> anyhow::Result<IrisDocument> {
     let text = read_small(path, "template")?;
-    match IrisDocument::from_json(&text)
-        .with_context(|| format!("the template {} is not an iris template", path.display()))?
-    {
-        IrisDocument::Pair(pair) => Ok(*pair),
-        IrisDocument::Eye(_) => bail!(
-            "the template {} holds one eye (open-iris template form); masque enrols and checks \
-             both eyes: give the two-eye JSON (left_iris_code, left_mask_code, right_iris_code, \
-             right_mask_code)",
+    IrisDocument::from_json(&text)
+        .with_context(|| format!("the template {} is not an iris template", path.display()))
+}
+
+/// One eye's open-iris template.
+fn one_eye(path: &Path, flag: &str) -> anyhow::Result<masque_template::IrisCode> {
+    match parse_template(path)? {
+        IrisDocument::Eye(code) => Ok(*code),
+        IrisDocument::Pair(_) => bail!(
+            "{flag} {} holds both eyes (iris-mpc two-eye JSON): give it alone with --template",
             path.display()
         ),
     }

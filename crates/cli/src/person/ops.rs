@@ -1,8 +1,6 @@
 //! `masque verify` and `masque delete`: operations on the person's own record, signed by
 //! its record key.
 
-use std::path::PathBuf;
-
 use anyhow::{Context, bail};
 use clap::Args;
 use masque_client::Outcomes;
@@ -11,16 +9,15 @@ use masque_wallet::{RecordIndex, Wallet};
 use serde_json::{Value, json};
 
 use super::{
-    Common, count_operation, custodians, explain, finish, read_template, receipt_words, runtime,
+    Capture, Common, count_operation, custodians, explain, finish, receipt_words, runtime,
     select_record, store_receipt,
 };
 
 /// Arguments of `masque verify`.
 #[derive(Args)]
 pub struct VerifyArgs {
-    /// The fresh capture: an iris-mpc two-eye JSON file, read into memory only.
-    #[arg(long, value_name = "FILE")]
-    template: PathBuf,
+    #[command(flatten)]
+    capture: Capture,
     /// The service the check is for (its context id); it needs a live consent you gave
     /// it (`masque consent grant`). Without it, the check is your own.
     #[arg(long, value_name = "S")]
@@ -62,7 +59,7 @@ pub(super) fn keep(
 /// Runs `masque verify`.
 pub fn verify(args: VerifyArgs) -> anyhow::Result<()> {
     let network = args.common.network()?;
-    let pair = read_template(&args.template)?;
+    let pair = args.capture.read()?;
     let mut wallet = args.common.open_wallet("verify")?;
     let index = select_record(&wallet, args.record)?;
     let key = wallet.keys().record_key(index);
