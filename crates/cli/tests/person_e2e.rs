@@ -119,15 +119,25 @@ impl Person {
         (person, phrase)
     }
 
-    /// `masque <command...> --network N --wallet W <extra...>`.
-    fn run(&self, command: &[&str], extra: &[&str]) -> (i32, Value) {
+    /// The arguments `masque <command...> --network N --wallet W <extra...>`.
+    fn args<'a>(&'a self, command: &[&'a str], extra: &[&'a str]) -> Vec<&'a str> {
         let mut args: Vec<&str> = command.to_vec();
         args.extend(["--network", &self.network, "--wallet", &self.wallet]);
         if self.encrypted {
             args.extend(["--passphrase-env", PASSPHRASE_VAR]);
         }
         args.extend(extra);
-        masque(&args, None)
+        args
+    }
+
+    /// Runs `masque <command...> --network N --wallet W <extra...>`.
+    fn run(&self, command: &[&str], extra: &[&str]) -> (i32, Value) {
+        masque(&self.args(command, extra), None)
+    }
+
+    /// The same, which must fail; returns its stderr.
+    fn fails(&self, command: &[&str], extra: &[&str]) -> String {
+        fails(&self.args(command, extra))
     }
 
     fn enroll(&self, network: &Network, template: &Path) -> (i32, Value) {
@@ -469,17 +479,7 @@ fn credentials_are_issued_presented_and_reissued_with_the_real_commands() {
     // No credential before asking for one.
     let (code, _) = carol.enroll(&network, &t[0][0]);
     assert_eq!(code, 0);
-    let err = fails(&[
-        "present",
-        "--service",
-        &shop,
-        "--network",
-        &carol.network,
-        "--wallet",
-        &carol.wallet,
-        "--passphrase-env",
-        PASSPHRASE_VAR,
-    ]);
+    let err = carol.fails(&["present"], &["--service", &shop]);
     assert!(err.contains("masque credential"), "{err}");
     let (code, issued) = carol.run(&["credential"], &[]);
     assert_eq!(
@@ -499,17 +499,7 @@ fn credentials_are_issued_presented_and_reissued_with_the_real_commands() {
     assert_eq!((code, claimed["claim"].as_u64()), (0, Some(1)), "{claimed}");
     let desk_nym = claimed["pseudonym"].as_str().unwrap().to_owned();
     assert_ne!(desk_nym, shop_nym, "two services saw one pseudonym");
-    let err = fails(&[
-        "present",
-        "--service",
-        &desk,
-        "--network",
-        &carol.network,
-        "--wallet",
-        &carol.wallet,
-        "--passphrase-env",
-        PASSPHRASE_VAR,
-    ]);
+    let err = carol.fails(&["present"], &["--service", &desk]);
     assert!(
         err.contains("already"),
         "a second claim in one round: {err}"
@@ -557,17 +547,10 @@ fn credentials_are_issued_presented_and_reissued_with_the_real_commands() {
         (0, Some("match")),
         "{matched}"
     );
-    let err = fails(&[
-        "verify",
-        "--left",
-        &s(&t[0][1]),
-        "--right",
-        &s(&right),
-        "--network",
-        &restored.network,
-        "--wallet",
-        &restored.wallet,
-    ]);
+    let err = restored.fails(
+        &["verify"],
+        &["--left", &s(&t[0][1]), "--right", &s(&right)],
+    );
     assert!(err.contains("holds both eyes"), "{err}");
     let (code, reissued) = restored.run(&["credential"], &[]);
     assert_eq!(
