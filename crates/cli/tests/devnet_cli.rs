@@ -1,6 +1,8 @@
 //! `masque devnet` as a person runs it: one command brings up a seeded network of real
 //! processes; SIGTERM stops all of them; a second run reuses the directory.
 
+mod common;
+
 use masque_client::Custodians;
 use masque_cred::wire::WireObject;
 use masque_node::setup::new_signing_key;
@@ -58,7 +60,8 @@ fn station_key(ready: &serde_json::Value) -> ed25519_dalek::SigningKey {
 fn devnet_starts_a_seeded_network_stops_on_sigterm_and_reuses_its_directory() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("devnet");
-    let base_port = 20_000 + (std::process::id() % 200) as u16 * 200;
+    // Offsets up to +31 (the example service).
+    let base_port = common::ports::free_block(32);
     let (devnet, ready) = start(&data, base_port, 12);
     assert_eq!(ready["event"], "ready");
     assert_eq!(ready["enrolled_records"], 12);

@@ -102,11 +102,8 @@ pub struct Network {
 impl Network {
     /// Generates a network in `dir` and starts every process.
     pub fn start(dir: &Path, stations: &[&str]) -> Network {
-        // Ports: a block of 24 per network (8 per test binary), from the process id and a counter, so
-        // networks of one test binary never collide and parallel binaries rarely do.
-        static NETWORKS: std::sync::atomic::AtomicU16 = std::sync::atomic::AtomicU16::new(0);
-        let n = NETWORKS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let base = 20_000 + (std::process::id() % 200) as u16 * 200 + (n % 8) * 24;
+        // Offsets up to +21 (the log); 24 leaves a little room.
+        let base = super::ports::free_block(24);
         let layout = Layout::new(dir, base);
         let description = setup::generate(&layout, stations).unwrap();
         // Short MPC timeouts: a test that kills a custodian mid-protocol should not wait
