@@ -20,7 +20,12 @@
 //! deletion) are checked only for records whose audit keys the watcher was given.
 #![deny(missing_docs)]
 
+pub mod alert;
+pub mod detect;
 pub mod error;
+pub mod frontier;
+pub mod rules;
+pub mod store;
 pub mod view;
 
 pub use error::WatchError;
