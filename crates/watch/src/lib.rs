@@ -23,9 +23,12 @@
 pub mod alert;
 pub mod detect;
 pub mod error;
+pub mod follow;
 pub mod frontier;
+pub mod proofs;
 pub mod rules;
 pub mod store;
 pub mod view;
 
 pub use error::WatchError;
+pub use follow::{PollReport, WatchOptions, Watcher};
