@@ -23,6 +23,7 @@
 pub mod alert;
 pub mod detect;
 pub mod error;
+pub mod evidence;
 pub mod follow;
 pub mod frontier;
 pub mod proofs;
