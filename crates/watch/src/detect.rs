@@ -139,7 +139,7 @@ pub fn observe(
         }
     }
     // Keep the probe table small: drop consents whose window is empty.
-    if index % 4096 == 0 {
+    if index.is_multiple_of(4096) {
         state
             .probes
             .retain(|_, w| w.failures.iter().any(|(hour, _)| hour + DAY > b.hour));

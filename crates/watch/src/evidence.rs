@@ -225,7 +225,11 @@ fn cosigned(c: &VerifiedCheckpoint) -> String {
     if names.is_empty() {
         format!("size {}", c.checkpoint.size())
     } else {
-        format!("size {}, cosigned by {}", c.checkpoint.size(), names.join(", "))
+        format!(
+            "size {}, cosigned by {}",
+            c.checkpoint.size(),
+            names.join(", ")
+        )
     }
 }
 
@@ -259,8 +263,8 @@ impl Shown {
 
 /// Checks a bundle against `network`'s public keys; what it proves, or why it fails.
 pub fn check(bytes: &[u8], network: &NetworkDescription) -> Result<Verdict, WatchError> {
-    let bundle: Bundle = serde_json::from_slice(bytes)
-        .map_err(|e| fail(format!("not a {FORMAT} bundle: {e}")))?;
+    let bundle: Bundle =
+        serde_json::from_slice(bytes).map_err(|e| fail(format!("not a {FORMAT} bundle: {e}")))?;
     if bundle.format != FORMAT {
         return Err(fail(format!(
             "format {:?} is not known (this build reads {FORMAT})",
@@ -331,7 +335,11 @@ pub fn check(bytes: &[u8], network: &NetworkDescription) -> Result<Verdict, Watc
             expect_id(other_size)?;
             let our_root = match &bundle.consistency {
                 None if other_size == size => root,
-                None => return Err(fail("checkpoints of different sizes need a consistency proof")),
+                None => {
+                    return Err(fail(
+                        "checkpoints of different sizes need a consistency proof",
+                    ));
+                }
                 Some(c) => {
                     if c.old_size != other_size {
                         return Err(fail("the consistency proof is for another size"));
@@ -356,20 +364,30 @@ pub fn check(bytes: &[u8], network: &NetworkDescription) -> Result<Verdict, Watc
                  roots for one size; it showed different histories to different people.",
                 checkpoint.checkpoint.origin(),
                 cosigned(&checkpoint),
-                if other_size == size { "" } else { " (by a consistency proof)" },
+                if other_size == size {
+                    ""
+                } else {
+                    " (by a consistency proof)"
+                },
                 cosigned(&other)
             ));
         }
         Rule::BadLog => {
             let [note] = bundle.notes.as_slice() else {
-                return Err(fail("bad-log evidence carries exactly the checkpoint at issue"));
+                return Err(fail(
+                    "bad-log evidence carries exactly the checkpoint at issue",
+                ));
             };
             let Err(reason) = verify_checkpoint(&policy, note.as_bytes()) else {
-                return Err(fail("the checkpoint at issue verifies: nothing is wrong with it"));
+                return Err(fail(
+                    "the checkpoint at issue verifies: nothing is wrong with it",
+                ));
             };
             let digest = <sha2::Sha256 as sha2::Digest>::digest(note.as_bytes());
             expect_id(u64::from_be_bytes(digest[..8].try_into().expect("8 bytes")))?;
-            proves.push(format!("The checkpoint at issue does not verify: {reason}."));
+            proves.push(format!(
+                "The checkpoint at issue does not verify: {reason}."
+            ));
             does_not_prove.push(
                 "That the log served it: the note carries no valid log signature, so only the \
                  watcher's word says where it came from."
@@ -432,7 +450,9 @@ pub fn check(bytes: &[u8], network: &NetworkDescription) -> Result<Verdict, Watc
             let key = Zeroizing::new(key);
             let ([deleted, later], [n_deleted, n_later]) = (shown.as_slice(), link.n.as_slice())
             else {
-                return Err(fail("after-deletion evidence carries two entries and two numbers"));
+                return Err(fail(
+                    "after-deletion evidence carries two entries and two numbers",
+                ));
             };
             expect_id(later.index)?;
             for (s, n) in [(deleted, n_deleted), (later, n_later)] {
@@ -449,7 +469,9 @@ pub fn check(bytes: &[u8], network: &NetworkDescription) -> Result<Verdict, Watc
                 return Err(fail(format!("entry {} is not a deletion", deleted.index)));
             }
             if n_later <= n_deleted {
-                return Err(fail("the later entry's operation number is not after the deletion"));
+                return Err(fail(
+                    "the later entry's operation number is not after the deletion",
+                ));
             }
             proves.push(format!(
                 "Entry {} {at} ({}, signed by {}) is about a record that entry {} deleted \
@@ -495,7 +517,11 @@ pub fn check(bytes: &[u8], network: &NetworkDescription) -> Result<Verdict, Watc
         }
         Rule::Probing => {
             let first = shown.first().ok_or_else(|| fail("no entries"))?.entry()?;
-            let consent = first.body.consent.clone().ok_or_else(|| fail("no consent"))?;
+            let consent = first
+                .body
+                .consent
+                .clone()
+                .ok_or_else(|| fail("no consent"))?;
             let start = first.body.hour;
             for s in &shown {
                 let b = &s.entry()?.body;
@@ -571,16 +597,25 @@ fn consent_evidence(
         .service
         .clone()
         .filter(|_| {
-            body.op == Operation::Verify && matches!(body.outcome, Outcome::Match | Outcome::NoMatch)
+            body.op == Operation::Verify
+                && matches!(body.outcome, Outcome::Match | Outcome::NoMatch)
         })
-        .ok_or_else(|| fail(format!("entry {} is not a 1:1 check for a service", check.index)))?;
+        .ok_or_else(|| {
+            fail(format!(
+                "entry {} is not a 1:1 check for a service",
+                check.index
+            ))
+        })?;
     let what = format!(
         "{} signed a 1:1 verification of one record for {service} at {} (entry {} {at}, \
          outcome {})",
         check.signers(),
         format_hour(body.hour),
         check.index,
-        describe(check.entry()?).rsplit(", ").next().unwrap_or_default()
+        describe(check.entry()?)
+            .rsplit(", ")
+            .next()
+            .unwrap_or_default()
     );
     let grant = |s: &Shown| -> Result<(String, u64, String), WatchError> {
         let b = &s.entry()?.body;
@@ -607,7 +642,9 @@ fn consent_evidence(
         (Rule::NoConsent, [g, _]) => {
             let (id, _, granted_for) = grant(g)?;
             if body.consent.as_ref().map(|c| &c.0) != Some(&id) || granted_for == service {
-                return Err(fail("the grant is not another service's grant of this consent"));
+                return Err(fail(
+                    "the grant is not another service's grant of this consent",
+                ));
             }
             proves.push(format!(
                 "{what} under consent {}, which entry {} granted to {granted_for}, not to \
@@ -624,7 +661,9 @@ fn consent_evidence(
                 || rb.consent.as_ref().map(|c| &c.0) != Some(&id)
                 || body.consent.as_ref().map(|c| &c.0) != Some(&id)
             {
-                return Err(fail("the entries are not a grant, its revocation and a check under it"));
+                return Err(fail(
+                    "the entries are not a grant, its revocation and a check under it",
+                ));
             }
             proves.push(format!(
                 "{what} under consent {}, which entry {} granted and entry {} (signed by {}) \

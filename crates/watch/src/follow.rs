@@ -382,7 +382,9 @@ impl Watcher {
         let size = checkpoint.checkpoint.size();
         self.state.checkpoint = Some(String::from_utf8_lossy(&checkpoint.note).into_owned());
         self.state.cosigners = checkpoint.cosigners.clone();
-        self.state.roots.push((size, checkpoint.checkpoint.root().to_base64()));
+        self.state
+            .roots
+            .push((size, checkpoint.checkpoint.root().to_base64()));
         if self.state.roots.len() > 64 {
             self.state.roots.remove(0);
         }
@@ -405,13 +407,12 @@ impl Watcher {
         let mut alerts = Vec::new();
         for (i, c) in checked.iter().enumerate() {
             let index = first + i as u64;
-            alerts.extend(self.rules.apply(
-                index,
-                c,
-                &mut self.state.rules,
-                &mut self.consents,
-            ));
+            alerts.extend(
+                self.rules
+                    .apply(index, c, &mut self.state.rules, &mut self.consents),
+            );
             if let Ok(entry) = &c.entry {
+                self.state.activity.count(entry);
                 alerts.extend(detect::observe(
                     &self.thresholds,
                     &mut self.state.detectors,

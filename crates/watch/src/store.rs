@@ -56,6 +56,8 @@ pub struct WatchState {
     pub rules: RuleState,
     /// The detectors' memory.
     pub detectors: DetectorState,
+    /// Operations per station and hour, for the explorer.
+    pub activity: crate::activity::Activity,
     /// Alerts raised so far.
     pub alerts_raised: u64,
 }
