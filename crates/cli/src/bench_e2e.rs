@@ -46,7 +46,7 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 
 /// A memory figure of process `pid` from `/proc/<pid>/status`, in KiB: `VmRSS` (resident
 /// now) or `VmHWM` (the peak).
-fn status_kib(pid: u32, field: &str) -> u64 {
+pub(crate) fn status_kib(pid: u32, field: &str) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
         .and_then(|s| {

@@ -3,6 +3,7 @@
 
 mod bench_e2e;
 mod bench_match;
+mod bench_watch;
 mod cred;
 mod devnet;
 mod eval;
@@ -138,6 +139,9 @@ enum BenchCommand {
     Mpc(mpc::BenchMpcArgs),
     /// The network end to end: enrolment and 1:1 latency, concurrent stations, memory.
     E2e(bench_e2e::BenchE2eArgs),
+    /// The watchdog: entries verified and replayed per second following a large log over
+    /// loopback HTTP, and its memory.
+    Watch(bench_watch::BenchWatchArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -167,6 +171,7 @@ fn main() -> anyhow::Result<()> {
             BenchCommand::Cred(args) => cred::run(args),
             BenchCommand::Mpc(args) => mpc::run(args),
             BenchCommand::E2e(args) => bench_e2e::run(args),
+            BenchCommand::Watch(args) => bench_watch::run(args),
         },
     }
 }

@@ -174,6 +174,11 @@ impl Watcher {
         &self.state
     }
 
+    /// The rules it replays (keys, declared rates, audit keys).
+    pub fn rules(&self) -> &RuleBook {
+        &self.rules
+    }
+
     /// The network's policy.
     pub fn policy(&self) -> &Policy {
         &self.policy

@@ -56,6 +56,8 @@ pub struct Stream {
     pub stations: Vec<SynthStation>,
     services: Vec<String>,
     request: u64,
+    /// Whether entries are left unsigned for [`Stream::sign_all`].
+    defer_signing: bool,
 }
 
 impl std::fmt::Debug for Stream {
@@ -94,11 +96,43 @@ impl Stream {
             stations,
             services: (0..8).map(|i| format!("service-{i}.example")).collect(),
             request: 0,
+            defer_signing: false,
         }
     }
 
-    /// Signs `body` with the three custodian keys.
+    /// Leaves entries unsigned (no signatures at all) until [`Stream::sign_all`] signs
+    /// them in parallel: for generating large logs quickly.
+    pub fn defer_signing(mut self) -> Self {
+        self.defer_signing = true;
+        self
+    }
+
+    /// Signs entries written with [`Stream::defer_signing`], on every core.
+    pub fn sign_all(&self, entries: &mut [Vec<u8>]) {
+        use rayon::prelude::*;
+        entries.par_iter_mut().for_each(|bytes| {
+            if let Ok(entry) = LogEntry::parse(bytes)
+                && entry.signatures.is_empty()
+            {
+                *bytes = self.sign_now(entry.body);
+            }
+        });
+    }
+
+    /// Signs `body` with the three custodian keys (or leaves it unsigned, see
+    /// [`Stream::defer_signing`]).
     pub fn sign(&self, body: EntryBody) -> Vec<u8> {
+        if self.defer_signing {
+            return LogEntry {
+                body,
+                signatures: Vec::new(),
+            }
+            .to_bytes();
+        }
+        self.sign_now(body)
+    }
+
+    fn sign_now(&self, body: EntryBody) -> Vec<u8> {
         let signatures = PartyId::ALL
             .iter()
             .map(|p| body.sign(*p, &self.keys[p.index()]))
