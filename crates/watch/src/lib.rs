@@ -21,6 +21,7 @@
 #![deny(missing_docs)]
 
 pub mod error;
+pub mod explorer;
 pub mod view;
 
 pub use error::WatchError;
