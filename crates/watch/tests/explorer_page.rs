@@ -7,6 +7,7 @@
 //!   that record's entries in plain words, and no request the browser made (path, query,
 //!   headers, body) carries the key;
 //! - a malformed key gets a clear error;
+//! - a link to an alert (`#alert-<id>`) opens it with its entries in plain words;
 //! - a screenshot is written to `<target>/tmp/watch-explorer.png`.
 //!
 //! Needs chromium: `apt-get install -y chromium` (CI: `.ci/setup-chromium.sh`); set
@@ -91,10 +92,15 @@ type Requests = Arc<Mutex<Vec<String>>>;
 
 async fn record(State(requests): State<Requests>, request: Request, next: Next) -> Response {
     let (parts, body) = request.into_parts();
-    let bytes = axum::body::to_bytes(body, 1 << 20).await.unwrap_or_default();
+    let bytes = axum::body::to_bytes(body, 1 << 20)
+        .await
+        .unwrap_or_default();
     let mut line = format!("{} {}", parts.method, parts.uri);
     for (name, value) in &parts.headers {
-        line.push_str(&format!("\n{name}: {}", String::from_utf8_lossy(value.as_bytes())));
+        line.push_str(&format!(
+            "\n{name}: {}",
+            String::from_utf8_lossy(value.as_bytes())
+        ));
     }
     line.push_str("\n\n");
     line.push_str(&String::from_utf8_lossy(&bytes));
@@ -117,9 +123,10 @@ async fn the_explorer_page_shows_the_log_and_audits_in_the_browser() {
     let fixture = fixture::Fixture::new();
     let record_one = fixture.records[0].clone();
     let requests: Requests = Arc::default();
-    let router = explorer_router(Arc::new(fixture)).layer(
-        axum::middleware::from_fn_with_state(requests.clone(), record),
-    );
+    let router = explorer_router(Arc::new(fixture)).layer(axum::middleware::from_fn_with_state(
+        requests.clone(),
+        record,
+    ));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
     tokio::spawn(async move { axum::serve(listener, router).await });
@@ -144,10 +151,18 @@ async fn the_explorer_page_shows_the_log_and_audits_in_the_browser() {
         "{dom}"
     );
     assert!(dom.contains("id=\"size\">30 entries<"), "{dom}");
-    assert!(dom.contains(&format!("id=\"root\">{}<", fixture::ROOT)), "{dom}");
-    assert!(dom.contains("id=\"alert-counts\">1 critical, 1 warning<"), "{dom}");
     assert!(
-        dom.contains("<th scope=\"row\">witness-a</th><td>✓ yes</td><td>2026-12-02 13:59:30 UTC</td>"),
+        dom.contains(&format!("id=\"root\">{}<", fixture::ROOT)),
+        "{dom}"
+    );
+    assert!(
+        dom.contains("id=\"alert-counts\">1 critical, 1 warning<"),
+        "{dom}"
+    );
+    assert!(
+        dom.contains(
+            "<th scope=\"row\">witness-a</th><td>✓ yes</td><td>2026-12-02 13:59:30 UTC</td>"
+        ),
         "{dom}"
     );
     assert!(
@@ -155,19 +170,24 @@ async fn the_explorer_page_shows_the_log_and_audits_in_the_browser() {
         "{dom}"
     );
     assert!(
-        dom.contains("aria-label=\"Log size over time: from 5 entries on 2026-12-02 04:00 UTC to 30 entries"),
+        dom.contains(
+            "aria-label=\"Log size over time: from 5 entries on 2026-12-02 04:00 UTC to 30 entries"
+        ),
         "{dom}"
     );
     // Stations: a plot and a table each; the declared rate drawn.
     for station in ["desk-north", "desk-south"] {
-        assert!(dom.contains(&format!("<h3 id=\"station-")), "{dom}");
         assert!(dom.contains(&format!(">Station {station}</h3>")), "{dom}");
         assert!(
-            dom.contains(&format!("aria-label=\"Operations per hour at station {station}:")),
+            dom.contains(&format!(
+                "aria-label=\"Operations per hour at station {station}:"
+            )),
             "{dom}"
         );
         assert!(
-            dom.contains(&format!("<caption>Operations per hour at station {station}</caption>")),
+            dom.contains(&format!(
+                "<caption>Operations per hour at station {station}</caption>"
+            )),
             "{dom}"
         );
     }
@@ -179,12 +199,17 @@ async fn the_explorer_page_shows_the_log_and_audits_in_the_browser() {
     );
     assert!(dom.matches("role=\"img\"").count() >= 3, "{dom}");
     // Alerts, newest first, severity in words, evidence downloads.
-    let critical = dom.find("data-alert=\"no-consent-1\"").expect("alert no-consent-1");
+    let critical = dom
+        .find("data-alert=\"no-consent-1\"")
+        .expect("alert no-consent-1");
     let warning = dom
         .find("data-alert=\"duplicate-harvesting-0\"")
         .expect("alert duplicate-harvesting-0");
     assert!(critical < warning, "alerts not newest first");
-    assert!(dom.contains("▲ Critical") && dom.contains("● Warning"), "{dom}");
+    assert!(
+        dom.contains("▲ Critical") && dom.contains("● Warning"),
+        "{dom}"
+    );
     assert!(dom.contains("A check for service pay.example ran without a consent"));
     for id in ["no-consent-1", "duplicate-harvesting-0"] {
         assert!(
@@ -244,7 +269,12 @@ async fn the_explorer_page_shows_the_log_and_audits_in_the_browser() {
     ] {
         assert!(results.contains(words), "{words} not in {results}");
     }
-    for other in ["desk-south", "bank.example", "no match", "Credential issued"] {
+    for other in [
+        "desk-south",
+        "bank.example",
+        "no match",
+        "Credential issued",
+    ] {
         assert!(!results.contains(other), "{other} in {results}");
     }
     assert!(dom.contains("Done: 4 entries about your record among the 30 log entries"));
@@ -288,7 +318,25 @@ async fn the_explorer_page_shows_the_log_and_audits_in_the_browser() {
         "{dom}"
     );
 
-    // (e) A screenshot for people to look at, kept under the target directory.
+    // (e) A link to an alert opens it: its entries, fetched one by one, in plain words.
+    let dom = browse(
+        vec!["--dump-dom".into(), "--virtual-time-budget=5000".into()],
+        format!("{base}/#alert-no-consent-1"),
+    )
+    .await
+    .unwrap();
+    let detail = region(&dom, "alert-detail-0");
+    assert!(
+        detail.contains(
+            "Entry 12: </span>Check for service pay.example refused: no consent for this \
+             service on 2026-12-02 08:00 UTC"
+        ),
+        "{detail}"
+    );
+    assert!(!detail.starts_with("id=\"alert-detail-0\" class=\"detail\" hidden"));
+    assert!(dom.contains("aria-expanded=\"true\" aria-controls=\"alert-detail-0\""));
+
+    // (f) A screenshot for people to look at, kept under the target directory.
     let shot = Path::new(env!("CARGO_TARGET_TMPDIR")).join("watch-explorer.png");
     let _ = std::fs::remove_file(&shot);
     browse(
@@ -309,4 +357,21 @@ async fn the_explorer_page_shows_the_log_and_audits_in_the_browser() {
         png.len()
     );
     eprintln!("screenshot: {}", shot.display());
+
+    // And the whole page after an audit (alerts and audit results below the fold above).
+    let shot = Path::new(env!("CARGO_TARGET_TMPDIR")).join("watch-explorer-audit.png");
+    let _ = std::fs::remove_file(&shot);
+    browse(
+        vec![
+            format!("--screenshot={}", shot.display()),
+            "--window-size=1280,3000".into(),
+            "--virtual-time-budget=15000".into(),
+        ],
+        format!("{base}/#audit-key={key_hex}"),
+    )
+    .await
+    .unwrap();
+    let png = std::fs::read(&shot).expect("the browser wrote no screenshot");
+    assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"), "not a PNG");
+    eprintln!("screenshot after an audit: {}", shot.display());
 }

@@ -158,11 +158,9 @@ pub(super) async fn entries(State(data): Data, uri: Uri) -> Result<Response, Api
 /// `GET /checkpoint`: the note as text.
 pub(super) async fn checkpoint(State(data): Data) -> Result<Response, ApiError> {
     match blocking(data, |d| d.checkpoint()).await? {
-        Some(note) => Ok((
-            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-            note,
-        )
-            .into_response()),
+        Some(note) => {
+            Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], note).into_response())
+        }
         None => Err(ApiError::new(
             StatusCode::NOT_FOUND,
             "the watcher has verified no checkpoint yet",

@@ -124,7 +124,10 @@ async fn bad_entries_queries_get_a_400_that_says_what_is_wrong() {
         ("from=", "from must be a whole number"),
         ("limit=1e3", "limit must be a whole number"),
         ("limit=0", "limit must be 1 to 1000"),
-        ("from=99999999999999999999999", "from must be a whole number"),
+        (
+            "from=99999999999999999999999",
+            "from must be a whole number",
+        ),
         ("from=1&from=2", "given twice"),
         ("key=00ff", "unknown query parameter 'key'"),
     ] {
@@ -219,10 +222,19 @@ async fn the_page_checkpoint_metrics_and_unknown_paths() {
     let (status, headers, body) = get(data.clone(), "/").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(headers[header::CONTENT_TYPE], "text/html; charset=utf-8");
-    assert!(String::from_utf8(body).unwrap().contains("<html lang=\"en\">"));
+    assert!(
+        String::from_utf8(body)
+            .unwrap()
+            .contains("<html lang=\"en\">")
+    );
     let (status, headers, _) = get(data.clone(), "/app.js").await;
     assert_eq!(status, StatusCode::OK);
-    assert!(headers[header::CONTENT_TYPE].to_str().unwrap().starts_with("text/javascript"));
+    assert!(
+        headers[header::CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .starts_with("text/javascript")
+    );
     let (status, headers, body) = get(data.clone(), "/checkpoint").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(headers[header::CONTENT_TYPE], "application/json");
@@ -252,7 +264,10 @@ async fn a_failing_or_panicking_data_source_gets_a_500_json_error() {
     assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
     let error = error_of(&body);
     assert!(error.contains("could not be read"), "{error}");
-    assert!(!error.contains("/secret"), "the database path leaked: {error}");
+    assert!(
+        !error.contains("/secret"),
+        "the database path leaked: {error}"
+    );
     let panicking = Arc::new(Fake {
         panic: true,
         ..Fake::default()

@@ -102,6 +102,23 @@ async function showEntries(alert, cell) {
   }
 }
 
+/** Alert id -> opens its row (for links `#alert-<id>`). */
+const opener = new Map();
+
+/** Opens the alert the fragment names (`#alert-<id>`), if it is listed. */
+function openFromFragment() {
+  const prefix = '#alert-';
+  if (!location.hash.startsWith(prefix)) return;
+  let id = location.hash.slice(prefix.length);
+  try {
+    id = decodeURIComponent(id);
+  } catch (_) {
+    return;
+  }
+  const open = opener.get(id);
+  if (open) open();
+}
+
 function alertRows(alert, i) {
   const critical = alert.severity === 'critical';
   const detailId = `alert-detail-${i}`;
@@ -117,6 +134,9 @@ function alertRows(alert, i) {
   let loaded = false;
   button.addEventListener('click', () => {
     const open = button.getAttribute('aria-expanded') !== 'true';
+    toggle(open);
+  });
+  const toggle = (open) => {
     button.setAttribute('aria-expanded', String(open));
     button.textContent = `${open ? 'Hide' : 'Show'} ${count(alert.entries.length, 'entry', 'entries')}`;
     detail.hidden = !open;
@@ -124,14 +144,18 @@ function alertRows(alert, i) {
       loaded = true;
       showEntries(alert, cell);
     }
+  };
+  opener.set(alert.id, () => {
+    toggle(true);
+    row.scrollIntoView();
   });
   const where = [alert.station && `station ${alert.station}`, alert.service && `service ${alert.service}`].filter(Boolean).join(', ') || '—';
   const shown = alert.entries.slice(0, 5).join(', ') + (alert.entries.length > 5 ? ', …' : '');
   const row = el(
     'tr',
-    { class: `alert sev-${critical ? 'critical' : 'warning'}`, 'data-alert': alert.id },
+    { id: `alert-${alert.id}`, class: `alert sev-${critical ? 'critical' : 'warning'}`, 'data-alert': alert.id },
     el('td', {}, el('span', { class: 'sev', text: critical ? '▲ Critical' : '● Warning' })),
-    el('td', {}, el('code', { text: alert.rule })),
+    el('td', {}, el('a', { href: `#alert-${alert.id}`, title: 'Link to this alert' }, el('code', { text: alert.rule }))),
     el('td', { text: alert.summary }),
     el('td', { text: where }),
     el('td', { text: utc(alert.hour) }),
@@ -160,6 +184,7 @@ async function loadAlerts() {
   }
   $('alerts-loading').hidden = true;
   $('alert-table').hidden = false;
+  openFromFragment();
 }
 
 function audit(text) {
@@ -192,7 +217,10 @@ function init() {
     input.value = '';
     audit(text);
   });
-  window.addEventListener('hashchange', auditFromFragment);
+  window.addEventListener('hashchange', () => {
+    auditFromFragment();
+    openFromFragment();
+  });
   auditFromFragment();
 }
 

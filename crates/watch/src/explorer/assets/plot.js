@@ -68,9 +68,10 @@ function frame(label, ymax, yname) {
 
 /** Time ticks: the first and last time, and the middle when there is room. */
 function timeAxis(root, t0, t1, x) {
-  const ticks = t1 > t0 ? [t0, (t0 + t1) / 2, t1] : [t0];
+  const middle = Math.round((t0 + t1) / 2 / 3600) * 3600;
+  const ticks = t1 - t0 >= 4 * 3600 ? [t0, middle, t1] : t1 > t0 ? [t0, t1] : [t0];
   ticks.forEach((t, i) => {
-    const anchor = ticks.length === 1 ? 'middle' : ['start', 'middle', 'end'][i];
+    const anchor = ticks.length === 1 ? 'middle' : i === 0 ? 'start' : i === ticks.length - 1 ? 'end' : 'middle';
     root.append(svg('text', { x: x(t), y: M.top + PH + 18, 'text-anchor': anchor, class: 'tick' }, utc(Math.round(t))));
   });
 }
@@ -139,7 +140,7 @@ export function stationPlot(station) {
   if (declared != null) {
     root.append(svg('line', { x1: M.left, x2: M.left + PW, y1: y(declared), y2: y(declared), class: 'declared' }));
     root.append(
-      svg('text', { x: M.left + PW - 4, y: y(declared) - 5, 'text-anchor': 'end', class: 'label' }, `declared ${declared}/h`),
+      svg('text', { x: M.left + 4, y: y(declared) - 5, 'text-anchor': 'start', class: 'label' }, `declared ${declared}/h`),
     );
   }
   if (hours.length) timeAxis(root, t0, t1, x);
