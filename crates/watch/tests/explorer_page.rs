@@ -11,7 +11,8 @@
 //! - a screenshot is written to `<target>/tmp/watch-explorer.png`.
 //!
 //! Needs chromium: `apt-get install -y chromium` (CI: `.ci/setup-chromium.sh`); set
-//! `MASQUE_CHROMIUM` to use another Chromium-based browser binary.
+//! `MASQUE_CHROMIUM` to use another Chromium-based browser binary, and
+//! `MASQUE_BROWSER_LOG=1` to see the browser's log (console messages, script errors).
 
 mod fixture;
 
@@ -50,6 +51,8 @@ fn browser() -> PathBuf {
 /// Runs the browser headless on `url` with `args`; its stdout. Fails the test (never
 /// hangs it) if the browser does not finish within two minutes.
 fn run_browser(profile: &Path, args: &[String], url: &str) -> String {
+    // MASQUE_BROWSER_LOG=1: the browser's log (console messages, CSP reports) on stderr.
+    let debug = std::env::var_os("MASQUE_BROWSER_LOG").is_some();
     let mut child = Command::new(browser())
         .args([
             "--headless",
@@ -65,9 +68,19 @@ fn run_browser(profile: &Path, args: &[String], url: &str) -> String {
         ])
         .arg(format!("--user-data-dir={}", profile.display()))
         .args(args)
+        .args(
+            debug
+                .then_some(["--enable-logging=stderr", "--v=0"])
+                .into_iter()
+                .flatten(),
+        )
         .arg(url)
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(if debug {
+            Stdio::inherit()
+        } else {
+            Stdio::null()
+        })
         .spawn()
         .expect("cannot start the browser");
     let stdout = child.stdout.take().unwrap();

@@ -213,6 +213,10 @@ function recordSection(i, of, found) {
         el('li', { 'data-index': view.index }, el('span', { class: 'entry-no', text: `Entry ${view.index}: ` }), explain(view.entry)),
       ),
     ),
+    el('p', {
+      class: 'muted',
+      text: 'An entry you do not recognise means your record was used without you: its entry number identifies it in the log for anyone you report it to.',
+    }),
   );
   return section;
 }
