@@ -16,6 +16,7 @@ mod person;
 mod service;
 mod synth;
 mod wallet;
+mod watch;
 
 use clap::{Parser, Subcommand};
 
@@ -117,6 +118,12 @@ enum Command {
     Present(person::PresentArgs),
     /// Find and explain every log entry about your records.
     Audit(person::AuditArgs),
+    /// The watchdog: follow the log, replay its rules, flag abuse, export and check
+    /// evidence.
+    Watch {
+        #[command(subcommand)]
+        what: watch::WatchCommand,
+    },
 }
 
 #[derive(Subcommand)]
@@ -153,6 +160,7 @@ fn main() -> anyhow::Result<()> {
         Command::Credential(args) => person::credential(args),
         Command::Present(args) => person::present(args),
         Command::Audit(args) => person::audit(args),
+        Command::Watch { what } => watch::run(what),
         Command::Bench { what } => match what {
             BenchCommand::Log(args) => log::bench(args),
             BenchCommand::Match(args) => bench_match::run(args),

@@ -112,8 +112,8 @@ impl LogReader {
         verify_checkpoint(policy, &bytes).map_err(|e| LogReadError::Checkpoint(e.to_string()))
     }
 
-    /// The entries of bundle `n` of a tree of `size` entries.
-    async fn bundle(&self, n: u64, size: u64) -> Result<Vec<Vec<u8>>, LogReadError> {
+    /// The entries of bundle `n` (entries `256n..`) of a tree of `size` entries.
+    pub async fn bundle(&self, n: u64, size: u64) -> Result<Vec<Vec<u8>>, LogReadError> {
         let width = if n < size / TILE_WIDTH {
             TILE_WIDTH
         } else {

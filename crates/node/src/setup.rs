@@ -296,6 +296,7 @@ pub fn generate(layout: &Layout, stations: &[&str]) -> Result<NetworkDescription
         station_infos.push(StationInfo {
             name: (*name).to_owned(),
             key: key.verifying_key(),
+            max_per_hour: None,
         });
     }
     let network = NetworkDescription {

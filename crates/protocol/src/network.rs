@@ -37,6 +37,10 @@ pub struct StationInfo {
     /// Its Ed25519 key.
     #[serde(with = "verifying_key_hex")]
     pub key: VerifyingKey,
+    /// The most operations it declares it will log in one hour; watchers flag an hour
+    /// above it. None: no declared rate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_per_hour: Option<u32>,
 }
 
 /// The transparency log the custodians append to.

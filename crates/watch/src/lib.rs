@@ -20,8 +20,20 @@
 //! deletion) are checked only for records whose audit keys the watcher was given.
 #![deny(missing_docs)]
 
+pub mod activity;
+pub mod alert;
+pub mod detect;
 pub mod error;
+pub mod evidence;
 pub mod explorer;
+pub mod follow;
+pub mod frontier;
+pub mod metrics;
+pub mod proofs;
+pub mod rules;
+pub mod store;
+pub mod synth;
 pub mod view;
 
 pub use error::WatchError;
+pub use follow::{PollReport, WatchOptions, Watcher};

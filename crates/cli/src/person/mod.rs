@@ -93,7 +93,7 @@ pub struct Common {
 const MAX_FILE: u64 = 1 << 20;
 
 /// Reads a small text file (at most [`MAX_FILE`] bytes) into zeroized memory.
-fn read_small(path: &Path, what: &str) -> anyhow::Result<Zeroizing<String>> {
+pub(crate) fn read_small(path: &Path, what: &str) -> anyhow::Result<Zeroizing<String>> {
     let file = std::fs::File::open(path)
         .with_context(|| format!("cannot open the {what} {}", path.display()))?;
     let mut text = Zeroizing::new(String::with_capacity(64 * 1024));

@@ -1,0 +1,316 @@
+//! `masque watch`: the watchdog. `follow` keeps up with a network's log and prints
+//! alerts as JSON lines; `serve` does the same and serves the explorer page; `alerts`
+//! lists what was raised; `evidence` exports an alert's bundle and `check-evidence`
+//! verifies one offline.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use clap::{Args, Subcommand};
+use masque_files::{WriteOptions, write_atomic};
+use masque_protocol::network::NetworkDescription;
+use masque_watch::{WatchOptions, Watcher, evidence};
+use serde_json::json;
+use zeroize::Zeroizing;
+
+use crate::person::read_small;
+
+/// `masque watch ...`.
+#[derive(Subcommand)]
+pub enum WatchCommand {
+    /// Follow the log: verify, replay the rules, run the detectors, print alerts as JSON
+    /// lines on stdout (and post them to --webhook).
+    Follow(FollowArgs),
+    /// List the alerts raised so far.
+    Alerts(StateArgs),
+    /// Export an alert's evidence bundle (masque-evidence/v1).
+    Evidence(EvidenceArgs),
+    /// Verify an evidence bundle offline and say what it proves.
+    CheckEvidence(CheckArgs),
+}
+
+/// Where the network and the watcher's state are.
+#[derive(Args)]
+pub struct StateArgs {
+    /// The network's description (network.json): the log's URL and policy, the
+    /// custodians' keys, the stations' declared rates.
+    #[arg(long)]
+    network: PathBuf,
+    /// The watcher's state directory (created on first use).
+    #[arg(long, default_value = "masque-watch")]
+    state: PathBuf,
+    /// Files of audit keys of records to follow across entries (the output of `masque
+    /// audit --export-key --json`, or one 64-hex-digit key per line). Needed to see
+    /// operations on a deleted record.
+    #[arg(long = "audit-keys")]
+    audit_keys: Vec<PathBuf>,
+    /// Machine-readable output.
+    #[arg(long)]
+    json: bool,
+}
+
+/// `masque watch follow`.
+#[derive(Args)]
+pub struct FollowArgs {
+    #[command(flatten)]
+    state: StateArgs,
+    /// Poll once and exit (exit status 3 if the poll failed, for cron jobs).
+    #[arg(long)]
+    once: bool,
+    /// Seconds between polls.
+    #[arg(long, default_value_t = 5)]
+    interval_s: u64,
+    /// Peer monitors (their base URL, serving `/checkpoint`) to compare views with.
+    #[arg(long = "peer")]
+    peers: Vec<String>,
+    /// POST each alert as JSON to this http:// URL (retried until it answers 2xx).
+    #[arg(long)]
+    webhook: Option<String>,
+}
+
+/// `masque watch evidence`.
+#[derive(Args)]
+pub struct EvidenceArgs {
+    /// The alert's id (from `masque watch alerts`).
+    alert: String,
+    #[command(flatten)]
+    state: StateArgs,
+    /// Write the bundle here instead of stdout.
+    #[arg(long)]
+    out: Option<PathBuf>,
+}
+
+/// `masque watch check-evidence`.
+#[derive(Args)]
+pub struct CheckArgs {
+    /// The bundle file.
+    bundle: PathBuf,
+    /// The network's description: the keys the bundle is checked against.
+    #[arg(long)]
+    network: PathBuf,
+    /// Machine-readable output.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Runs `masque watch ...`.
+pub fn run(command: WatchCommand) -> anyhow::Result<()> {
+    match command {
+        WatchCommand::Follow(a) => follow(a),
+        WatchCommand::Alerts(a) => alerts(a),
+        WatchCommand::Evidence(a) => export(a),
+        WatchCommand::CheckEvidence(a) => check(a),
+    }
+}
+
+fn network(path: &Path) -> anyhow::Result<NetworkDescription> {
+    let text = read_small(path, "network description")?;
+    NetworkDescription::from_json(&text)
+        .with_context(|| format!("the network description {}", path.display()))
+}
+
+/// Reads audit keys: `masque audit --export-key --json` output, or hex lines.
+fn audit_keys(files: &[PathBuf]) -> anyhow::Result<Vec<Zeroizing<[u8; 32]>>> {
+    let mut keys = Vec::new();
+    for path in files {
+        let text = read_small(path, "audit key file")?;
+        let hexes: Vec<String> = match serde_json::from_str::<serde_json::Value>(&text) {
+            Ok(v) => v["keys"]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|k| k["audit_key"].as_str().map(str::to_owned))
+                        .collect()
+                })
+                .unwrap_or_default(),
+            Err(_) => text
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                .map(str::to_owned)
+                .collect(),
+        };
+        if hexes.is_empty() {
+            bail!(
+                "{} holds no audit key: give the output of `masque audit --export-key --json` \
+                 or one 64-hex-digit key per line",
+                path.display()
+            );
+        }
+        for (i, h) in hexes.iter().enumerate() {
+            let key: [u8; 32] = hex::decode(h)
+                .ok()
+                .and_then(|b| b.try_into().ok())
+                .with_context(|| {
+                    format!("{}: key {} is not 64 hex digits", path.display(), i + 1)
+                })?;
+            keys.push(Zeroizing::new(key));
+        }
+    }
+    Ok(keys)
+}
+
+fn open(a: &StateArgs, peers: Vec<String>) -> anyhow::Result<(NetworkDescription, Watcher)> {
+    let network = network(&a.network)?;
+    let options = WatchOptions {
+        audit_keys: audit_keys(&a.audit_keys)?,
+        peers,
+        ..Default::default()
+    };
+    let watcher = Watcher::open(&a.state, &network, options)?;
+    Ok((network, watcher))
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Runtime::new().context("cannot start the async runtime")
+}
+
+fn follow(a: FollowArgs) -> anyhow::Result<()> {
+    let (_, mut watcher) = open(&a.state, a.peers.clone())?;
+    let rt = runtime()?;
+    let http = masque_client::http::HttpClient::new(Duration::from_secs(10));
+    let webhook = a.webhook.clone();
+    if let Some(url) = &webhook
+        && !url.starts_with("http://")
+    {
+        bail!("--webhook {url}: only http:// URLs are supported (put a TLS proxy in front)");
+    }
+    let json = a.state.json;
+    rt.block_on(async {
+        let mut stop = std::pin::pin!(tokio::signal::ctrl_c());
+        let mut terminate =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+        loop {
+            let result = watcher.poll().await;
+            // Alerts go out from the outbox, so ones left undelivered by a crash or a
+            // failing webhook go out now.
+            watcher
+                .deliver(|alert| {
+                    let http = http.clone();
+                    let webhook = webhook.clone();
+                    async move {
+                        let line = serde_json::to_string(&alert).map_err(|e| e.to_string())?;
+                        if let Some(url) = webhook {
+                            let (status, _) = http
+                                .call(
+                                    "POST",
+                                    &url,
+                                    &[("content-type", "application/json".into())],
+                                    line.clone().into_bytes(),
+                                )
+                                .await
+                                .map_err(|e| e.to_string())?;
+                            if !(200..300).contains(&status) {
+                                return Err(format!("webhook answered {status}"));
+                            }
+                        }
+                        println!("{line}");
+                        Ok(())
+                    }
+                })
+                .await?;
+            match &result {
+                Ok(report) if json => eprintln!(
+                    "{}",
+                    json!({"event": "poll", "from": report.from, "to": report.to,
+                           "alerts": report.alerts.len()})
+                ),
+                Ok(report) if report.to > report.from || !report.alerts.is_empty() => eprintln!(
+                    "verified entries {}..{} of the log, {} new alert(s)",
+                    report.from,
+                    report.to,
+                    report.alerts.len()
+                ),
+                Ok(_) => {}
+                Err(e) if json => eprintln!(
+                    "{}",
+                    json!({"event": "poll-failed", "error": e.to_string()})
+                ),
+                Err(e) => eprintln!("poll failed: {e}"),
+            }
+            if a.once {
+                if result.is_err() {
+                    std::process::exit(3);
+                }
+                return Ok(());
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_secs(a.interval_s.max(1))) => {}
+                _ = &mut stop => return Ok(()),
+                _ = terminate.recv() => return Ok(()),
+            }
+        }
+    })
+}
+
+fn alerts(a: StateArgs) -> anyhow::Result<()> {
+    let (_, watcher) = open(&a, Vec::new())?;
+    let alerts = watcher.store().alerts()?;
+    if a.json {
+        let views: Vec<_> = alerts.iter().map(|x| x.view()).collect();
+        return crate::output::print_json(&views);
+    }
+    if alerts.is_empty() {
+        println!("No alerts in {} entries verified so far.", watcher.size());
+    }
+    for alert in alerts {
+        println!(
+            "{:<28} {:<8} {}",
+            alert.id,
+            alert.view().severity,
+            alert.summary
+        );
+    }
+    Ok(())
+}
+
+fn export(a: EvidenceArgs) -> anyhow::Result<()> {
+    let (_, watcher) = open(&a.state, Vec::new())?;
+    let alert = watcher.store().alert(&a.alert)?.with_context(|| {
+        format!(
+            "no alert {:?} in {}: list them with `masque watch alerts`",
+            a.alert,
+            a.state.state.display()
+        )
+    })?;
+    let keys = audit_keys(&a.state.audit_keys)?;
+    let bundle = evidence::export(watcher.store(), &alert, &keys)?;
+    let bytes = serde_json::to_vec_pretty(&bundle)?;
+    match &a.out {
+        Some(path) => {
+            write_atomic(path, &bytes, WriteOptions::CREATE_NEW)
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            eprintln!("evidence for {} written to {}", alert.id, path.display());
+        }
+        None => println!("{}", String::from_utf8_lossy(&bytes)),
+    }
+    Ok(())
+}
+
+fn check(a: CheckArgs) -> anyhow::Result<()> {
+    let network = network(&a.network)?;
+    let bytes = std::fs::read(&a.bundle)
+        .with_context(|| format!("cannot read the bundle {}", a.bundle.display()))?;
+    let verdict = evidence::check(&bytes, &network)
+        .with_context(|| format!("{} does not check out", a.bundle.display()))?;
+    if a.json {
+        return crate::output::print_json(&verdict);
+    }
+    println!(
+        "Evidence {} ({}) checks out.",
+        verdict.id,
+        verdict.rule.name()
+    );
+    println!("It proves:");
+    for p in &verdict.proves {
+        println!("  - {p}");
+    }
+    if !verdict.does_not_prove.is_empty() {
+        println!("It does not prove:");
+        for p in &verdict.does_not_prove {
+            println!("  - {p}");
+        }
+    }
+    Ok(())
+}

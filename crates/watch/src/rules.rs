@@ -1,0 +1,454 @@
+//! Replaying the network's rules over the log, one entry at a time.
+//!
+//! The rules (DESIGN.md's audit flow, written down in `docs/watch.md`):
+//! - every entry is signed by all three custodians with their published keys
+//!   ([`Rule::RogueCustodian`] when only some did, [`Rule::UnsignedEntry`] when none did);
+//! - every 1:1 check for a service (`op: verify`, `service` set, outcome `match` or
+//!   `no-match`) names a consent that an earlier entry granted for that same service,
+//!   that no earlier entry revoked, and whose expiry is not before the check's hour
+//!   ([`Rule::NoConsent`], [`Rule::ConsentRevoked`], [`Rule::ConsentExpired`]). A check
+//!   without a service is the person's own match, signed with their record key, and
+//!   needs no consent;
+//! - no entry is about a record after that record's deletion ([`Rule::AfterDeletion`]).
+//!   Entries of one record are linkable only with its audit key, so this holds for the
+//!   records whose keys the watcher was given;
+//! - a station with a declared rate logs at most that many operations in one hour
+//!   ([`Rule::StationRate`]).
+//!
+//! Signature checks are independent per entry and run in parallel
+//! ([`check_signatures`]); the rules themselves run in log order ([`RuleBook::apply`]).
+
+use std::collections::{HashMap, HashSet};
+
+use ed25519_dalek::VerifyingKey;
+use masque_protocol::{
+    PartyId,
+    audit::audit_tag,
+    entry::{LogEntry, Operation, Outcome},
+};
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use zeroize::Zeroizing;
+
+use crate::alert::{Alert, Rule, format_hour};
+
+/// An entry after parsing and checking its custodian signatures.
+#[derive(Debug, Clone)]
+pub struct CheckedEntry {
+    /// The parsed entry, or why it does not parse.
+    pub entry: Result<LogEntry, String>,
+    /// Which custodians (P0, P1, P2) signed it with their published key.
+    pub signed_by: [bool; 3],
+}
+
+/// Parses `entries` and checks each custodian's signature, in parallel.
+pub fn check_signatures(keys: &[VerifyingKey; 3], entries: &[Vec<u8>]) -> Vec<CheckedEntry> {
+    entries
+        .par_iter()
+        .map(|bytes| check_one(keys, bytes))
+        .collect()
+}
+
+/// [`check_signatures`] for one entry.
+pub fn check_one(keys: &[VerifyingKey; 3], bytes: &[u8]) -> CheckedEntry {
+    match LogEntry::parse(bytes) {
+        Err(e) => CheckedEntry {
+            entry: Err(e.to_string()),
+            signed_by: [false; 3],
+        },
+        Ok(entry) => {
+            let signed_by = PartyId::ALL.map(|p| {
+                entry.signatures.iter().any(|s| {
+                    s.custodian == p && entry.body.verify_signature(s, &keys[p.index()]).is_ok()
+                })
+            });
+            CheckedEntry {
+                entry: Ok(entry),
+                signed_by,
+            }
+        }
+    }
+}
+
+/// A consent as the log has shown it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConsentRecord {
+    /// Index of the entry that granted it.
+    pub granted_at: u64,
+    /// The service it names.
+    pub service: String,
+    /// Its expiry (Unix seconds).
+    pub not_after: u64,
+    /// Index of the entry that revoked it.
+    pub revoked_at: Option<u64>,
+}
+
+/// One record followed by its audit key.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TrackedRecord {
+    /// Operations seen (the `n` of the next audit tag).
+    pub next_n: u64,
+    /// Index of its deletion entry.
+    pub deleted_at: Option<u64>,
+}
+
+/// A station's operations in its current hour.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StationHour {
+    /// The hour.
+    pub hour: u64,
+    /// Entry indexes in that hour (at most the declared rate + 1 are kept).
+    pub entries: Vec<u64>,
+}
+
+/// What the rules remember between entries (persisted by the store).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct RuleState {
+    /// Stations' current hours (only stations with a declared rate).
+    pub station_hours: HashMap<String, StationHour>,
+    /// Records followed by audit key, in the order of the keys.
+    pub records: Vec<TrackedRecord>,
+}
+
+/// The network's rules, with what they need to know.
+pub struct RuleBook {
+    keys: [VerifyingKey; 3],
+    rates: HashMap<String, u32>,
+    audit_keys: Vec<Zeroizing<[u8; 32]>>,
+    /// The next expected audit tag of each followed record → its position.
+    expected: HashMap<[u8; 32], usize>,
+}
+
+impl std::fmt::Debug for RuleBook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RuleBook")
+            .field("rates", &self.rates)
+            .field("audit_keys", &self.audit_keys.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Consents seen so far: looked up by id, with the ids changed since the last save.
+#[derive(Debug, Default)]
+pub struct Consents {
+    /// Every granted consent.
+    pub map: HashMap<String, ConsentRecord>,
+    /// Ids added or changed since [`Consents::take_dirty`].
+    dirty: HashSet<String>,
+}
+
+impl Consents {
+    /// Consents loaded from storage.
+    pub fn from_map(map: HashMap<String, ConsentRecord>) -> Self {
+        Self {
+            map,
+            dirty: HashSet::new(),
+        }
+    }
+
+    /// The ids changed since the last call, with their records.
+    pub fn take_dirty(&mut self) -> Vec<(String, ConsentRecord)> {
+        self.dirty
+            .drain()
+            .filter_map(|id| self.map.get(&id).map(|c| (id.clone(), c.clone())))
+            .collect()
+    }
+}
+
+impl RuleBook {
+    /// Rules for a network with these custodian keys, declared station rates and the
+    /// audit keys of records to follow.
+    pub fn new(
+        keys: [VerifyingKey; 3],
+        rates: HashMap<String, u32>,
+        audit_keys: Vec<Zeroizing<[u8; 32]>>,
+    ) -> Self {
+        Self {
+            keys,
+            rates,
+            audit_keys,
+            expected: HashMap::new(),
+        }
+    }
+
+    /// The custodians' keys.
+    pub fn keys(&self) -> &[VerifyingKey; 3] {
+        &self.keys
+    }
+
+    /// The declared rates.
+    pub fn rates(&self) -> &HashMap<String, u32> {
+        &self.rates
+    }
+
+    /// The audit keys followed.
+    pub fn audit_keys(&self) -> &[Zeroizing<[u8; 32]>] {
+        &self.audit_keys
+    }
+
+    /// Prepares the expected tags from `state` (after loading or creating it); adds
+    /// records for audit keys added since it was saved.
+    pub fn attach(&mut self, state: &mut RuleState) {
+        state.records.resize(
+            self.audit_keys.len().max(state.records.len()),
+            TrackedRecord::default(),
+        );
+        self.expected.clear();
+        for (i, key) in self.audit_keys.iter().enumerate() {
+            let n = state.records[i].next_n;
+            self.expected.insert(audit_tag(key, n), i);
+        }
+    }
+
+    /// Applies the rules to entry `index`; returns the alerts it raises.
+    pub fn apply(
+        &mut self,
+        index: u64,
+        checked: &CheckedEntry,
+        state: &mut RuleState,
+        consents: &mut Consents,
+    ) -> Vec<Alert> {
+        let mut alerts = Vec::new();
+        let entry = match &checked.entry {
+            Ok(entry) => entry,
+            Err(message) => {
+                let mut alert = Alert::new(
+                    Rule::MalformedEntry,
+                    index,
+                    format!("Entry {index} is not a masque log entry: {message}."),
+                );
+                alert.entries = vec![index];
+                alerts.push(alert);
+                return alerts;
+            }
+        };
+        let body = &entry.body;
+        let what = describe(entry);
+        let mut raise = |rule: Rule, summary: String, entries: Vec<u64>| {
+            let mut alert = Alert::new(rule, index, summary);
+            alert.station = body.station.clone();
+            alert.service = body.service.clone();
+            alert.hour = body.hour;
+            alert.entries = entries;
+            alerts.push(alert);
+        };
+
+        // Signatures.
+        let signers: Vec<String> = PartyId::ALL
+            .iter()
+            .filter(|p| checked.signed_by[p.index()])
+            .map(PartyId::to_string)
+            .collect();
+        let missing: Vec<String> = PartyId::ALL
+            .iter()
+            .filter(|p| !checked.signed_by[p.index()])
+            .map(PartyId::to_string)
+            .collect();
+        if signers.is_empty() {
+            raise(
+                Rule::UnsignedEntry,
+                format!(
+                    "Entry {index} ({what}) carries no valid custodian signature: the log took \
+                     an entry no custodian vouches for."
+                ),
+                vec![index],
+            );
+        } else if !missing.is_empty() {
+            raise(
+                Rule::RogueCustodian,
+                format!(
+                    "Entry {index} ({what}) is signed by {} but not by {}: a custodian wrote to \
+                     the log without the others.",
+                    signers.join(" and "),
+                    missing.join(" and ")
+                ),
+                vec![index],
+            );
+        }
+
+        // Consents.
+        match (body.op, body.outcome) {
+            (Operation::ConsentGrant, Outcome::Granted) => {
+                if let (Some(id), Some(service), Some(not_after)) =
+                    (&body.consent, &body.service, body.consent_not_after)
+                    && !consents.map.contains_key(&id.0)
+                {
+                    consents.map.insert(
+                        id.0.clone(),
+                        ConsentRecord {
+                            granted_at: index,
+                            service: service.clone(),
+                            not_after,
+                            revoked_at: None,
+                        },
+                    );
+                    consents.dirty.insert(id.0.clone());
+                }
+            }
+            (Operation::ConsentRevoke, Outcome::Revoked) => {
+                if let Some(id) = &body.consent
+                    && let Some(record) = consents.map.get_mut(&id.0)
+                    && record.revoked_at.is_none()
+                {
+                    record.revoked_at = Some(index);
+                    consents.dirty.insert(id.0.clone());
+                }
+            }
+            (Operation::Verify, Outcome::Match | Outcome::NoMatch) if body.service.is_some() => {
+                let service = body.service.as_deref().unwrap_or_default();
+                let hour = format_hour(body.hour);
+                match body
+                    .consent
+                    .as_ref()
+                    .map(|id| (id, consents.map.get(&id.0)))
+                {
+                    None => raise(
+                        Rule::NoConsent,
+                        format!(
+                            "Entry {index}: a 1:1 check for {service} at {hour} names no consent."
+                        ),
+                        vec![index],
+                    ),
+                    Some((id, None)) => raise(
+                        Rule::NoConsent,
+                        format!(
+                            "Entry {index}: a 1:1 check for {service} at {hour} under consent {}, \
+                             which no earlier entry granted.",
+                            short(&id.0)
+                        ),
+                        vec![index],
+                    ),
+                    Some((id, Some(c))) if c.service != service => raise(
+                        Rule::NoConsent,
+                        format!(
+                            "Entry {index}: a 1:1 check for {service} at {hour} under consent {}, \
+                             which was granted to {} (entry {}).",
+                            short(&id.0),
+                            c.service,
+                            c.granted_at
+                        ),
+                        vec![c.granted_at, index],
+                    ),
+                    Some((id, Some(c))) if c.revoked_at.is_some() => {
+                        let revoked = c.revoked_at.unwrap_or_default();
+                        raise(
+                            Rule::ConsentRevoked,
+                            format!(
+                                "Entry {index}: a 1:1 check for {service} at {hour} under consent \
+                                 {}, revoked at entry {revoked}.",
+                                short(&id.0)
+                            ),
+                            vec![c.granted_at, revoked, index],
+                        )
+                    }
+                    Some((id, Some(c))) if body.hour > c.not_after => raise(
+                        Rule::ConsentExpired,
+                        format!(
+                            "Entry {index}: a 1:1 check for {service} at {hour} under consent {}, \
+                             which expired at {}.",
+                            short(&id.0),
+                            format_hour(c.not_after - c.not_after % 3600)
+                        ),
+                        vec![c.granted_at, index],
+                    ),
+                    Some(_) => {}
+                }
+            }
+            _ => {}
+        }
+
+        // Records followed by audit key.
+        if let Some(tag) = body.audit_tag.as_deref().and_then(parse_tag)
+            && let Some(i) = self.expected.remove(&tag)
+        {
+            let record = &mut state.records[i];
+            if let Some(deleted) = record.deleted_at {
+                let mut alert = Alert::new(
+                    Rule::AfterDeletion,
+                    index,
+                    format!(
+                        "Entry {index} ({what}) is about a record deleted at entry {deleted} \
+                         (found with audit key {}).",
+                        i + 1
+                    ),
+                );
+                alert.station = body.station.clone();
+                alert.service = body.service.clone();
+                alert.hour = body.hour;
+                alert.entries = vec![deleted, index];
+                alert.audit_key = Some(i);
+                alerts.push(alert);
+            }
+            if body.op == Operation::Delete && body.outcome == Outcome::Deleted {
+                record.deleted_at.get_or_insert(index);
+            }
+            record.next_n += 1;
+            self.expected
+                .insert(audit_tag(&self.audit_keys[i], record.next_n), i);
+        }
+
+        // Declared station rates.
+        if let Some(station) = &body.station
+            && let Some(&rate) = self.rates.get(station)
+        {
+            let current = state.station_hours.entry(station.clone()).or_default();
+            if body.hour > current.hour {
+                *current = StationHour {
+                    hour: body.hour,
+                    entries: Vec::new(),
+                };
+            }
+            if body.hour == current.hour && current.entries.len() <= rate as usize {
+                current.entries.push(index);
+                if current.entries.len() == rate as usize + 1 {
+                    let entries = current.entries.clone();
+                    let mut alert = Alert::new(
+                        Rule::StationRate,
+                        index,
+                        format!(
+                            "Station {station} logged more than its declared {rate} operations \
+                             in the hour from {}.",
+                            format_hour(body.hour)
+                        ),
+                    );
+                    alert.station = Some(station.clone());
+                    alert.hour = body.hour;
+                    alert.entries = entries;
+                    alerts.push(alert);
+                }
+            }
+        }
+        alerts
+    }
+}
+
+/// `abcdef12…`: the first 8 hex digits of an id.
+pub fn short(id: &str) -> String {
+    format!("{}…", id.get(..8).unwrap_or(id))
+}
+
+fn parse_tag(hex_tag: &str) -> Option<[u8; 32]> {
+    hex::decode(hex_tag).ok()?.try_into().ok()
+}
+
+/// An entry in a few words: `verify for shop.example, match`.
+pub fn describe(entry: &LogEntry) -> String {
+    let b = &entry.body;
+    let op = serde_json::to_value(b.op)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default();
+    let outcome = serde_json::to_value(b.outcome)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default();
+    let mut text = op;
+    if let Some(service) = &b.service {
+        text.push_str(&format!(" for {service}"));
+    }
+    if let Some(station) = &b.station {
+        text.push_str(&format!(" at station {station}"));
+    }
+    text.push_str(&format!(", {outcome}"));
+    text
+}

@@ -1,0 +1,318 @@
+//! The watcher's state in one embedded database (redb): every verified entry, the rules'
+//! and detectors' memory, the consents seen, the alerts raised and which of them were
+//! delivered.
+//!
+//! What it guarantees: one batch of entries, the state after them and the alerts they
+//! raised are committed in one transaction, so after a crash or restart the watcher
+//! resumes exactly after the last committed entry: nothing is replayed twice and
+//! nothing is skipped. Alerts are delivered (printed, posted) from an outbox after their
+//! commit and marked delivered afterwards, so an alert whose delivery was cut short is
+//! delivered at the next start (at least once; consumers dedupe by id).
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
+use serde::{Deserialize, Serialize};
+
+use crate::WatchError;
+use crate::alert::Alert;
+use crate::detect::DetectorState;
+use crate::frontier::Frontier;
+use crate::rules::{ConsentRecord, RuleState};
+use crate::view::GrowthPoint;
+
+const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta_v1");
+const ENTRIES: TableDefinition<u64, &[u8]> = TableDefinition::new("entries_v1");
+const CONSENTS: TableDefinition<&str, &[u8]> = TableDefinition::new("consents_v1");
+const ALERTS: TableDefinition<&str, &[u8]> = TableDefinition::new("alerts_v1");
+/// Alert sequence number → id, in the order raised.
+const ALERT_ORDER: TableDefinition<u64, &str> = TableDefinition::new("alert_order_v1");
+/// Sequence numbers of alerts not yet delivered.
+const OUTBOX: TableDefinition<u64, ()> = TableDefinition::new("outbox_v1");
+
+/// Everything but the entries, consents and alerts.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct WatchState {
+    /// The log's origin (set by the first checkpoint).
+    pub origin: Option<String>,
+    /// The verified tree.
+    pub frontier: Frontier,
+    /// The last verified checkpoint (signed note).
+    pub checkpoint: Option<String>,
+    /// Witnesses that cosigned it, with timestamps.
+    pub cosigners: Vec<(String, u64)>,
+    /// Checkpoints of other sizes seen, as `(size, root base64)`, for fork checks of
+    /// peers' checkpoints (the last 64).
+    pub roots: Vec<(u64, String)>,
+    /// The log's growth.
+    pub growth: Vec<GrowthPoint>,
+    /// Last poll time and error.
+    pub last_poll: Option<u64>,
+    /// The last poll's error, if it failed.
+    pub last_error: Option<String>,
+    /// The rules' memory.
+    pub rules: RuleState,
+    /// The detectors' memory.
+    pub detectors: DetectorState,
+    /// Operations per station and hour, for the explorer.
+    pub activity: crate::activity::Activity,
+    /// Alerts raised so far.
+    pub alerts_raised: u64,
+}
+
+/// One commit: new entries from `first`, the state after them and their alerts.
+pub struct Batch<'a> {
+    /// Index of `entries[0]`.
+    pub first: u64,
+    /// The entries, in order.
+    pub entries: &'a [Vec<u8>],
+    /// Consents added or changed.
+    pub consents: Vec<(String, ConsentRecord)>,
+    /// Alerts raised (ones already stored are skipped).
+    pub alerts: &'a [Alert],
+    /// The state after the batch.
+    pub state: &'a WatchState,
+}
+
+/// The watcher's database.
+pub struct Store {
+    db: Mutex<Database>,
+    path: PathBuf,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Store({})", self.path.display())
+    }
+}
+
+impl Store {
+    /// Opens (creating if needed) the database at `path`.
+    pub fn open(path: &Path) -> Result<Self, WatchError> {
+        let store = Self {
+            db: Mutex::new(
+                Database::builder()
+                    .set_cache_size(64 << 20)
+                    .create(path)
+                    .map_err(|e| WatchError::Store {
+                        path: path.display().to_string(),
+                        message: format!("{e} (is another watcher using this directory?)"),
+                    })?,
+            ),
+            path: path.to_owned(),
+        };
+        store.write(|txn| {
+            txn.open_table(META)?;
+            txn.open_table(ENTRIES)?;
+            txn.open_table(CONSENTS)?;
+            txn.open_table(ALERTS)?;
+            txn.open_table(ALERT_ORDER)?;
+            txn.open_table(OUTBOX)?;
+            Ok(())
+        })?;
+        Ok(store)
+    }
+
+    fn err(&self, e: impl std::fmt::Display) -> WatchError {
+        WatchError::Store {
+            path: self.path.display().to_string(),
+            message: e.to_string(),
+        }
+    }
+
+    fn write<T>(
+        &self,
+        f: impl FnOnce(&redb::WriteTransaction) -> Result<T, redb::Error>,
+    ) -> Result<T, WatchError> {
+        let db = self.db.lock().unwrap_or_else(|p| p.into_inner());
+        let txn = db.begin_write().map_err(|e| self.err(e))?;
+        let out = f(&txn).map_err(|e| self.err(e))?;
+        txn.commit().map_err(|e| self.err(e))?;
+        Ok(out)
+    }
+
+    fn read<T>(
+        &self,
+        f: impl FnOnce(&redb::ReadTransaction) -> Result<T, redb::Error>,
+    ) -> Result<T, WatchError> {
+        let db = self.db.lock().unwrap_or_else(|p| p.into_inner());
+        let txn = db.begin_read().map_err(|e| self.err(e))?;
+        f(&txn).map_err(|e| self.err(e))
+    }
+
+    /// The saved state, or a fresh one.
+    pub fn state(&self) -> Result<WatchState, WatchError> {
+        let bytes = self.read(|txn| {
+            Ok(txn
+                .open_table(META)?
+                .get("state")?
+                .map(|v| v.value().to_vec()))
+        })?;
+        match bytes {
+            None => Ok(WatchState::default()),
+            Some(bytes) => serde_json::from_slice(&bytes)
+                .map_err(|e| self.err(format!("the saved state is unreadable: {e}"))),
+        }
+    }
+
+    /// Every consent seen.
+    pub fn consents(&self) -> Result<HashMap<String, ConsentRecord>, WatchError> {
+        let rows = self.read(|txn| {
+            let table = txn.open_table(CONSENTS)?;
+            let mut rows = Vec::new();
+            for row in table.iter()? {
+                let (k, v) = row?;
+                rows.push((k.value().to_owned(), v.value().to_vec()));
+            }
+            Ok(rows)
+        })?;
+        rows.into_iter()
+            .map(|(k, v)| {
+                serde_json::from_slice(&v)
+                    .map(|c| (k, c))
+                    .map_err(|e| self.err(format!("a saved consent is unreadable: {e}")))
+            })
+            .collect()
+    }
+
+    /// Commits a batch atomically; returns the alerts that were new (not stored before).
+    pub fn commit(&self, batch: Batch<'_>) -> Result<Vec<Alert>, WatchError> {
+        let state_json = serde_json::to_vec(batch.state).map_err(|e| self.err(e))?;
+        self.write(|txn| {
+            {
+                let mut entries = txn.open_table(ENTRIES)?;
+                for (i, entry) in batch.entries.iter().enumerate() {
+                    entries.insert(batch.first + i as u64, entry.as_slice())?;
+                }
+            }
+            {
+                let mut consents = txn.open_table(CONSENTS)?;
+                for (id, record) in &batch.consents {
+                    let json = serde_json::to_vec(record).expect("a consent record serialises");
+                    consents.insert(id.as_str(), json.as_slice())?;
+                }
+            }
+            let mut new = Vec::new();
+            {
+                let mut alerts = txn.open_table(ALERTS)?;
+                let mut order = txn.open_table(ALERT_ORDER)?;
+                let mut outbox = txn.open_table(OUTBOX)?;
+                let mut seq = order.last()?.map_or(0, |(k, _)| k.value() + 1);
+                for alert in batch.alerts {
+                    if alerts.get(alert.id.as_str())?.is_some() {
+                        continue;
+                    }
+                    let json = serde_json::to_vec(alert).expect("an alert serialises");
+                    alerts.insert(alert.id.as_str(), json.as_slice())?;
+                    order.insert(seq, alert.id.as_str())?;
+                    outbox.insert(seq, ())?;
+                    seq += 1;
+                    new.push(alert.clone());
+                }
+            }
+            txn.open_table(META)?
+                .insert("state", state_json.as_slice())?;
+            Ok(new)
+        })
+    }
+
+    /// Saves the state alone (a poll that found nothing new, or failed).
+    pub fn save_state(&self, state: &WatchState) -> Result<(), WatchError> {
+        self.commit(Batch {
+            first: state.frontier.size(),
+            entries: &[],
+            consents: Vec::new(),
+            alerts: &[],
+            state,
+        })
+        .map(|_| ())
+    }
+
+    /// Alerts not yet delivered, oldest first, with their sequence numbers.
+    pub fn outbox(&self) -> Result<Vec<(u64, Alert)>, WatchError> {
+        let rows = self.read(|txn| {
+            let outbox = txn.open_table(OUTBOX)?;
+            let order = txn.open_table(ALERT_ORDER)?;
+            let alerts = txn.open_table(ALERTS)?;
+            let mut rows = Vec::new();
+            for row in outbox.iter()? {
+                let seq = row?.0.value();
+                if let Some(id) = order.get(seq)?
+                    && let Some(json) = alerts.get(id.value())?
+                {
+                    rows.push((seq, json.value().to_vec()));
+                }
+            }
+            Ok(rows)
+        })?;
+        rows.into_iter()
+            .map(|(seq, json)| Ok((seq, self.parse_alert(&json)?)))
+            .collect()
+    }
+
+    /// Marks alert `seq` delivered.
+    pub fn delivered(&self, seq: u64) -> Result<(), WatchError> {
+        self.write(|txn| {
+            txn.open_table(OUTBOX)?.remove(seq)?;
+            Ok(())
+        })
+    }
+
+    fn parse_alert(&self, json: &[u8]) -> Result<Alert, WatchError> {
+        serde_json::from_slice(json).map_err(|e| self.err(format!("a saved alert: {e}")))
+    }
+
+    /// Every alert, newest first.
+    pub fn alerts(&self) -> Result<Vec<Alert>, WatchError> {
+        let rows = self.read(|txn| {
+            let order = txn.open_table(ALERT_ORDER)?;
+            let alerts = txn.open_table(ALERTS)?;
+            let mut rows = Vec::new();
+            for row in order.iter()?.rev() {
+                let (_, id) = row?;
+                if let Some(json) = alerts.get(id.value())? {
+                    rows.push(json.value().to_vec());
+                }
+            }
+            Ok(rows)
+        })?;
+        rows.iter().map(|json| self.parse_alert(json)).collect()
+    }
+
+    /// One alert by id.
+    pub fn alert(&self, id: &str) -> Result<Option<Alert>, WatchError> {
+        let json =
+            self.read(|txn| Ok(txn.open_table(ALERTS)?.get(id)?.map(|v| v.value().to_vec())))?;
+        json.map(|j| self.parse_alert(&j)).transpose()
+    }
+
+    /// Entries `from..from + limit` (fewer at the end of the log).
+    pub fn entries(&self, from: u64, limit: u64) -> Result<Vec<Vec<u8>>, WatchError> {
+        self.read(|txn| {
+            let table = txn.open_table(ENTRIES)?;
+            let mut out = Vec::new();
+            for row in table.range(from..from.saturating_add(limit))? {
+                out.push(row?.1.value().to_vec());
+            }
+            Ok(out)
+        })
+    }
+
+    /// Calls `f` on every entry below `size`, in order (for proofs and roots).
+    pub fn for_each_entry(
+        &self,
+        size: u64,
+        mut f: impl FnMut(u64, &[u8]),
+    ) -> Result<(), WatchError> {
+        self.read(|txn| {
+            let table = txn.open_table(ENTRIES)?;
+            for row in table.range(0..size)? {
+                let (k, v) = row?;
+                f(k.value(), v.value());
+            }
+            Ok(())
+        })
+    }
+}
