@@ -25,6 +25,7 @@ pub mod alert;
 pub mod detect;
 pub mod error;
 pub mod evidence;
+pub mod explorer;
 pub mod follow;
 pub mod frontier;
 pub mod metrics;
