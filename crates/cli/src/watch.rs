@@ -10,6 +10,8 @@ use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
 use masque_files::{WriteOptions, write_atomic};
 use masque_protocol::network::NetworkDescription;
+use masque_watch::data::StoreData;
+use masque_watch::explorer::serve_explorer;
 use masque_watch::{WatchOptions, Watcher, evidence};
 use serde_json::json;
 use zeroize::Zeroizing;
@@ -22,6 +24,9 @@ pub enum WatchCommand {
     /// Follow the log: verify, replay the rules, run the detectors, print alerts as JSON
     /// lines on stdout (and post them to --webhook).
     Follow(FollowArgs),
+    /// Follow the log as `follow` does and serve the explorer page (log status, station
+    /// activity, alerts with their evidence, the personal audit) and /metrics.
+    Serve(ServeArgs),
     /// List the alerts raised so far.
     Alerts(StateArgs),
     /// Export an alert's evidence bundle (masque-evidence/v1).
@@ -69,6 +74,16 @@ pub struct FollowArgs {
     webhook: Option<String>,
 }
 
+/// `masque watch serve`.
+#[derive(Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    follow: FollowArgs,
+    /// Address of the explorer page.
+    #[arg(long, default_value = "127.0.0.1:8090")]
+    listen: String,
+}
+
 /// `masque watch evidence`.
 #[derive(Args)]
 pub struct EvidenceArgs {
@@ -97,7 +112,8 @@ pub struct CheckArgs {
 /// Runs `masque watch ...`.
 pub fn run(command: WatchCommand) -> anyhow::Result<()> {
     match command {
-        WatchCommand::Follow(a) => follow(a),
+        WatchCommand::Follow(a) => follow(a, None),
+        WatchCommand::Serve(a) => follow(a.follow, Some(a.listen)),
         WatchCommand::Alerts(a) => alerts(a),
         WatchCommand::Evidence(a) => export(a),
         WatchCommand::CheckEvidence(a) => check(a),
@@ -166,7 +182,7 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     tokio::runtime::Runtime::new().context("cannot start the async runtime")
 }
 
-fn follow(a: FollowArgs) -> anyhow::Result<()> {
+fn follow(a: FollowArgs, listen: Option<String>) -> anyhow::Result<()> {
     let (_, mut watcher) = open(&a.state, a.peers.clone())?;
     let rt = runtime()?;
     let http = masque_client::http::HttpClient::new(Duration::from_secs(10));
@@ -181,6 +197,25 @@ fn follow(a: FollowArgs) -> anyhow::Result<()> {
         let mut stop = std::pin::pin!(tokio::signal::ctrl_c());
         let mut terminate =
             tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+        if let Some(listen) = &listen {
+            let listener = tokio::net::TcpListener::bind(listen)
+                .await
+                .with_context(|| format!("cannot listen on {listen}"))?;
+            let url = format!("http://{}", listener.local_addr()?);
+            let data = std::sync::Arc::new(StoreData::of(&watcher));
+            tokio::spawn(async move {
+                if let Err(e) =
+                    serve_explorer(listener, data, std::future::pending::<()>()).await
+                {
+                    eprintln!("the explorer stopped: {e}");
+                }
+            });
+            if json {
+                println!("{}", json!({"event": "listening", "url": url}));
+            } else {
+                eprintln!("explorer on {url}/");
+            }
+        }
         loop {
             let result = watcher.poll().await;
             // Alerts go out from the outbox, so ones left undelivered by a crash or a

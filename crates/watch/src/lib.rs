@@ -23,6 +23,7 @@
 pub mod activity;
 pub mod alert;
 pub mod detect;
+pub mod data;
 pub mod error;
 pub mod evidence;
 pub mod explorer;
