@@ -83,7 +83,11 @@ pub fn run(a: BenchWatchArgs) -> anyhow::Result<()> {
     let prepared = started.elapsed();
 
     let key_file = dir.path().join("log.key");
-    write_atomic(&key_file, log_key.to_skey().as_bytes(), WriteOptions::SECRET)?;
+    write_atomic(
+        &key_file,
+        log_key.to_skey().as_bytes(),
+        WriteOptions::SECRET,
+    )?;
     let tokens = dir.path().join("tokens");
     write_atomic(&tokens, b"bench-token\n", WriteOptions::SECRET)?;
     let exe = std::env::current_exe().context("cannot find the masque binary")?;
@@ -118,7 +122,7 @@ pub fn run(a: BenchWatchArgs) -> anyhow::Result<()> {
     let result = follow_once(&exe, &network_file, &state);
     let _ = server.kill();
     let _ = server.wait();
-    let (elapsed, peak_kib, alerts) = result?;
+    let (elapsed, peak_kib, alerts, poll) = result?;
     let disk = dir_size(&state);
 
     let per_second = a.entries as f64 / elapsed.as_secs_f64();
@@ -132,6 +136,7 @@ pub fn run(a: BenchWatchArgs) -> anyhow::Result<()> {
         "watcher_peak_mib": peak_kib / 1024,
         "watcher_state_mib": disk / (1 << 20),
         "alerts": alerts,
+        "phases_s": {"fetch": poll["fetch_s"], "replay": poll["replay_s"], "commit": poll["commit_s"]},
         "threads": std::thread::available_parallelism().map_or(1, |n| n.get()),
     });
     if a.json {
@@ -156,6 +161,13 @@ pub fn run(a: BenchWatchArgs) -> anyhow::Result<()> {
         disk / (1 << 20),
         alerts
     );
+    println!(
+        "  time in the watcher: reading the log {:.1} s, signatures + rules + detectors {:.1} s, \
+         database {:.1} s",
+        poll["fetch_s"].as_f64().unwrap_or(f64::NAN),
+        poll["replay_s"].as_f64().unwrap_or(f64::NAN),
+        poll["commit_s"].as_f64().unwrap_or(f64::NAN)
+    );
     println!("  (log prepared in {:.1} s)", prepared.as_secs_f64());
     Ok(())
 }
@@ -165,7 +177,7 @@ fn follow_once(
     exe: &Path,
     network: &Path,
     state: &Path,
-) -> anyhow::Result<(Duration, u64, usize)> {
+) -> anyhow::Result<(Duration, u64, usize, serde_json::Value)> {
     let log = state.with_extension("stderr");
     let stderr = std::fs::File::create(&log)?;
     let start = Instant::now();
@@ -194,11 +206,19 @@ fn follow_once(
     };
     bar.finish_and_clear();
     let elapsed = start.elapsed();
+    let said = std::fs::read_to_string(&log).unwrap_or_default();
+    let poll: serde_json::Value = said
+        .lines()
+        .find_map(|l| {
+            serde_json::from_str(l)
+                .ok()
+                .filter(|v: &serde_json::Value| v["event"] == "poll")
+        })
+        .unwrap_or_default();
     if !status.success() {
-        let said = std::fs::read_to_string(&log).unwrap_or_default();
         bail!("the watcher failed ({status}): {}", said.trim());
     }
-    Ok((elapsed, peak, counter.join().unwrap_or(0)))
+    Ok((elapsed, peak, counter.join().unwrap_or(0), poll))
 }
 
 fn bench_network(

@@ -204,9 +204,7 @@ fn follow(a: FollowArgs, listen: Option<String>) -> anyhow::Result<()> {
             let url = format!("http://{}", listener.local_addr()?);
             let data = std::sync::Arc::new(StoreData::of(&watcher));
             tokio::spawn(async move {
-                if let Err(e) =
-                    serve_explorer(listener, data, std::future::pending::<()>()).await
-                {
+                if let Err(e) = serve_explorer(listener, data, std::future::pending::<()>()).await {
                     eprintln!("the explorer stopped: {e}");
                 }
             });
@@ -249,7 +247,8 @@ fn follow(a: FollowArgs, listen: Option<String>) -> anyhow::Result<()> {
                 Ok(report) if json => eprintln!(
                     "{}",
                     json!({"event": "poll", "from": report.from, "to": report.to,
-                           "alerts": report.alerts.len()})
+                           "alerts": report.alerts.len(), "fetch_s": report.fetch_s,
+                           "replay_s": report.replay_s, "commit_s": report.commit_s})
                 ),
                 Ok(report) if report.to > report.from || !report.alerts.is_empty() => eprintln!(
                     "verified entries {}..{} of the log, {} new alert(s)",

@@ -105,8 +105,9 @@ impl ExplorerData for StoreData {
             .enumerate()
             .map(|(i, bytes)| EntryView {
                 index: from + i as u64,
-                entry: serde_json::from_slice(&bytes)
-                    .unwrap_or_else(|_| serde_json::Value::String(String::from_utf8_lossy(&bytes).into_owned())),
+                entry: serde_json::from_slice(&bytes).unwrap_or_else(|_| {
+                    serde_json::Value::String(String::from_utf8_lossy(&bytes).into_owned())
+                }),
             })
             .collect();
         Ok(EntriesPage {

@@ -65,7 +65,7 @@ impl Default for WatchOptions {
 }
 
 /// What one poll did.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct PollReport {
     /// Verified size before the poll.
     pub from: u64,
@@ -73,6 +73,12 @@ pub struct PollReport {
     pub to: u64,
     /// Alerts raised (new ones only).
     pub alerts: Vec<Alert>,
+    /// Seconds spent reading entries and proofs from the log.
+    pub fetch_s: f64,
+    /// Seconds spent checking signatures and replaying rules and detectors.
+    pub replay_s: f64,
+    /// Seconds spent committing to the watcher's database.
+    pub commit_s: f64,
 }
 
 /// A watcher of one network's log, with its state on disk.
@@ -317,6 +323,7 @@ impl Watcher {
         let size = checkpoint.checkpoint.size();
         let root = *checkpoint.checkpoint.root();
         while self.size() < size {
+            let started = std::time::Instant::now();
             let first = self.size();
             let first_bundle = first / TILE_WIDTH;
             let last_bundle = (first_bundle + CHUNK_BUNDLES).min(size.div_ceil(TILE_WIDTH));
@@ -341,7 +348,11 @@ impl Watcher {
                     return Err(self.bad_entries(checkpoint, end));
                 }
             }
+            report.fetch_s += started.elapsed().as_secs_f64();
+            let started = std::time::Instant::now();
             let alerts = self.ingest(first, &entries);
+            report.replay_s += started.elapsed().as_secs_f64();
+            let started = std::time::Instant::now();
             self.state.frontier = frontier;
             if end == size {
                 self.accept(checkpoint);
@@ -356,6 +367,7 @@ impl Watcher {
             })?;
             self.state.alerts_raised += new.len() as u64;
             report.alerts.append(&mut new);
+            report.commit_s += started.elapsed().as_secs_f64();
         }
         Ok(())
     }

@@ -22,8 +22,8 @@
 
 pub mod activity;
 pub mod alert;
-pub mod detect;
 pub mod data;
+pub mod detect;
 pub mod error;
 pub mod evidence;
 pub mod explorer;
