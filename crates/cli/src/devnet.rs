@@ -3,8 +3,9 @@
 //! The first run generates every key and config in the data directory, seeds a
 //! synthetic population (bulk: shares straight into the custodians' stores, one signed
 //! log entry per person), then starts the witness, the log, the three custodians (P0 is
-//! also the credential issuer), an example relying-party service and an aid desk, each
-//! as its own process of this binary, so any of them can be killed and started again by
+//! also the credential issuer), an example relying-party service, an aid desk and a
+//! watchdog following the log (`masque watch serve`), each as its own process of this
+//! binary, so any of them can be killed and started again by
 //! hand (`masque node run --config <dir>/p1/node.toml`). Later runs reuse the directory.
 //! Ctrl-C stops everything: the children get the signal too and shut down cleanly.
 
@@ -122,6 +123,7 @@ pub fn run(a: DevnetArgs) -> anyhow::Result<()> {
                 "witness": format!("http://{}", layout.witness_addr()),
                 "aid_desk": format!("http://127.0.0.1:{}", a.base_port + DESK_PORT),
                 "service": format!("http://127.0.0.1:{}", a.base_port + SERVICE_PORT),
+                "watch": format!("http://127.0.0.1:{}", a.base_port + WATCH_PORT),
                 "stations": network.stations.iter().map(|s| json!({"name": s.name, "key_file": layout.station_key(&s.name)})).collect::<Vec<_>>(),
                 "enrolled_records": records,
                 "pids": children.iter().map(|c| json!({"name": c.name, "pid": c.child.id()})).collect::<Vec<_>>(),
@@ -133,14 +135,15 @@ pub fn run(a: DevnetArgs) -> anyhow::Result<()> {
     signals.wait(&mut children)
 }
 
-/// The aid desk's and the example service's ports, after the base port.
+/// The aid desk's, the example service's and the watchdog's ports, after the base port.
 const DESK_PORT: u16 = 30;
 const SERVICE_PORT: u16 = 31;
+const WATCH_PORT: u16 = 32;
 /// The example service's context.
 const SERVICE_CONTEXT: &str = "https://shop.example";
 
 /// Writes (at the first run) and starts the aid desk and the example service, which
-/// trust the network's issuer.
+/// trust the network's issuer, and the watchdog.
 fn start_services(
     layout: &Layout,
     network: &masque_protocol::network::NetworkDescription,
@@ -190,6 +193,29 @@ fn start_services(
                 stop(&mut running);
                 return Err(e);
             }
+        }
+    }
+    // The watchdog follows the network's log and serves its explorer page.
+    match spawn(
+        "watchdog",
+        &[
+            "watch".into(),
+            "serve".into(),
+            "--network".into(),
+            s(&layout.network()),
+            "--state".into(),
+            s(&layout.dir.join("watch")),
+            "--listen".into(),
+            format!("127.0.0.1:{}", base_port + WATCH_PORT),
+            "--interval-s".into(),
+            "2".into(),
+        ],
+        &logs.join("watch.log"),
+    ) {
+        Ok(r) => running.push(r),
+        Err(e) => {
+            stop(&mut running);
+            return Err(e);
         }
     }
     Ok(running)
@@ -300,6 +326,10 @@ fn print_summary(layout: &Layout, dir: &Path, base_port: u16, records: u64, fres
     println!(
         "  service        http://127.0.0.1:{}   ({SERVICE_CONTEXT})",
         base_port + SERVICE_PORT
+    );
+    println!(
+        "  watchdog       http://127.0.0.1:{}   (explorer page: log, alerts, personal audit)",
+        base_port + WATCH_PORT
     );
     println!("  network        {}", network.display());
     println!("  process logs   {}", dir.join("logs").display());

@@ -65,8 +65,8 @@ fn devnet_starts_a_seeded_network_stops_on_sigterm_and_reuses_its_directory() {
     let (devnet, ready) = start(&data, base_port, 12);
     assert_eq!(ready["event"], "ready");
     assert_eq!(ready["enrolled_records"], 12);
-    // Witness, log, three custodians, the aid desk and the example service.
-    assert_eq!(ready["pids"].as_array().unwrap().len(), 7);
+    // Witness, log, three custodians, the aid desk, the example service and the watchdog.
+    assert_eq!(ready["pids"].as_array().unwrap().len(), 8);
 
     let network_text = std::fs::read_to_string(ready["network"].as_str().unwrap()).unwrap();
     let network = masque_protocol::network::NetworkDescription::from_json(&network_text).unwrap();
@@ -118,6 +118,25 @@ fn devnet_starts_a_seeded_network_stops_on_sigterm_and_reuses_its_directory() {
         assert_eq!(info.kind, kind);
         assert_eq!(info.issuer_key_id, issuer.key_id());
     }
+
+    // The watchdog follows the log: it verifies all 14 entries and finds nothing wrong.
+    let watch = ready["watch"].as_str().unwrap().to_owned();
+    let http = masque_client::http::HttpClient::new(Duration::from_secs(10));
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        let (code, body) = rt
+            .block_on(http.call("GET", &format!("{watch}/api/status"), &[], Vec::new()))
+            .unwrap();
+        assert_eq!(code, 200);
+        let status: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        if status["size"] == 14 || std::time::Instant::now() > deadline {
+            break status;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert_eq!(status["size"], 14, "{status}");
+    assert_eq!(status["alerts"]["critical"], 0, "{status}");
+    assert_eq!(status["cosigners"].as_array().unwrap().len(), 1, "{status}");
 
     stop_and_check_gone(devnet, &ready);
 

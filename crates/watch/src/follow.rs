@@ -141,7 +141,7 @@ impl Watcher {
                 format!("cannot create it: {e}"),
             )
         })?;
-        let store = Arc::new(Store::open(&dir.join("watch.redb"))?);
+        let store = Arc::new(Store::open(dir)?);
         let policy = network_policy(network)?;
         let mut state = store.state()?;
         let consents = Consents::from_map(store.consents()?);

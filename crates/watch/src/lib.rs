@@ -22,6 +22,7 @@
 
 pub mod activity;
 pub mod alert;
+pub mod archive;
 pub mod data;
 pub mod detect;
 pub mod error;

@@ -1,10 +1,11 @@
-//! The watcher's state in one embedded database (redb): every verified entry, the rules'
-//! and detectors' memory, the consents seen, the alerts raised and which of them were
-//! delivered.
+//! The watcher's state in one embedded database (redb): the rules' and detectors'
+//! memory, the consents seen, the alerts raised and which of them were delivered; beside
+//! it the verified entries themselves ([`crate::archive`]).
 //!
-//! What it guarantees: one batch of entries, the state after them and the alerts they
-//! raised are committed in one transaction, so after a crash or restart the watcher
-//! resumes exactly after the last committed entry: nothing is replayed twice and
+//! What it guarantees: the state after a batch of entries and the alerts they raised are
+//! committed in one transaction, after the entries were made durable in the archive; at
+//! open the archive is cut back to the committed size. So after a crash or restart the
+//! watcher resumes exactly after the last committed entry: nothing is replayed twice and
 //! nothing is skipped. Alerts are delivered (printed, posted) from an outbox after their
 //! commit and marked delivered afterwards, so an alert whose delivery was cut short is
 //! delivered at the next start (at least once; consumers dedupe by id).
@@ -18,13 +19,13 @@ use serde::{Deserialize, Serialize};
 
 use crate::WatchError;
 use crate::alert::Alert;
+use crate::archive::Archive;
 use crate::detect::DetectorState;
 use crate::frontier::Frontier;
 use crate::rules::{ConsentRecord, RuleState};
 use crate::view::GrowthPoint;
 
 const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta_v1");
-const ENTRIES: TableDefinition<u64, &[u8]> = TableDefinition::new("entries_v1");
 const CONSENTS: TableDefinition<&str, &[u8]> = TableDefinition::new("consents_v1");
 const ALERTS: TableDefinition<&str, &[u8]> = TableDefinition::new("alerts_v1");
 /// Alert sequence number → id, in the order raised.
@@ -80,6 +81,7 @@ pub struct Batch<'a> {
 pub struct Store {
     db: Mutex<Database>,
     path: PathBuf,
+    archive: Archive,
 }
 
 impl std::fmt::Debug for Store {
@@ -89,30 +91,42 @@ impl std::fmt::Debug for Store {
 }
 
 impl Store {
-    /// Opens (creating if needed) the database at `path`.
-    pub fn open(path: &Path) -> Result<Self, WatchError> {
-        let store = Self {
-            db: Mutex::new(
-                Database::builder()
-                    .set_cache_size(64 << 20)
-                    .create(path)
-                    .map_err(|e| WatchError::Store {
-                        path: path.display().to_string(),
-                        message: format!("{e} (is another watcher using this directory?)"),
-                    })?,
-            ),
-            path: path.to_owned(),
+    /// Opens (creating if needed) the database `watch.redb` and the entry archive in
+    /// `dir`.
+    pub fn open(dir: &Path) -> Result<Self, WatchError> {
+        let path = dir.join("watch.redb");
+        let path = path.as_path();
+        let fail = |e: &dyn std::fmt::Display| WatchError::Store {
+            path: path.display().to_string(),
+            message: e.to_string(),
         };
-        store.write(|txn| {
-            txn.open_table(META)?;
-            txn.open_table(ENTRIES)?;
+        let db = Database::builder()
+            .set_cache_size(64 << 20)
+            .create(path)
+            .map_err(|e| fail(&format!("{e} (is another watcher using this directory?)")))?;
+        let txn = db.begin_write().map_err(|e| fail(&e))?;
+        let state = (|| -> Result<Option<Vec<u8>>, redb::Error> {
+            let meta = txn.open_table(META)?;
             txn.open_table(CONSENTS)?;
             txn.open_table(ALERTS)?;
             txn.open_table(ALERT_ORDER)?;
             txn.open_table(OUTBOX)?;
-            Ok(())
-        })?;
-        Ok(store)
+            Ok(meta.get("state")?.map(|v| v.value().to_vec()))
+        })()
+        .map_err(|e| fail(&e))?;
+        txn.commit().map_err(|e| fail(&e))?;
+        let committed = match state {
+            None => 0,
+            Some(bytes) => serde_json::from_slice::<WatchState>(&bytes)
+                .map_err(|e| fail(&format!("the saved state is unreadable: {e}")))?
+                .frontier
+                .size(),
+        };
+        Ok(Self {
+            archive: Archive::open(dir, committed)?,
+            db: Mutex::new(db),
+            path: path.to_owned(),
+        })
     }
 
     fn err(&self, e: impl std::fmt::Display) -> WatchError {
@@ -179,14 +193,10 @@ impl Store {
 
     /// Commits a batch atomically; returns the alerts that were new (not stored before).
     pub fn commit(&self, batch: Batch<'_>) -> Result<Vec<Alert>, WatchError> {
+        // The entries are durable before the state that counts them.
+        self.archive.append(batch.first, batch.entries)?;
         let state_json = serde_json::to_vec(batch.state).map_err(|e| self.err(e))?;
         self.write(|txn| {
-            {
-                let mut entries = txn.open_table(ENTRIES)?;
-                for (i, entry) in batch.entries.iter().enumerate() {
-                    entries.insert(batch.first + i as u64, entry.as_slice())?;
-                }
-            }
             {
                 let mut consents = txn.open_table(CONSENTS)?;
                 for (id, record) in &batch.consents {
@@ -290,29 +300,11 @@ impl Store {
 
     /// Entries `from..from + limit` (fewer at the end of the log).
     pub fn entries(&self, from: u64, limit: u64) -> Result<Vec<Vec<u8>>, WatchError> {
-        self.read(|txn| {
-            let table = txn.open_table(ENTRIES)?;
-            let mut out = Vec::new();
-            for row in table.range(from..from.saturating_add(limit))? {
-                out.push(row?.1.value().to_vec());
-            }
-            Ok(out)
-        })
+        self.archive.read(from, limit)
     }
 
     /// Calls `f` on every entry below `size`, in order (for proofs and roots).
-    pub fn for_each_entry(
-        &self,
-        size: u64,
-        mut f: impl FnMut(u64, &[u8]),
-    ) -> Result<(), WatchError> {
-        self.read(|txn| {
-            let table = txn.open_table(ENTRIES)?;
-            for row in table.range(0..size)? {
-                let (k, v) = row?;
-                f(k.value(), v.value());
-            }
-            Ok(())
-        })
+    pub fn for_each_entry(&self, size: u64, f: impl FnMut(u64, &[u8])) -> Result<(), WatchError> {
+        self.archive.for_each(size, f)
     }
 }
