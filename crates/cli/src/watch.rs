@@ -91,7 +91,8 @@ pub struct EvidenceArgs {
     alert: String,
     #[command(flatten)]
     state: StateArgs,
-    /// Write the bundle here instead of stdout.
+    /// Write the bundle here instead of stdout (never over an existing file; with
+    /// `--json`, say where as one JSON line).
     #[arg(long)]
     out: Option<PathBuf>,
 }
@@ -315,7 +316,11 @@ fn export(a: EvidenceArgs) -> anyhow::Result<()> {
         Some(path) => {
             write_atomic(path, &bytes, WriteOptions::CREATE_NEW)
                 .with_context(|| format!("cannot write {}", path.display()))?;
-            eprintln!("evidence for {} written to {}", alert.id, path.display());
+            if a.state.json {
+                println!("{}", json!({"id": alert.id, "written": path}));
+            } else {
+                eprintln!("evidence for {} written to {}", alert.id, path.display());
+            }
         }
         None => println!("{}", String::from_utf8_lossy(&bytes)),
     }
