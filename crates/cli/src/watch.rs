@@ -205,7 +205,7 @@ fn follow(a: FollowArgs, listen: Option<String>) -> anyhow::Result<()> {
             let url = format!("http://{}", listener.local_addr()?);
             let data = std::sync::Arc::new(StoreData::of(&watcher));
             tokio::spawn(async move {
-                if let Err(e) = serve_explorer(listener, data, std::future::pending::<()>()).await {
+                if let Err(e) = serve_explorer(listener, data, Default::default()).await {
                     eprintln!("the explorer stopped: {e}");
                 }
             });

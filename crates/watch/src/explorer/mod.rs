@@ -35,7 +35,6 @@ mod api;
 #[cfg(test)]
 mod tests;
 
-use std::future::Future;
 use std::sync::Arc;
 
 use axum::Router;
@@ -45,6 +44,7 @@ use axum::routing::get;
 
 use crate::WatchError;
 use crate::view::{ActivityView, AlertView, EntriesPage, StatusView};
+use masque_tlog::serve::ServerLimits;
 
 pub use api::MAX_PAGE;
 
@@ -142,16 +142,14 @@ pub fn explorer_router(data: Arc<dyn ExplorerData>) -> Router {
         .layer(axum::middleware::map_response(security_headers))
 }
 
-/// Serves the explorer on `listener` until `shutdown` completes, then lets requests in
-/// flight finish.
+/// Serves the explorer on `listener` under `limits` (connection cap, header deadline,
+/// idle timeout: the log server's, [`masque_tlog::serve`]) until the listener fails.
 pub async fn serve_explorer(
     listener: tokio::net::TcpListener,
     data: Arc<dyn ExplorerData>,
-    shutdown: impl Future<Output = ()> + Send + 'static,
+    limits: ServerLimits,
 ) -> std::io::Result<()> {
-    axum::serve(listener, explorer_router(data))
-        .with_graceful_shutdown(shutdown)
-        .await
+    masque_tlog::serve::serve(listener, explorer_router(data), limits).await
 }
 
 /// Adds the security headers to every answer, and `Cache-Control: no-store` to every

@@ -277,19 +277,16 @@ async fn a_failing_or_panicking_data_source_gets_a_500_json_error() {
     assert!(error_of(&body).contains("failed to answer"));
 }
 
-#[tokio::test]
-async fn serves_on_a_socket_until_shut_down() {
+#[tokio::test(flavor = "multi_thread")]
+async fn serves_on_a_socket_and_drops_a_client_that_stalls_in_its_headers() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(serve_explorer(
-        listener,
-        Arc::new(Fake::default()),
-        async move {
-            let _ = stopped.await;
-        },
-    ));
-    let answer = tokio::task::spawn_blocking(move || {
+    let limits = masque_tlog::serve::ServerLimits {
+        header_read: std::time::Duration::from_secs(1),
+        ..Default::default()
+    };
+    let server = tokio::spawn(serve_explorer(listener, Arc::new(Fake::default()), limits));
+    let (answer, stalled) = tokio::task::spawn_blocking(move || {
         use std::io::{Read, Write};
         let mut stream = std::net::TcpStream::connect(address).unwrap();
         stream
@@ -297,12 +294,20 @@ async fn serves_on_a_socket_until_shut_down() {
             .unwrap();
         let mut answer = String::new();
         stream.read_to_string(&mut answer).unwrap();
-        answer
+        // Half a request, then nothing: the server closes the connection.
+        let mut slow = std::net::TcpStream::connect(address).unwrap();
+        slow.set_read_timeout(Some(std::time::Duration::from_secs(60)))
+            .unwrap();
+        slow.write_all(b"GET /api/status HTTP/1.1\r\nHo").unwrap();
+        let mut rest = Vec::new();
+        let stalled = slow.read_to_end(&mut rest).map(|_| rest.len());
+        (answer, stalled)
     })
     .await
     .unwrap();
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     assert!(answer.contains("example.org/log"), "{answer}");
-    stop.send(()).unwrap();
-    server.await.unwrap().unwrap();
+    // Closed by the server (end of stream, perhaps after a 408), not by our timeout.
+    assert!(stalled.is_ok(), "{stalled:?}");
+    server.abort();
 }
