@@ -6,12 +6,14 @@
 //! not; the explorer page, rendered in headless Chromium, finds the person's own entries
 //! with their audit key.
 
+#[path = "../../service/tests/common/chromium.rs"]
+mod chromium;
 mod common;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::path::Path;
+use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -114,44 +116,12 @@ fn watch_serve(network: &Network, state: &Path, hook: &str) -> Proc {
     start(&args)
 }
 
-fn browser() -> PathBuf {
-    if let Some(path) = std::env::var_os("MASQUE_CHROMIUM") {
-        return PathBuf::from(path);
-    }
-    for dir in std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()) {
-        for name in ["chromium", "chromium-browser", "google-chrome"] {
-            if dir.join(name).is_file() {
-                return dir.join(name);
-            }
-        }
-    }
-    panic!(
-        "this test needs a headless Chromium: `sudo apt-get install -y chromium`, or set MASQUE_CHROMIUM"
-    )
-}
-
 fn dump_dom(profile: &Path, url: &str) -> String {
-    let out = Command::new(browser())
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--no-first-run",
-            "--disable-extensions",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--disable-quic",
-            "--virtual-time-budget=15000",
-            "--dump-dom",
-        ])
-        .arg(format!("--user-data-dir={}", profile.display()))
-        .arg(url)
-        .stderr(Stdio::null())
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    chromium::run_browser(
+        profile,
+        &["--virtual-time-budget=15000".into(), "--dump-dom".into()],
+        url,
+    )
 }
 
 #[test]

@@ -7,69 +7,11 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::path::Path;
 
 use common::*;
 use masque_cred::Issuer;
 use masque_service::ServiceClient;
-
-fn browser() -> PathBuf {
-    if let Some(path) = std::env::var_os("MASQUE_CHROMIUM") {
-        return PathBuf::from(path);
-    }
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    for name in ["chromium", "chromium-browser", "google-chrome"] {
-        for dir in std::env::split_paths(&path) {
-            let candidate = dir.join(name);
-            if candidate.is_file() {
-                return candidate;
-            }
-        }
-    }
-    panic!(
-        "this test needs a headless Chromium and none was found on PATH: install it with \
-         `sudo apt-get install -y chromium` (Debian/Ubuntu), or set MASQUE_CHROMIUM to a \
-         Chromium-based browser binary"
-    );
-}
-
-/// Runs the browser headless on `url` with `args`; its stdout. Fails the test (never
-/// hangs it) if the browser does not finish within two minutes.
-fn run_browser(profile: &Path, args: &[String], url: &str) -> String {
-    let mut child = Command::new(browser())
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--no-first-run",
-            "--disable-extensions",
-            "--hide-scrollbars",
-        ])
-        .arg(format!("--user-data-dir={}", profile.display()))
-        .args(args)
-        .arg(url)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("cannot start the browser");
-    let stdout = child.stdout.take().unwrap();
-    let reader = std::thread::spawn(move || std::io::read_to_string(stdout).unwrap_or_default());
-    let deadline = Instant::now() + Duration::from_secs(120);
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            assert!(status.success(), "the browser failed: {status}");
-            break;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("the browser did not finish within two minutes");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    reader.join().unwrap()
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_operator_page_shows_real_counts_in_a_browser() {
@@ -106,9 +48,11 @@ async fn the_operator_page_shows_real_counts_in_a_browser() {
     let profile = dir.path().join("browser-profile");
     let dom = {
         let (profile, url) = (profile.clone(), url.clone());
-        tokio::task::spawn_blocking(move || run_browser(&profile, &["--dump-dom".into()], &url))
-            .await
-            .unwrap()
+        tokio::task::spawn_blocking(move || {
+            common::chromium::run_browser(&profile, &["--dump-dom".into()], &url)
+        })
+        .await
+        .unwrap()
     };
 
     // The counts, as the browser rendered them.
@@ -150,7 +94,7 @@ async fn the_operator_page_shows_real_counts_in_a_browser() {
         format!("--screenshot={}", shot.display()),
         "--window-size=1024,900".into(),
     ];
-    tokio::task::spawn_blocking(move || run_browser(&profile, &args, &url))
+    tokio::task::spawn_blocking(move || common::chromium::run_browser(&profile, &args, &url))
         .await
         .unwrap();
     let png = std::fs::read(&shot).expect("the browser wrote no screenshot");

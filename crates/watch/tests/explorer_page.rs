@@ -14,12 +14,12 @@
 //! `MASQUE_CHROMIUM` to use another Chromium-based browser binary, and
 //! `MASQUE_BROWSER_LOG=1` to see the browser's log (console messages, script errors).
 
+#[path = "../../service/tests/common/chromium.rs"]
+mod chromium;
 mod fixture;
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::path::Path;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::extract::{Request, State};
@@ -27,78 +27,6 @@ use axum::middleware::Next;
 use axum::response::Response;
 use base64::Engine;
 use masque_watch::explorer::explorer_router;
-
-fn browser() -> PathBuf {
-    if let Some(path) = std::env::var_os("MASQUE_CHROMIUM") {
-        return PathBuf::from(path);
-    }
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    for name in ["chromium", "chromium-browser", "google-chrome"] {
-        for dir in std::env::split_paths(&path) {
-            let candidate = dir.join(name);
-            if candidate.is_file() {
-                return candidate;
-            }
-        }
-    }
-    panic!(
-        "this test needs a headless Chromium and none was found on PATH: install it with \
-         `sudo apt-get install -y chromium` (Debian/Ubuntu), or set MASQUE_CHROMIUM to a \
-         Chromium-based browser binary"
-    );
-}
-
-/// Runs the browser headless on `url` with `args`; its stdout. Fails the test (never
-/// hangs it) if the browser does not finish within two minutes.
-fn run_browser(profile: &Path, args: &[String], url: &str) -> String {
-    // MASQUE_BROWSER_LOG=1: the browser's log (console messages, CSP reports) on stderr.
-    let debug = std::env::var_os("MASQUE_BROWSER_LOG").is_some();
-    let mut child = Command::new(browser())
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--no-first-run",
-            "--disable-extensions",
-            "--hide-scrollbars",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--disable-quic",
-        ])
-        .arg(format!("--user-data-dir={}", profile.display()))
-        .args(args)
-        .args(
-            debug
-                .then_some(["--enable-logging=stderr", "--v=0"])
-                .into_iter()
-                .flatten(),
-        )
-        .arg(url)
-        .stdout(Stdio::piped())
-        .stderr(if debug {
-            Stdio::inherit()
-        } else {
-            Stdio::null()
-        })
-        .spawn()
-        .expect("cannot start the browser");
-    let stdout = child.stdout.take().unwrap();
-    let reader = std::thread::spawn(move || std::io::read_to_string(stdout).unwrap_or_default());
-    let deadline = Instant::now() + Duration::from_secs(120);
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            assert!(status.success(), "the browser failed: {status}");
-            break;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("the browser did not finish within two minutes");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    reader.join().unwrap()
-}
 
 /// Every request the server saw: method, full URI, every header and the body.
 type Requests = Arc<Mutex<Vec<String>>>;
@@ -148,7 +76,7 @@ async fn the_explorer_page_shows_the_log_and_audits_in_the_browser() {
     let profile = dir.path().join("browser-profile");
     let browse = |args: Vec<String>, url: String| {
         let profile = profile.clone();
-        tokio::task::spawn_blocking(move || run_browser(&profile, &args, &url))
+        tokio::task::spawn_blocking(move || chromium::run_browser(&profile, &args, &url))
     };
 
     // (a) The page as rendered.

@@ -2,6 +2,8 @@
 //! loopback, a hand-moved clock and a raw HTTP helper.
 #![allow(dead_code)]
 
+pub mod chromium;
+
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
