@@ -12,11 +12,13 @@ use serde_json::json;
 pub enum KernelArg {
     /// The portable reference (plain `u16` loops).
     Portable,
+    /// AVX2 (x86-64 without AVX-512).
+    Avx2,
     /// AVX-512 VNNI.
     Vnni,
     /// AMX-INT8.
     Amx,
-    /// The one the engine picks here by itself (AMX, else VNNI, else portable).
+    /// The one the engine picks here by itself (AMX, else VNNI, else AVX2, else portable).
     Auto,
     /// Every kernel this machine can run, portable first.
     All,
@@ -54,6 +56,7 @@ fn kernels(args: &[KernelArg]) -> Vec<Kernel> {
     for a in args {
         let more = match a {
             KernelArg::Portable => vec![Kernel::Portable],
+            KernelArg::Avx2 => vec![Kernel::Avx2],
             KernelArg::Vnni => vec![Kernel::Vnni],
             KernelArg::Amx => vec![Kernel::Amx],
             KernelArg::Auto => vec![Kernel::best()],

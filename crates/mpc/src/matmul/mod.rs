@@ -8,6 +8,8 @@
 //!
 //! - [`Kernel::Portable`]: plain wrapping `u16` loops, the reference the others are
 //!   tested against. Runs everywhere.
+//! - [`Kernel::Avx2`]: AVX2 `vpmaddwd` + `vpaddd`, the same pairs of i16 × i16 summed
+//!   into i32 lanes on 256-bit registers, for x86-64 without AVX-512.
 //! - [`Kernel::Vnni`]: AVX-512 VNNI `vpdpwssd` (pairs of i16 × i16 summed into i32 lanes).
 //!   A 16-bit product read as signed is the same residue mod 2^16, and the i32 lanes wrap
 //!   mod 2^32, so the low 16 bits are exact.
@@ -19,7 +21,7 @@
 //!
 //! [`Kernel::best`] picks AMX where the CPU has it and Linux grants the tile state
 //! (`arch_prctl(ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA)`, asked once per process), else
-//! VNNI, else the portable kernel. Every kernel gives bit-identical output.
+//! VNNI, else AVX2, else the portable kernel. Every kernel gives bit-identical output.
 //!
 //! # Layouts
 //!
@@ -82,6 +84,8 @@ mod portable;
 
 #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
 mod amx;
+#[cfg(target_arch = "x86_64")]
+mod avx2;
 #[cfg(target_arch = "x86_64")]
 mod vnni;
 
@@ -168,6 +172,8 @@ pub enum MatmulError {
 pub enum Kernel {
     /// Plain wrapping `u16` arithmetic; the reference, available everywhere.
     Portable,
+    /// AVX2 (`vpmaddwd`); x86-64 with AVX2.
+    Avx2,
     /// AVX-512 VNNI (`vpdpwssd`); x86-64 with AVX-512 F, BW and VNNI.
     Vnni,
     /// AMX-INT8 (`tdpbuud`); x86-64 Linux with AMX-TILE and AMX-INT8 and the kernel's
@@ -177,10 +183,10 @@ pub enum Kernel {
 
 impl Kernel {
     /// Every kernel, fastest last.
-    pub const ALL: [Kernel; 3] = [Kernel::Portable, Kernel::Vnni, Kernel::Amx];
+    pub const ALL: [Kernel; 4] = [Kernel::Portable, Kernel::Avx2, Kernel::Vnni, Kernel::Amx];
 
     /// The fastest kernel usable here: AMX (asking Linux for the tile state the first time
-    /// it is called in the process), else AVX-512 VNNI, else portable.
+    /// it is called in the process), else AVX-512 VNNI, else AVX2, else portable.
     pub fn best() -> Kernel {
         *Kernel::ALL
             .iter()
@@ -202,18 +208,31 @@ impl Kernel {
     pub fn is_available(self) -> bool {
         match self {
             Kernel::Portable => true,
+            Kernel::Avx2 => avx2_available(),
             Kernel::Vnni => vnni_available(),
             Kernel::Amx => amx_available(),
         }
     }
 
-    /// A short lower-case name (`portable`, `vnni`, `amx`) for reports.
+    /// A short lower-case name (`portable`, `avx2`, `vnni`, `amx`) for reports.
     pub fn name(self) -> &'static str {
         match self {
             Kernel::Portable => "portable",
+            Kernel::Avx2 => "avx2",
             Kernel::Vnni => "vnni",
             Kernel::Amx => "amx",
         }
+    }
+}
+
+fn avx2_available() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        avx2::available()
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
     }
 }
 
@@ -341,6 +360,10 @@ pub fn products(
     };
     match kernel {
         Kernel::Portable => portable::products(job),
+        Kernel::Avx2 => {
+            #[cfg(target_arch = "x86_64")]
+            avx2::products(job);
+        }
         Kernel::Vnni => {
             #[cfg(target_arch = "x86_64")]
             vnni::products(job);

@@ -13,6 +13,7 @@ const EDGES: [u16; 5] = [0, 1, 0x7fff, 0x8000, 0xffff];
 fn requirement(kernel: Kernel) -> &'static str {
     match kernel {
         Kernel::Portable => "nothing",
+        Kernel::Avx2 => "x86-64 with AVX2",
         Kernel::Vnni => "x86-64 with AVX-512 F, BW and VNNI",
         Kernel::Amx => "x86-64 Linux with AMX-TILE and AMX-INT8 and the tile-state permission",
     }
