@@ -207,16 +207,7 @@ impl Watcher {
             alerts: &raised,
             state: &self.state,
         })?;
-        self.state.alerts_raised += new.len() as u64;
-        let mut report = match result {
-            Ok(report) => report,
-            Err(e) => {
-                if !new.is_empty() {
-                    self.store.save_state(&self.state)?;
-                }
-                return Err(e);
-            }
-        };
+        let mut report = result?;
         report.from = from;
         report.to = self.size();
         report.alerts.append(&mut new);
@@ -374,7 +365,6 @@ impl Watcher {
                 alerts: &alerts,
                 state: &self.state,
             })?;
-            self.state.alerts_raised += new.len() as u64;
             report.alerts.append(&mut new);
             report.commit_s += started.elapsed().as_secs_f64();
         }

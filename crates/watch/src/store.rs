@@ -59,8 +59,6 @@ pub struct WatchState {
     pub detectors: DetectorState,
     /// Operations per station and hour, for the explorer.
     pub activity: crate::activity::Activity,
-    /// Alerts raised so far.
-    pub alerts_raised: u64,
 }
 
 /// One commit: new entries from `first`, the state after them and their alerts.
@@ -226,18 +224,6 @@ impl Store {
                 .insert("state", state_json.as_slice())?;
             Ok(new)
         })
-    }
-
-    /// Saves the state alone (a poll that found nothing new, or failed).
-    pub fn save_state(&self, state: &WatchState) -> Result<(), WatchError> {
-        self.commit(Batch {
-            first: state.frontier.size(),
-            entries: &[],
-            consents: Vec::new(),
-            alerts: &[],
-            state,
-        })
-        .map(|_| ())
     }
 
     /// Alerts not yet delivered, oldest first, with their sequence numbers.
