@@ -232,7 +232,7 @@ fn decode(
     for gy in 0..gh {
         for gx in 0..gw {
             let score = heat[[0, 0, gy, gx]];
-            if !(score >= threshold) {
+            if score.is_nan() || score < threshold {
                 continue;
             }
             let fh = size[[0, 0, gy, gx]].exp() * 4.0;

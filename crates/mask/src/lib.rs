@@ -140,6 +140,43 @@ pub struct Masked {
     pub report: Report,
 }
 
+/// How many times a masked frame is checked again with the detector (see [`mask_frame`]).
+pub const RECHECK_ROUNDS: usize = 3;
+
+/// Covers the faces found in `frame` and the `manual` regions, then runs the detector on
+/// the result and covers whatever it still finds (a head's outline around a small covered
+/// face, a face that only stood out once a neighbour was covered), up to
+/// [`RECHECK_ROUNDS`] times: the adversary's check, built in. Returns the masked frame and
+/// every detection covered (the re-check's ones after the first pass's).
+pub fn mask_frame(
+    detector: &Detector,
+    frame: &RgbaImage,
+    manual: &[Region],
+    options: &Options,
+) -> Result<(RgbaImage, Vec<Face>), MaskError> {
+    let rgb = image::DynamicImage::ImageRgba8(frame.clone()).into_rgb8();
+    let mut faces = detector.detect(&rgb, options.threshold)?;
+    let mut masked = frame.clone();
+    for face in &faces {
+        cover::cover(&mut masked, &Region::around(face), options.style);
+    }
+    for region in manual {
+        cover::cover(&mut masked, region, options.style);
+    }
+    for _ in 0..RECHECK_ROUNDS {
+        let rgb = image::DynamicImage::ImageRgba8(masked.clone()).into_rgb8();
+        let again = detector.detect(&rgb, options.threshold)?;
+        if again.is_empty() {
+            break;
+        }
+        for face in &again {
+            cover::cover(&mut masked, &Region::around(face), options.style);
+        }
+        faces.extend(again);
+    }
+    Ok((masked, faces))
+}
+
 /// Masks one picture given as bytes.
 pub fn mask_bytes(
     detector: &Detector,
@@ -159,15 +196,7 @@ pub fn mask_bytes(
     let mut masked_frames = Vec::with_capacity(decoded.frames.len());
     let mut review = None;
     for (i, frame) in decoded.frames.iter().enumerate() {
-        let rgb = image::DynamicImage::ImageRgba8(frame.clone()).into_rgb8();
-        let found = detector.detect(&rgb, options.threshold)?;
-        let mut masked: RgbaImage = frame.clone();
-        for face in &found {
-            cover::cover(&mut masked, &Region::around(face), options.style);
-        }
-        for region in manual {
-            cover::cover(&mut masked, region, options.style);
-        }
+        let (masked, found) = mask_frame(detector, frame, manual, options)?;
         if i == 0 && options.review {
             let side = review::side_by_side(frame, &masked, &found, manual);
             review = Some(codec::encode(Format::Png, &[side], &[])?);
