@@ -84,7 +84,10 @@ struct Summary {
 }
 
 /// The input files and where each goes; files skipped in folders.
-fn plan(inputs: &[PathBuf], out: &Path) -> anyhow::Result<(Vec<(PathBuf, PathBuf)>, Vec<String>)> {
+/// (input, output) pairs.
+type Jobs = Vec<(PathBuf, PathBuf)>;
+
+fn plan(inputs: &[PathBuf], out: &Path) -> anyhow::Result<(Jobs, Vec<String>)> {
     let out_abs = absolute(out)?;
     let mut jobs = Vec::new();
     let mut skipped = Vec::new();

@@ -79,7 +79,8 @@ fn a_folder_is_masked_into_another_with_a_json_report() {
     ]);
     // broken.png fails (non-zero exit), the others are masked.
     assert!(!run.status.success(), "{}", text(&run));
-    let report: serde_json::Value = serde_json::from_slice(&run.stdout).expect(&text(&run));
+    let report: serde_json::Value =
+        serde_json::from_slice(&run.stdout).unwrap_or_else(|_| panic!("{}", text(&run)));
     assert_eq!(report["masked"], 2, "{report:#}");
     assert_eq!(report["failed"], 1);
     assert!(
@@ -93,7 +94,10 @@ fn a_folder_is_masked_into_another_with_a_json_report() {
         .iter()
         .find(|f| f["input"].as_str().unwrap().ends_with("a.jpg"))
         .unwrap();
-    assert!(a["report"]["faces"].as_array().unwrap().len() >= 1, "{a:#}");
+    assert!(
+        !a["report"]["faces"].as_array().unwrap().is_empty(),
+        "{a:#}"
+    );
     assert!(a["report"]["faces"][0]["score"].as_f64().unwrap() > 0.5);
     assert_eq!(a["report"]["manual_regions"].as_array().unwrap().len(), 1);
     let removed = a["report"]["metadata_removed"].to_string();
