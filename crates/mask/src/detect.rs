@@ -100,6 +100,18 @@ impl Detector {
     /// Finds faces in `image` scoring at least `threshold`, after non-maximum suppression,
     /// strongest first.
     pub fn detect(&self, image: &RgbImage, threshold: f32) -> Result<Vec<Face>, MaskError> {
+        self.detect_near(image, threshold, None)
+    }
+
+    /// Like [`Detector::detect`], but with `areas` (x, y, width, height in image pixels)
+    /// only the tiles that overlap one of them are run: the re-check after masking looks
+    /// again only where something was covered.
+    pub fn detect_near(
+        &self,
+        image: &RgbImage,
+        threshold: f32,
+        areas: Option<&[(f32, f32, f32, f32)]>,
+    ) -> Result<Vec<Face>, MaskError> {
         let mut jobs = Vec::new();
         let (w, h) = image.dimensions();
         let mut scale = 1.0f32;
@@ -123,10 +135,19 @@ impl Detector {
                 }
             })
             .collect();
-        for (level, (_, img)) in resized.iter().enumerate() {
+        for (level, (scale, img)) in resized.iter().enumerate() {
             for ty in tile_starts(img.height()) {
                 for tx in tile_starts(img.width()) {
-                    jobs.push((level, tx, ty));
+                    let side = TILE as f32 / scale;
+                    let (x0, y0) = (tx as f32 / scale, ty as f32 / scale);
+                    let wanted = areas.is_none_or(|areas| {
+                        areas.iter().any(|&(ax, ay, aw, ah)| {
+                            ax < x0 + side && ax + aw > x0 && ay < y0 + side && ay + ah > y0
+                        })
+                    });
+                    if wanted {
+                        jobs.push((level, tx, ty));
+                    }
                 }
             }
         }

@@ -144,8 +144,9 @@ pub struct Masked {
 pub const RECHECK_ROUNDS: usize = 3;
 
 /// Covers the faces found in `frame` and the `manual` regions, then runs the detector on
-/// the result and covers whatever it still finds (a head's outline around a small covered
-/// face, a face that only stood out once a neighbour was covered), up to
+/// the result around each covered region and covers whatever it still finds (a head's
+/// outline around a small covered face, a face that only stood out once a neighbour was
+/// covered), up to
 /// [`RECHECK_ROUNDS`] times: the adversary's check, built in. Returns the masked frame and
 /// every detection covered (the re-check's ones after the first pass's).
 pub fn mask_frame(
@@ -164,8 +165,19 @@ pub fn mask_frame(
         cover::cover(&mut masked, region, options.style);
     }
     for _ in 0..RECHECK_ROUNDS {
+        // Look again around everything covered so far (each region and as much again on
+        // every side), not in the untouched rest of the picture.
+        let areas: Vec<(f32, f32, f32, f32)> = faces
+            .iter()
+            .map(Region::around)
+            .chain(manual.iter().copied())
+            .map(|r| (r.x - r.width, r.y - r.height, r.width * 3.0, r.height * 3.0))
+            .collect();
+        if areas.is_empty() {
+            break;
+        }
         let rgb = image::DynamicImage::ImageRgba8(masked.clone()).into_rgb8();
-        let again = detector.detect(&rgb, options.threshold)?;
+        let again = detector.detect_near(&rgb, options.threshold, Some(&areas))?;
         if again.is_empty() {
             break;
         }
