@@ -154,3 +154,24 @@ fn a_decompression_bomb_is_refused_quickly() {
     .unwrap_err();
     assert!(matches!(err, MaskError::TooLarge { .. }), "{err}");
 }
+
+#[test]
+fn every_frame_of_an_animated_gif_is_kept() {
+    use image::AnimationDecoder;
+    let frames: Vec<image::Frame> = (0..3u8)
+        .map(|i| {
+            let buffer = image::RgbaImage::from_pixel(40, 30, image::Rgba([i * 80, 20, 200, 255]));
+            image::Frame::from_parts(buffer, 0, 0, image::Delay::from_numer_denom_ms(100, 1))
+        })
+        .collect();
+    let mut input = Vec::new();
+    image::codecs::gif::GifEncoder::new(&mut input)
+        .encode_frames(frames)
+        .unwrap();
+    let masked = mask_bytes(detector(), &input, &[], &Options::default()).unwrap();
+    assert_eq!(masked.report.frames, 3);
+    let decoder = image::codecs::gif::GifDecoder::new(std::io::Cursor::new(&masked.bytes)).unwrap();
+    let out: Vec<_> = decoder.into_frames().collect::<Result<_, _>>().unwrap();
+    assert_eq!(out.len(), 3);
+    assert_eq!(out[2].buffer().get_pixel(5, 5).0[0], 160);
+}
