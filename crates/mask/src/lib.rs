@@ -1,0 +1,240 @@
+//! `masque mask`: makes a copy of a photo that is safer to publish. Faces are found with an
+//! embedded CenterFace network and covered irreversibly; every piece of metadata is
+//! dropped by re-encoding the pixels.
+//!
+//! **Guarantees**: the output holds nothing of the input but its (upright) pixels with the
+//! detected faces and the manual regions covered ([`codec`] for metadata, [`cover`] for
+//! what covering means); an input that cannot be read safely gives an error and no output,
+//! never the original passed through; hostile headers are refused before allocation.
+//!
+//! **Not guaranteed**: that every face is found (the detector's recall is measured, not
+//! perfect: see [`detect`] and `docs/mask.md`; check the review image and add manual
+//! regions); nor protection against recognition by anything but the face: gait,
+//! clothing, tattoos, body shape, the place, other people in the picture, or the pixels
+//! themselves (a unique scene) can still identify someone.
+
+#![deny(missing_docs)]
+
+pub mod codec;
+pub mod cover;
+pub mod detect;
+mod error;
+pub mod metadata;
+pub mod review;
+
+use std::path::Path;
+
+use image::RgbaImage;
+use serde::{Deserialize, Serialize};
+
+pub use codec::Format;
+pub use cover::{Region, Style};
+pub use detect::{DEFAULT_THRESHOLD, Detector, Face};
+pub use error::MaskError;
+
+/// What to do with each picture.
+#[derive(Clone, Copy, Debug)]
+pub struct Options {
+    /// How faces and regions are covered.
+    pub style: Style,
+    /// Detection threshold (0..1); lower finds more faces and more false alarms.
+    pub threshold: f32,
+    /// Whether to draw the side-by-side review image.
+    pub review: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            style: Style::Fill,
+            threshold: DEFAULT_THRESHOLD,
+            review: false,
+        }
+    }
+}
+
+/// A manual region from a `--boxes` file: a rectangle in pixels of the upright image,
+/// for one file (matched by file name) or, without `file`, for every file.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ManualRegion {
+    /// The file name it applies to (just the name, not the folder); every file if absent.
+    #[serde(default)]
+    pub file: Option<String>,
+    /// Left edge.
+    pub x: f32,
+    /// Top edge.
+    pub y: f32,
+    /// Width.
+    pub width: f32,
+    /// Height.
+    pub height: f32,
+}
+
+impl ManualRegion {
+    /// Whether it applies to the file called `name`.
+    pub fn applies_to(&self, name: &str) -> bool {
+        self.file.as_deref().is_none_or(|f| f == name)
+    }
+
+    /// The region to cover.
+    pub fn region(&self) -> Region {
+        Region {
+            x: self.x,
+            y: self.y,
+            width: self.width,
+            height: self.height,
+            ellipse: false,
+        }
+    }
+}
+
+/// Reads a `--boxes` file: a JSON list of [`ManualRegion`]s.
+pub fn load_regions(path: &Path) -> Result<Vec<ManualRegion>, MaskError> {
+    let bad = |reason: String| MaskError::Regions {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| bad(e.to_string()))?;
+    let regions: Vec<ManualRegion> = serde_json::from_str(&text).map_err(|e| bad(e.to_string()))?;
+    for r in &regions {
+        let finite = [r.x, r.y, r.width, r.height].iter().all(|v| v.is_finite());
+        if !finite || r.width <= 0.0 || r.height <= 0.0 {
+            return Err(bad(format!(
+                "region {r:?} needs finite numbers and a positive width and height"
+            )));
+        }
+    }
+    Ok(regions)
+}
+
+/// What was done to one picture.
+#[derive(Clone, Debug, Serialize)]
+pub struct Report {
+    /// The format read and written.
+    pub format: Format,
+    /// Width of the upright image.
+    pub width: u32,
+    /// Height of the upright image.
+    pub height: u32,
+    /// Frames (more than one for an animated GIF).
+    pub frames: usize,
+    /// Detected faces (of every frame, in frame order), before enlargement.
+    pub faces: Vec<Face>,
+    /// Manual regions covered.
+    pub manual_regions: Vec<Region>,
+    /// The EXIF orientation that was applied to the pixels, if any.
+    pub orientation: Option<u16>,
+    /// The metadata found in the input, all of it absent from the output.
+    pub metadata_removed: Vec<String>,
+}
+
+/// A masked picture, ready to be written.
+#[derive(Debug)]
+pub struct Masked {
+    /// The encoded output, in the input's format.
+    pub bytes: Vec<u8>,
+    /// The side-by-side review PNG (first frame), if asked for.
+    pub review: Option<Vec<u8>>,
+    /// What was done.
+    pub report: Report,
+}
+
+/// How many times a masked frame is checked again with the detector (see [`mask_frame`]).
+pub const RECHECK_ROUNDS: usize = 3;
+
+/// Covers the faces found in `frame` and the `manual` regions, then runs the detector on
+/// the result around each covered region and covers whatever it still finds (a head's
+/// outline around a small covered face, a face that only stood out once a neighbour was
+/// covered), up to
+/// [`RECHECK_ROUNDS`] times: the adversary's check, built in. Returns the masked frame and
+/// every detection covered (the re-check's ones after the first pass's).
+pub fn mask_frame(
+    detector: &Detector,
+    frame: &RgbaImage,
+    manual: &[Region],
+    options: &Options,
+) -> Result<(RgbaImage, Vec<Face>), MaskError> {
+    let rgb = image::DynamicImage::ImageRgba8(frame.clone()).into_rgb8();
+    let mut faces = detector.detect(&rgb, options.threshold)?;
+    let mut masked = frame.clone();
+    for face in &faces {
+        cover::cover(&mut masked, &Region::around(face), options.style);
+    }
+    for region in manual {
+        cover::cover(&mut masked, region, options.style);
+    }
+    for _ in 0..RECHECK_ROUNDS {
+        // Look again around everything covered so far (each region and as much again on
+        // every side), not in the untouched rest of the picture.
+        let areas: Vec<(f32, f32, f32, f32)> = faces
+            .iter()
+            .map(Region::around)
+            .chain(manual.iter().copied())
+            .map(|r| (r.x - r.width, r.y - r.height, r.width * 3.0, r.height * 3.0))
+            .collect();
+        if areas.is_empty() {
+            break;
+        }
+        let rgb = image::DynamicImage::ImageRgba8(masked.clone()).into_rgb8();
+        let again = detector.detect_near(&rgb, options.threshold, Some(&areas))?;
+        if again.is_empty() {
+            break;
+        }
+        for face in &again {
+            cover::cover(&mut masked, &Region::around(face), options.style);
+        }
+        faces.extend(again);
+    }
+    Ok((masked, faces))
+}
+
+/// Masks one picture given as bytes.
+pub fn mask_bytes(
+    detector: &Detector,
+    input: &[u8],
+    manual: &[Region],
+    options: &Options,
+) -> Result<Masked, MaskError> {
+    let format = Format::sniff(input)?;
+    let scan = metadata::scan(format, input);
+    let orientation = scan
+        .exif
+        .as_deref()
+        .and_then(metadata::orientation)
+        .filter(|&o| o != 1);
+    let decoded = codec::decode(input, orientation)?;
+    let mut faces = Vec::new();
+    let mut masked_frames = Vec::with_capacity(decoded.frames.len());
+    let mut review = None;
+    for (i, frame) in decoded.frames.iter().enumerate() {
+        let (masked, found) = mask_frame(detector, frame, manual, options)?;
+        if i == 0 && options.review {
+            let side = review::side_by_side(frame, &masked, &found, manual);
+            review = Some(codec::encode(Format::Png, &[side], &[])?);
+        }
+        faces.extend(found);
+        masked_frames.push(masked);
+    }
+    let bytes = codec::encode(format, &masked_frames, &decoded.delays)?;
+    let (width, height) = decoded
+        .frames
+        .first()
+        .map(|f| f.dimensions())
+        .unwrap_or_default();
+    let report = Report {
+        format,
+        width,
+        height,
+        frames: decoded.frames.len(),
+        faces,
+        manual_regions: manual.to_vec(),
+        orientation,
+        metadata_removed: scan.found,
+    };
+    Ok(Masked {
+        bytes,
+        review,
+        report,
+    })
+}
