@@ -11,7 +11,7 @@ use crate::store::{Action, Prepared, RecordMeta};
 use masque_protocol::{
     api::RunOrder,
     audit::audit_tag,
-    entry::{ENTRY_VERSION, EntryBody, Operation, Outcome, Refusal},
+    entry::{EntryBody, Operation, Outcome, Refusal},
     request::unix_now,
 };
 use std::sync::Arc;
@@ -54,19 +54,12 @@ fn tag(meta: &RecordMeta) -> Option<String> {
 fn prepare_blocking(node: &Node, order: &RunOrder, op: PendingOp) -> Result<Prepared, FlowError> {
     let store = node.store.as_ref();
     let party = node.party;
-    let mut body = EntryBody {
-        v: ENTRY_VERSION,
-        op: Operation::Enrol,
-        hour: order.hour,
-        request_id: order.request_id,
-        outcome: Outcome::Refused,
-        reason: None,
-        station: None,
-        service: None,
-        consent: None,
-        consent_not_after: None,
-        audit_tag: None,
-    };
+    let mut body = EntryBody::new(
+        Operation::Enrol,
+        order.hour,
+        order.request_id,
+        Outcome::Refused,
+    );
     let refuse = |body: &mut EntryBody, reason| {
         body.outcome = Outcome::Refused;
         body.reason = Some(reason);

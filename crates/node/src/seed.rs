@@ -22,7 +22,7 @@ use masque_protocol::{
     RequestId,
     audit::audit_tag,
     custodian_name,
-    entry::{ENTRY_VERSION, EntryBody, LogEntry, Operation, Outcome, hour_of},
+    entry::{EntryBody, LogEntry, Operation, Outcome, hour_of},
     request::unix_now,
 };
 use masque_template::synth::{IrisPopulation, iris::IrisModel};
@@ -76,6 +76,7 @@ pub fn seed(
             Ok(SigningKey::from_bytes(&key))
         })
         .collect::<Result<_, StartError>>()?;
+    let keys: [SigningKey; 3] = keys.try_into().expect("one key per custodian");
     let log_key_path = layout.log_dir().join("log.key");
     let log_key_text = masque_files::read_secret(&log_key_path).map_err(|e| fail("log key", e))?;
     let log_key = SecretKey::from_skey(log_key_text.trim()).map_err(|e| fail("log key", e))?;
@@ -135,23 +136,16 @@ pub fn seed(
                 });
             }
             let body = EntryBody {
-                v: ENTRY_VERSION,
-                op: Operation::Enrol,
-                hour,
-                request_id: RequestId::random(),
-                outcome: Outcome::Enrolled,
-                reason: None,
                 station: Some("devnet-seed".into()),
-                service: None,
-                consent: None,
-                consent_not_after: None,
                 audit_tag: Some(hex::encode(audit_tag(&audit_key, 0))),
+                ..EntryBody::new(
+                    Operation::Enrol,
+                    hour,
+                    RequestId::random(),
+                    Outcome::Enrolled,
+                )
             };
-            let signatures = PartyId::ALL
-                .iter()
-                .map(|p| body.sign(*p, &keys[p.index()]))
-                .collect();
-            entries.push(LogEntry { body, signatures }.to_bytes());
+            entries.push(LogEntry::signed(body, &keys).to_bytes());
             done += 1;
             progress(done);
         }

@@ -168,6 +168,23 @@ pub fn hour_of(unix_seconds: u64) -> u64 {
 }
 
 impl EntryBody {
+    /// A body of schema version 1 with no optional field set.
+    pub fn new(op: Operation, hour: u64, request_id: RequestId, outcome: Outcome) -> Self {
+        Self {
+            v: ENTRY_VERSION,
+            op,
+            hour,
+            request_id,
+            outcome,
+            reason: None,
+            station: None,
+            service: None,
+            consent: None,
+            consent_not_after: None,
+            audit_tag: None,
+        }
+    }
+
     /// The bytes each custodian signs.
     pub fn signed_bytes(&self) -> Vec<u8> {
         let mut bytes = b"masque-log-entry/v1\n".to_vec();
@@ -201,6 +218,15 @@ impl EntryBody {
 }
 
 impl LogEntry {
+    /// `body` signed by each custodian (`keys[i]` is Pi's), in order P0, P1, P2.
+    pub fn signed(body: EntryBody, keys: &[SigningKey; 3]) -> Self {
+        let signatures = PartyId::ALL
+            .iter()
+            .map(|p| body.sign(*p, &keys[p.index()]))
+            .collect();
+        LogEntry { body, signatures }
+    }
+
     /// The entry as appended to the log (compact JSON).
     pub fn to_bytes(&self) -> Vec<u8> {
         serde_json::to_vec(self).expect("an entry serialises")
@@ -254,23 +280,16 @@ mod tests {
 
     pub(crate) fn signed_entry(keys: &[SigningKey; 3]) -> LogEntry {
         let body = EntryBody {
-            v: ENTRY_VERSION,
-            op: Operation::Enrol,
-            hour: hour_of(1_700_001_234),
-            request_id: RequestId([2u8; 16]),
-            outcome: Outcome::Enrolled,
-            reason: None,
             station: Some("station-1".into()),
-            service: None,
-            consent: None,
-            consent_not_after: None,
             audit_tag: Some(hex::encode(crate::audit::audit_tag(&[1u8; 32], 0))),
+            ..EntryBody::new(
+                Operation::Enrol,
+                hour_of(1_700_001_234),
+                RequestId([2u8; 16]),
+                Outcome::Enrolled,
+            )
         };
-        let signatures = PartyId::ALL
-            .iter()
-            .map(|p| body.sign(*p, &keys[p.index()]))
-            .collect();
-        LogEntry { body, signatures }
+        LogEntry::signed(body, keys)
     }
 
     fn keys() -> [SigningKey; 3] {

@@ -79,8 +79,8 @@ impl Receipt {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::entry::{ENTRY_VERSION, EntryBody, Operation, Outcome, hour_of};
-    use crate::{PartyId, RequestId};
+    use crate::RequestId;
+    use crate::entry::{EntryBody, Operation, Outcome, hour_of};
     use ed25519_dalek::SigningKey;
     use masque_tlog::cosignature::CosignatureSigner;
     use masque_tlog::keys::{KeyName, SecretKey, TYPE_COSIGNATURE_V1, TYPE_ED25519};
@@ -92,23 +92,15 @@ mod tests {
 
     fn entry(keys: &[SigningKey; 3], n: u8) -> LogEntry {
         let body = EntryBody {
-            v: ENTRY_VERSION,
-            op: Operation::Delete,
-            hour: hour_of(1_800_000_000),
-            request_id: RequestId([n; 16]),
-            outcome: Outcome::Deleted,
-            reason: None,
-            station: None,
-            service: None,
-            consent: None,
-            consent_not_after: None,
             audit_tag: Some(hex::encode([n; 32])),
+            ..EntryBody::new(
+                Operation::Delete,
+                hour_of(1_800_000_000),
+                RequestId([n; 16]),
+                Outcome::Deleted,
+            )
         };
-        let signatures = PartyId::ALL
-            .iter()
-            .map(|p| body.sign(*p, &keys[p.index()]))
-            .collect();
-        LogEntry { body, signatures }
+        LogEntry::signed(body, keys)
     }
 
     /// A log of five entries, a checkpoint cosigned by one witness, and a receipt for

@@ -11,10 +11,10 @@
 
 use ed25519_dalek::SigningKey;
 use masque_protocol::{
-    PartyId, RequestId,
+    RequestId,
     audit::audit_tag,
     consent::ConsentId,
-    entry::{ENTRY_VERSION, EntryBody, LogEntry, Operation, Outcome},
+    entry::{EntryBody, LogEntry, Operation, Outcome},
 };
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha20Rng;
@@ -133,11 +133,7 @@ impl Stream {
     }
 
     fn sign_now(&self, body: EntryBody) -> Vec<u8> {
-        let signatures = PartyId::ALL
-            .iter()
-            .map(|p| body.sign(*p, &self.keys[p.index()]))
-            .collect();
-        LogEntry { body, signatures }.to_bytes()
+        LogEntry::signed(body, &self.keys).to_bytes()
     }
 
     /// A blank body of `op` at the current hour with a fresh request id.
@@ -146,19 +142,7 @@ impl Stream {
         let mut id = [0u8; 16];
         id[..8].copy_from_slice(&self.request.to_be_bytes());
         id[8..].copy_from_slice(&self.rng.random::<[u8; 8]>());
-        EntryBody {
-            v: ENTRY_VERSION,
-            op,
-            hour: self.hour,
-            request_id: RequestId(id),
-            outcome,
-            reason: None,
-            station: None,
-            service: None,
-            consent: None,
-            consent_not_after: None,
-            audit_tag: None,
-        }
+        EntryBody::new(op, self.hour, RequestId(id), outcome)
     }
 
     /// The next audit tag of record `r` (and counts the operation).

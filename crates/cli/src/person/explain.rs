@@ -105,19 +105,7 @@ mod tests {
     use masque_protocol::{RequestId, consent::ConsentId};
 
     fn body(op: Operation, outcome: Outcome) -> EntryBody {
-        EntryBody {
-            v: 1,
-            op,
-            hour: 1_796_220_000,
-            request_id: RequestId([1; 16]),
-            outcome,
-            reason: None,
-            station: None,
-            service: None,
-            consent: None,
-            consent_not_after: None,
-            audit_tag: None,
-        }
+        EntryBody::new(op, 1_796_220_000, RequestId([1; 16]), outcome)
     }
 
     #[test]

@@ -2,23 +2,11 @@
 //! nothing, the gallery order follows the MPC gallery's swap-remove, replays are seen.
 
 use super::*;
-use masque_protocol::entry::{ENTRY_VERSION, EntryBody, Operation, Outcome};
+use masque_protocol::entry::{EntryBody, Operation, Outcome};
 use proptest::prelude::*;
 
 fn body(id: RequestId) -> EntryBody {
-    EntryBody {
-        v: ENTRY_VERSION,
-        op: Operation::Enrol,
-        hour: 0,
-        request_id: id,
-        outcome: Outcome::Enrolled,
-        reason: None,
-        station: None,
-        service: None,
-        consent: None,
-        consent_not_after: None,
-        audit_tag: None,
-    }
+    EntryBody::new(Operation::Enrol, 0, id, Outcome::Enrolled)
 }
 
 fn enrol(store: &RedbStore, n: u8, gallery_id: u64) -> [u8; 32] {
