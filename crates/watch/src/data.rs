@@ -96,7 +96,7 @@ impl ExplorerData for StoreData {
     }
 
     fn entries(&self, from: u64, limit: u64) -> Result<EntriesPage, WatchError> {
-        let size = self.store.state()?.frontier.size();
+        let size = self.store.committed_size();
         let limit = limit.min(size.saturating_sub(from));
         let entries = self
             .store

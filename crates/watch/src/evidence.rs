@@ -383,8 +383,7 @@ pub fn check(bytes: &[u8], network: &NetworkDescription) -> Result<Verdict, Watc
                     "the checkpoint at issue verifies: nothing is wrong with it",
                 ));
             };
-            let digest = <sha2::Sha256 as sha2::Digest>::digest(note.as_bytes());
-            expect_id(u64::from_be_bytes(digest[..8].try_into().expect("8 bytes")))?;
+            expect_id(crate::follow::note_key(note.as_bytes()))?;
             proves.push(format!(
                 "The checkpoint at issue does not verify: {reason}."
             ));

@@ -484,7 +484,7 @@ async fn read_chunk(reader: LogReader, first: u64, size: u64) -> Result<Vec<Vec<
 }
 
 /// A key for alerts about one checkpoint note: the first 8 bytes of its SHA-256.
-fn note_key(note: &[u8]) -> u64 {
+pub(crate) fn note_key(note: &[u8]) -> u64 {
     let digest = Sha256::digest(note);
     u64::from_be_bytes(digest[..8].try_into().expect("8 bytes"))
 }

@@ -13,6 +13,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 use serde::{Deserialize, Serialize};
@@ -80,6 +81,9 @@ pub struct Store {
     db: Mutex<Database>,
     path: PathBuf,
     archive: Archive,
+    /// The verified size as last committed (readers need it often; the state document
+    /// is large).
+    committed: AtomicU64,
 }
 
 impl std::fmt::Debug for Store {
@@ -124,6 +128,7 @@ impl Store {
             archive: Archive::open(dir, committed)?,
             db: Mutex::new(db),
             path: path.to_owned(),
+            committed: AtomicU64::new(committed),
         })
     }
 
@@ -224,6 +229,15 @@ impl Store {
                 .insert("state", state_json.as_slice())?;
             Ok(new)
         })
+        .inspect(|_| {
+            self.committed
+                .store(batch.state.frontier.size(), Ordering::Release)
+        })
+    }
+
+    /// The verified size as last committed.
+    pub fn committed_size(&self) -> u64 {
+        self.committed.load(Ordering::Acquire)
     }
 
     /// Alerts not yet delivered, oldest first, with their sequence numbers.
