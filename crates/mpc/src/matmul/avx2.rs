@@ -106,20 +106,10 @@ fn run_block<const MR: usize>(job: &mut Job<'_>, block: usize, segment: usize, f
 
 /// Every product of the job. The caller has checked [`available`].
 pub(super) fn products(mut job: Job<'_>) {
-    let queries = job.queries.len();
-    for block in job.blocks() {
-        for segment in 0..job.segments.len() {
-            let mut first = 0;
-            while first < queries {
-                let take = (queries - first).min(QUERY_BLOCK);
-                match take {
-                    4 => run_block::<4>(&mut job, block, segment, first),
-                    3 => run_block::<3>(&mut job, block, segment, first),
-                    2 => run_block::<2>(&mut job, block, segment, first),
-                    _ => run_block::<1>(&mut job, block, segment, first),
-                }
-                first += take;
-            }
-        }
-    }
+    job.for_each_query_run(QUERY_BLOCK, |job, block, segment, first, take| match take {
+        4 => run_block::<4>(job, block, segment, first),
+        3 => run_block::<3>(job, block, segment, first),
+        2 => run_block::<2>(job, block, segment, first),
+        _ => run_block::<1>(job, block, segment, first),
+    });
 }

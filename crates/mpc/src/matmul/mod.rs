@@ -281,6 +281,28 @@ impl Job<'_> {
         self.rows.start / BLOCK_ROWS..self.rows.end.div_ceil(BLOCK_ROWS)
     }
 
+    /// Calls `run(job, block, segment, first, take)` for every block, segment and run of
+    /// up to `per_run` consecutive queries (`first..first + take`): the walk of the
+    /// register-blocked SIMD kernels.
+    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))] // used by the SIMD kernels
+    pub(crate) fn for_each_query_run(
+        &mut self,
+        per_run: usize,
+        mut run: impl FnMut(&mut Self, usize, usize, usize, usize),
+    ) {
+        let queries = self.queries.len();
+        for block in self.blocks() {
+            for segment in 0..self.segments.len() {
+                let mut first = 0;
+                while first < queries {
+                    let take = (queries - first).min(per_run);
+                    run(self, block, segment, first, take);
+                    first += take;
+                }
+            }
+        }
+    }
+
     /// Writes `values[n]` (the products of query `m` with the 16 rows of `block` over
     /// segment `s`) for the rows of the block that are inside the range.
     #[inline]
