@@ -7,8 +7,6 @@
 
 mod common;
 
-use std::path::Path;
-
 use common::*;
 use masque_cred::Issuer;
 use masque_service::ServiceClient;
@@ -88,21 +86,15 @@ async fn the_operator_page_shows_real_counts_in_a_browser() {
     }
 
     // A screenshot for people to look at, kept under the target directory.
-    let shot = Path::new(env!("CARGO_TARGET_TMPDIR")).join("aid-desk-operator-page.png");
-    let _ = std::fs::remove_file(&shot);
-    let args = vec![
-        format!("--screenshot={}", shot.display()),
-        "--window-size=1024,900".into(),
-    ];
-    tokio::task::spawn_blocking(move || common::chromium::run_browser(&profile, &args, &url))
-        .await
-        .unwrap();
-    let png = std::fs::read(&shot).expect("the browser wrote no screenshot");
-    assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"), "not a PNG");
+    let png = tokio::task::spawn_blocking(move || {
+        let args = ["--window-size=1024,900".into()];
+        common::chromium::screenshot(&profile, &url, "aid-desk-operator-page.png", &args)
+    })
+    .await
+    .unwrap();
     assert!(
         png.len() > 5_000,
         "suspiciously small screenshot ({} bytes)",
         png.len()
     );
-    eprintln!("screenshot: {}", shot.display());
 }

@@ -18,7 +18,6 @@
 mod chromium;
 mod fixture;
 
-use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use axum::body::Body;
@@ -278,41 +277,31 @@ async fn the_explorer_page_shows_the_log_and_audits_in_the_browser() {
     assert!(dom.contains("aria-expanded=\"true\" aria-controls=\"alert-detail-0\""));
 
     // (f) A screenshot for people to look at, kept under the target directory.
-    let shot = Path::new(env!("CARGO_TARGET_TMPDIR")).join("watch-explorer.png");
-    let _ = std::fs::remove_file(&shot);
-    browse(
-        vec![
-            format!("--screenshot={}", shot.display()),
-            "--window-size=1280,1600".into(),
-            "--virtual-time-budget=10000".into(),
-        ],
+    let shoot = |name: &'static str, size: &str, budget: &str, url: String| {
+        let (profile, args) = (profile.clone(), [size.to_owned(), budget.to_owned()]);
+        tokio::task::spawn_blocking(move || chromium::screenshot(&profile, &url, name, &args))
+    };
+    let png = shoot(
+        "watch-explorer.png",
+        "--window-size=1280,1600",
+        "--virtual-time-budget=10000",
         format!("{base}/"),
     )
     .await
     .unwrap();
-    let png = std::fs::read(&shot).expect("the browser wrote no screenshot");
-    assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"), "not a PNG");
     assert!(
         png.len() > 5_000,
         "suspiciously small screenshot ({} bytes)",
         png.len()
     );
-    eprintln!("screenshot: {}", shot.display());
 
     // And the whole page after an audit (alerts and audit results below the fold above).
-    let shot = Path::new(env!("CARGO_TARGET_TMPDIR")).join("watch-explorer-audit.png");
-    let _ = std::fs::remove_file(&shot);
-    browse(
-        vec![
-            format!("--screenshot={}", shot.display()),
-            "--window-size=1280,3000".into(),
-            "--virtual-time-budget=15000".into(),
-        ],
+    shoot(
+        "watch-explorer-audit.png",
+        "--window-size=1280,3000",
+        "--virtual-time-budget=15000",
         format!("{base}/#audit-key={key_hex}"),
     )
     .await
     .unwrap();
-    let png = std::fs::read(&shot).expect("the browser wrote no screenshot");
-    assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"), "not a PNG");
-    eprintln!("screenshot after an audit: {}", shot.display());
 }

@@ -84,3 +84,17 @@ pub fn run_browser(profile: &Path, args: &[String], url: &str) -> String {
     }
     reader.join().unwrap()
 }
+
+/// A screenshot of `url` (with `args`: window size, time budget) written to
+/// `<target>/tmp/<name>` for people to look at; its bytes, checked to be a PNG.
+pub fn screenshot(profile: &Path, url: &str, name: &str, args: &[String]) -> Vec<u8> {
+    let shot = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
+    let _ = std::fs::remove_file(&shot);
+    let mut all = vec![format!("--screenshot={}", shot.display())];
+    all.extend_from_slice(args);
+    run_browser(profile, &all, url);
+    let png = std::fs::read(&shot).expect("the browser wrote no screenshot");
+    assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"), "not a PNG");
+    eprintln!("screenshot: {}", shot.display());
+    png
+}
