@@ -1,6 +1,8 @@
 //! Times one 640 x 640 tile through the embedded CenterFace network, node by node, and
 //! prints where the time goes (by operator) and the datum types of the costly nodes'
-//! outputs. Diagnosis only: `cargo run --release -p masque-mask --example profile_tile`.
+//! outputs. Diagnosis only: `cargo run --release -p masque-mask --example profile_tile
+//! [RUNS]`; with `TRACT_DEPTHWISE=1`, tract's own depthwise convolutions (the comparison);
+//! with `BY_NODE=1`, one line per node instead of per operator.
 
 use std::collections::HashMap;
 use std::time::Instant;
@@ -14,7 +16,15 @@ fn main() -> TractResult<()> {
         .and_then(|a| a.parse().ok())
         .unwrap_or(3);
     let t = Instant::now();
-    let model = masque_mask::detect::optimized_model()?;
+    // TRACT_DEPTHWISE=1: the model as tract alone optimises it (the comparison).
+    let model = if std::env::var_os("TRACT_DEPTHWISE").is_some() {
+        tract_onnx::onnx()
+            .model_for_read(&mut std::io::Cursor::new(masque_mask::detect::MODEL))?
+            .with_input_fact(0, f32::fact([1, 3, side, side]).into())?
+            .into_optimized()?
+    } else {
+        masque_mask::detect::optimized_model()?
+    };
     let dts: HashMap<String, usize> = model.nodes().iter().fold(HashMap::new(), |mut m, n| {
         for o in &n.outputs {
             *m.entry(format!("{:?}", o.fact.datum_type)).or_default() += 1;
