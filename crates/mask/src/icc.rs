@@ -136,7 +136,7 @@ pub fn rgb_profile(description: &str, colorants: [[f64; 3]; 3]) -> Vec<u8> {
         table.extend_from_slice(&((data_start + data.len()) as u32).to_be_bytes());
         table.extend_from_slice(&(body.len() as u32).to_be_bytes());
         data.extend_from_slice(body);
-        while data.len() % 4 != 0 {
+        while !data.len().is_multiple_of(4) {
             data.push(0);
         }
     };
