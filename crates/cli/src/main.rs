@@ -2,6 +2,7 @@
 //! the logic lives in the libraries.
 
 mod bench_e2e;
+mod bench_mask;
 mod bench_match;
 mod bench_watch;
 mod cred;
@@ -146,6 +147,8 @@ enum BenchCommand {
     /// The watchdog: entries verified and replayed per second following a large log over
     /// loopback HTTP, and its memory.
     Watch(bench_watch::BenchWatchArgs),
+    /// `masque mask`: seconds per 12-megapixel photo and per 1080p frame, peak memory.
+    Mask(bench_mask::BenchMaskArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -177,6 +180,7 @@ fn main() -> anyhow::Result<()> {
             BenchCommand::Mpc(args) => mpc::run(args),
             BenchCommand::E2e(args) => bench_e2e::run(args),
             BenchCommand::Watch(args) => bench_watch::run(args),
+            BenchCommand::Mask(args) => bench_mask::run(args),
         },
     }
 }

@@ -12,7 +12,7 @@ use std::time::Instant;
 use anyhow::Context;
 use clap::Args;
 use masque_files::{WriteOptions, write_atomic};
-use masque_mask::{DEFAULT_THRESHOLD, Detector, ManualRegion, Options, Report, Style};
+use masque_mask::{DEFAULT_THRESHOLD, Detector, ManualRegion, Options, Report, Rotations, Style};
 use serde::Serialize;
 
 use crate::output::{print_json, progress};
@@ -48,9 +48,36 @@ pub struct MaskArgs {
     /// the faces).
     #[arg(long)]
     review: bool,
+    /// Also look for faces in the photo turned by 90, 180 and 270 degrees: `auto` (the
+    /// default) unless the photo has an EXIF orientation tag, `all` always, `none` never.
+    /// Each turn costs as much again as the photo as it is.
+    #[arg(long, value_enum, default_value_t = RotationsArg::Auto)]
+    rotations: RotationsArg,
+    /// Keep a standard colour profile (sRGB or Display P3, recognised by its colorimetry)
+    /// as masque's own copy of that profile; any other profile is dropped. Without it
+    /// every profile is dropped.
+    #[arg(long)]
+    keep_icc: bool,
     /// Print the report as JSON.
     #[arg(long)]
     json: bool,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub(crate) enum RotationsArg {
+    Auto,
+    All,
+    None,
+}
+
+impl RotationsArg {
+    pub(crate) fn rotations(self) -> Rotations {
+        match self {
+            RotationsArg::Auto => Rotations::Auto,
+            RotationsArg::All => Rotations::All,
+            RotationsArg::None => Rotations::None,
+        }
+    }
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -256,6 +283,8 @@ pub fn run(args: MaskArgs) -> anyhow::Result<()> {
         style,
         threshold: args.threshold,
         review: args.review,
+        rotations: args.rotations.rotations(),
+        keep_icc: args.keep_icc,
     };
     let detector = Detector::new()?;
     let bar = progress(jobs.len() as u64, "photos");

@@ -187,3 +187,26 @@ fn a_bad_threshold_or_regions_file_is_refused_before_anything_is_written() {
     assert!(text(&run).contains("regions file"), "{}", text(&run));
     assert!(!out.exists());
 }
+
+#[test]
+fn bench_mask_reports_its_figures_as_json() {
+    // A tiny photo, one run, no 1080p frame: the figures' shape, not their values.
+    let out = masque(&[
+        "bench", "mask", "--width", "320", "--height", "240", "--runs", "1", "--frames", "0",
+        "--json",
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["width"], 320);
+    assert_eq!(v["height"], 240);
+    assert_eq!(v["seconds"].as_array().unwrap().len(), 1);
+    assert!(v["seconds_per_image_median"].as_f64().unwrap() > 0.0);
+    assert!(v["tiles_per_image"][0].as_u64().unwrap() >= 1);
+    assert!(v["faces_planted"].as_u64().unwrap() >= 1);
+    // The photo says which way is up, so `auto` tries no turn.
+    assert_eq!(v["rotations"], serde_json::json!([0]));
+    assert!(v["frames_per_second_1080p"].is_null());
+    let bad = masque(&["bench", "mask", "--width", "8", "--json"]);
+    assert!(!bad.status.success());
+    assert!(text(&bad).contains("at least 16 pixels"), "{}", text(&bad));
+}

@@ -10,7 +10,8 @@
 //!
 //! **Not guaranteed**: 16-bit and float images come out as 8 bits per channel; an
 //! animated GIF keeps its frames and delays but not its loop count; colour profiles are
-//! dropped (colours may shift slightly for wide-gamut photos).
+//! dropped unless asked to keep a standard one (colours may shift slightly for wide-gamut
+//! photos otherwise).
 
 use std::io::Cursor;
 
@@ -20,7 +21,10 @@ use image::codecs::png::PngEncoder;
 use image::codecs::tiff::TiffEncoder;
 use image::codecs::webp::WebPEncoder;
 use image::metadata::Orientation;
-use image::{AnimationDecoder, DynamicImage, Frame, ImageFormat, ImageReader, Limits, RgbaImage};
+use image::{
+    AnimationDecoder, DynamicImage, Frame, ImageDecoder, ImageEncoder, ImageFormat, ImageReader,
+    Limits, RgbaImage,
+};
 
 use crate::MaskError;
 
@@ -100,6 +104,9 @@ pub struct Decoded {
     pub frames: Vec<RgbaImage>,
     /// Each frame's delay as (numerator, denominator) milliseconds (animations only).
     pub delays: Vec<(u32, u32)>,
+    /// The embedded ICC colour profile, if the decoder found one (never written out as
+    /// is: see [`crate::icc`]).
+    pub icc: Option<Vec<u8>>,
 }
 
 fn limits() -> Limits {
@@ -138,7 +145,16 @@ pub fn decode(bytes: &[u8], orientation: Option<u16>) -> Result<Decoded, MaskErr
     }
     let mut reader = ImageReader::with_format(Cursor::new(bytes), format.image_format());
     reader.limits(limits());
-    let mut image: DynamicImage = reader.decode().map_err(decode_err)?;
+    let mut decoder = reader.into_decoder().map_err(decode_err)?;
+    // As `ImageReader::decode` does: the pixel buffer counts against the limit too.
+    let mut budget = limits();
+    budget
+        .reserve(ImageDecoder::total_bytes(&decoder))
+        .map_err(decode_err)?;
+    ImageDecoder::set_limits(&mut decoder, budget).map_err(decode_err)?;
+    // A profile that cannot be read is dropped like any unknown one.
+    let icc = ImageDecoder::icc_profile(&mut decoder).ok().flatten();
+    let mut image = DynamicImage::from_decoder(decoder).map_err(decode_err)?;
     if let Some(o) = orientation
         .and_then(|o| u8::try_from(o).ok())
         .and_then(Orientation::from_exif)
@@ -149,12 +165,13 @@ pub fn decode(bytes: &[u8], orientation: Option<u16>) -> Result<Decoded, MaskErr
         format,
         frames: vec![image.into_rgba8()],
         delays: vec![(0, 1)],
+        icc,
     })
 }
 
 fn decode_gif(bytes: &[u8], width: u32, height: u32) -> Result<Decoded, MaskError> {
     let mut decoder = GifDecoder::new(Cursor::new(bytes)).map_err(decode_err)?;
-    image::ImageDecoder::set_limits(&mut decoder, limits()).map_err(decode_err)?;
+    ImageDecoder::set_limits(&mut decoder, limits()).map_err(decode_err)?;
     let per_frame = u64::from(width) * u64::from(height);
     let (mut frames, mut delays) = (Vec::new(), Vec::new());
     for frame in decoder.into_frames() {
@@ -176,6 +193,7 @@ fn decode_gif(bytes: &[u8], width: u32, height: u32) -> Result<Decoded, MaskErro
         format: Format::Gif,
         frames,
         delays,
+        icc: None,
     })
 }
 
@@ -185,6 +203,18 @@ pub fn encode(
     frames: &[RgbaImage],
     delays: &[(u32, u32)],
 ) -> Result<Vec<u8>, MaskError> {
+    encode_with_icc(format, frames, delays, None)
+}
+
+/// Like [`encode`], with the colour profile `icc` embedded (JPEG, PNG, WebP and TIFF; a GIF
+/// gets none). Only masque's own standard profiles are passed here ([`crate::icc`]).
+pub fn encode_with_icc(
+    format: Format,
+    frames: &[RgbaImage],
+    delays: &[(u32, u32)],
+    icc: Option<&[u8]>,
+) -> Result<Vec<u8>, MaskError> {
+    let icc_err = |e: image::error::UnsupportedError| MaskError::Encode(e.to_string());
     let enc_err = |e: image::ImageError| MaskError::Encode(e.to_string());
     let first = frames
         .first()
@@ -212,9 +242,11 @@ pub fn encode(
         }
         Format::Jpeg => {
             let rgb = DynamicImage::ImageRgba8(first.clone()).into_rgb8();
-            JpegEncoder::new_with_quality(&mut out, JPEG_QUALITY)
-                .encode_image(&rgb)
-                .map_err(enc_err)?;
+            let mut encoder = JpegEncoder::new_with_quality(&mut out, JPEG_QUALITY);
+            if let Some(icc) = icc {
+                encoder.set_icc_profile(icc.to_vec()).map_err(icc_err)?;
+            }
+            encoder.encode_image(&rgb).map_err(enc_err)?;
         }
         _ => {
             let image = if opaque {
@@ -223,14 +255,29 @@ pub fn encode(
                 DynamicImage::ImageRgba8(first.clone())
             };
             match format {
-                Format::Png => image.write_with_encoder(PngEncoder::new(&mut out)),
-                Format::Webp => image.write_with_encoder(WebPEncoder::new_lossless(&mut out)),
-                _ => image.write_with_encoder(TiffEncoder::new(Cursor::new(&mut out))),
+                Format::Png => write(PngEncoder::new(&mut out), &image, icc)?,
+                Format::Webp => write(WebPEncoder::new_lossless(&mut out), &image, icc)?,
+                _ => write(TiffEncoder::new(Cursor::new(&mut out)), &image, icc)?,
             }
-            .map_err(enc_err)?;
         }
     }
     Ok(out)
+}
+
+/// Encodes `image` with `encoder`, embedding `icc` first if given.
+fn write<E: ImageEncoder>(
+    mut encoder: E,
+    image: &DynamicImage,
+    icc: Option<&[u8]>,
+) -> Result<(), MaskError> {
+    if let Some(icc) = icc {
+        encoder
+            .set_icc_profile(icc.to_vec())
+            .map_err(|e| MaskError::Encode(e.to_string()))?;
+    }
+    image
+        .write_with_encoder(encoder)
+        .map_err(|e| MaskError::Encode(e.to_string()))
 }
 
 #[cfg(test)]

@@ -39,6 +39,74 @@ pub const DEFAULT_THRESHOLD: f32 = 0.2;
 /// Two detections overlapping by at least this intersection-over-union are one face.
 pub const NMS_IOU: f32 = 0.3;
 
+/// A clockwise quarter turn of the picture, tried when it may be sideways or upside down
+/// (the network finds upright faces best).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum Turn {
+    /// The picture as it is.
+    #[serde(rename = "0")]
+    None,
+    /// Turned 90 degrees clockwise.
+    #[serde(rename = "90")]
+    Quarter,
+    /// Turned 180 degrees.
+    #[serde(rename = "180")]
+    Half,
+    /// Turned 270 degrees clockwise (90 anticlockwise).
+    #[serde(rename = "270")]
+    ThreeQuarters,
+}
+
+impl Turn {
+    /// All four turns, the picture as it is first.
+    pub const ALL: [Turn; 4] = [Turn::None, Turn::Quarter, Turn::Half, Turn::ThreeQuarters];
+
+    /// The turn in degrees, clockwise.
+    pub fn degrees(self) -> u16 {
+        match self {
+            Turn::None => 0,
+            Turn::Quarter => 90,
+            Turn::Half => 180,
+            Turn::ThreeQuarters => 270,
+        }
+    }
+
+    /// `image` turned.
+    pub fn apply(self, image: &RgbImage) -> RgbImage {
+        match self {
+            Turn::None => image.clone(),
+            Turn::Quarter => imageops::rotate90(image),
+            Turn::Half => imageops::rotate180(image),
+            Turn::ThreeQuarters => imageops::rotate270(image),
+        }
+    }
+
+    /// Where the rectangle (x, y, width, height) of a `w` x `h` picture lies once the
+    /// picture is turned.
+    pub fn forward(self, (x, y, bw, bh): Rect, w: f32, h: f32) -> Rect {
+        match self {
+            Turn::None => (x, y, bw, bh),
+            Turn::Quarter => (h - y - bh, x, bh, bw),
+            Turn::Half => (w - x - bw, h - y - bh, bw, bh),
+            Turn::ThreeQuarters => (y, w - x - bw, bh, bw),
+        }
+    }
+
+    /// Where a rectangle of the turned picture lies in the `w` x `h` picture as it is
+    /// (the inverse of [`Turn::forward`]).
+    pub fn back(self, (x, y, bw, bh): Rect, w: f32, h: f32) -> Rect {
+        match self {
+            Turn::None => (x, y, bw, bh),
+            Turn::Quarter => (y, h - x - bw, bh, bw),
+            Turn::Half => (w - x - bw, h - y - bh, bw, bh),
+            Turn::ThreeQuarters => (w - y - bh, x, bh, bw),
+        }
+    }
+}
+
+/// A rectangle: x, y, width, height in pixels.
+pub type Rect = (f32, f32, f32, f32);
+
 /// One detected face, in pixels of the upright image.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize)]
 pub struct Face {
@@ -73,9 +141,28 @@ impl Face {
 
 type Plan = TypedSimplePlan<TypedModel>;
 
+/// The embedded network for a [`TILE`] x [`TILE`] input, optimised as [`Detector`] runs it:
+/// float32 throughout (the float16 weights are cast once, when the graph is built), and
+/// its depthwise convolutions computed by masque's own kernel (see `depthwise.rs`: tract's
+/// took two thirds of the time). Public for `examples/profile_tile.rs`.
+pub fn optimized_model() -> Result<TypedModel, MaskError> {
+    let side = TILE as usize;
+    let model = || -> TractResult<TypedModel> {
+        let mut model = tract_onnx::onnx()
+            .model_for_read(&mut std::io::Cursor::new(MODEL))?
+            .with_input_fact(0, f32::fact([1, 3, side, side]).into())?
+            .into_typed()?
+            .into_decluttered()?;
+        crate::depthwise::replace(&mut model)?;
+        model.into_optimized()
+    };
+    model().map_err(|e| MaskError::Model(format!("{e:#}")))
+}
+
 /// The loaded, optimised network.
 pub struct Detector {
     plan: Plan,
+    tiles: std::sync::atomic::AtomicUsize,
 }
 
 impl std::fmt::Debug for Detector {
@@ -85,16 +172,20 @@ impl std::fmt::Debug for Detector {
 }
 
 impl Detector {
-    /// Loads the embedded model with a [`TILE`] x [`TILE`] input (about a second).
+    /// Loads the embedded model with a [`TILE`] x [`TILE`] input (a fraction of a second).
     pub fn new() -> Result<Detector, MaskError> {
-        let side = TILE as usize;
-        let plan = tract_onnx::onnx()
-            .model_for_read(&mut std::io::Cursor::new(MODEL))
-            .and_then(|m| m.with_input_fact(0, f32::fact([1, 3, side, side]).into()))
-            .and_then(|m| m.into_optimized())
-            .and_then(|m| m.into_runnable())
+        let plan = optimized_model()?
+            .into_runnable()
             .map_err(|e| MaskError::Model(format!("{e:#}")))?;
-        Ok(Detector { plan })
+        Ok(Detector {
+            plan,
+            tiles: Default::default(),
+        })
+    }
+
+    /// How many tiles the network has run since the detector was loaded (for benchmarks).
+    pub fn tiles_run(&self) -> usize {
+        self.tiles.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Finds faces in `image` scoring at least `threshold`, after non-maximum suppression,
@@ -104,13 +195,13 @@ impl Detector {
     }
 
     /// Like [`Detector::detect`], but with `areas` (x, y, width, height in image pixels)
-    /// only the tiles that overlap one of them are run: the re-check after masking looks
-    /// again only where something was covered.
+    /// only the tiles that see a pixel of one of them (at their level's resolution) are
+    /// run: the re-check after masking looks again only where pixels changed.
     pub fn detect_near(
         &self,
         image: &RgbImage,
         threshold: f32,
-        areas: Option<&[(f32, f32, f32, f32)]>,
+        areas: Option<&[Rect]>,
     ) -> Result<Vec<Face>, MaskError> {
         let mut jobs = Vec::new();
         let (w, h) = image.dimensions();
@@ -140,9 +231,15 @@ impl Detector {
                 for tx in tile_starts(img.width()) {
                     let side = TILE as f32 / scale;
                     let (x0, y0) = (tx as f32 / scale, ty as f32 / scale);
+                    // A pixel of a smaller level mixes the full-resolution pixels within
+                    // one of its own pixels (the triangle filter): grow each area by two.
+                    let m = 2.0 / scale;
                     let wanted = areas.is_none_or(|areas| {
                         areas.iter().any(|&(ax, ay, aw, ah)| {
-                            ax < x0 + side && ax + aw > x0 && ay < y0 + side && ay + ah > y0
+                            ax - m < x0 + side
+                                && ax + aw + m > x0
+                                && ay - m < y0 + side
+                                && ay + ah + m > y0
                         })
                     });
                     if wanted {
@@ -175,6 +272,40 @@ impl Detector {
         Ok(nms(all, NMS_IOU))
     }
 
+    /// Like [`Detector::detect_near`] on each of `turns` of `image`: the boxes found in a
+    /// turned copy are turned back into `image`'s pixels, and all of them go through
+    /// non-maximum suppression together.
+    pub fn detect_turned(
+        &self,
+        image: &RgbImage,
+        threshold: f32,
+        areas: Option<&[Rect]>,
+        turns: &[Turn],
+    ) -> Result<Vec<Face>, MaskError> {
+        let (w, h) = (image.width() as f32, image.height() as f32);
+        let mut all = Vec::new();
+        for &turn in turns {
+            let turned_areas: Option<Vec<Rect>> =
+                areas.map(|a| a.iter().map(|&r| turn.forward(r, w, h)).collect());
+            let faces = if turn == Turn::None {
+                self.detect_near(image, threshold, turned_areas.as_deref())?
+            } else {
+                self.detect_near(&turn.apply(image), threshold, turned_areas.as_deref())?
+            };
+            all.extend(faces.into_iter().map(|f| {
+                let (x, y, width, height) = turn.back((f.x, f.y, f.width, f.height), w, h);
+                Face {
+                    x,
+                    y,
+                    width,
+                    height,
+                    score: f.score,
+                }
+            }));
+        }
+        Ok(nms(all, NMS_IOU))
+    }
+
     /// Runs the network on the TILE x TILE window at (tx, ty) (zero-padded past the edge)
     /// and decodes its outputs into boxes in tile pixels.
     fn run_tile(
@@ -184,6 +315,8 @@ impl Detector {
         ty: u32,
         threshold: f32,
     ) -> Result<Vec<Face>, MaskError> {
+        self.tiles
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let side = TILE as usize;
         let mut input = tract_ndarray::Array4::<f32>::zeros((1, 3, side, side));
         let tw = (img.width() - tx).min(TILE);
@@ -309,6 +442,24 @@ mod tests {
         assert_eq!(*s.last().unwrap() + TILE, 2000);
         for pair in s.windows(2) {
             assert!(pair[0] + TILE >= pair[1] + OVERLAP, "{s:?}");
+        }
+    }
+
+    #[test]
+    fn turns_map_boxes_there_and_back() {
+        let (w, h) = (300.0, 200.0);
+        let b = (10.0, 20.0, 30.0, 40.0);
+        for turn in Turn::ALL {
+            assert_eq!(turn.back(turn.forward(b, w, h), w, h), b, "{turn:?}");
+        }
+        // Checked against the pixels: a single marked pixel goes where the box says.
+        let mut img = RgbImage::new(3, 2);
+        img.put_pixel(2, 0, image::Rgb([255, 0, 0]));
+        for turn in Turn::ALL {
+            let t = turn.apply(&img);
+            let (x, y, bw, bh) = turn.forward((2.0, 0.0, 1.0, 1.0), 3.0, 2.0);
+            assert_eq!((bw, bh), (1.0, 1.0));
+            assert_eq!(t.get_pixel(x as u32, y as u32).0, [255, 0, 0], "{turn:?}");
         }
     }
 

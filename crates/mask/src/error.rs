@@ -40,6 +40,9 @@ pub enum MaskError {
     /// The masked image could not be encoded.
     #[error("the masked image could not be encoded: {0}")]
     Encode(String),
+    /// The benchmark was asked for something it cannot measure.
+    #[error("invalid benchmark settings: {0}")]
+    BenchSettings(String),
     /// A manual regions file is malformed.
     #[error(
         "the regions file {path} is not valid: {reason}. Expected a JSON list like [{{\"file\": \"a.jpg\", \"x\": 10, \"y\": 20, \"width\": 50, \"height\": 60}}]"

@@ -12,6 +12,9 @@ use exif::{Context, In, Tag};
 
 use crate::codec::Format;
 
+/// How the scan names an embedded ICC colour profile.
+pub const ICC_FOUND: &str = "ICC colour profile";
+
 /// What the scan found: human-readable descriptions and the EXIF block, if any.
 #[derive(Debug, Default)]
 pub struct Scan {
@@ -95,7 +98,7 @@ fn scan_jpeg(b: &[u8], scan: &mut Scan) {
             0xE1 if body.starts_with(b"http://ns.adobe.com/xmp/extension/") => {
                 scan.add("extended XMP")
             }
-            0xE2 if body.starts_with(b"ICC_PROFILE") => scan.add("ICC colour profile"),
+            0xE2 if body.starts_with(b"ICC_PROFILE") => scan.add(ICC_FOUND),
             0xE2 if body.starts_with(b"MPF") => {
                 scan.add("MPF (secondary images, e.g. depth or gain maps)")
             }
@@ -137,7 +140,7 @@ fn scan_png(b: &[u8], scan: &mut Scan) {
                     scan.add(format!("PNG text ({})", String::from_utf8_lossy(key)));
                 }
             }
-            b"iCCP" => scan.add("ICC colour profile"),
+            b"iCCP" => scan.add(ICC_FOUND),
             b"tIME" => scan.add("PNG modification time"),
             b"caBX" => scan.add("C2PA provenance"),
             b"IEND" => return,
@@ -176,7 +179,7 @@ fn scan_webp(b: &[u8], scan: &mut Scan) {
                 scan.exif.get_or_insert_with(|| body.to_vec());
             }
             b"XMP " => scan.add("XMP"),
-            b"ICCP" => scan.add("ICC colour profile"),
+            b"ICCP" => scan.add(ICC_FOUND),
             _ => {}
         }
         at = at

@@ -173,8 +173,8 @@ fn faces_in_dark_photos_are_found() {
 
 #[test]
 fn faces_in_turned_photos_are_found() {
-    // The pipeline does not try rotated copies yet; this checks the network itself finds
-    // these two faces turned by 90, 180 and 270 degrees (clockwise).
+    // The network alone, without the pipeline's turned copies (`--rotations`, see
+    // rotations.rs): it finds these two faces turned by 90, 180 and 270 degrees (clockwise).
     for (name, (x, y, w, h)) in [
         ("astronaut.jpg", ASTRONAUT_FACE),
         ("camera.jpg", CAMERA_FACE),
