@@ -47,7 +47,13 @@ fn encrypted_wallet_round_trips_and_hides_its_contents() {
     assert_eq!(mode(&path), 0o600);
     let text = std::fs::read_to_string(&path).unwrap();
     // Markers long enough (or holding a space) never to turn up in random base64 by chance.
-    for secret in ["zoo zoo", "vote", "handle-at-custodians", "enrolled", "private-detail"] {
+    for secret in [
+        "zoo zoo",
+        "vote",
+        "handle-at-custodians",
+        "enrolled",
+        "private-detail",
+    ] {
         assert!(!text.contains(secret), "{secret} readable in {text}");
     }
     assert!(text.contains("argon2id") && text.contains("xchacha20poly1305"));
