@@ -1,9 +1,12 @@
 //! The throughput measurement behind `masque bench mpc` and the criterion bench.
 //!
 //! Builds a single-eye gallery of random codes, deals it to the three parties, runs the
-//! same batch of 1:N queries once over the in-process transport and once over loopback
-//! TLS 1.3 (one thread per party in both cases), and measures the same queries with the
-//! plaintext matcher on one core in the same run.
+//! same 1:N queries once over the in-process transport and once over loopback TLS 1.3
+//! (one thread per party in both cases), and measures the same queries with the
+//! plaintext matcher on one core in the same run. The queries come as enrolment requests
+//! (query and enrolment forms) in sessions of `batch`
+//! ([`PartyEngine::search_batch`]), so a batch also compares its members with one
+//! another; those `(batch − 1) / 2 · 31` extra comparisons per query are not counted.
 //!
 //! Comparisons per second per party-core follow the cost unit of `docs/architecture.md`
 //! (section MPC): comparisons ÷ (CPU seconds of all three parties ÷ 3). CPU time is the
@@ -12,7 +15,7 @@
 //! threads' own on-CPU time (`/proc/thread-self/schedstat`) plus the TLS I/O threads',
 //! else wall time.
 
-use crate::dealer::{QueryShare, enrolment_shares_with, query_shares_with};
+use crate::dealer::{EnrolmentShare, QueryShare, enrolment_shares_with, query_shares_with};
 use crate::engine::{EngineError, PartyEngine};
 use crate::gallery::{Gallery, RecordId};
 use crate::matmul::Kernel;
@@ -210,11 +213,15 @@ struct PartyRun {
     bits: Vec<bool>,
 }
 
-/// Runs `query` at the three parties on their own threads.
+/// One enrolment request's shares at one party: its query form and its enrolment form.
+type Request = (Vec<QueryShare>, Vec<EnrolmentShare>);
+
+/// Runs a batch of enrolment requests (1:N with the batch's own members,
+/// [`PartyEngine::search_batch`]) at the three parties on their own threads.
 fn run_parties<T: Transport + Send>(
     engines: &[PartyEngine; 3],
     transports: [T; 3],
-    queries: [&[Vec<QueryShare>]; 3],
+    queries: [&[Request]; 3],
     session: SessionId,
 ) -> Result<Vec<PartyRun>, EngineError> {
     std::thread::scope(|scope| {
@@ -226,7 +233,7 @@ fn run_parties<T: Transport + Send>(
                 scope.spawn(move || {
                     let wall = Instant::now();
                     let cpu0 = thread_cpu();
-                    let bits = engine.search(&mut net, session, queries)?;
+                    let bits = engine.search_batch(&mut net, session, queries)?;
                     let wall = wall.elapsed();
                     let cpu = match (cpu0, thread_cpu()) {
                         (Some(a), Some(b)) => b - a,
@@ -257,7 +264,7 @@ fn faults_now() -> Option<u64> {
 /// order. `io_cpu` is the CPU time of the transport's own threads so far.
 fn measure<T: Transport + Send>(
     engines: &[PartyEngine; 3],
-    queries: &[Vec<Vec<QueryShare>>; 3],
+    queries: &[Vec<Request>; 3],
     batch: usize,
     next_session: &mut u64,
     per_query: u64,
@@ -372,10 +379,16 @@ pub fn run(
     let probes: Vec<IrisCode> = (0..queries)
         .map(|_| IrisCode::random(&mut rng, MASK_DENSITY))
         .collect();
+    // Each probe comes as an enrolment request would: its query form and its
+    // enrolment form, so a batch also compares its queries with one another.
     let mut shared: [Vec<Vec<QueryShare>>; 3] = Default::default();
+    let mut requests: [Vec<Request>; 3] = Default::default();
     for probe in &probes {
-        for (p, share) in query_shares_with(probe, &mut rng).into_iter().enumerate() {
-            shared[p].push(vec![share]);
+        let queries = query_shares_with(probe, &mut rng);
+        let enrolments = enrolment_shares_with(probe, &mut rng);
+        for (p, (query, enrolment)) in queries.into_iter().zip(enrolments).enumerate() {
+            shared[p].push(vec![query.clone()]);
+            requests[p].push((vec![query], vec![enrolment]));
         }
     }
     let per_query = (eyes * ROTATION_COUNT) as u64;
@@ -412,7 +425,7 @@ pub fn run(
         }
         let (in_process, bits) = measure(
             &engines,
-            &shared,
+            &requests,
             batch,
             &mut next_session,
             per_query,
@@ -424,7 +437,7 @@ pub fn run(
             Some(nodes) => {
                 let (figures, bits) = measure(
                     &engines,
-                    &shared,
+                    &requests,
                     batch,
                     &mut next_session,
                     per_query,

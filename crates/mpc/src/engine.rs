@@ -12,9 +12,10 @@
 //! 3. OR over rotations, AND over the two eyes, then (1:N) OR over records, all on shares.
 //! 4. One bit per query (1:N) or per query–record pair (1:1) is opened.
 //!
-//! Comparisons are laid out `[rotation][eye][pair]` (for 1:N, pair = `record · nq +
-//! query`) so each reduction combines the outermost index. Nothing here is stored or changed by a query, so a failed query
-//! (a [`NetError`]) leaves the engine as it was.
+//! Comparisons are laid out `[rotation][eye][pair]` (for 1:N, pair = `row · nq + query`,
+//! the rows being the stored records and, for a batch of enrolments, the batch's own
+//! enrolments) so each reduction combines the outermost index. Nothing here is stored or
+//! changed by a query, so a failed query (a [`NetError`]) leaves the engine as it was.
 
 use crate::coverage::{CountableForm, gate_templates};
 use crate::dealer::{EnrolmentShare, EyeShare, QueryShare};
@@ -176,7 +177,46 @@ impl PartyEngine {
         session: SessionId,
         queries: &[Vec<QueryShare>],
     ) -> Result<Vec<bool>, EngineError> {
-        self.run(net, session, queries, Plan::Search(0..self.gallery.len()))
+        let plan = Plan::Search {
+            slots: 0..self.gallery.len(),
+            batch: None,
+        };
+        self.run(net, session, queries, plan)
+    }
+
+    /// 1:N for a batch of enrolments, the batch's own members included: for each request
+    /// (the query shares and the enrolment shares of one template), whether its query
+    /// matches a stored record **or the enrolment of an earlier request of the batch**,
+    /// so two requests of one person that arrive together cannot both pass as unique.
+    ///
+    /// The first request is judged against the stored records only; a later one that
+    /// matches an earlier one is a duplicate even if the earlier one is itself refused
+    /// (it matched a stored record, which this one then almost surely matches too): the
+    /// conservative answer. The comparisons with earlier requests run in the same
+    /// threshold pass as the stored ones and are ORed in before the single opening, so
+    /// one bit per request is opened, as for [`PartyEngine::search`]: which record or
+    /// which request matched stays hidden. The caller must already have checked that
+    /// each request's two forms encode one template ([`PartyEngine::same_templates`]).
+    /// `session` as for [`PartyEngine::search`].
+    pub fn search_batch(
+        &self,
+        net: &mut dyn Transport,
+        session: SessionId,
+        requests: &[(Vec<QueryShare>, Vec<EnrolmentShare>)],
+    ) -> Result<Vec<bool>, EngineError> {
+        // The batch's enrolments as a small gallery of their own, so the same kernels
+        // compare every query with them; it lives (and is wiped) with this call.
+        let mut batch = Gallery::new(self.gallery.party(), self.gallery.mode());
+        batch.set_kernel(self.gallery.kernel());
+        for (index, (_, enrolment)) in requests.iter().enumerate() {
+            batch.insert(RecordId(index as u64), enrolment)?;
+        }
+        let queries: Vec<Vec<QueryShare>> = requests.iter().map(|(q, _)| q.clone()).collect();
+        let plan = Plan::Search {
+            slots: 0..self.gallery.len(),
+            batch: Some(batch),
+        };
+        self.run(net, session, &queries, plan)
     }
 
     /// 1:1: whether the query matches record `id` (`session` as for
@@ -317,7 +357,7 @@ impl PartyEngine {
             return Ok(Vec::new());
         }
         let protocol = match plan {
-            Plan::Search(_) => Protocol::Search,
+            Plan::Search { .. } => Protocol::Search,
             Plan::Pairs(_) => Protocol::Verify,
         };
         let mut s = self.start(net, session, protocol)?;
@@ -360,7 +400,7 @@ impl PartyEngine {
         let mut both = vec![Z16(0); 2 * total];
         for side in 0..eyes {
             match plan {
-                Plan::Search(slots) => {
+                Plan::Search { slots, batch } => {
                     let prepared: Vec<Zeroizing<Vec<u16>>> = {
                         let _t = timer(Phase::QueryPreparation);
                         queries.iter().map(|q| prepare_query(&q[side])).collect()
@@ -383,6 +423,27 @@ impl PartyEngine {
                             }
                         },
                     );
+                    // The batch's enrolments are rows `records + earlier`; only the
+                    // pairs with an earlier request are kept, the others stay zero
+                    // shares, whose comparison decides "no match".
+                    let earlier_rows = plan.batch_rows(nq);
+                    if let Some(batch) = batch.as_ref().filter(|_| earlier_rows > 0) {
+                        let records = slots.len();
+                        batch.dot_products_each(
+                            side,
+                            &rows,
+                            0..earlier_rows,
+                            |segment, m, first, raw| {
+                                let (r, q) = (m / nq, m % nq);
+                                let base = segment * total + (r * eyes + side) * pairs + q;
+                                for (k, &v) in raw.iter().enumerate().take(q.saturating_sub(first))
+                                {
+                                    let row = records + first + k;
+                                    both[base + row * nq] = segment_value(segment, v);
+                                }
+                            },
+                        );
+                    }
                 }
                 Plan::Pairs(slots) => {
                     for (pair, &slot) in slots.iter().enumerate() {
@@ -436,7 +497,7 @@ impl PartyEngine {
         let per_eye = or_groups(s, &matches, eyes * pairs)?;
         let per_pair = and_groups(s, &per_eye, pairs)?;
         match plan {
-            Plan::Search(_) => or_groups(s, &per_pair, queries.len()),
+            Plan::Search { .. } => or_groups(s, &per_pair, queries.len()),
             Plan::Pairs(_) => Ok(per_pair),
         }
     }
@@ -481,18 +542,34 @@ fn row(prepared: &[u16], rotation: usize) -> &[u16] {
 
 /// Which comparisons a query session makes.
 enum Plan {
-    /// Every query against every record in the slots; pairs are `record · nq + query`.
-    Search(Range<usize>),
+    /// Every query against every record in `slots`, and with `batch` (the enrolment
+    /// shares of the batch's requests, in query order) each query `q` also against the
+    /// enrolments of the queries before it. Pairs are `row · nq + query`: rows
+    /// `0..slots.len()` are the records, then [`Plan::batch_rows`] rows of the batch's
+    /// enrolments (pair `(records + i, q)` is compared only when `i < q`).
+    Search {
+        slots: Range<usize>,
+        batch: Option<Gallery>,
+    },
     /// Query `i` against the record in slot `slots[i]` only.
     Pairs(Vec<usize>),
 }
 
 impl Plan {
-    /// Query–record pairs compared, for `nq` queries.
+    /// Query–record pairs laid out, for `nq` queries.
     fn pairs(&self, nq: usize) -> usize {
         match self {
-            Plan::Search(slots) => slots.len() * nq,
+            Plan::Search { slots, .. } => (slots.len() + self.batch_rows(nq)) * nq,
             Plan::Pairs(slots) => slots.len(),
+        }
+    }
+
+    /// Rows of batch enrolments a 1:N of `nq` queries compares with: every request but
+    /// the last is some later request's "earlier" one.
+    fn batch_rows(&self, nq: usize) -> usize {
+        match self {
+            Plan::Search { batch: Some(_), .. } => nq.saturating_sub(1),
+            _ => 0,
         }
     }
 }

@@ -141,6 +141,11 @@ impl Gallery {
         self.party
     }
 
+    /// Whether records hold one eye or two.
+    pub fn mode(&self) -> EyeMode {
+        self.mode
+    }
+
     /// Eyes per record.
     pub fn eyes(&self) -> usize {
         self.sides.len()

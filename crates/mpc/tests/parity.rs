@@ -288,6 +288,141 @@ fn one_to_many(mode: EyeMode, seed: u64) {
     assert!(matched > 200 && matched < NEAR_PAIRS - 200, "{matched}");
 }
 
+/// Each party's requests (query shares, enrolment shares) of each template.
+fn deal_requests(
+    templates: &[Vec<IrisCode>],
+    rng: &mut ChaCha20Rng,
+) -> [Vec<(Vec<QueryShare>, Vec<EnrolmentShare>)>; 3] {
+    let queries = deal_queries(templates, rng);
+    let mut out: [Vec<(Vec<QueryShare>, Vec<EnrolmentShare>)>; 3] = Default::default();
+    for (t, template) in templates.iter().enumerate() {
+        let per_eye: Vec<[EnrolmentShare; 3]> = template
+            .iter()
+            .map(|c| enrolment_shares_seeded(c, rng))
+            .collect();
+        for p in PartyId::ALL {
+            let own = per_eye.iter().map(|s| s[p.index()].clone()).collect();
+            out[p.index()].push((queries[p.index()][t].clone(), own));
+        }
+    }
+    out
+}
+
+/// The plaintext answer for request `j` of `batch`: it matches a stored record, or the
+/// template of an earlier request of its batch.
+fn batch_oracle(c: &Custodians, mode: EyeMode, batch: &[Vec<IrisCode>], j: usize) -> (bool, bool) {
+    let m = matcher();
+    let query = query_of(&batch[j]);
+    let stored = m.search(&c.plain, &query).unwrap().is_match;
+    let mut earlier = IrisGallery::new(mode);
+    for (i, template) in batch[..j].iter().enumerate() {
+        let id = RecordId(i as u64);
+        match template.as_slice() {
+            [one] => earlier.insert_eye(id, one).unwrap(),
+            [left, right] => earlier
+                .insert_pair(
+                    id,
+                    &EyePair {
+                        left: left.clone(),
+                        right: right.clone(),
+                    },
+                )
+                .unwrap(),
+            _ => unreachable!("one or two eyes"),
+        }
+    }
+    let in_batch = (0..j).any(|i| {
+        m.verify(&earlier, RecordId(i as u64), &query)
+            .unwrap()
+            .unwrap()
+            .is_match
+    });
+    (stored, in_batch)
+}
+
+/// Batches of enrolments (`search_batch`) of 1 to 12 requests: fresh people, people
+/// near (or clearly at) a stored record, and people near an earlier request of the same
+/// batch, at random and near the threshold. Every opened bit must be the plaintext
+/// search OR the plaintext 1:1 against each earlier request.
+fn batched_enrolments(mode: EyeMode, seed: u64) {
+    let mut rng = ChaCha20Rng::seed_from_u64(seed);
+    let c = Custodians::enrol(mode, 20, &mut rng);
+    let eyes = c.stored[0].len();
+    let (mut only_in_batch, mut near_in_batch, mut unique) = (0, 0, 0);
+    for b in 0..60 {
+        let size = [1, 2, 3, 4, 6, 9, 12][b % 7];
+        let mut batch: Vec<Vec<IrisCode>> = Vec::new();
+        let mut near = Vec::new();
+        for j in 0..size {
+            let roll: f64 = rng.random();
+            let is_near = rng.random_bool(0.5);
+            let template = if roll < 0.2 {
+                probe_for(&c.stored[rng.random_range(0..20)], is_near, &mut rng)
+            } else if roll < 0.65 && j > 0 {
+                let earlier = batch[rng.random_range(0..j)].clone();
+                probe_for(&earlier, is_near, &mut rng)
+            } else {
+                (0..eyes).map(|_| random_code(&mut rng)).collect()
+            };
+            near.push(is_near && (0.2..0.65).contains(&roll) && j > 0);
+            batch.push(template);
+        }
+        let requests = deal_requests(&batch, &mut rng);
+        let got = c.run(|e, net, sid| {
+            e.search_batch(net, sid, &requests[e.gallery().party().index()])
+                .unwrap()
+        });
+        assert_eq!(got.len(), size);
+        for (j, &bit) in got.iter().enumerate() {
+            let (stored, in_batch) = batch_oracle(&c, mode, &batch, j);
+            assert_eq!(bit, stored || in_batch, "batch {b} request {j}");
+            only_in_batch += usize::from(in_batch && !stored);
+            near_in_batch += usize::from(in_batch && !stored && near[j]);
+            unique += usize::from(!bit);
+        }
+    }
+    // Each outcome occurs often, so agreement is not agreement on a constant.
+    assert!(only_in_batch > 15, "{only_in_batch}");
+    assert!(near_in_batch > 5, "{near_in_batch}");
+    assert!(unique > 60, "{unique}");
+}
+
+#[test]
+fn batched_enrolments_single_eye() {
+    batched_enrolments(EyeMode::SingleEye, 5);
+}
+
+#[test]
+fn batched_enrolments_two_eyes() {
+    batched_enrolments(EyeMode::TwoEyes, 6);
+}
+
+/// With nothing stored, only the batch's own members can make a request a duplicate:
+/// the first of two equal templates is unique, the second is not; a lone request is
+/// unique without any comparison.
+#[test]
+fn batch_on_an_empty_gallery() {
+    let mut rng = ChaCha20Rng::seed_from_u64(7);
+    let c = Custodians::enrol(EyeMode::SingleEye, 0, &mut rng);
+    let person = vec![random_code(&mut rng)];
+    let other = vec![random_code(&mut rng)];
+    for (batch, want) in [
+        (vec![person.clone()], vec![false]),
+        (
+            vec![person.clone(), other.clone(), person.clone()],
+            vec![false, false, true],
+        ),
+        (vec![other.clone(), other], vec![false, true]),
+    ] {
+        let requests = deal_requests(&batch, &mut rng);
+        let got = c.run(|e, net, sid| {
+            e.search_batch(net, sid, &requests[e.gallery().party().index()])
+                .unwrap()
+        });
+        assert_eq!(got, want);
+    }
+}
+
 #[test]
 fn one_to_one_single_eye() {
     one_to_one(EyeMode::SingleEye, 1);
