@@ -117,19 +117,7 @@ impl Custodians {
                     shares.iter().map(|s| s[p.index()].clone()).collect();
                 engines[p.index()].insert(RecordId(k as u64), &own).unwrap();
             }
-            let id = RecordId(k as u64);
-            match mode {
-                EyeMode::SingleEye => plain.insert_eye(id, &codes[0]).unwrap(),
-                EyeMode::TwoEyes => plain
-                    .insert_pair(
-                        id,
-                        &EyePair {
-                            left: codes[0].clone(),
-                            right: codes[1].clone(),
-                        },
-                    )
-                    .unwrap(),
-            }
+            insert_plain(&mut plain, RecordId(k as u64), &codes);
             stored.push(codes);
         }
         Self {
@@ -137,6 +125,16 @@ impl Custodians {
             plain,
             stored,
         }
+    }
+
+    /// `search_batch` of `batch` (each request's query and enrolment forms dealt afresh)
+    /// at the three parties.
+    fn search_batch(&self, batch: &[Vec<IrisCode>], rng: &mut ChaCha20Rng) -> Vec<bool> {
+        let requests = deal_requests(batch, rng);
+        self.run(|e, net, sid| {
+            e.search_batch(net, sid, &requests[e.gallery().party().index()])
+                .unwrap()
+        })
     }
 
     /// Runs `f` at the three parties over a fresh in-process network; all three must
@@ -155,6 +153,23 @@ impl Custodians {
         let first = got.remove(0);
         assert!(got.iter().all(|g| *g == first), "parties disagree");
         first
+    }
+}
+
+/// Enrols `eyes` (one or two) as record `id` of the plaintext gallery.
+fn insert_plain(plain: &mut IrisGallery, id: RecordId, eyes: &[IrisCode]) {
+    match eyes {
+        [one] => plain.insert_eye(id, one).unwrap(),
+        [left, right] => plain
+            .insert_pair(
+                id,
+                &EyePair {
+                    left: left.clone(),
+                    right: right.clone(),
+                },
+            )
+            .unwrap(),
+        _ => unreachable!("one or two eyes"),
     }
 }
 
@@ -316,20 +331,7 @@ fn batch_oracle(c: &Custodians, mode: EyeMode, batch: &[Vec<IrisCode>], j: usize
     let stored = m.search(&c.plain, &query).unwrap().is_match;
     let mut earlier = IrisGallery::new(mode);
     for (i, template) in batch[..j].iter().enumerate() {
-        let id = RecordId(i as u64);
-        match template.as_slice() {
-            [one] => earlier.insert_eye(id, one).unwrap(),
-            [left, right] => earlier
-                .insert_pair(
-                    id,
-                    &EyePair {
-                        left: left.clone(),
-                        right: right.clone(),
-                    },
-                )
-                .unwrap(),
-            _ => unreachable!("one or two eyes"),
-        }
+        insert_plain(&mut earlier, RecordId(i as u64), template);
     }
     let in_batch = (0..j).any(|i| {
         m.verify(&earlier, RecordId(i as u64), &query)
@@ -367,11 +369,7 @@ fn batched_enrolments(mode: EyeMode, seed: u64) {
             near.push(is_near && (0.2..0.65).contains(&roll) && j > 0);
             batch.push(template);
         }
-        let requests = deal_requests(&batch, &mut rng);
-        let got = c.run(|e, net, sid| {
-            e.search_batch(net, sid, &requests[e.gallery().party().index()])
-                .unwrap()
-        });
+        let got = c.search_batch(&batch, &mut rng);
         assert_eq!(got.len(), size);
         for (j, &bit) in got.iter().enumerate() {
             let (stored, in_batch) = batch_oracle(&c, mode, &batch, j);
@@ -414,12 +412,7 @@ fn batch_on_an_empty_gallery() {
         ),
         (vec![other.clone(), other], vec![false, true]),
     ] {
-        let requests = deal_requests(&batch, &mut rng);
-        let got = c.run(|e, net, sid| {
-            e.search_batch(net, sid, &requests[e.gallery().party().index()])
-                .unwrap()
-        });
-        assert_eq!(got, want);
+        assert_eq!(c.search_batch(&batch, &mut rng), want);
     }
 }
 
