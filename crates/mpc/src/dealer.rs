@@ -73,7 +73,7 @@ impl<Form> std::fmt::Debug for EyeShare<Form> {
 
 impl<Form> Zeroize for EyeShare<Form> {
     fn zeroize(&mut self) {
-        self.groups.zeroize();
+        crate::wipe::wipe(&mut self.groups);
     }
 }
 
@@ -281,6 +281,19 @@ mod tests {
 
     /// Nothing masked: every code element of the encoding is +1 or -1.
     const UNMASKED: f64 = 1.0;
+
+    #[test]
+    fn zeroize_wipes_a_shares_groups() {
+        let mut rng = ChaCha20Rng::seed_from_u64(9);
+        let code = IrisCode::random(&mut rng, UNMASKED);
+        let [mut share, ..] = query_shares_seeded(&code, &mut rng);
+        assert!(share.groups().iter().any(|g| *g != Gr4::default()));
+        share.zeroize();
+        assert!(
+            share.groups().is_empty(),
+            "the groups are wiped and dropped"
+        );
+    }
 
     #[test]
     fn shares_reconstruct_to_the_encoding_and_round_trip_as_bytes() {

@@ -35,11 +35,11 @@ use crate::ring::{Z16, Z32};
 use crate::session::{SessionError, SessionLedger};
 use crate::share::ShareVec;
 use crate::validate::{ElementForm, TemplatePair, same_templates, validate_templates};
+use crate::wipe::Wiped;
 use masque_template::iris::ROTATION_COUNT;
 use masque_template::matcher::EyeMode;
 use masque_template::{CoverageGate, FixedPointRule};
 use std::ops::Range;
-use zeroize::Zeroizing;
 
 /// Why a query or gallery change failed.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -393,15 +393,15 @@ impl PartyEngine {
 
     /// Both dot products of every comparison, code then mask, in one vector (so one
     /// re-sharing message carries them all), in the layout `[rotation][eye][pair]`.
-    fn dot_products(&self, queries: &[Vec<QueryShare>], plan: &Plan) -> Vec<Z16> {
+    fn dot_products(&self, queries: &[Vec<QueryShare>], plan: &Plan) -> Wiped<Z16> {
         let (eyes, nq) = (self.gallery.eyes(), queries.len());
         let pairs = plan.pairs(nq);
         let total = ROTATION_COUNT * eyes * pairs;
-        let mut both = vec![Z16(0); 2 * total];
+        let mut both = Wiped::zeroed(2 * total);
         for side in 0..eyes {
             match plan {
                 Plan::Search { slots, batch } => {
-                    let prepared: Vec<Zeroizing<Vec<u16>>> = {
+                    let prepared: Vec<Wiped<u16>> = {
                         let _t = timer(Phase::QueryPreparation);
                         queries.iter().map(|q| prepare_query(&q[side])).collect()
                     };
@@ -473,7 +473,7 @@ impl PartyEngine {
         let (eyes, pairs) = (self.gallery.eyes(), plan.pairs(queries.len()));
         let total = ROTATION_COUNT * eyes * pairs;
         // The local additive shares of every dot product: wiped when done.
-        let both = Zeroizing::new(self.dot_products(queries, plan));
+        let both = self.dot_products(queries, plan);
         let _t = timer(Phase::Threshold);
         // The comparisons are independent until the OR over rotations: re-share and
         // threshold them a chunk at a time, so every vector of the circuits stays a few

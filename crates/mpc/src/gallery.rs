@@ -17,11 +17,11 @@ use crate::matmul::{Kernel, PackedRows, QueryRows, products, row_products};
 use crate::party::PartyId;
 use crate::profile::{Phase, timer};
 use crate::ring::Z16;
+use crate::wipe::Wiped;
 use masque_template::matcher::EyeMode;
 use rayon::prelude::*;
 use std::collections::HashMap;
 use std::ops::Range;
-use zeroize::Zeroizing;
 
 /// The column segments of a stored row: code elements, then mask elements.
 const SEGMENT_ENDS: [usize; 2] = [CODE_ELEMENTS, ELEMENTS];
@@ -208,7 +208,7 @@ impl Gallery {
             return Err(GalleryError::Duplicate(id.0));
         }
         for (side, eye) in self.sides.iter_mut().zip(eyes) {
-            let row = Zeroizing::new(stored_row(eye.groups()));
+            let row = Wiped::new(stored_row(eye.groups()));
             side.push(&row).expect("rows of ELEMENTS values");
         }
         self.slots.insert(id, self.ids.len());
@@ -283,10 +283,10 @@ impl Gallery {
         // Spans of whole kernel groups run on the rayon pool; each writes its own
         // `[segment][row][record]` block, handed out below.
         let spans: Vec<Range<usize>> = spans(slots.clone());
-        let parts: Vec<Zeroizing<Vec<u16>>> = spans
+        let parts: Vec<Wiped<u16>> = spans
             .par_iter()
             .map(|span| {
-                let mut part = Zeroizing::new(vec![0u16; 2 * m * span.len()]);
+                let mut part = Wiped::zeroed(2 * m * span.len());
                 products(
                     self.kernel,
                     &queries,
@@ -318,7 +318,7 @@ impl Gallery {
         rows: &[&[u16]],
         slot: usize,
     ) -> (Vec<Z16>, Vec<Z16>) {
-        let mut out = Zeroizing::new(vec![0u16; 2 * rows.len()]);
+        let mut out = Wiped::zeroed(2 * rows.len());
         row_products(&self.sides[side], slot, rows, &SEGMENT_ENDS, &mut out)
             .expect("shapes checked by the engine");
         split_segments(&out, rows.len())

@@ -25,7 +25,15 @@ pub const DEGREE: usize = 4;
 
 /// An element `c0 + c1 X + c2 X^2 + c3 X^3` of GR(2^16, 4).
 #[derive(Clone, Copy, PartialEq, Eq, Default, Zeroize)]
+#[repr(transparent)]
 pub struct Gr4(pub [u16; DEGREE]);
+
+// SAFETY: `repr(transparent)` over `[u16; 4]`: every bit pattern is a valid element,
+// all-zero included, with no padding; `Copy` and `'static`. Lets share vectors be wiped
+// as words (`crate::wipe`, tested there and in `dealer`).
+unsafe impl bytemuck::Zeroable for Gr4 {}
+// SAFETY: as above.
+unsafe impl bytemuck::Pod for Gr4 {}
 
 impl std::fmt::Debug for Gr4 {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -15,8 +15,8 @@ use crate::dealer::QueryShare;
 use crate::encode::{ELEMENTS, rotate_into};
 use crate::galois::Gr4;
 use crate::shamir::lagrange_at_zero;
+use crate::wipe::Wiped;
 use masque_template::iris::{ROTATION_COUNT, ROTATIONS};
-use zeroize::Zeroizing;
 
 /// The rows of one query share, one per rotation in [`ROTATIONS`] order, back to back
 /// ([`ELEMENTS`] values each): for each packed group, the four coefficients of
@@ -24,16 +24,16 @@ use zeroize::Zeroizing;
 ///
 /// The forms are computed once; each rotation is then [`rotate_into`], two copies per
 /// block of 200 groups.
-pub fn prepare_query(share: &QueryShare) -> Zeroizing<Vec<u16>> {
+pub fn prepare_query(share: &QueryShare) -> Wiped<u16> {
     let lambda = lagrange_at_zero(share.party());
-    let forms: Zeroizing<Vec<u16>> = Zeroizing::new(
+    let forms: Wiped<u16> = Wiped::new(
         share
             .groups()
             .iter()
             .flat_map(|&u| (lambda * u).trace_form())
             .collect(),
     );
-    let mut rows = Zeroizing::new(vec![0u16; ROTATION_COUNT * ELEMENTS]);
+    let mut rows = Wiped::zeroed(ROTATION_COUNT * ELEMENTS);
     for (row, r) in rows.chunks_exact_mut(ELEMENTS).zip(ROTATIONS) {
         rotate_into(&forms, r, row);
     }

@@ -46,6 +46,7 @@ pub mod session;
 pub mod shamir;
 pub mod share;
 pub mod validate;
+pub mod wipe;
 
 /// The operating system's generator: the only source production code deals shares and
 /// seeds from. Seeded generators are reachable only through the `*_seeded` functions of

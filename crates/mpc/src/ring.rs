@@ -59,6 +59,14 @@ macro_rules! ring {
         #[repr(transparent)]
         pub struct $name(pub $raw);
 
+        // SAFETY: `repr(transparent)` over a primitive integer: every bit pattern is a
+        // valid value, all-zero included, there is no padding, and the type is `Copy`
+        // and `'static`. Lets large vectors of elements be wiped as words
+        // (`crate::wipe`); tested there.
+        unsafe impl bytemuck::Zeroable for $name {}
+        // SAFETY: as above.
+        unsafe impl bytemuck::Pod for $name {}
+
         // Ring elements are often secret shares: never print them.
         impl std::fmt::Debug for $name {
             fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
