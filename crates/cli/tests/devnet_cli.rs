@@ -1,7 +1,7 @@
 //! `masque devnet` as a person runs it: one command brings up a seeded network of real
 //! processes; SIGTERM stops all of them; a second run reuses the directory.
 
-mod common;
+use crate::common;
 
 use masque_client::Custodians;
 use masque_cred::wire::WireObject;

@@ -1,7 +1,7 @@
 //! The network end to end: three custodian processes, a log and a witness on loopback,
 //! driven through the custodians' API as a station and a wallet would.
 
-mod common;
+use crate::common;
 
 use common::network::{Network, http};
 use ed25519_dalek::SigningKey;

@@ -4,7 +4,7 @@
 //! a log, a witness and two relying parties on loopback. Every command runs with
 //! `--json` and its output must parse.
 
-mod common;
+use crate::common;
 
 use common::network::{Network, Proc, start};
 use masque_template::synth::{IrisPopulation, iris::IrisModel};

@@ -6,9 +6,8 @@
 //! not; the explorer page, rendered in headless Chromium, finds the person's own entries
 //! with their audit key.
 
-#[path = "../../service/tests/common/chromium.rs"]
-mod chromium;
-mod common;
+use crate::chromium;
+use crate::common;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;

@@ -4,7 +4,7 @@
 //! interoperate (commit on one, sign on the other, prove on either, verify on either) and
 //! compute the same pseudonyms.
 
-mod common;
+use crate::common;
 
 use common::*;
 use masque_cred::{

@@ -3,7 +3,7 @@
 //! used before it stays used, a nonce issued before it can still be used once, and
 //! expired nonces are pruned.
 
-mod common;
+use crate::common;
 
 use common::*;
 use masque_cred::backend::fast::Fast;

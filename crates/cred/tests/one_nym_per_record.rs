@@ -5,7 +5,7 @@
 //! pseudonym. Deletion and re-enrolment (a new record) start over with new pseudonyms.
 //! Each behaviour runs once per backend.
 
-mod common;
+use crate::common;
 
 use common::*;
 use masque_cred::backend::fast::Fast;

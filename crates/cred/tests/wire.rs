@@ -1,7 +1,7 @@
 //! Serialisation: every object round-trips through its compact form, a restored object
 //! still works, and malformed input gets its own typed error (never a panic).
 
-mod common;
+use crate::common;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;

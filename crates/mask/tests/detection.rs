@@ -2,7 +2,7 @@
 //! size and scaled down to small faces, and the adversary's check: after masking, the
 //! same detector finds no face inside any masked region.
 
-mod common;
+use crate::common;
 
 use common::*;
 use image::imageops::{self, FilterType};

@@ -5,14 +5,14 @@
 //! that `docs/BENCHMARKS.md` ("Masking (issue 13)") reproduces:
 //!
 //! ```sh
-//! cargo test --release -p masque-mask --test evaluation -- --nocapture
+//! cargo test --release -p masque-mask --test integration evaluation:: -- --nocapture
 //! ```
 //!
 //! A face counts as found when a detection overlaps its box by an IoU above 0.4 (as in
 //! `detection.rs`); a detection counts as a false positive when it overlaps no face by an
 //! IoU above 0.2 (a loose box on a real face is not a false alarm).
 
-mod common;
+use crate::common;
 
 use common::*;
 use image::imageops::{self, FilterType};

@@ -1,7 +1,7 @@
 //! Hostile input: truncated and malformed files of every format and decompression bombs
 //! give a clear error (never a panic, never the original passed through), quickly.
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 

@@ -2,7 +2,7 @@
 //! description) comes out as masque's own copy of that profile, nothing of the planted one
 //! surviving; an unknown profile is dropped; without the option every profile is dropped.
 
-mod common;
+use crate::common;
 
 use std::io::Cursor;
 

@@ -1,7 +1,7 @@
 //! Metadata: planted EXIF (GPS, make, model, serial, dates, thumbnail), XMP, IPTC, APP11,
 //! comments and trailing data must not survive masking; orientation must be applied.
 
-mod common;
+use crate::common;
 
 use common::*;
 use image::{Rgb, RgbImage, Rgba, RgbaImage};

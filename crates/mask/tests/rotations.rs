@@ -2,7 +2,7 @@
 //! and which turns are tried for which picture (`auto`: all four unless the photo has an
 //! EXIF orientation tag).
 
-mod common;
+use crate::common;
 
 use common::*;
 use image::{DynamicImage, GenericImageView};

@@ -3,7 +3,7 @@
 //! (nearly masked queries that the fixed-point rule matches with strangers); and gated
 //! decisions against the plaintext fractional rule with its minimum overlap.
 
-mod common;
+use crate::common;
 
 use common::{on_three, share_person};
 use masque_mpc::PartyId;

@@ -1,6 +1,6 @@
 //! The embedding mode against the template crate's fixed-point cosine rule.
 
-mod common;
+use crate::common;
 
 use common::on_three;
 use masque_mpc::PartyId;

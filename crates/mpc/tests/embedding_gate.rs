@@ -3,7 +3,7 @@
 //! ±2^14 (which would wrap the engine's arithmetic) are refused; random hostile vectors
 //! agree with the twin.
 
-mod common;
+use crate::common;
 
 use common::on_three;
 use masque_mpc::embedding::EmbeddingEngine;

@@ -1,6 +1,6 @@
 //! The engine end to end over the in-process transport, against the plaintext matcher.
 
-mod common;
+use crate::common;
 
 use common::{on_three, share_person};
 use masque_mpc::PartyId;

@@ -11,7 +11,7 @@
 //! rotation to `flips / overlap`; the other rotations of uniformly random codes sit near
 //! 0.5. Unrelated codes are mixed into the random pairs.
 
-mod common;
+use crate::common;
 
 use common::on_three;
 use masque_mpc::PartyId;

@@ -2,7 +2,7 @@
 //! at every party before anything is sent, before and after the engines restart with
 //! their file-backed ledgers; and the refusal leaves the engines usable.
 
-mod common;
+use crate::common;
 
 use common::{on_three, share_person};
 use masque_mpc::PartyId;

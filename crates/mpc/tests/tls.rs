@@ -1,7 +1,7 @@
 //! The engine end to end over loopback TLS (three nodes in this process, one thread per
 //! party), against the plaintext matcher, with several queries multiplexed at once.
 
-mod common;
+use crate::common;
 
 use common::share_person;
 use masque_mpc::PartyId;
@@ -243,7 +243,7 @@ fn queries_running_at_once_share_the_connections() {
 }
 
 /// Loopback throughput and round-trip time of the transport itself (a measurement, not a
-/// check): `cargo test --release -p masque-mpc --test tls -- --ignored --nocapture`.
+/// check): `cargo test --release -p masque-mpc --test integration tls:: -- --ignored --nocapture`.
 #[test]
 #[ignore = "a measurement; run with --release -- --ignored --nocapture"]
 fn loopback_throughput() {
@@ -301,7 +301,7 @@ fn loopback_throughput() {
 
 /// One 1:N query against a gallery of random single-eye records, in process and over
 /// loopback TLS (a measurement, not a check):
-/// `cargo test --release -p masque-mpc --test tls -- --ignored --nocapture`.
+/// `cargo test --release -p masque-mpc --test integration tls:: -- --ignored --nocapture`.
 #[test]
 #[ignore = "a measurement; run with --release -- --ignored --nocapture"]
 fn engine_in_process_and_over_tls() {

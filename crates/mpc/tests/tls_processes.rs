@@ -7,7 +7,7 @@
 //! its own key, runs a 1:N and a 1:1 query and prints the bits it opened. The parent
 //! checks that all three printed the plaintext matcher's answers and exited with 0.
 
-mod common;
+use crate::common;
 
 use common::share_person;
 use masque_mpc::PartyId;
@@ -28,7 +28,7 @@ use std::time::{Duration, Instant};
 
 const PARTY_VAR: &str = "MASQUE_TLS_TEST_PARTY";
 const DIR_VAR: &str = "MASQUE_TLS_TEST_DIR";
-const CHILD: &str = "tls_child";
+const CHILD: &str = "tls_processes::tls_child";
 /// The production threshold.
 const T: f64 = Threshold::DEFAULT.value();
 

@@ -2,7 +2,7 @@
 //! any iris code pass in both forms; shares off a degree-1 polynomial, and consistent
 //! shares of values no iris encoding has, are refused, each in a batch with honest ones.
 
-mod common;
+use crate::common;
 
 use common::{on_three, share_person};
 use masque_mpc::PartyId;

@@ -1,7 +1,7 @@
 //! The aid desk end to end: one claim per person per round, rounds unlinkable, claims
 //! durable across restarts, the operator's round opening.
 
-mod common;
+use crate::common;
 
 use common::*;
 use masque_cred::{EnrolmentQuarter, Issuer};

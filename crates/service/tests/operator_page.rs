@@ -5,7 +5,7 @@
 //! Needs chromium: `apt-get install -y chromium` (CI installs it in `.ci/run`); set
 //! `MASQUE_CHROMIUM` to use another Chromium-based browser binary.
 
-mod common;
+use crate::common;
 
 use common::*;
 use masque_cred::Issuer;

@@ -1,7 +1,7 @@
 //! Property tests: the request parsers never panic, and no malformed request stores
 //! anything.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 

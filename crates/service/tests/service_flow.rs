@@ -1,7 +1,7 @@
 //! The relying party end to end: real credentials, real servers on loopback, the
 //! library's client.
 
-mod common;
+use crate::common;
 
 use common::*;
 use masque_cred::{Issuer, WireObject};

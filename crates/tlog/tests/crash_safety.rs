@@ -6,7 +6,7 @@
 //! every acknowledged entry must be at its acknowledged index. A second test kills a real
 //! child process (abort) between every pair of filesystem writes and resumes.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 
@@ -146,7 +146,12 @@ fn killed_process_resumes_consistently() {
         let fs = FsStorage::new(dir.path()).unwrap();
         drop(Log::create(fs, ORIGIN, log_key()).unwrap());
         let status = std::process::Command::new(&exe)
-            .args(["--exact", "crash_child", "--nocapture", "--test-threads=1"])
+            .args([
+                "--exact",
+                "crash_safety::crash_child",
+                "--nocapture",
+                "--test-threads=1",
+            ])
             .env(CHILD_ENV, format!("{at}:{}", dir.path().display()))
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())

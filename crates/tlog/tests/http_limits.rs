@@ -3,7 +3,7 @@
 //! mid-body is dropped (and what it sent is not appended), and the connection cap holds
 //! further clients back until a slot frees.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 use std::time::Duration;

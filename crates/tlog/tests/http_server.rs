@@ -2,7 +2,7 @@
 //! tiles with the spec's headers, tiles beyond the checkpoint refused, and a witness
 //! cosigning over HTTP.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 use std::time::Duration;

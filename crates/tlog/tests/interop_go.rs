@@ -7,7 +7,7 @@
 //! `go` is not installed locally the test prints why and passes without checking; in
 //! CI (`CI` set) a missing `go` is a failure.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::Command;

@@ -1,7 +1,7 @@
 //! The log writer end to end: batched appends, proofs that verify against the signed
 //! checkpoint, entries read back, reopening, and refusal of oversized entries.
 
-mod common;
+use crate::common;
 
 use common::{ORIGIN, log_key};
 use masque_tlog::checkpoint;

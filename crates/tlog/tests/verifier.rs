@@ -1,7 +1,7 @@
 //! The client verifier: log signature plus k-of-n witness quorum, remembered checkpoint,
 //! consistency demanded to move forward, forks and rollbacks detected.
 
-mod common;
+use crate::common;
 
 use common::{ORIGIN, log_key};
 use masque_tlog::cosignature::CosignatureSigner;

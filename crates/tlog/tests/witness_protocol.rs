@@ -1,7 +1,7 @@
 //! tlog-witness add-checkpoint: every status code of the spec, the atomic per-origin
 //! state, and the log-side client (409 recovery, cosignature checking) in-process.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 

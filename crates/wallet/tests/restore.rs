@@ -1,7 +1,7 @@
 //! Restoring a wallet from its recovery phrase restores every key: record keys, audit keys
 //! and tags, and the credential seed, checked here down to the pseudonym a service sees.
 
-mod common;
+use crate::common;
 
 use common::*;
 use masque_cred::{

@@ -1,7 +1,7 @@
 //! The wallet file as a person's machine sees it: created once, reopened, encrypted or
 //! not, mode 0600, one writer, and every kind of damage an error rather than a panic.
 
-mod common;
+use crate::common;
 
 use std::os::unix::fs::PermissionsExt;
 

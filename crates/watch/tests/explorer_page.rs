@@ -14,9 +14,8 @@
 //! `MASQUE_CHROMIUM` to use another Chromium-based browser binary, and
 //! `MASQUE_BROWSER_LOG=1` to see the browser's log (console messages, script errors).
 
-#[path = "../../service/tests/common/chromium.rs"]
-mod chromium;
-mod fixture;
+use crate::chromium;
+use crate::fixture;
 
 use std::sync::{Arc, Mutex};
 

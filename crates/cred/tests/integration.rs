@@ -1,0 +1,12 @@
+//! masque-cred's integration tests, built as one binary: one compile and link of the
+//! crate and its dependencies instead of one per file, and tests of different files
+//! run side by side. Each module is one file of flows; run one module with
+//! `cargo test -p masque-cred --test integration <module>::`.
+
+mod common;
+
+mod backends_agree;
+mod behaviour;
+mod durable_replay;
+mod one_nym_per_record;
+mod wire;
