@@ -171,6 +171,104 @@ fn enrol_verify_consent_delete_and_concurrent_enrolments_across_three_custodian_
     assert_eq!(outcomes, [Outcome::Duplicate, Outcome::Enrolled]);
 }
 
+/// P0's counter `name` from its `/metrics`.
+fn p0_counter(network: &Network, name: &str) -> u64 {
+    let url = format!("http://{}/metrics", network.layout.api_addr(PartyId::P0));
+    let (status, body) = common::network::http_get(&url);
+    assert_eq!(status, 200);
+    let text = String::from_utf8(body).unwrap();
+    text.lines()
+        .find(|l| l.starts_with(&format!("masque_node_{name}{{")))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no {name} in\n{text}"))
+}
+
+/// Ten enrolments sent at once run as one batch (P0 waits up to 5 s for ten): two
+/// captures each of three people, two other people under one record key, and two more
+/// people. Each person is enrolled once, the second capture is a duplicate whichever
+/// order the batch has, the shared record key is refused for its second user, and the
+/// records the batch stored match their people 1:1 afterwards.
+#[test]
+fn enrolments_sent_together_run_as_one_batch_and_each_person_is_enrolled_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let network = Network::start_with_limits(
+        dir.path(),
+        &["desk"],
+        "max_batch = 10\nbatch_window_ms = 5000",
+    );
+    let client = Custodians::new(network.description.clone(), Duration::from_secs(120));
+    let population = IrisPopulation::generate(&IrisModel::default(), 11, 7, 3, &|| {});
+    let rt = runtime();
+    let desk = station(&network, "desk");
+    let shared_key = new_signing_key();
+    // (person, capture, record key)
+    let mut requests: Vec<(usize, usize, SigningKey)> = Vec::new();
+    for person in 0..3 {
+        requests.push((person, 0, new_signing_key()));
+        requests.push((person, 1, new_signing_key()));
+    }
+    requests.push((3, 0, shared_key.clone()));
+    requests.push((4, 0, shared_key.clone()));
+    requests.push((5, 0, new_signing_key()));
+    requests.push((6, 0, new_signing_key()));
+    let client = std::sync::Arc::new(client);
+    let outcomes: Vec<(Outcome, Option<Refusal>)> = rt.block_on(async {
+        let sends: Vec<_> = requests
+            .iter()
+            .enumerate()
+            .map(|(i, (person, k, key))| {
+                let (client, desk, key) = (client.clone(), desk.clone(), key.clone());
+                let eyes = capture(&population, *person, *k);
+                tokio::spawn(async move {
+                    let done = client
+                        .enrol(&desk, &key, &[i as u8; 32], &eyes)
+                        .await
+                        .unwrap();
+                    (done.outcome(), done.reason())
+                })
+            })
+            .collect();
+        let mut outcomes = Vec::new();
+        for send in sends {
+            outcomes.push(send.await.unwrap());
+        }
+        outcomes
+    });
+    assert_eq!(p0_counter(&network, "enrolment_batches_total"), 1);
+    assert_eq!(p0_counter(&network, "batched_enrolments_total"), 10);
+    for person in 0..3 {
+        let mut pair = [outcomes[2 * person].0, outcomes[2 * person + 1].0];
+        pair.sort_by_key(|o| format!("{o:?}"));
+        assert_eq!(
+            pair,
+            [Outcome::Duplicate, Outcome::Enrolled],
+            "person {person}"
+        );
+    }
+    let mut shared = [outcomes[6], outcomes[7]];
+    shared.sort_by_key(|o| format!("{o:?}"));
+    assert_eq!(
+        shared,
+        [
+            (Outcome::Enrolled, None),
+            (Outcome::Refused, Some(Refusal::RecordExists))
+        ]
+    );
+    assert_eq!(outcomes[8].0, Outcome::Enrolled);
+    assert_eq!(outcomes[9].0, Outcome::Enrolled);
+    // The stored records are their people's: a third capture matches 1:1.
+    for (i, (person, _, key)) in requests.iter().enumerate() {
+        if outcomes[i].0 != Outcome::Enrolled {
+            continue;
+        }
+        let again = rt
+            .block_on(client.verify(key, &capture(&population, *person, 2), None))
+            .unwrap();
+        assert_eq!(again.outcome(), Outcome::Match, "request {i}");
+    }
+}
+
 #[test]
 fn unsigned_forged_replayed_oversized_and_misdirected_requests_get_clear_4xx_and_store_nothing() {
     let dir = tempfile::tempdir().unwrap();

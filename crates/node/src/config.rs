@@ -16,6 +16,8 @@
 //! outcome_wait_s = 600               # how long a request may queue and run
 //! station_requests_per_minute = 600
 //! record_requests_per_minute = 30
+//! max_batch = 16                    # enrolments P0 runs as one 1:N computation
+//! batch_window_ms = 0                # how long P0 waits for more to join a lone one
 //! ```
 //!
 //! Relative paths are relative to the directory of the config file.
@@ -80,6 +82,13 @@ pub struct Limits {
     pub station_requests_per_minute: u32,
     /// Requests about one record per minute.
     pub record_requests_per_minute: u32,
+    /// The most enrolments P0 runs together as one batch (one 1:N computation that also
+    /// compares them with each other); 1 turns batching off.
+    pub max_batch: usize,
+    /// How long P0 waits for more enrolments to join one that is queued alone
+    /// (milliseconds). 0: a batch is what queued while the previous round ran, so a
+    /// quiet network adds no latency.
+    pub batch_window_ms: u64,
 }
 
 impl Default for Limits {
@@ -90,6 +99,8 @@ impl Default for Limits {
             outcome_wait_s: 600,
             station_requests_per_minute: 600,
             record_requests_per_minute: 30,
+            max_batch: 16,
+            batch_window_ms: 0,
         }
     }
 }
@@ -179,6 +190,18 @@ impl NodeConfig {
                 "must be 10 to 3600 seconds".into(),
             ));
         }
+        if limits.max_batch == 0 || limits.max_batch > 256 {
+            return Err(field(
+                "limits.max_batch",
+                "must be 1 (no batching) to 256 enrolments".into(),
+            ));
+        }
+        if limits.batch_window_ms > 10_000 {
+            return Err(field(
+                "limits.batch_window_ms",
+                "must be at most 10000 milliseconds".into(),
+            ));
+        }
         if limits.station_requests_per_minute == 0 || limits.record_requests_per_minute == 0 {
             return Err(field("limits", "request rates must be positive".into()));
         }
@@ -247,6 +270,12 @@ hpke_key = "p1/hpke.key"
         let err =
             NodeConfig::parse(&format!("{GOOD}\n[limits]\nmpc_timeout_s = 0\n"), path).unwrap_err();
         assert!(err.to_string().contains("mpc_timeout_s"), "{err}");
+        let err =
+            NodeConfig::parse(&format!("{GOOD}\n[limits]\nmax_batch = 0\n"), path).unwrap_err();
+        assert!(err.to_string().contains("max_batch"), "{err}");
+        let c =
+            NodeConfig::parse(&format!("{GOOD}\n[limits]\nbatch_window_ms = 250\n"), path).unwrap();
+        assert_eq!((c.limits.max_batch, c.limits.batch_window_ms), (16, 250));
         let err = NodeConfig::parse(&GOOD.replace("mpc_dir = \"mpc\"\n", ""), path).unwrap_err();
         assert!(err.to_string().contains("mpc_dir"), "{err}");
     }

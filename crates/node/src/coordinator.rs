@@ -1,6 +1,6 @@
 //! The all-or-nothing protocol. P0 coordinates; P1 and P2 follow.
 //!
-//! One request at a time, in the order P0 received them:
+//! One request (or batch of enrolments) at a time, in the order P0 received them:
 //!
 //! 1. P0 takes a sequence number (durably) and sends the run order to P1 and P2; all
 //!    three take the request out of their inbox, run it (the MPC checks for requests
@@ -14,6 +14,17 @@
 //!    and sends the decision (with the entry and its receipt) to P1 and P2, which apply
 //!    theirs.
 //!
+//! Enrolments queued together run as one **batch** (up to `limits.max_batch`, waiting
+//! `limits.batch_window_ms` for more): each member gets its own sequence number and
+//! gallery id, P1 and P2 get one batch order, the three custodians run one MPC in which
+//! each member is compared with the stored records and with the members before it (so
+//! two enrolments of one person in a batch end as one `enrolled` and one `duplicate`),
+//! and write a prepared record per member. P0 then decides each member on its own, in
+//! batch order, exactly as steps 2 and 3; if a custodian could not prepare the batch,
+//! every member is aborted. A member that is aborted after the MPC (its peers' entries
+//! disagree) may have made a later member of the same person a `duplicate`: the
+//! conservative answer, and the person enrols again.
+//!
 //! After a crash: P0 commits its prepared records that have a commit decision and
 //! aborts (and records abort for) the others; P1 and P2 ask P0 about prepared records
 //! older than a few seconds and do what it says, P0 answering abort for anything it
@@ -23,10 +34,10 @@
 
 use crate::flow;
 use crate::node::Node;
-use crate::store::Decision;
+use crate::store::{Decision, Prepared};
 use masque_protocol::{
     PartyId, RequestId,
-    api::{DecideOrder, DecisionAnswer, OperationResult, RunOrder, Vote},
+    api::{BatchOrder, BatchVotes, DecideOrder, DecisionAnswer, OperationResult, RunOrder, Vote},
     entry::{LogEntry, hour_of},
     request::{RequestAuth, unix_now},
 };
@@ -66,32 +77,91 @@ pub async fn call_peer(
         .map_err(|e| e.to_string())
 }
 
-/// P0's loop: runs queued requests one at a time, forever. A committed request's answer
-/// waits for its receipt (the witnesses' cosignature) on a task of its own, so the next
-/// request runs meanwhile.
+/// P0's loop: runs queued requests one at a time (enrolments queued together as one
+/// batch), forever. A committed request's answer waits for its receipt (the witnesses'
+/// cosignature) on a task of its own, so the next request runs meanwhile.
 pub async fn run(node: Arc<Node>, mut queue: mpsc::UnboundedReceiver<RequestId>) {
-    while let Some(id) = queue.recv().await {
-        *node.active.lock().unwrap_or_else(|p| p.into_inner()) = Some(id);
+    let mut held = None;
+    loop {
+        let id = match held.take() {
+            Some(id) => id,
+            None => match queue.recv().await {
+                Some(id) => id,
+                None => return,
+            },
+        };
+        let (batch, next) = gather(&node, id, &mut queue).await;
+        held = next;
+        *node.active.lock().unwrap_or_else(|p| p.into_inner()) = batch.clone();
         let started = std::time::Instant::now();
-        let result = round(&node, id).await;
+        let results = if batch.len() == 1 {
+            vec![round(&node, id).await]
+        } else {
+            node.metrics.batches.inc();
+            node.metrics.batched.add(batch.len() as u64);
+            round_batch(&node, &batch).await
+        };
         node.metrics.round.record(started.elapsed());
-        *node.active.lock().unwrap_or_else(|p| p.into_inner()) = None;
-        match result {
-            Ok((mut answer, index)) => {
-                node.metrics.commits.inc();
-                let node = node.clone();
-                tokio::spawn(async move {
-                    answer.receipt = node
-                        .receipt(&id, answer.entry.as_bytes(), index, RECEIPT_WAIT)
-                        .await;
-                    node.inbox.finish(&id, Ok(answer));
-                });
-            }
-            Err(reason) => {
-                node.metrics.aborts.inc();
-                tracing::warn!("request {id} aborted: {reason}");
-                node.inbox.finish(&id, Err(reason));
-            }
+        node.active
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
+        for (id, result) in batch.into_iter().zip(results) {
+            finish(&node, id, result);
+        }
+    }
+}
+
+/// The batch that starts with `first`: if it is an enrolment, the enrolments queued
+/// right behind it (waiting up to the configured window for more), up to the
+/// configured size. A request that is not an enrolment ends the batch and is handed
+/// back to run next.
+async fn gather(
+    node: &Node,
+    first: RequestId,
+    queue: &mut mpsc::UnboundedReceiver<RequestId>,
+) -> (Vec<RequestId>, Option<RequestId>) {
+    let limits = &node.config.limits;
+    let mut batch = vec![first];
+    if limits.max_batch < 2 || !node.inbox.is_enrolment(&first) {
+        return (batch, None);
+    }
+    let deadline = tokio::time::Instant::now() + Duration::from_millis(limits.batch_window_ms);
+    while batch.len() < limits.max_batch {
+        let next = match queue.try_recv() {
+            Ok(id) => Some(id),
+            Err(_) if limits.batch_window_ms > 0 => tokio::time::timeout_at(deadline, queue.recv())
+                .await
+                .ok()
+                .flatten(),
+            Err(_) => None,
+        };
+        match next {
+            Some(id) if node.inbox.is_enrolment(&id) => batch.push(id),
+            Some(id) => return (batch, Some(id)),
+            None => break,
+        }
+    }
+    (batch, None)
+}
+
+/// Hands a request's end to its waiting handler: a commit after its receipt.
+fn finish(node: &Arc<Node>, id: RequestId, result: Result<(OperationResult, Option<u64>), String>) {
+    match result {
+        Ok((mut answer, index)) => {
+            node.metrics.commits.inc();
+            let node = node.clone();
+            tokio::spawn(async move {
+                answer.receipt = node
+                    .receipt(&id, answer.entry.as_bytes(), index, RECEIPT_WAIT)
+                    .await;
+                node.inbox.finish(&id, Ok(answer));
+            });
+        }
+        Err(reason) => {
+            node.metrics.aborts.inc();
+            tracing::warn!("request {id} aborted: {reason}");
+            node.inbox.finish(&id, Err(reason));
         }
     }
 }
@@ -143,29 +213,48 @@ async fn round(node: &Arc<Node>, id: RequestId) -> Result<(OperationResult, Opti
         peer_vote(node, PartyId::P1, &order),
         peer_vote(node, PartyId::P2, &order)
     );
-    let verdict = (|| {
-        let prepared = own.map_err(|e| format!("P0: {e}"))?;
-        let mut signatures = vec![prepared.entry.sign(PartyId::P0, &node.signing)];
-        for (peer, vote) in [(PartyId::P1, v1), (PartyId::P2, v2)] {
-            let vote = vote?;
-            if vote.signature.custodian != peer {
-                return Err(format!("{peer} signed as {}", vote.signature.custodian));
-            }
-            prepared
-                .entry
-                .verify_signature(&vote.signature, &node.network.custodian(peer).signing_key)
-                .map_err(|_| format!("{peer} computed another outcome or entry than P0"))?;
-            signatures.push(vote.signature);
+    let signed = own
+        .map_err(|e| format!("P0: {e}"))
+        .and_then(|prepared| signed_entry(node, &prepared, v1, v2));
+    decide(node, id, signed).await
+}
+
+/// The log entry of `prepared` with the three custodians' signatures, if both peers
+/// voted and signed the entry P0 computed.
+fn signed_entry(
+    node: &Node,
+    prepared: &Prepared,
+    v1: Result<Vote, String>,
+    v2: Result<Vote, String>,
+) -> Result<(LogEntry, Option<String>), String> {
+    let mut signatures = vec![prepared.entry.sign(PartyId::P0, &node.signing)];
+    for (peer, vote) in [(PartyId::P1, v1), (PartyId::P2, v2)] {
+        let vote = vote?;
+        if vote.signature.custodian != peer {
+            return Err(format!("{peer} signed as {}", vote.signature.custodian));
         }
-        Ok((
-            LogEntry {
-                body: prepared.entry.clone(),
-                signatures,
-            },
-            prepared.issued.clone(),
-        ))
-    })();
-    let (entry, credential) = match verdict {
+        prepared
+            .entry
+            .verify_signature(&vote.signature, &node.network.custodian(peer).signing_key)
+            .map_err(|_| format!("{peer} computed another outcome or entry than P0"))?;
+        signatures.push(vote.signature);
+    }
+    Ok((
+        LogEntry {
+            body: prepared.entry.clone(),
+            signatures,
+        },
+        prepared.issued.clone(),
+    ))
+}
+
+/// Commits request `id` with its signed entry, or aborts it everywhere with the reason.
+async fn decide(
+    node: &Arc<Node>,
+    id: RequestId,
+    signed: Result<(LogEntry, Option<String>), String>,
+) -> Result<(OperationResult, Option<u64>), String> {
+    let (entry, credential) = match signed {
         Ok(done) => done,
         Err(reason) => {
             abort(node, id, &reason).await;
@@ -217,6 +306,120 @@ async fn round(node: &Arc<Node>, id: RequestId) -> Result<(OperationResult, Opti
         },
         index,
     ))
+}
+
+/// Runs a batch of enrolments: one sequence number per member, one batch order to P1
+/// and P2, one MPC for all at each custodian, then each member decided on its own (in
+/// batch order, so the gallery grows as it would one by one). If a custodian could not
+/// prepare the batch, every member is aborted.
+async fn round_batch(
+    node: &Arc<Node>,
+    ids: &[RequestId],
+) -> Vec<Result<(OperationResult, Option<u64>), String>> {
+    type Outcome = Result<(OperationResult, Option<u64>), String>;
+    let mut results: Vec<Option<Outcome>> = ids.iter().map(|_| None).collect();
+    let mut ops = Vec::new();
+    let mut positions = Vec::new();
+    for (k, id) in ids.iter().enumerate() {
+        match node.inbox.take(id, Duration::ZERO).await {
+            Some(op) => {
+                ops.push((*id, op));
+                positions.push(k);
+            }
+            None => results[k] = Some(Err("the request left the inbox before it ran".into())),
+        }
+    }
+    let store = node.store.clone();
+    let count = ops.len();
+    let numbers = tokio::task::spawn_blocking(move || {
+        let sequences = (0..count)
+            .map(|_| store.take_sequence())
+            .collect::<Result<Vec<u64>, _>>()?;
+        Ok::<_, crate::store::StoreError>((sequences, store.next_record_id()?))
+    })
+    .await
+    .map_err(|e| e.to_string())
+    .and_then(|r| r.map_err(|e| e.to_string()));
+    let hour = hour_of(unix_now());
+    let outcomes: Vec<Outcome> = match numbers {
+        Err(e) => ops
+            .iter()
+            .map(|_| Err(format!("P0 could not sequence the batch: {e}")))
+            .collect(),
+        Ok((sequences, base)) => {
+            let members: Vec<(RunOrder, crate::inbox::PendingOp)> = ops
+                .into_iter()
+                .zip(sequences)
+                .enumerate()
+                .map(|(k, ((request_id, op), sequence))| {
+                    let order = RunOrder {
+                        request_id,
+                        sequence,
+                        hour,
+                        gallery_id: base + k as u64,
+                    };
+                    (order, op)
+                })
+                .collect();
+            let order = BatchOrder {
+                members: members.iter().map(|(o, _)| o.clone()).collect(),
+            };
+            let (own, v1, v2) = tokio::join!(
+                flow::prepare_enrolments(node.clone(), members),
+                batch_votes(node, PartyId::P1, &order),
+                batch_votes(node, PartyId::P2, &order)
+            );
+            let mut outcomes = Vec::with_capacity(order.members.len());
+            match (own, v1, v2) {
+                (Ok(prepared), Ok(v1), Ok(v2)) => {
+                    for ((p, a), b) in prepared.iter().zip(v1).zip(v2) {
+                        let signed = signed_entry(node, p, Ok(a), Ok(b));
+                        outcomes.push(decide(node, p.request_id, signed).await);
+                    }
+                }
+                (own, v1, v2) => {
+                    let reason = [own.err().map(|e| format!("P0: {e}")), v1.err(), v2.err()]
+                        .into_iter()
+                        .flatten()
+                        .collect::<Vec<_>>()
+                        .join("; ");
+                    for member in &order.members {
+                        outcomes.push(decide(node, member.request_id, Err(reason.clone())).await);
+                    }
+                }
+            }
+            outcomes
+        }
+    };
+    for (k, outcome) in positions.into_iter().zip(outcomes) {
+        results[k] = Some(outcome);
+    }
+    results
+        .into_iter()
+        .map(|r| r.unwrap_or_else(|| Err("the batch ended without deciding it".into())))
+        .collect()
+}
+
+/// A peer's votes on a batch: one per member, or why it has none.
+async fn batch_votes(node: &Node, peer: PartyId, order: &BatchOrder) -> Result<Vec<Vote>, String> {
+    let body = serde_json::to_vec(order).expect("an order serialises");
+    let (status, answer) = call_peer(node, peer, "POST", "/v1/peer/run-batch", body).await?;
+    if status != 200 {
+        return Err(format!(
+            "{peer} refused ({status}): {}",
+            problem_detail(&answer)
+        ));
+    }
+    let votes: BatchVotes = serde_json::from_slice(&answer)
+        .map_err(|e| format!("{peer} answered something else than votes: {e}"))?;
+    if votes.votes.len() != order.members.len() {
+        return Err(format!(
+            "{peer} voted on {} of the batch's {} members",
+            votes.votes.len(),
+            order.members.len()
+        ));
+    }
+    Ok(votes.votes)
 }
 
 async fn abort(node: &Arc<Node>, id: RequestId, reason: &str) {
@@ -277,7 +480,12 @@ pub fn answer_decision(
             Decision::Abort => DecisionAnswer::Abort,
         });
     }
-    if *node.active.lock().unwrap_or_else(|p| p.into_inner()) == Some(*id) {
+    if node
+        .active
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .contains(id)
+    {
         return Ok(DecisionAnswer::Pending);
     }
     // Never decided and not running: P0 can no longer commit it (presumed abort).

@@ -51,6 +51,149 @@ fn tag(meta: &RecordMeta) -> Option<String> {
     Some(hex::encode(audit_tag(&meta.audit_key, meta.operations)))
 }
 
+/// Runs enrolments ordered as one batch (`BatchOrder`; a lone enrolment is a batch of
+/// one) and prepares each: the checks without shares first (the record key is new, also
+/// within the batch; the gallery id is in step), then one MPC for the members that got
+/// that far (`Mpc::enrolments`, in the first member's sessions), then each member's
+/// entry and prepared record.
+pub async fn prepare_enrolments(
+    node: Arc<Node>,
+    members: Vec<(RunOrder, PendingOp)>,
+) -> Result<Vec<Prepared>, FlowError> {
+    tokio::task::spawn_blocking(move || prepare_enrolments_blocking(&node, members))
+        .await
+        .map_err(|e| FlowError::Worker(e.to_string()))?
+}
+
+/// A batch member that reached the MPC: its index among the requests sent to it.
+struct Candidate {
+    record_key: [u8; 32],
+    audit_key: [u8; 32],
+    shares: Vec<Vec<u8>>,
+    request: usize,
+}
+
+fn prepare_enrolments_blocking(
+    node: &Node,
+    members: Vec<(RunOrder, PendingOp)>,
+) -> Result<Vec<Prepared>, FlowError> {
+    let store = node.store.as_ref();
+    let party = node.party;
+    let Some(first) = members.first().map(|(order, _)| order.sequence) else {
+        return Ok(Vec::new());
+    };
+    let next = store.next_record_id()?;
+    let mut keys = std::collections::HashSet::new();
+    let mut requests = Vec::new();
+    let mut entries = Vec::with_capacity(members.len());
+    for (k, (order, op)) in members.into_iter().enumerate() {
+        let PendingOp::Enrol {
+            record_key,
+            station,
+            payload,
+        } = op
+        else {
+            return Err(FlowError::OutOfStep(format!(
+                "request {} of a batch of enrolments is not an enrolment",
+                order.request_id
+            )));
+        };
+        let mut body = EntryBody::new(
+            Operation::Enrol,
+            order.hour,
+            order.request_id,
+            Outcome::Refused,
+        );
+        body.station = Some(station);
+        let expected = next + k as u64;
+        if order.gallery_id != expected {
+            return Err(FlowError::OutOfStep(format!(
+                "member {k} of the batch would get gallery id {expected} here, the coordinator says {}",
+                order.gallery_id
+            )));
+        }
+        // A key stored already, or taken by an earlier member of this batch.
+        let candidate = if store.record(&record_key)?.is_some() || !keys.insert(record_key) {
+            body.reason = Some(Refusal::RecordExists);
+            None
+        } else {
+            let query = decode_query(party, &payload.query)?;
+            let enrolment = decode_enrolment(party, &payload.enrolment)?;
+            let audit_key = payload
+                .audit_key
+                .ok_or_else(|| FlowError::OutOfStep("an enrolment without audit key".into()))?;
+            requests.push((query, enrolment));
+            Some(Candidate {
+                record_key,
+                audit_key,
+                shares: payload.enrolment.clone(),
+                request: requests.len() - 1,
+            })
+        };
+        entries.push((order, body, candidate));
+    }
+    let verdicts = if requests.is_empty() {
+        Vec::new()
+    } else {
+        node.metrics
+            .mpc
+            .time(|| node.mpc.enrolments(first, &requests))?
+    };
+    drop(requests);
+    let mut prepared = Vec::with_capacity(entries.len());
+    for (order, mut body, candidate) in entries {
+        let action = match candidate {
+            None => Action::Nothing,
+            Some(c) => match verdicts[c.request] {
+                Verdict::Pass => {
+                    body.outcome = Outcome::Enrolled;
+                    let mut meta = RecordMeta {
+                        gallery_id: order.gallery_id,
+                        audit_key: c.audit_key,
+                        operations: 0,
+                        enrolled_hour: order.hour,
+                        issued: false,
+                        self_match_hour: None,
+                    };
+                    body.audit_tag = tag(&meta);
+                    meta.operations = 1;
+                    Action::Enrol {
+                        record_key: c.record_key,
+                        meta,
+                        shares: c.shares,
+                    }
+                }
+                Verdict::Fail => {
+                    body.outcome = Outcome::Duplicate;
+                    Action::Nothing
+                }
+                Verdict::Invalid => {
+                    body.reason = Some(Refusal::InvalidTemplate);
+                    Action::Nothing
+                }
+                Verdict::LowCoverage => {
+                    body.reason = Some(Refusal::LowCoverage);
+                    Action::Nothing
+                }
+            },
+        };
+        let member = Prepared {
+            request_id: order.request_id,
+            sequence: order.sequence,
+            prepared_at: unix_now(),
+            action,
+            entry: body,
+            issued: None,
+        };
+        store.prepare(&member)?;
+        prepared.push(member);
+    }
+    if node.party != masque_protocol::PartyId::P0 {
+        crate::failpoint::hit("peer-after-prepare");
+    }
+    Ok(prepared)
+}
+
 fn prepare_blocking(node: &Node, order: &RunOrder, op: PendingOp) -> Result<Prepared, FlowError> {
     let store = node.store.as_ref();
     let party = node.party;
@@ -71,61 +214,13 @@ fn prepare_blocking(node: &Node, order: &RunOrder, op: PendingOp) -> Result<Prep
             station,
             payload,
         } => {
-            body.station = Some(station);
-            if store.record(&record_key)?.is_some() {
-                refuse(&mut body, Refusal::RecordExists);
-                Action::Nothing
-            } else {
-                let next = store.next_record_id()?;
-                if next != order.gallery_id {
-                    return Err(FlowError::OutOfStep(format!(
-                        "the next gallery id here is {next}, the coordinator's is {}",
-                        order.gallery_id
-                    )));
-                }
-                let query = decode_query(party, &payload.query)?;
-                let enrolment = decode_enrolment(party, &payload.enrolment)?;
-                let audit_key = payload
-                    .audit_key
-                    .ok_or_else(|| FlowError::OutOfStep("an enrolment without audit key".into()))?;
-                let verdict = node
-                    .metrics
-                    .mpc
-                    .time(|| node.mpc.enrolment(order.sequence, &query, &enrolment))?;
-                match verdict {
-                    Verdict::Pass => {
-                        body.outcome = Outcome::Enrolled;
-                        let meta = RecordMeta {
-                            gallery_id: order.gallery_id,
-                            audit_key,
-                            operations: 0,
-                            enrolled_hour: order.hour,
-                            issued: false,
-                            self_match_hour: None,
-                        };
-                        body.audit_tag = tag(&meta);
-                        let mut meta = meta;
-                        meta.operations = 1;
-                        Action::Enrol {
-                            record_key,
-                            meta,
-                            shares: payload.enrolment.clone(),
-                        }
-                    }
-                    Verdict::Fail => {
-                        body.outcome = Outcome::Duplicate;
-                        Action::Nothing
-                    }
-                    Verdict::Invalid => {
-                        refuse(&mut body, Refusal::InvalidTemplate);
-                        Action::Nothing
-                    }
-                    Verdict::LowCoverage => {
-                        refuse(&mut body, Refusal::LowCoverage);
-                        Action::Nothing
-                    }
-                }
-            }
+            let op = PendingOp::Enrol {
+                record_key,
+                station,
+                payload,
+            };
+            return prepare_enrolments_blocking(node, vec![(order.clone(), op)])
+                .map(|mut one| one.remove(0));
         }
         PendingOp::Verify {
             record_key,

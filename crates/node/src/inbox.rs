@@ -141,6 +141,14 @@ impl Inbox {
         self.lock().remove(id);
     }
 
+    /// Whether `id` is parked, not yet taken, and an enrolment (which P0 may batch).
+    pub fn is_enrolment(&self, id: &RequestId) -> bool {
+        matches!(
+            self.lock().get(id).and_then(|slot| slot.op.as_ref()),
+            Some(PendingOp::Enrol { .. })
+        )
+    }
+
     /// Requests parked and not yet taken.
     pub fn waiting(&self) -> usize {
         self.lock().values().filter(|s| s.op.is_some()).count()

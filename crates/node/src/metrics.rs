@@ -10,7 +10,12 @@ pub struct Counter(AtomicU64);
 impl Counter {
     /// Adds one.
     pub fn inc(&self) {
-        self.0.fetch_add(1, Ordering::Relaxed);
+        self.add(1);
+    }
+
+    /// Adds `n`.
+    pub fn add(&self, n: u64) {
+        self.0.fetch_add(n, Ordering::Relaxed);
     }
 
     /// The value.
@@ -65,6 +70,10 @@ pub struct Metrics {
     pub aborts: Counter,
     /// Log entries appended (P0).
     pub entries_appended: Counter,
+    /// Batches of two or more enrolments run together (P0).
+    pub batches: Counter,
+    /// Enrolments that ran in those batches (P0).
+    pub batched: Counter,
     /// The MPC checks of one request (validation, gate, comparison).
     pub mpc: Timing,
     /// P0: one request from its run order to the decision applied and told to the peers.
@@ -106,6 +115,16 @@ impl Metrics {
             "log_entries_appended_total",
             "Entries this custodian appended.",
             self.entries_appended.get(),
+        );
+        counter(
+            "enrolment_batches_total",
+            "Batches of two or more enrolments run as one computation (P0).",
+            self.batches.get(),
+        );
+        counter(
+            "batched_enrolments_total",
+            "Enrolments that ran in those batches (P0).",
+            self.batched.get(),
         );
         out.push_str("# HELP masque_node_phase_seconds Time per phase of the requests: mpc (the checks on shares), round (P0: run order to the decision applied and told), receipt (the witnesses' cosignature and the proof).\n# TYPE masque_node_phase_seconds summary\n");
         for (phase, timing) in [

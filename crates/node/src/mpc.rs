@@ -8,9 +8,10 @@
 //! store). Each request starts with fresh pairwise PRF seeds agreed over the links, so a
 //! custodian that restarted needs no start-up handshake with the others.
 //!
-//! One request runs at a time (the engine is behind a write lock): the 1:N check of an
-//! enrolment sees every enrolment committed before it, which is what makes two
-//! concurrent enrolments of one person end as one `enrolled` and one `duplicate`.
+//! One request or batch of enrolments runs at a time (the engine is behind a write
+//! lock): the 1:N check of an enrolment sees every enrolment committed before it and,
+//! in a batch, every member before it, which is what makes two concurrent enrolments of
+//! one person end as one `enrolled` and one `duplicate`.
 
 use crate::store::{Store, StoreError};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -216,36 +217,83 @@ impl Mpc {
         query: &[QueryShare],
         enrolment: &[EnrolmentShare],
     ) -> Result<Verdict, MpcError> {
+        let request = [(query.to_vec(), enrolment.to_vec())];
+        Ok(self.enrolments(sequence, &request)?[0])
+    }
+
+    /// The checks of a batch of enrolments (each its query and enrolment shares), run in
+    /// the sessions of sequence number `sequence` (the first member's): each check once
+    /// for the whole batch over the members still in the running, then one 1:N over
+    /// those that passed, in which each is also compared with the passing members
+    /// before it (`PartyEngine::search_batch`). Which members are still in the running
+    /// follows from opened bits, so the three custodians take the same steps.
+    pub fn enrolments(
+        &self,
+        sequence: u64,
+        requests: &[(Vec<QueryShare>, Vec<EnrolmentShare>)],
+    ) -> Result<Vec<Verdict>, MpcError> {
         let mut engine = self.engine.write().unwrap_or_else(|p| p.into_inner());
         self.fresh_seeds(&mut engine, sequence)?;
-        let q = vec![query.to_vec()];
-        let e = vec![enrolment.to_vec()];
         let net = |step| -> Result<_, MpcError> { Ok(self.tls.session(session(sequence, step))?) };
         let id = |step| session(sequence, step);
-        let valid_q =
-            engine.validate(&mut net(Step::ValidateQuery)?, id(Step::ValidateQuery), &q)?[0];
+        let mut verdicts = vec![Verdict::Invalid; requests.len()];
+        let queries: Vec<Vec<QueryShare>> = requests.iter().map(|(q, _)| q.clone()).collect();
+        let enrolments: Vec<Vec<EnrolmentShare>> =
+            requests.iter().map(|(_, e)| e.clone()).collect();
+        let valid_q = engine.validate(
+            &mut net(Step::ValidateQuery)?,
+            id(Step::ValidateQuery),
+            &queries,
+        )?;
         let valid_e = engine.validate(
             &mut net(Step::ValidateEnrolment)?,
             id(Step::ValidateEnrolment),
-            &e,
-        )?[0];
-        if !(valid_q && valid_e) {
-            return Ok(Verdict::Invalid);
+            &enrolments,
+        )?;
+        let valid: Vec<usize> = (0..requests.len())
+            .filter(|&i| valid_q[i] && valid_e[i])
+            .collect();
+        if valid.is_empty() {
+            return Ok(verdicts);
         }
-        let pair = [(query.to_vec(), enrolment.to_vec())];
-        if !engine.same_templates(&mut net(Step::SameTemplate)?, id(Step::SameTemplate), &pair)?[0]
-        {
-            return Ok(Verdict::Invalid);
+        let pairs: Vec<_> = valid.iter().map(|&i| requests[i].clone()).collect();
+        let same = engine.same_templates(
+            &mut net(Step::SameTemplate)?,
+            id(Step::SameTemplate),
+            &pairs,
+        )?;
+        let consistent: Vec<usize> = valid
+            .iter()
+            .zip(same)
+            .filter_map(|(&i, same)| same.then_some(i))
+            .collect();
+        if consistent.is_empty() {
+            return Ok(verdicts);
         }
-        if !engine.gate(&mut net(Step::Gate)?, id(Step::Gate), &e, self.gate)?[0] {
-            return Ok(Verdict::LowCoverage);
+        let gated: Vec<Vec<EnrolmentShare>> =
+            consistent.iter().map(|&i| enrolments[i].clone()).collect();
+        let covered = engine.gate(&mut net(Step::Gate)?, id(Step::Gate), &gated, self.gate)?;
+        let mut passing = Vec::new();
+        for (&i, covered) in consistent.iter().zip(covered) {
+            if covered {
+                passing.push(i);
+            } else {
+                verdicts[i] = Verdict::LowCoverage;
+            }
         }
-        let duplicate = engine.search(&mut net(Step::Compare)?, id(Step::Compare), &q)?[0];
-        Ok(if duplicate {
-            Verdict::Fail
-        } else {
-            Verdict::Pass
-        })
+        if passing.is_empty() {
+            return Ok(verdicts);
+        }
+        let batch: Vec<_> = passing.iter().map(|&i| requests[i].clone()).collect();
+        let duplicate = engine.search_batch(&mut net(Step::Compare)?, id(Step::Compare), &batch)?;
+        for (&i, duplicate) in passing.iter().zip(duplicate) {
+            verdicts[i] = if duplicate {
+                Verdict::Fail
+            } else {
+                Verdict::Pass
+            };
+        }
+        Ok(verdicts)
     }
 
     /// The checks of a 1:1 verification against record `gallery_id`: validation, the

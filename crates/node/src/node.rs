@@ -71,8 +71,9 @@ pub struct Node {
     pub log: LogClient,
     /// The coordinator's queue (P0).
     pub queue: Option<mpsc::UnboundedSender<RequestId>>,
-    /// The request the coordinator is running (P0).
-    pub active: Mutex<Option<RequestId>>,
+    /// The requests the coordinator is running and has not decided yet (P0): one, or
+    /// the members of a batch of enrolments.
+    pub active: Mutex<Vec<RequestId>>,
     /// Requests between a run order and its decision here (peers).
     pub in_flight: Mutex<HashSet<RequestId>>,
     /// Serialises appends of queued entries.
@@ -207,7 +208,7 @@ impl Node {
             http,
             log,
             queue,
-            active: Mutex::new(None),
+            active: Mutex::new(Vec::new()),
             in_flight: Mutex::new(HashSet::new()),
             appender: tokio::sync::Mutex::new(()),
             metrics: Metrics::default(),

@@ -71,7 +71,7 @@ pub fn run(config: NodeConfig, on_listening: impl FnOnce(SocketAddr)) -> Result<
             _ = shutdown_signal() => {
                 tracing::info!(custodian = %node.party, "shutting down");
                 let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-                while node.active.lock().unwrap_or_else(|p| p.into_inner()).is_some()
+                while !node.active.lock().unwrap_or_else(|p| p.into_inner()).is_empty()
                     && tokio::time::Instant::now() < deadline
                 {
                     tokio::time::sleep(Duration::from_millis(50)).await;

@@ -173,6 +173,28 @@ pub struct RunOrder {
     pub gallery_id: u64,
 }
 
+/// Coordinator → peer: run enrolments together and prepare each. Their 1:N checks are
+/// one computation, in which each member is also compared with the members before it,
+/// so two enrolments of one person in a batch cannot both pass. Each member keeps its
+/// own sequence number, prepared record, vote and decision.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct BatchOrder {
+    /// The members, in batch order; member `k`'s gallery id is the first member's plus
+    /// `k`.
+    pub members: Vec<RunOrder>,
+}
+
+/// Peer → coordinator: every member of a batch prepared; the votes in member order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct BatchVotes {
+    /// One vote per member.
+    pub votes: Vec<Vote>,
+}
+
 /// Peer → coordinator: prepared, and this custodian's signature over the entry.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

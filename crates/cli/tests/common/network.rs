@@ -102,6 +102,11 @@ pub struct Network {
 impl Network {
     /// Generates a network in `dir` and starts every process.
     pub fn start(dir: &Path, stations: &[&str]) -> Network {
+        Self::start_with_limits(dir, stations, "")
+    }
+
+    /// [`Network::start`] with more `[limits]` lines in every custodian's config.
+    pub fn start_with_limits(dir: &Path, stations: &[&str], limits: &str) -> Network {
         // Offsets up to +21 (the log); 24 leaves a little room.
         let base = super::ports::free_block(24);
         let layout = Layout::new(dir, base);
@@ -111,7 +116,7 @@ impl Network {
         for p in PartyId::ALL {
             let path = layout.node_config(p);
             let mut config = std::fs::read_to_string(&path).unwrap();
-            config.push_str("\n[limits]\nmpc_timeout_s = 5\n");
+            config.push_str(&format!("\n[limits]\nmpc_timeout_s = 5\n{limits}\n"));
             std::fs::write(&path, config).unwrap();
         }
         let witness = start(&layout.process_args(&description, Process::Witness).unwrap());

@@ -79,6 +79,7 @@ pub struct NoRecord(Problem);
         super::ops::offer,
         super::ops::issue,
         super::peer::run,
+        super::peer::run_batch,
         super::peer::decide,
     )
 )]
@@ -107,6 +108,7 @@ mod tests {
             "/v1/consents",
             "/v1/consents/revoke",
             "/v1/peer/run",
+            "/v1/peer/run-batch",
             "/v1/peer/decide",
         ] {
             assert!(doc["paths"][path]["post"].is_object(), "{path} missing");
@@ -121,6 +123,8 @@ mod tests {
             "Outcome",
             "Refusal",
             "SignedConsent",
+            "BatchOrder",
+            "BatchVotes",
         ] {
             assert!(schemas[schema].is_object(), "{schema} missing");
         }

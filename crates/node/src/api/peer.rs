@@ -16,7 +16,7 @@ use axum::{
 };
 use masque_protocol::{
     PartyId, RequestId,
-    api::{DecideOrder, OperationResult, RunOrder, Vote},
+    api::{BatchOrder, BatchVotes, DecideOrder, OperationResult, RunOrder, Vote},
     custodian_name,
     entry::LogEntry,
 };
@@ -25,6 +25,9 @@ use std::time::Duration;
 
 /// How long a run order waits for the station's request to reach this custodian.
 const ARRIVAL_WAIT: Duration = Duration::from_secs(10);
+
+/// The largest batch a peer runs (the coordinator's `limits.max_batch` is at most this).
+const MAX_BATCH: usize = 256;
 
 fn require_custodian(
     node: &Node,
@@ -105,6 +108,73 @@ pub async fn run(State(node): State<Arc<Node>>, headers: HeaderMap, body: Body) 
             .into_response()),
             Err(e) => {
                 node.inbox.finish(&id, Err(format!("{}: {e}", custodian_name(node.party))));
+                Err(ApiError::internal(e))
+            }
+        }
+    }
+    .await;
+    result.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// `POST /v1/peer/run-batch` (P0 → P1, P2).
+#[utoipa::path(
+    post,
+    path = "/v1/peer/run-batch",
+    description = "Coordinator to peer: run sequenced enrolments as one batch (one MPC, each member also compared with the members before it) and prepare each. Signed by P0.",
+    params(SignedHeaders),
+    request_body = BatchOrder,
+    responses(
+        (status = 200, description = "One vote per member, in order", body = BatchVotes),
+        SignedErrors,
+    )
+)]
+pub async fn run_batch(State(node): State<Arc<Node>>, headers: HeaderMap, body: Body) -> Response {
+    let result = async {
+        let signed = read_signed(&node, &headers, "POST", "/v1/peer/run-batch", body).await?;
+        require_custodian(&node, &signed, &[PartyId::P0])?;
+        let order: BatchOrder = parse_json(&signed.body)?;
+        let ids: Vec<RequestId> = order.members.iter().map(|m| m.request_id).collect();
+        let distinct: std::collections::HashSet<&RequestId> = ids.iter().collect();
+        if ids.is_empty() || ids.len() > MAX_BATCH || distinct.len() != ids.len() {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                format!("a batch holds 1 to {MAX_BATCH} distinct requests; this one has {} ({} distinct)", ids.len(), distinct.len()),
+            ));
+        }
+        node.in_flight.lock().unwrap_or_else(|p| p.into_inner()).extend(ids.iter().copied());
+        let _guards: Vec<InFlight<'_>> = ids.iter().map(|id| InFlight(&node, *id)).collect();
+        let store = node.store.clone();
+        let unsettled = blocking(move || store.prepared()).await?;
+        if let Some(p) = unsettled.iter().find(|p| !ids.contains(&p.request_id)) {
+            return Err(ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("{} is still settling request {} from before; try again shortly", custodian_name(node.party), p.request_id),
+            ));
+        }
+        let mut members = Vec::with_capacity(ids.len());
+        for member in order.members {
+            let id = member.request_id;
+            let op = node.inbox.take(&id, ARRIVAL_WAIT).await.ok_or_else(|| {
+                ApiError::new(
+                    StatusCode::CONFLICT,
+                    format!("request {id} of the batch did not reach {} (the sender must send it to all three custodians)", custodian_name(node.party)),
+                )
+            })?;
+            members.push((member, op));
+        }
+        crate::failpoint::hit("peer-before-prepare");
+        match flow::prepare_enrolments(node.clone(), members).await {
+            Ok(prepared) => Ok(Json(BatchVotes {
+                votes: prepared
+                    .iter()
+                    .map(|p| Vote { signature: p.entry.sign(node.party, &node.signing) })
+                    .collect(),
+            })
+            .into_response()),
+            Err(e) => {
+                for id in &ids {
+                    node.inbox.finish(id, Err(format!("{}: {e}", custodian_name(node.party))));
+                }
                 Err(ApiError::internal(e))
             }
         }
