@@ -28,6 +28,10 @@ pub struct BenchE2eArgs {
     /// Stations enrolling at once.
     #[arg(long, default_value_t = 50)]
     stations: usize,
+    /// Enrolments P0 may run as one batch (the custodians' `limits.max_batch`; 1 runs
+    /// every enrolment on its own).
+    #[arg(long, default_value_t = 16)]
+    max_batch: usize,
     /// First port of the network (see `masque devnet`).
     #[arg(long, default_value_t = 7300)]
     base_port: u16,
@@ -78,6 +82,17 @@ fn phase_totals(layout: &Layout) -> [(f64, f64); 3] {
     })
 }
 
+/// A counter P0 reports at `/metrics` (`masque_node_<name>`), 0 if absent.
+fn p0_counter(layout: &Layout, name: &str) -> u64 {
+    let text = String::from_utf8(get(layout, PartyId::P0, "/metrics")).unwrap_or_default();
+    let prefix = format!("masque_node_{name}{{");
+    text.lines()
+        .find(|l| l.starts_with(&prefix))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
 /// Mean milliseconds per phase between two readings of [`phase_totals`].
 fn phase_means(before: [(f64, f64); 3], after: [(f64, f64); 3]) -> serde_json::Value {
     let mut out = serde_json::Map::new();
@@ -107,11 +122,22 @@ pub fn run(a: BenchE2eArgs) -> anyhow::Result<()> {
     if a.samples == 0 || a.stations == 0 {
         bail!("--samples and --stations must be at least 1");
     }
+    if !(1..=256).contains(&a.max_batch) {
+        bail!("--max-batch must be between 1 and 256");
+    }
     let dir = tempfile::tempdir().context("cannot create a temporary directory")?;
     let layout = Layout::new(dir.path(), a.base_port);
     let names: Vec<String> = (0..a.stations).map(|i| format!("station-{i:03}")).collect();
     let name_refs: Vec<&str> = names.iter().map(String::as_str).collect();
     setup::generate(&layout, &name_refs)?;
+    for party in PartyId::ALL {
+        let path = layout.node_config(party);
+        let mut config = std::fs::read_to_string(&path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        config.push_str(&format!("\n[limits]\nmax_batch = {}\n", a.max_batch));
+        std::fs::write(&path, config)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
     let bar = progress(a.people as u64, "seeding");
     let seeded = Instant::now();
     masque_node::seed::seed(&layout, a.people, 1, &|n| bar.set_position(n))?;
@@ -151,13 +177,21 @@ pub fn run(a: BenchE2eArgs) -> anyhow::Result<()> {
         phase_words(&figures["verify_phases_ms"])
     );
     println!(
-        "  {} stations at once    {:.2} enrolments/s, {} errors, {} lost or duplicated records",
+        "  {} stations at once    {:.2} enrolments/s, {} errors, {} lost or duplicated records (batches of up to {})",
         a.stations,
         figures["concurrent"]["enrolments_per_s"]
             .as_f64()
             .unwrap_or(f64::NAN),
         figures["concurrent"]["errors"],
-        figures["concurrent"]["lost_or_duplicated"]
+        figures["concurrent"]["lost_or_duplicated"],
+        a.max_batch
+    );
+    println!(
+        "    P0 ran them in {} batches (mean {:.1} enrolments per batch)",
+        figures["concurrent"]["batches"],
+        figures["concurrent"]["mean_batch"]
+            .as_f64()
+            .unwrap_or(f64::NAN)
     );
     for kind in figures["concurrent"]["error_kinds"]
         .as_array()
@@ -241,6 +275,10 @@ fn measure(
     let before = health(layout, PartyId::P0)["stored_records"]
         .as_u64()
         .unwrap_or(0);
+    let batched_before = (
+        p0_counter(layout, "enrolment_batches_total"),
+        p0_counter(layout, "batched_enrolments_total"),
+    );
     let t = Instant::now();
     let results = rt.block_on(async {
         let tasks: Vec<_> = stations
@@ -263,6 +301,10 @@ fn measure(
         out
     });
     let concurrent_secs = t.elapsed().as_secs_f64();
+    // Batches of one are not counted as batches: they ran as single rounds.
+    let batches = p0_counter(layout, "enrolment_batches_total") - batched_before.0;
+    let in_batches = p0_counter(layout, "batched_enrolments_total") - batched_before.1;
+    let singles = (results.len() as u64).saturating_sub(in_batches);
     let enrolled = results
         .iter()
         .filter(|r| matches!(r, Ok(Ok(o)) if o.outcome() == Outcome::Enrolled))
@@ -314,6 +356,9 @@ fn measure(
             "lost_or_duplicated": lost_or_duplicated,
             "custodians_agree": after.iter().all(|n| *n == after[0]),
             "error_kinds": error_kinds,
+            "max_batch": a.max_batch,
+            "batches": batches + singles,
+            "mean_batch": results.len() as f64 / (batches + singles).max(1) as f64,
         },
         "memory": {
             "custodian_rss_kib": rss,
