@@ -485,6 +485,132 @@ fn a_custodian_killed_at_any_step_of_an_enrolment_leaves_it_on_all_three_or_on_n
     }
 }
 
+/// A batch of three enrolments with a custodian killed at each step: afterwards the
+/// custodians agree, and each member is stored at all three or at none. Which members
+/// are stored follows from where the crash was: nothing before P0's first decision; the
+/// first member only when P0 dies right after deciding or committing it (it cannot
+/// commit members it never decided); all three when a follower dies as the commits
+/// arrive (P0 goes on, and the follower settles after its restart).
+#[test]
+fn a_custodian_killed_during_a_batch_of_enrolments_leaves_each_member_on_all_three_or_none() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut network = Network::start_with_limits(
+        dir.path(),
+        &["desk"],
+        "max_batch = 3\nbatch_window_ms = 5000",
+    );
+    let client = Custodians::new(network.description.clone(), Duration::from_secs(60));
+    let population = IrisPopulation::generate(&IrisModel::default(), 12, 18, 2, &|| {});
+    let rt = runtime();
+    let desk = station(&network, "desk");
+    // (custodian killed, where, members stored)
+    let cases = [
+        (PartyId::P1, "peer-before-prepare", 0),
+        (PartyId::P2, "peer-after-prepare", 0),
+        (PartyId::P0, "coordinator-after-prepare", 0),
+        (PartyId::P0, "coordinator-after-decide", 1),
+        (PartyId::P0, "coordinator-after-commit", 1),
+        (PartyId::P1, "peer-before-commit", 3),
+    ];
+    let mut stored = 0u64;
+    for (case, (victim, point, committed)) in cases.into_iter().enumerate() {
+        network.kill_node(victim);
+        network.start_node_with_env(victim, &[(masque_node::failpoint::VARIABLE, point)]);
+        network.wait_linked();
+        let batches_before = p0_counter(&network, "enrolment_batches_total");
+        let people: Vec<usize> = (3 * case..3 * case + 3).collect();
+        let records: Vec<SigningKey> = people.iter().map(|_| new_signing_key()).collect();
+        let attempts: Vec<_> = people
+            .iter()
+            .zip(&records)
+            .map(|(&person, record)| {
+                let (client, desk, record) = (client.clone(), desk.clone(), record.clone());
+                let pair = capture(&population, person, 0);
+                rt.spawn(async move { client.enrol(&desk, &record, &[9u8; 32], &pair).await })
+            })
+            .collect();
+        assert!(
+            network.wait_exited(victim, Duration::from_secs(30)),
+            "{point}: {victim} did not crash"
+        );
+        network.start_node(victim);
+        network.wait_linked();
+        let answers: Vec<_> = attempts
+            .into_iter()
+            .map(|a| rt.block_on(a).unwrap())
+            .collect();
+        if victim != PartyId::P0 {
+            // P0 kept its counters: the three ran as one batch.
+            assert_eq!(
+                p0_counter(&network, "enrolment_batches_total"),
+                batches_before + 1,
+                "{point}"
+            );
+        }
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        let counts = loop {
+            let health = PartyId::ALL.map(|p| network.health(p));
+            let settled = health.iter().all(|h| h["unsettled_requests"] == 0);
+            let counts = health
+                .clone()
+                .map(|h| (h["stored_records"].as_u64(), h["gallery_records"].as_u64()));
+            if settled && counts.iter().all(|c| *c == counts[0]) {
+                break counts;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{point}: custodians never agreed: {health:?}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        };
+        stored += committed;
+        assert_eq!(counts[0], (Some(stored), Some(stored)), "{point}");
+        // Each member: its record answers 1:1 exactly when its person is now a
+        // duplicate (the three retries run as one batch); a member the station was
+        // told is enrolled is stored.
+        let verified: Vec<bool> = people
+            .iter()
+            .zip(&records)
+            .map(|(&person, record)| {
+                match rt.block_on(client.verify(record, &capture(&population, person, 1), None)) {
+                    Ok(o) => o.outcome() == Outcome::Match,
+                    Err(masque_client::ClientError::Refused { status: 404, .. }) => false,
+                    Err(e) => panic!("{point}: person {person}: {e}"),
+                }
+            })
+            .collect();
+        let retries: Vec<_> = people
+            .iter()
+            .map(|&person| {
+                let (client, desk) = (client.clone(), desk.clone());
+                let pair = capture(&population, person, 1);
+                rt.spawn(async move {
+                    client
+                        .enrol(&desk, &new_signing_key(), &[9u8; 32], &pair)
+                        .await
+                })
+            })
+            .collect();
+        for (k, retry) in retries.into_iter().enumerate() {
+            let retry = rt.block_on(retry).unwrap().unwrap().outcome();
+            let expected = if verified[k] {
+                Outcome::Duplicate
+            } else {
+                Outcome::Enrolled
+            };
+            assert_eq!(retry, expected, "{point}: member {k}");
+            if let Ok(done) = &answers[k]
+                && done.outcome() == Outcome::Enrolled
+            {
+                assert!(verified[k], "{point}: member {k} was told enrolled");
+            }
+        }
+        let found = verified.iter().filter(|v| **v).count() as u64;
+        assert_eq!(found, committed, "{point}");
+        stored += 3 - committed;
+    }
+}
+
 /// Correctly signed requests with arbitrary bodies, at every endpoint, get a 4xx problem
 /// document, never a crash, and never store anything (property test against one running
 /// network).
