@@ -154,12 +154,14 @@ pub async fn run_batch(State(node): State<Arc<Node>>, headers: HeaderMap, body: 
         let mut members = Vec::with_capacity(ids.len());
         for member in order.members {
             let id = member.request_id;
-            let op = node.inbox.take(&id, ARRIVAL_WAIT).await.ok_or_else(|| {
-                ApiError::new(
-                    StatusCode::CONFLICT,
-                    format!("request {id} of the batch did not reach {} (the sender must send it to all three custodians)", custodian_name(node.party)),
-                )
-            })?;
+            let Some(op) = node.inbox.take(&id, ARRIVAL_WAIT).await else {
+                let reason = format!("request {id} of the batch did not reach {} (the sender must send it to all three custodians)", custodian_name(node.party));
+                // The members already taken are not run: their stations hear why now.
+                for taken in &ids {
+                    node.inbox.finish(taken, Err(reason.clone()));
+                }
+                return Err(ApiError::new(StatusCode::CONFLICT, reason));
+            };
             members.push((member, op));
         }
         crate::failpoint::hit("peer-before-prepare");
