@@ -405,6 +405,27 @@ fn unsigned_forged_replayed_oversized_and_misdirected_requests_get_clear_4xx_and
     assert!(problem(&body).contains("openapi"), "{}", problem(&body));
 }
 
+/// Once nothing is unsettled and the three custodians hold the same number of records
+/// (waiting up to 30 s): their (stored, gallery) record counts.
+fn settled_counts(network: &Network, point: &str) -> [(Option<u64>, Option<u64>); 3] {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let health = PartyId::ALL.map(|p| network.health(p));
+        let settled = health.iter().all(|h| h["unsettled_requests"] == 0);
+        let counts = health
+            .clone()
+            .map(|h| (h["stored_records"].as_u64(), h["gallery_records"].as_u64()));
+        if settled && counts.iter().all(|c| *c == counts[0]) {
+            return counts;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{point}: custodians never agreed: {health:?}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
 #[test]
 fn a_custodian_killed_at_any_step_of_an_enrolment_leaves_it_on_all_three_or_on_none() {
     let dir = tempfile::tempdir().unwrap();
@@ -448,22 +469,7 @@ fn a_custodian_killed_at_any_step_of_an_enrolment_leaves_it_on_all_three_or_on_n
             );
         }
         // Settled everywhere, and the same records at all three custodians.
-        let deadline = std::time::Instant::now() + Duration::from_secs(30);
-        let counts = loop {
-            let health = PartyId::ALL.map(|p| network.health(p));
-            let settled = health.iter().all(|h| h["unsettled_requests"] == 0);
-            let counts = health
-                .clone()
-                .map(|h| (h["stored_records"].as_u64(), h["gallery_records"].as_u64()));
-            if settled && counts.iter().all(|c| *c == counts[0]) {
-                break counts;
-            }
-            assert!(
-                std::time::Instant::now() < deadline,
-                "{point}: custodians never agreed: {health:?}"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        };
+        let counts = settled_counts(&network, point);
         stored += u64::from(committed);
         assert_eq!(counts[0], (Some(stored), Some(stored)), "{point}");
         // The network works on: the person is a duplicate exactly when the enrolment committed.
@@ -547,22 +553,7 @@ fn a_custodian_killed_during_a_batch_of_enrolments_leaves_each_member_on_all_thr
                 "{point}"
             );
         }
-        let deadline = std::time::Instant::now() + Duration::from_secs(30);
-        let counts = loop {
-            let health = PartyId::ALL.map(|p| network.health(p));
-            let settled = health.iter().all(|h| h["unsettled_requests"] == 0);
-            let counts = health
-                .clone()
-                .map(|h| (h["stored_records"].as_u64(), h["gallery_records"].as_u64()));
-            if settled && counts.iter().all(|c| *c == counts[0]) {
-                break counts;
-            }
-            assert!(
-                std::time::Instant::now() < deadline,
-                "{point}: custodians never agreed: {health:?}"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        };
+        let counts = settled_counts(&network, point);
         stored += committed;
         assert_eq!(counts[0], (Some(stored), Some(stored)), "{point}");
         // Each member: its record answers 1:1 exactly when its person is now a

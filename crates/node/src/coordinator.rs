@@ -166,9 +166,16 @@ fn finish(node: &Arc<Node>, id: RequestId, result: Result<(OperationResult, Opti
     }
 }
 
-async fn peer_vote(node: &Node, peer: PartyId, order: &RunOrder) -> Result<Vote, String> {
+/// Sends `order` to `peer` at `path` and reads its answer (`what` names it in errors).
+async fn order_peer<A: serde::de::DeserializeOwned>(
+    node: &Node,
+    peer: PartyId,
+    path: &str,
+    order: &impl serde::Serialize,
+    what: &str,
+) -> Result<A, String> {
     let body = serde_json::to_vec(order).expect("an order serialises");
-    let (status, answer) = call_peer(node, peer, "POST", "/v1/peer/run", body).await?;
+    let (status, answer) = call_peer(node, peer, "POST", path, body).await?;
     if status != 200 {
         return Err(format!(
             "{peer} refused ({status}): {}",
@@ -176,7 +183,11 @@ async fn peer_vote(node: &Node, peer: PartyId, order: &RunOrder) -> Result<Vote,
         ));
     }
     serde_json::from_slice(&answer)
-        .map_err(|e| format!("{peer} answered something else than a vote: {e}"))
+        .map_err(|e| format!("{peer} answered something else than {what}: {e}"))
+}
+
+async fn peer_vote(node: &Node, peer: PartyId, order: &RunOrder) -> Result<Vote, String> {
+    order_peer(node, peer, "/v1/peer/run", order, "a vote").await
 }
 
 /// The `detail` of a problem answer, or the body as text.
@@ -402,16 +413,7 @@ async fn round_batch(
 
 /// A peer's votes on a batch: one per member, or why it has none.
 async fn batch_votes(node: &Node, peer: PartyId, order: &BatchOrder) -> Result<Vec<Vote>, String> {
-    let body = serde_json::to_vec(order).expect("an order serialises");
-    let (status, answer) = call_peer(node, peer, "POST", "/v1/peer/run-batch", body).await?;
-    if status != 200 {
-        return Err(format!(
-            "{peer} refused ({status}): {}",
-            problem_detail(&answer)
-        ));
-    }
-    let votes: BatchVotes = serde_json::from_slice(&answer)
-        .map_err(|e| format!("{peer} answered something else than votes: {e}"))?;
+    let votes: BatchVotes = order_peer(node, peer, "/v1/peer/run-batch", order, "votes").await?;
     if votes.votes.len() != order.members.len() {
         return Err(format!(
             "{peer} voted on {} of the batch's {} members",
