@@ -1,4 +1,4 @@
-//! `masque mask`: copies photos with faces covered and all metadata removed.
+//! `masque mask`: copies photos and videos with faces covered and all metadata removed.
 //!
 //! Guarantees at this edge: no input is ever written to (outputs go under `--out`, which
 //! may not be an input or lie inside an input folder, and an output path equal to an
@@ -11,20 +11,24 @@ use std::time::Instant;
 
 use anyhow::Context;
 use clap::Args;
-use masque_files::{WriteOptions, write_atomic};
+use indicatif::MultiProgress;
+use masque_files::{Staged, WriteOptions, sync_dir, write_atomic};
+use masque_mask::video::{VideoOptions, VideoReport};
 use masque_mask::{DEFAULT_THRESHOLD, Detector, ManualRegion, Options, Report, Rotations, Style};
 use serde::Serialize;
 
 use crate::output::{print_json, progress};
 
 /// File name extensions taken from folders (files named on the command line are always
-/// tried, whatever their name).
-const EXTENSIONS: [&str; 7] = ["jpg", "jpeg", "png", "webp", "gif", "tif", "tiff"];
+/// tried, whatever their name: photo or video is told by the first bytes).
+const EXTENSIONS: [&str; 12] = [
+    "jpg", "jpeg", "png", "webp", "gif", "tif", "tiff", "mp4", "m4v", "mov", "webm", "mkv",
+];
 
 #[derive(Args)]
 pub struct MaskArgs {
-    /// Photos and folders of photos (JPEG, PNG, WebP, GIF, TIFF); folders are walked
-    /// recursively.
+    /// Photos (JPEG, PNG, WebP, GIF, TIFF), videos (MP4, MOV, WebM; needs ffmpeg) and
+    /// folders of them; folders are walked recursively.
     #[arg(required = true)]
     inputs: Vec<PathBuf>,
     /// Folder for the masked copies (created if needed): a file keeps its name, a folder's
@@ -58,6 +62,15 @@ pub struct MaskArgs {
     /// every profile is dropped.
     #[arg(long)]
     keep_icc: bool,
+    /// Keep a video's sound (its first audio stream, re-encoded without its metadata).
+    /// Dropped by default: voices and names spoken identify people too.
+    #[arg(long)]
+    keep_audio: bool,
+    /// In videos, how long (seconds) a face stays covered after the detector last saw it
+    /// and before it first saw it, and the longest gap between two detections bridged by
+    /// moving the cover from one to the other. 0 covers each frame's own detections only.
+    #[arg(long, default_value_t = masque_mask::video::DEFAULT_HOLD_SECONDS)]
+    hold: f32,
     /// Print the report as JSON.
     #[arg(long)]
     json: bool,
@@ -95,7 +108,15 @@ struct FileResult {
     #[serde(skip_serializing_if = "Option::is_none")]
     report: Option<Report>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    video: Option<VideoReport>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<String>,
+}
+
+/// What masking one file gave.
+enum Outcome {
+    Photo(Report),
+    Video(VideoReport),
 }
 
 #[derive(Serialize)]
@@ -221,40 +242,94 @@ fn review_path(output: &Path) -> PathBuf {
     output.with_file_name(name)
 }
 
+/// Everything `mask_one` needs besides the file.
+struct Settings<'a> {
+    detector: &'a Detector,
+    manual: &'a [ManualRegion],
+    options: Options,
+    video: VideoOptions,
+    bars: &'a MultiProgress,
+}
+
+/// The first bytes of a file, enough to tell its format.
+fn head(path: &Path) -> anyhow::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut head = Vec::with_capacity(32);
+    std::fs::File::open(path)
+        .and_then(|f| f.take(32).read_to_end(&mut head))
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    Ok(head)
+}
+
 fn mask_one(
-    detector: &Detector,
+    settings: &Settings,
     input: &Path,
     output: &Path,
-    manual: &[ManualRegion],
-    options: &Options,
-) -> anyhow::Result<(Report, Option<PathBuf>)> {
-    let bytes = std::fs::read(input).with_context(|| format!("cannot read {}", input.display()))?;
+) -> anyhow::Result<(Outcome, Option<PathBuf>)> {
     let name = input
         .file_name()
         .and_then(|n| n.to_str())
         .unwrap_or_default();
-    let regions: Vec<_> = manual
+    let regions: Vec<_> = settings
+        .manual
         .iter()
         .filter(|r| r.applies_to(name))
         .map(ManualRegion::region)
         .collect();
-    let masked = masque_mask::mask_bytes(detector, &bytes, &regions, options)?;
+    let is_video = masque_mask::video::is_video(&head(input)?);
+    let bytes = if is_video {
+        Vec::new()
+    } else {
+        std::fs::read(input).with_context(|| format!("cannot read {}", input.display()))?
+    };
     if let Some(parent) = output.parent() {
         std::fs::create_dir_all(parent)
             .with_context(|| format!("cannot create {}", parent.display()))?;
     }
-    write_atomic(output, &masked.bytes, WriteOptions::REPLACE)
-        .with_context(|| format!("cannot write {}", output.display()))?;
-    let review = match &masked.review {
+    let (outcome, review) = if is_video {
+        // ffmpeg writes a temporary file next to the output, put in place only once whole.
+        let staged = Staged::reserve(output, WriteOptions::REPLACE)
+            .with_context(|| format!("cannot write {}", output.display()))?;
+        let frames = settings.bars.add(progress(0, "frames"));
+        let masked = masque_mask::video::mask_video(
+            settings.detector,
+            input,
+            staged.temp(),
+            &regions,
+            &settings.options,
+            &settings.video,
+            &mut |done, total| {
+                if let Some(total) = total {
+                    frames.set_length(total.max(done));
+                }
+                frames.set_position(done);
+            },
+        );
+        frames.finish_and_clear();
+        let masked = masked?;
+        staged
+            .commit()
+            .with_context(|| format!("cannot write {}", output.display()))?;
+        sync_dir(output.parent().unwrap_or(Path::new(".")))
+            .with_context(|| format!("cannot write {}", output.display()))?;
+        (Outcome::Video(masked.report), masked.review)
+    } else {
+        let masked =
+            masque_mask::mask_bytes(settings.detector, &bytes, &regions, &settings.options)?;
+        write_atomic(output, &masked.bytes, WriteOptions::REPLACE)
+            .with_context(|| format!("cannot write {}", output.display()))?;
+        (Outcome::Photo(masked.report), masked.review)
+    };
+    let review = match review {
         Some(png) => {
             let path = review_path(output);
-            write_atomic(&path, png, WriteOptions::REPLACE)
+            write_atomic(&path, &png, WriteOptions::REPLACE)
                 .with_context(|| format!("cannot write {}", path.display()))?;
             Some(path)
         }
         None => None,
     };
-    Ok((masked.report, review))
+    Ok((outcome, review))
 }
 
 pub fn run(args: MaskArgs) -> anyhow::Result<()> {
@@ -271,8 +346,13 @@ pub fn run(args: MaskArgs) -> anyhow::Result<()> {
     let (jobs, skipped) = plan(&args.inputs, &args.out)?;
     anyhow::ensure!(
         !jobs.is_empty(),
-        "no photos found in the inputs (looked for {})",
+        "no photos or videos found in the inputs (looked for {})",
         EXTENSIONS.join(", ")
+    );
+    anyhow::ensure!(
+        args.hold.is_finite() && (0.0..=10.0).contains(&args.hold),
+        "--hold must be between 0 and 10 seconds, got {}",
+        args.hold
     );
     let style = match args.style {
         StyleArg::Fill => Style::Fill,
@@ -287,27 +367,42 @@ pub fn run(args: MaskArgs) -> anyhow::Result<()> {
         keep_icc: args.keep_icc,
     };
     let detector = Detector::new()?;
-    let bar = progress(jobs.len() as u64, "photos");
+    let bars = MultiProgress::new();
+    let settings = Settings {
+        detector: &detector,
+        manual: &manual,
+        options,
+        video: VideoOptions {
+            keep_audio: args.keep_audio,
+            hold_seconds: args.hold,
+        },
+        bars: &bars,
+    };
+    let bar = bars.add(progress(jobs.len() as u64, "files"));
     let mut files = Vec::new();
     for (input, output) in &jobs {
-        let result = mask_one(&detector, input, output, &manual, &options);
+        let result = mask_one(&settings, input, output);
         bar.inc(1);
-        files.push(match result {
-            Ok((report, review)) => FileResult {
-                input: input.display().to_string(),
-                output: Some(output.display().to_string()),
-                review: review.map(|p| p.display().to_string()),
-                report: Some(report),
-                error: None,
-            },
-            Err(e) => FileResult {
-                input: input.display().to_string(),
-                output: None,
-                review: None,
-                report: None,
-                error: Some(format!("{e:#}")),
-            },
-        });
+        let mut file = FileResult {
+            input: input.display().to_string(),
+            output: None,
+            review: None,
+            report: None,
+            video: None,
+            error: None,
+        };
+        match result {
+            Ok((outcome, review)) => {
+                file.output = Some(output.display().to_string());
+                file.review = review.map(|p| p.display().to_string());
+                match outcome {
+                    Outcome::Photo(report) => file.report = Some(report),
+                    Outcome::Video(report) => file.video = Some(report),
+                }
+            }
+            Err(e) => file.error = Some(format!("{e:#}")),
+        }
+        files.push(file);
     }
     bar.finish_and_clear();
     let failed = files.iter().filter(|f| f.error.is_some()).count();
@@ -316,8 +411,10 @@ pub fn run(args: MaskArgs) -> anyhow::Result<()> {
         failed,
         faces: files
             .iter()
-            .filter_map(|f| f.report.as_ref())
-            .map(|r| r.faces.len())
+            .map(|f| {
+                f.report.as_ref().map_or(0, |r| r.faces.len())
+                    + f.video.as_ref().map_or(0, |v| v.faces)
+            })
             .sum(),
         files,
         skipped,
@@ -329,6 +426,24 @@ pub fn run(args: MaskArgs) -> anyhow::Result<()> {
         print_json(&summary)?;
     } else {
         for f in &summary.files {
+            if let Some(v) = &f.video {
+                println!(
+                    "{} -> {}: {} frames, {} face(s) found, {} more box(es) covered by tracking, {} manual region(s) per frame; audio {:?}; metadata removed: {}",
+                    f.input,
+                    f.output.as_deref().unwrap_or_default(),
+                    v.frames,
+                    v.faces,
+                    v.tracked_boxes,
+                    v.manual_regions.len(),
+                    v.audio,
+                    if v.metadata_removed.is_empty() {
+                        "none found".to_owned()
+                    } else {
+                        v.metadata_removed.join("; ")
+                    }
+                );
+                continue;
+            }
             match (&f.report, &f.error) {
                 (Some(r), _) => {
                     let removed = if r.metadata_removed.is_empty() {
@@ -350,7 +465,7 @@ pub fn run(args: MaskArgs) -> anyhow::Result<()> {
             }
         }
         for s in &summary.skipped {
-            println!("{s}: skipped (not a photo by its name)");
+            println!("{s}: skipped (not a photo or video by its name)");
         }
         println!(
             "{} masked, {} failed, {} face(s) covered in {:.1} s",
@@ -359,7 +474,7 @@ pub fn run(args: MaskArgs) -> anyhow::Result<()> {
     }
     anyhow::ensure!(
         summary.failed == 0,
-        "{} of {} photos could not be masked (see above); their outputs were not written",
+        "{} of {} files could not be masked (see above); their outputs were not written",
         summary.failed,
         summary.files.len()
     );

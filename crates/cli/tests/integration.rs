@@ -10,6 +10,7 @@ mod common;
 mod devnet_cli;
 mod log_cli;
 mod mask_cli;
+mod mask_video_cli;
 mod mpc_net;
 mod network_e2e;
 mod person_e2e;

@@ -67,6 +67,8 @@ pub struct Staged {
     target: PathBuf,
     overwrite: Overwrite,
     committed: bool,
+    /// Written by someone else ([`Staged::reserve`]): not fsynced yet.
+    filled_elsewhere: bool,
 }
 
 /// A fresh temporary name next to `path`: `<name>.<pid>-<counter><TEMP_SUFFIX>`.
@@ -91,6 +93,25 @@ impl Staged {
     /// Writes `bytes` to a new temporary file next to `path` and fsyncs it. The parent
     /// directory must exist.
     pub fn new(path: &Path, bytes: &[u8], options: WriteOptions) -> Result<Staged, FileError> {
+        let (staged, mut file) = Staged::create(path, options)?;
+        file.write_all(bytes)
+            .and_then(|()| file.sync_all())
+            .map_err(|e| FileError::io("write", path, e))?;
+        Ok(staged)
+    }
+
+    /// Creates an empty temporary file next to `path` for another writer to fill (a child
+    /// process such as ffmpeg, given [`Staged::temp`]); [`Staged::commit`] fsyncs it before
+    /// putting it in place. The parent directory must exist.
+    pub fn reserve(path: &Path, options: WriteOptions) -> Result<Staged, FileError> {
+        let (mut staged, _file) = Staged::create(path, options)?;
+        staged.filled_elsewhere = true;
+        Ok(staged)
+    }
+
+    /// A new, empty temporary file next to `path`, removed again if the [`Staged`] is
+    /// dropped uncommitted.
+    fn create(path: &Path, options: WriteOptions) -> Result<(Staged, File), FileError> {
         if path.file_name().is_none() {
             return Err(FileError::io(
                 "write",
@@ -99,7 +120,7 @@ impl Staged {
             ));
         }
         let mut attempt = 0;
-        let (temp, mut file) = loop {
+        let (temp, file) = loop {
             let temp = temp_path(path, attempt);
             let mut open = OpenOptions::new();
             open.write(true).create_new(true);
@@ -120,11 +141,14 @@ impl Staged {
             target: path.to_owned(),
             overwrite: options.overwrite,
             committed: false,
+            filled_elsewhere: false,
         };
-        file.write_all(bytes)
-            .and_then(|()| file.sync_all())
-            .map_err(|e| FileError::io("write", path, e))?;
-        Ok(staged)
+        Ok((staged, file))
+    }
+
+    /// The temporary file (for [`Staged::reserve`]'s writer).
+    pub fn temp(&self) -> &Path {
+        &self.temp
     }
 
     /// The file this will become.
@@ -135,6 +159,11 @@ impl Staged {
     /// Puts the new contents in place under the target name. The directory entry is
     /// durable only after [`sync_dir`] of the target's directory.
     pub fn commit(mut self) -> Result<(), FileError> {
+        if self.filled_elsewhere {
+            File::open(&self.temp)
+                .and_then(|f| f.sync_all())
+                .map_err(|e| FileError::io("write", &self.target, e))?;
+        }
         match self.overwrite {
             Overwrite::Replace => fs::rename(&self.temp, &self.target)
                 .map_err(|e| FileError::io("write", &self.target, e))?,
@@ -239,6 +268,24 @@ mod tests {
         assert!(err.to_string().contains("key"), "{err}");
         assert_eq!(fs::read(&path).unwrap(), b"first");
         assert_eq!(names(dir.path()), ["key"]);
+    }
+
+    #[test]
+    fn a_reserved_file_filled_by_another_writer_is_put_in_place_or_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("clip.mp4");
+        let staged = Staged::reserve(&path, WriteOptions::CREATE_NEW).unwrap();
+        assert!(staged.temp().exists() && !path.exists());
+        fs::write(staged.temp(), b"frames").unwrap();
+        staged.commit().unwrap();
+        assert_eq!(fs::read(&path).unwrap(), b"frames");
+        assert_eq!(names(dir.path()), ["clip.mp4"]);
+        // A writer that failed: dropping the reservation leaves nothing behind.
+        let other = dir.path().join("other.mp4");
+        let staged = Staged::reserve(&other, WriteOptions::REPLACE).unwrap();
+        fs::write(staged.temp(), b"half").unwrap();
+        drop(staged);
+        assert_eq!(names(dir.path()), ["clip.mp4"]);
     }
 
     #[test]

@@ -87,7 +87,9 @@ fn describe_unknown(bytes: &[u8]) -> String {
         if ["heic", "heix", "mif1", "msf1", "hevc", "avif"].contains(&brand.as_str()) {
             return format!("a HEIF/HEIC/AVIF image (brand {brand:?})");
         }
-        return format!("an ISO media file (brand {brand:?}, video is not supported yet)");
+        return format!(
+            "an ISO media file of brand {brand:?}, neither a photo nor a video masque reads"
+        );
     }
     if bytes.is_empty() {
         return "an empty file".into();

@@ -13,7 +13,7 @@ pub enum MaskError {
     Model(String),
     /// The file is not in a format masque mask reads.
     #[error(
-        "{what}: masque mask reads JPEG, PNG, WebP, GIF and TIFF only; convert the file to one of these (for HEIC or RAW, export a JPEG) and try again"
+        "{what}: masque mask reads JPEG, PNG, WebP, GIF and TIFF photos and MP4, MOV and WebM videos only; convert the file to one of these (for HEIC or RAW, export a JPEG) and try again"
     )]
     UnsupportedFormat {
         /// What the first bytes look like.
@@ -37,6 +37,14 @@ pub enum MaskError {
         "the image could not be decoded ({0}); the file is truncated or damaged. No output was written for it"
     )]
     Decode(String),
+    /// ffmpeg or ffprobe, needed for video, could not be started.
+    #[error("{0}")]
+    Ffmpeg(String),
+    /// A video could not be read or written.
+    #[error(
+        "the video could not be masked: {0}. No output was written for it; if the file plays, convert it to MP4 (H.264) and try again"
+    )]
+    Video(String),
     /// The masked image could not be encoded.
     #[error("the masked image could not be encoded: {0}")]
     Encode(String),

@@ -25,6 +25,7 @@ pub mod icc;
 pub mod metadata;
 pub mod review;
 pub mod sample;
+pub mod video;
 
 use std::path::Path;
 
@@ -229,8 +230,21 @@ pub fn mask_frame_turned(
     turns: &[Turn],
 ) -> Result<(RgbaImage, Vec<Face>), MaskError> {
     let rgb = image::DynamicImage::ImageRgba8(frame.clone()).into_rgb8();
-    let mut faces = detector.detect_turned(&rgb, options.threshold, None, turns)?;
+    let faces = detector.detect_turned(&rgb, options.threshold, None, turns)?;
     drop(rgb);
+    cover_and_recheck(detector, frame, faces, manual, options)
+}
+
+/// Covers `faces` (enlarged, see [`Region::around`]) and the `manual` regions of `frame`,
+/// then runs the re-check of [`mask_frame`] where pixels changed. Returns the masked frame
+/// and `faces` followed by the re-check's detections.
+pub fn cover_and_recheck(
+    detector: &Detector,
+    frame: &RgbaImage,
+    mut faces: Vec<Face>,
+    manual: &[Region],
+    options: &Options,
+) -> Result<(RgbaImage, Vec<Face>), MaskError> {
     let mut masked = frame.clone();
     for face in &faces {
         cover::cover(&mut masked, &Region::around(face), options.style);

@@ -1,0 +1,302 @@
+//! `masque mask` on videos as a user runs it, through Debian's ffmpeg: faces covered in
+//! every frame (checked again by the detector, as an adversary would), the cover held
+//! over a frame where the detector saw nothing, no metadata or sound left unless asked
+//! for, and damaged input refused with nothing written.
+//!
+//! Needs `ffmpeg` and `ffprobe` on PATH (`apt-get install ffmpeg`; CI installs them with
+//! `.ci/setup-ffmpeg.sh`).
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+use image::RgbImage;
+use masque_mask::{DEFAULT_THRESHOLD, Detector};
+
+const SIDE: u32 = 320;
+const FRAMES: u32 = 6;
+/// The frame replaced by a plain grey picture: the detector finds nothing there.
+const BLANK: u32 = 3;
+const PLANTED: [&str; 4] = [
+    "PLANTED-TITLE",
+    "PLANTED-COMMENT",
+    "+48.8577+002.2950",
+    "PLANTED-AUDIO",
+];
+
+fn ffmpeg() -> Command {
+    let probe = Command::new("ffmpeg").arg("-version").output();
+    assert!(
+        probe.is_ok_and(|o| o.status.success()),
+        "these tests need ffmpeg on PATH: apt-get install ffmpeg (CI runs .ci/setup-ffmpeg.sh)"
+    );
+    let mut cmd = Command::new("ffmpeg");
+    cmd.args(["-hide_banner", "-nostdin", "-v", "error", "-y"]);
+    cmd
+}
+
+fn masque(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_masque"))
+        .arg("mask")
+        .args(args)
+        .output()
+        .expect("the binary runs")
+}
+
+fn text(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+fn path(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// The test frames: the astronaut's face panning right, one frame plain grey.
+fn frames() -> Vec<RgbImage> {
+    let photo = image::open(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../mask/tests/data/astronaut.jpg"
+    ))
+    .unwrap()
+    .into_rgb8();
+    let photo = image::imageops::resize(&photo, 400, 400, image::imageops::FilterType::Triangle);
+    (0..FRAMES)
+        .map(|k| {
+            if k == BLANK {
+                RgbImage::from_pixel(SIDE, SIDE, image::Rgb([128, 128, 128]))
+            } else {
+                image::imageops::crop_imm(&photo, 10 * k, 20, SIDE, SIDE).to_image()
+            }
+        })
+        .collect()
+}
+
+/// Writes the frames as a video with a tone and planted metadata (`mov` or `webm`).
+fn write_video(file: &Path) {
+    let mov = file.extension().is_some_and(|e| e == "mov");
+    let mut cmd = ffmpeg();
+    cmd.args([
+        "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", "320x320", "-r", "8",
+    ])
+    .args([
+        "-i",
+        "pipe:0",
+        "-f",
+        "lavfi",
+        "-i",
+        "sine=frequency=440:duration=1",
+    ])
+    .args(["-map", "0:v", "-map", "1:a", "-shortest"])
+    .args([
+        "-metadata",
+        "title=PLANTED-TITLE",
+        "-metadata",
+        "comment=PLANTED-COMMENT",
+    ])
+    .args(["-metadata", "location=+48.8577+002.2950/"])
+    .args(["-metadata:s:a:0", "title=PLANTED-AUDIO"]);
+    if mov {
+        cmd.args(["-c:v", "libx264", "-crf", "12", "-pix_fmt", "yuv420p"])
+            .args(["-c:a", "aac", "-movflags", "use_metadata_tags"]);
+    } else {
+        cmd.args(["-c:v", "libvpx-vp9", "-crf", "20", "-b:v", "0"])
+            .args(["-deadline", "realtime", "-c:a", "libopus"]);
+    }
+    let mut child = cmd
+        .arg(file)
+        .stdin(Stdio::piped())
+        .spawn()
+        .expect("ffmpeg runs");
+    let mut stdin = child.stdin.take().unwrap();
+    for frame in frames() {
+        stdin.write_all(frame.as_raw()).unwrap();
+    }
+    drop(stdin);
+    assert!(child.wait().unwrap().success(), "ffmpeg wrote {file:?}");
+    let bytes = std::fs::read(file).unwrap();
+    let planted = PLANTED.iter().filter(|s| contains(&bytes, s)).count();
+    assert!(planted >= 3, "the test video carries its planted metadata");
+}
+
+fn contains(haystack: &[u8], needle: &str) -> bool {
+    haystack
+        .windows(needle.len())
+        .any(|w| w == needle.as_bytes())
+}
+
+/// The codec types of a file's streams, in order.
+fn streams(file: &Path) -> Vec<String> {
+    let out = Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-show_entries",
+            "stream=codec_type",
+            "-of",
+            "csv=p=0",
+        ])
+        .arg(file)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The decoded frames of a file.
+fn decode(file: &Path) -> Vec<RgbImage> {
+    let out = ffmpeg()
+        .arg("-i")
+        .arg(file)
+        .args(["-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    out.stdout
+        .chunks_exact((SIDE * SIDE * 3) as usize)
+        .map(|c| RgbImage::from_raw(SIDE, SIDE, c.to_vec()).unwrap())
+        .collect()
+}
+
+fn black_pixels(frame: &RgbImage) -> usize {
+    frame
+        .pixels()
+        .filter(|p| p.0.iter().all(|&c| c < 24))
+        .count()
+}
+
+#[test]
+fn a_video_is_masked_in_every_frame_without_its_metadata_or_sound() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("march.mov");
+    write_video(&input);
+    let out_dir = dir.path().join("out");
+    let out = masque(&[path(&input), "--out", path(&out_dir), "--json"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let video = &report["files"][0]["video"];
+    assert_eq!(video["container"], "mov");
+    assert_eq!(video["frames"], FRAMES);
+    assert_eq!(video["audio"], "dropped");
+    let per_frame: Vec<u64> = video["faces_per_frame"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_u64().unwrap())
+        .collect();
+    for (k, &n) in per_frame.iter().enumerate() {
+        if k as u32 == BLANK {
+            assert_eq!(n, 0, "the grey frame has no face");
+        } else {
+            assert!(n >= 1, "frame {k}: the face is found ({per_frame:?})");
+        }
+    }
+    assert!(
+        video["tracked_boxes"].as_u64().unwrap() >= 1,
+        "the grey frame gets the held cover: {video}"
+    );
+    let removed = video["metadata_removed"].to_string();
+    assert!(
+        removed.contains("title") && removed.contains("location"),
+        "{removed}"
+    );
+
+    let output = out_dir.join("march.mov");
+    let bytes = std::fs::read(&output).unwrap();
+    for planted in PLANTED {
+        assert!(!contains(&bytes, planted), "{planted} survived");
+    }
+    assert_eq!(streams(&output), ["video"], "the sound is dropped");
+    let masked = decode(&output);
+    assert_eq!(masked.len(), FRAMES as usize);
+    // The held cover lies over the grey frame too (a grey frame has no black pixel).
+    assert!(black_pixels(&masked[BLANK as usize]) > 2000);
+    // The adversary's check: the same detector finds no face in any output frame.
+    let detector = Detector::new().unwrap();
+    for (k, frame) in masked.iter().enumerate() {
+        let faces = detector.detect(frame, DEFAULT_THRESHOLD).unwrap();
+        assert!(faces.is_empty(), "frame {k}: {faces:?}");
+    }
+    let names: Vec<_> = std::fs::read_dir(&out_dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names, ["march.mov"], "no temporary file is left behind");
+}
+
+#[test]
+fn keep_audio_keeps_the_sound_but_not_its_metadata() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("clip.webm");
+    write_video(&input);
+    let out_dir = dir.path().join("out");
+    // Without a hold: every frame only its own detections.
+    let out = masque(&[
+        path(&input),
+        "--out",
+        path(&out_dir),
+        "--keep-audio",
+        "--hold",
+        "0",
+        "--json",
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let video = &report["files"][0]["video"];
+    assert_eq!(video["container"], "webm");
+    assert_eq!(video["audio"], "kept");
+    assert_eq!(video["tracked_boxes"], 0);
+    let output = out_dir.join("clip.webm");
+    assert_eq!(streams(&output), ["video", "audio"]);
+    let bytes = std::fs::read(&output).unwrap();
+    for planted in PLANTED {
+        assert!(!contains(&bytes, planted), "{planted} survived");
+    }
+    let masked = decode(&output);
+    assert_eq!(
+        black_pixels(&masked[BLANK as usize]),
+        0,
+        "no hold, no cover"
+    );
+}
+
+#[test]
+fn a_damaged_video_or_a_missing_ffmpeg_gives_a_clear_error_and_no_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("whole.mov");
+    write_video(&input);
+    let bytes = std::fs::read(&input).unwrap();
+    let truncated = dir.path().join("cut.mov");
+    std::fs::write(&truncated, &bytes[..bytes.len() / 2]).unwrap();
+    let out_dir = dir.path().join("out");
+    let out = masque(&[path(&truncated), "--out", path(&out_dir)]);
+    assert!(!out.status.success());
+    let said = text(&out);
+    assert!(
+        said.contains("the video could not be masked") && said.contains("No output was written"),
+        "{said}"
+    );
+    let left: Vec<_> = std::fs::read_dir(&out_dir)
+        .map(|d| d.map(|e| e.unwrap().file_name()).collect())
+        .unwrap_or_default();
+    assert!(left.is_empty(), "nothing written: {left:?}");
+
+    let empty_path = dir.path().join("bin");
+    std::fs::create_dir(&empty_path).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_masque"))
+        .args(["mask", path(&input), "--out", path(&out_dir)])
+        .env("PATH", &empty_path)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let said = text(&out);
+    assert!(said.contains("apt-get install ffmpeg"), "{said}");
+    assert!(!out_dir.join("whole.mov").exists());
+}

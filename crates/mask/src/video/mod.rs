@@ -1,0 +1,298 @@
+//! Videos: every frame decoded by ffmpeg, faces found in each, kept covered between
+//! detections by a tracker, and the frames re-encoded into a new file without the
+//! original's metadata.
+//!
+//! The pipeline: [`ffmpeg::Decoder`] hands out upright RGB frames (the file's display
+//! rotation applied); the detector runs on every frame; [`track::Tracker`] links the
+//! detections into tracks and gives each frame the boxes to cover (its own detections,
+//! boxes interpolated across a gap, boxes held for a while before and after a track), so a
+//! frame is written once the next `hold` frames have been looked at; each frame is covered
+//! and re-checked as a photo is ([`crate::cover_and_recheck`]) and goes to
+//! [`ffmpeg::Encoder`], which writes only those pixels (and, with `keep_audio`, the
+//! original's audio re-encoded).
+//!
+//! **Guarantees**: the output holds the masked frames and at most the re-encoded audio:
+//! no metadata of the input (container and stream tags, chapters, data, subtitle and
+//! attachment streams, the encoder's own version strings); frames at the input's average
+//! frame rate. A video that cannot be decoded completely gives an error, and the caller
+//! writes no output (the file is written under a temporary name and put in place only
+//! after success).
+//!
+//! **Not guaranteed**: what [`crate::detect`] does not guarantee, frame by frame; a face
+//! missed for longer than the hold is uncovered in those frames; variable frame rates
+//! become constant (the timing of individual frames may shift); sound can identify
+//! people (voices, names spoken), which is why audio is dropped unless asked for.
+
+pub mod ffmpeg;
+pub mod track;
+
+use std::collections::VecDeque;
+use std::path::Path;
+
+use image::{RgbImage, RgbaImage};
+use serde::Serialize;
+
+use crate::cover::Region;
+use crate::detect::Face;
+use crate::{Detector, MaskError, Options, cover_and_recheck, review};
+pub use ffmpeg::{Container, Probe};
+use track::Tracker;
+
+/// The default time a box is held after a face was last seen (and before it was first
+/// seen), and the longest gap bridged between two detections, in seconds.
+pub const DEFAULT_HOLD_SECONDS: f32 = 0.5;
+
+/// What to do with each video, besides the photo [`Options`].
+#[derive(Clone, Copy, Debug)]
+pub struct VideoOptions {
+    /// Keep the first audio stream (re-encoded, without its metadata).
+    pub keep_audio: bool,
+    /// How long boxes are held and gaps bridged, in seconds (0: each frame's own
+    /// detections only).
+    pub hold_seconds: f32,
+}
+
+impl Default for VideoOptions {
+    fn default() -> Self {
+        VideoOptions {
+            keep_audio: false,
+            hold_seconds: DEFAULT_HOLD_SECONDS,
+        }
+    }
+}
+
+/// What happened to the sound.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Audio {
+    /// The input had none.
+    None,
+    /// Dropped (the default).
+    Dropped,
+    /// Re-encoded into the output.
+    Kept,
+}
+
+/// What was done to one video.
+#[derive(Clone, Debug, Serialize)]
+pub struct VideoReport {
+    /// The container read and written.
+    pub container: Container,
+    /// Width of the upright frames.
+    pub width: u32,
+    /// Height of the upright frames.
+    pub height: u32,
+    /// Frames written.
+    pub frames: usize,
+    /// The frame rate written.
+    pub frame_rate: String,
+    /// Faces the detector found, frame by frame (re-check included).
+    pub faces_per_frame: Vec<usize>,
+    /// Faces found in all frames.
+    pub faces: usize,
+    /// Boxes covered in frames where the detector did not find that face (interpolated
+    /// across a gap or held).
+    pub tracked_boxes: usize,
+    /// How many frames boxes were held and gaps bridged.
+    pub hold_frames: usize,
+    /// Manual regions covered in every frame.
+    pub manual_regions: Vec<Region>,
+    /// What happened to the sound.
+    pub audio: Audio,
+    /// The metadata and extra streams found in the input, all of them absent from the
+    /// output.
+    pub metadata_removed: Vec<String>,
+}
+
+/// A masked video, written.
+#[derive(Debug)]
+pub struct MaskedVideo {
+    /// What was done.
+    pub report: VideoReport,
+    /// The side-by-side review PNG of the frame with the most faces, if asked for.
+    pub review: Option<Vec<u8>>,
+}
+
+/// Whether `head` (a file's first bytes) looks like a video masque mask reads: an ISO
+/// media file (MP4, MOV) that is not a HEIF image, or a Matroska/WebM file.
+pub fn is_video(head: &[u8]) -> bool {
+    if head.starts_with(&[0x1a, 0x45, 0xdf, 0xa3]) {
+        return true;
+    }
+    if head.len() < 12 {
+        return false;
+    }
+    let atom = &head[4..8];
+    if atom == b"ftyp" {
+        let brand = &head[8..12];
+        return ![&b"heic"[..], b"heix", b"mif1", b"msf1", b"hevc", b"avif"].contains(&brand);
+    }
+    // QuickTime files written without an ftyp atom.
+    [&b"moov"[..], b"mdat", b"wide", b"free"].contains(&atom)
+}
+
+/// A frame waiting for the tracker to know its boxes.
+struct Pending {
+    rgb: RgbImage,
+    detected: usize,
+}
+
+/// Masks the video `input` into `output` (a file the caller created; it is overwritten),
+/// writing the same container as the input's. `on_frame(done, total)` is called after
+/// each frame written (`total` when the container says).
+pub fn mask_video(
+    detector: &Detector,
+    input: &Path,
+    output: &Path,
+    manual: &[Region],
+    options: &Options,
+    video: &VideoOptions,
+    on_frame: &mut dyn FnMut(u64, Option<u64>),
+) -> Result<MaskedVideo, MaskError> {
+    if !(video.hold_seconds.is_finite() && (0.0..=10.0).contains(&video.hold_seconds)) {
+        return Err(MaskError::Video(format!(
+            "the hold of {} s is not between 0 and 10 seconds",
+            video.hold_seconds
+        )));
+    }
+    let probe = ffmpeg::probe(input)?;
+    let extension = input.extension().and_then(|e| e.to_str());
+    let container = Container::recognise(&probe.format_name, extension).ok_or_else(|| {
+        MaskError::UnsupportedFormat {
+            what: format!("a {} video", probe.format_name),
+        }
+    })?;
+    let hold = (probe.fps * f64::from(video.hold_seconds)).round() as usize;
+    let audio = match (probe.has_audio, video.keep_audio) {
+        (false, _) => Audio::None,
+        (true, false) => Audio::Dropped,
+        (true, true) => Audio::Kept,
+    };
+    let mut decoder = ffmpeg::Decoder::start(input, probe.width, probe.height)?;
+    let mut encoder = ffmpeg::Encoder::start(
+        output,
+        &ffmpeg::EncoderSettings {
+            container,
+            width: probe.width,
+            height: probe.height,
+            frame_rate: &probe.frame_rate,
+            audio_from: (audio == Audio::Kept).then_some(input),
+        },
+    )?;
+    // Upright only: the decoder applied the file's rotation, so up is known.
+    let turns = &crate::Turn::ALL[..1];
+    let mut tracker = Tracker::new(hold);
+    let mut pending: VecDeque<Pending> = VecDeque::new();
+    let mut written = Written {
+        faces_per_frame: Vec::new(),
+        tracked_boxes: 0,
+        review: None,
+        review_faces: 0,
+    };
+    let mut finished = false;
+    loop {
+        if !finished {
+            match decoder.next_frame()? {
+                Some(bytes) => {
+                    let rgb = RgbImage::from_raw(probe.width, probe.height, bytes)
+                        .ok_or_else(|| MaskError::Video("a frame of the wrong size".into()))?;
+                    let faces = detector.detect_turned(&rgb, options.threshold, None, turns)?;
+                    tracker.push(&faces);
+                    pending.push_back(Pending {
+                        rgb,
+                        detected: faces.len(),
+                    });
+                }
+                None => finished = true,
+            }
+        }
+        if pending.is_empty() && finished {
+            break;
+        }
+        while !pending.is_empty() && tracker.ready(written.faces_per_frame.len(), finished) {
+            let next = pending.pop_front().expect("not empty");
+            let boxes = tracker.boxes(written.faces_per_frame.len());
+            written.write(detector, &mut encoder, next, boxes, manual, options)?;
+            on_frame(written.faces_per_frame.len() as u64, probe.frames);
+        }
+    }
+    decoder.finish()?;
+    encoder.finish()?;
+    if written.faces_per_frame.is_empty() {
+        return Err(MaskError::Video("the file holds no video frames".into()));
+    }
+    Ok(MaskedVideo {
+        report: VideoReport {
+            container,
+            width: probe.width,
+            height: probe.height,
+            frames: written.faces_per_frame.len(),
+            frame_rate: probe.frame_rate,
+            faces: written.faces_per_frame.iter().sum(),
+            faces_per_frame: written.faces_per_frame,
+            tracked_boxes: written.tracked_boxes,
+            hold_frames: hold,
+            manual_regions: manual.to_vec(),
+            audio,
+            metadata_removed: probe.found,
+        },
+        review: if options.review { written.review } else { None },
+    })
+}
+
+/// What has been written so far.
+struct Written {
+    faces_per_frame: Vec<usize>,
+    tracked_boxes: usize,
+    /// The review image of the frame with the most faces so far, and their number.
+    review: Option<Vec<u8>>,
+    review_faces: usize,
+}
+
+impl Written {
+    /// Covers `frame`'s `boxes` and the manual regions, re-checks, and sends the frame to
+    /// the encoder.
+    fn write(
+        &mut self,
+        detector: &Detector,
+        encoder: &mut ffmpeg::Encoder,
+        frame: Pending,
+        boxes: Vec<Face>,
+        manual: &[Region],
+        options: &Options,
+    ) -> Result<(), MaskError> {
+        // The tracker's boxes are this frame's detections and the tracked ones.
+        let given = boxes.len();
+        let tracked = given.saturating_sub(frame.detected);
+        let rgba: RgbaImage = image::DynamicImage::ImageRgb8(frame.rgb).into_rgba8();
+        let (masked, covered) = cover_and_recheck(detector, &rgba, boxes, manual, options)?;
+        let faces = frame.detected + (covered.len() - given);
+        if options.review && (self.review.is_none() || faces > self.review_faces) {
+            let side = review::side_by_side(&rgba, &masked, &covered, manual);
+            self.review = Some(crate::codec::encode(crate::Format::Png, &[side], &[])?);
+            self.review_faces = faces;
+        }
+        let rgb = image::DynamicImage::ImageRgba8(masked).into_rgb8();
+        encoder.write_frame(rgb.as_raw())?;
+        self.faces_per_frame.push(faces);
+        self.tracked_boxes += tracked;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn videos_are_told_from_photos_by_their_first_bytes() {
+        let mp4 = b"\0\0\0\x20ftypisom\0\0\x02\0";
+        let heic = b"\0\0\0\x18ftypheic\0\0\0\0";
+        assert!(is_video(mp4));
+        assert!(!is_video(heic));
+        assert!(is_video(&[0x1a, 0x45, 0xdf, 0xa3, 0x01]));
+        assert!(is_video(b"\0\0\0\x08wide\0\0\0\0"));
+        assert!(!is_video(b"\x89PNG\r\n\x1a\n\0\0\0\x0d"));
+        assert!(!is_video(b"\0\0"));
+    }
+}
