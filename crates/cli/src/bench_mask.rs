@@ -1,5 +1,5 @@
-//! `masque bench mask`: how fast `masque mask` masks a 12-megapixel photo (and a 1080p
-//! frame, as a video would need), and its peak memory. The measurement itself is
+//! `masque bench mask`: how fast `masque mask` masks a 12-megapixel photo, a 1080p frame
+//! and a 1080p clip, its peak memory, and the same photo and clip through deface. The measurement itself is
 //! `masque_mask::bench` (a generated photo from the vendored test photos, masked in this
 //! process exactly as `masque mask` does); this prints it.
 
@@ -27,6 +27,14 @@ pub struct BenchMaskArgs {
     /// `auto` tries none (`all` measures the cost of the turns).
     #[arg(long, value_enum, default_value_t = RotationsArg::Auto)]
     rotations: RotationsArg,
+    /// Frames of a generated 1920 x 1080 MP4 clip masked file to file through ffmpeg, as
+    /// `masque mask` masks a video (0: none; needs ffmpeg).
+    #[arg(long, default_value_t = 0)]
+    video_frames: usize,
+    /// deface's executable (`pip install deface`): it masks the same photo and clip in
+    /// this run, and the ratios are printed.
+    #[arg(long)]
+    deface: Option<std::path::PathBuf>,
     /// Print the figures as JSON.
     #[arg(long)]
     json: bool,
@@ -40,6 +48,8 @@ pub fn run(a: BenchMaskArgs) -> anyhow::Result<()> {
         runs: a.runs,
         frames: a.frames,
         rotations: a.rotations.rotations(),
+        video_frames: a.video_frames,
+        deface: a.deface.clone(),
     })?;
     if a.json {
         return crate::output::print_json(&r);
@@ -73,6 +83,29 @@ pub fn run(a: BenchMaskArgs) -> anyhow::Result<()> {
             r.frames_1080p, r.tiles_per_1080p_frame
         );
     }
+    if let Some(v) = &r.video {
+        println!(
+            "  {} x {} clip, {} frames, file to file: {:.1} s, {:.3} frames/s ({} faces, {} tracked boxes)",
+            v.width, v.height, v.frames, v.seconds, v.frames_per_second, v.faces, v.tracked_boxes
+        );
+    }
+    if let Some(d) = &r.deface {
+        println!(
+            "  deface {}: photo {} s (masque/deface {}), clip {} s (masque/deface {})",
+            d.version.as_deref().unwrap_or("(version unknown)"),
+            fmt(d.photo_seconds),
+            fmt(d.photo_ratio),
+            fmt(d.video_seconds),
+            fmt(d.video_ratio)
+        );
+        for e in &d.errors {
+            println!("  deface: {e}");
+        }
+    }
     println!("  detector: {}", r.detector);
     Ok(())
+}
+
+fn fmt(v: Option<f64>) -> String {
+    v.map_or_else(|| "-".into(), |v| format!("{v:.2}"))
 }

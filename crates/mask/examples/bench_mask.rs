@@ -1,5 +1,5 @@
 //! `masque bench mask` without building the whole command-line tool:
-//! `cargo run --release -p masque-mask --example bench_mask -- [WIDTH HEIGHT RUNS FRAMES all|none|auto]`
+//! `cargo run --release -p masque-mask --example bench_mask -- [WIDTH HEIGHT RUNS FRAMES all|none|auto VIDEO_FRAMES DEFACE]`
 //! prints the same figures as JSON (the measurement is `masque_mask::bench::run`).
 
 use masque_mask::Rotations;
@@ -25,6 +25,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         runs: num(2, 3)?,
         frames: num(3, 3)?,
         rotations,
+        video_frames: num(5, 0)?,
+        deface: args.get(6).map(Into::into),
     })?;
     println!("{}", serde_json::to_string_pretty(&report)?);
     Ok(())
