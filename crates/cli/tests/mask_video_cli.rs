@@ -150,8 +150,13 @@ fn streams(file: &Path) -> Vec<String> {
         .collect()
 }
 
-/// The decoded frames of a file.
+/// The decoded frames of a file whose frames are SIDE x SIDE.
 fn decode(file: &Path) -> Vec<RgbImage> {
+    decode_sized(file, SIDE, SIDE)
+}
+
+/// The decoded frames of a file whose frames are `w` x `h`.
+fn decode_sized(file: &Path, w: u32, h: u32) -> Vec<RgbImage> {
     let out = ffmpeg()
         .arg("-i")
         .arg(file)
@@ -160,8 +165,8 @@ fn decode(file: &Path) -> Vec<RgbImage> {
         .unwrap();
     assert!(out.status.success(), "{}", text(&out));
     out.stdout
-        .chunks_exact((SIDE * SIDE * 3) as usize)
-        .map(|c| RgbImage::from_raw(SIDE, SIDE, c.to_vec()).unwrap())
+        .chunks_exact((w * h * 3) as usize)
+        .map(|c| RgbImage::from_raw(w, h, c.to_vec()).unwrap())
         .collect()
 }
 
@@ -264,6 +269,99 @@ fn keep_audio_keeps_the_sound_but_not_its_metadata() {
         black_pixels(&masked[BLANK as usize]),
         0,
         "no hold, no cover"
+    );
+}
+
+#[test]
+fn a_video_with_a_display_rotation_comes_out_upright() {
+    let dir = tempfile::tempdir().unwrap();
+    // The first three frames, cropped to 320 x 240 and stored turned a quarter clockwise,
+    // with the display matrix that turns them back (ffmpeg's `rotate=90` tag), as a phone
+    // held upright writes them; ffmpeg itself shows this file upright.
+    let upright: Vec<RgbImage> = frames()
+        .into_iter()
+        .take(3)
+        .map(|f| image::imageops::crop_imm(&f, 0, 0, SIDE, 240).to_image())
+        .collect();
+    let stored = dir.path().join("stored.mp4");
+    let mut child = ffmpeg()
+        .args([
+            "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", "240x320", "-r", "8",
+        ])
+        .args([
+            "-i", "pipe:0", "-c:v", "libx264", "-crf", "12", "-pix_fmt", "yuv420p",
+        ])
+        .arg(&stored)
+        .stdin(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    for f in &upright {
+        stdin
+            .write_all(image::imageops::rotate90(f).as_raw())
+            .unwrap();
+    }
+    drop(stdin);
+    assert!(child.wait().unwrap().success());
+    let input = dir.path().join("phone.mp4");
+    let tagged = ffmpeg()
+        .arg("-i")
+        .arg(&stored)
+        .args(["-c", "copy", "-metadata:s:v:0", "rotate=90"])
+        .arg(&input)
+        .output()
+        .unwrap();
+    assert!(tagged.status.success(), "{}", text(&tagged));
+
+    let out_dir = dir.path().join("out");
+    let out = masque(&[path(&input), "--out", path(&out_dir), "--json"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let video = &report["files"][0]["video"];
+    assert_eq!(
+        (&video["width"], &video["height"]),
+        (&SIDE.into(), &240.into())
+    );
+    assert!(
+        video["metadata_removed"].to_string().contains("rotation"),
+        "{video}"
+    );
+    let per_frame = video["faces_per_frame"].as_array().unwrap();
+    assert!(per_frame.iter().all(|n| n.as_u64() >= Some(1)), "{video}");
+    // The right way up, not upside down: the output is close to the upright frames.
+    let output = out_dir.join("phone.mp4");
+    let masked = decode_sized(&output, SIDE, 240);
+    assert_eq!(masked.len(), upright.len());
+    let distance = |a: &RgbImage, b: &RgbImage| -> u64 {
+        a.as_raw()
+            .iter()
+            .zip(b.as_raw())
+            .map(|(&x, &y)| u64::from(x.abs_diff(y)))
+            .sum()
+    };
+    for (m, u) in masked.iter().zip(&upright) {
+        let upside_down = image::imageops::rotate180(u);
+        assert!(distance(m, u) * 2 < distance(m, &upside_down));
+    }
+    let probe = Command::new("ffprobe")
+        .args(["-v", "error", "-select_streams", "v:0", "-show_entries"])
+        .args([
+            "stream=width,height:stream_side_data=rotation",
+            "-of",
+            "json",
+        ])
+        .arg(&output)
+        .output()
+        .unwrap();
+    let probe: serde_json::Value = serde_json::from_slice(&probe.stdout).unwrap();
+    let stream = &probe["streams"][0];
+    assert_eq!(
+        (&stream["width"], &stream["height"]),
+        (&SIDE.into(), &240.into())
+    );
+    assert!(
+        stream.get("side_data_list").is_none(),
+        "no rotation left: {stream}"
     );
 }
 
