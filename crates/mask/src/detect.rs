@@ -9,7 +9,10 @@
 //! the threshold is reported. Tiles are [`TILE`] pixels square and overlap by [`OVERLAP`]
 //! pixels, and the pyramid halves the image until it fits one tile, so any face between
 //! about 12 and [`OVERLAP`] pixels high at full resolution, and any larger face once
-//! halved enough, lies whole in some tile.
+//! halved enough, lies whole in some tile. A level smaller than a tile is run whole on an
+//! input fitted to it (sides rounded up to a multiple of 64) instead of padded to a tile:
+//! the network is fully convolutional, and a 320 x 240 video frame then costs a quarter
+//! of a tile.
 //!
 //! **Not guaranteed**: that the network sees every face. Profiles, faces upside down,
 //! heavily occluded, very dark or below about 10 pixels are missed more often; recall is
@@ -146,11 +149,16 @@ type Plan = TypedSimplePlan<TypedModel>;
 /// its depthwise convolutions computed by masque's own kernel (see `depthwise.rs`: tract's
 /// took two thirds of the time). Public for `examples/profile_tile.rs`.
 pub fn optimized_model() -> Result<TypedModel, MaskError> {
-    let side = TILE as usize;
+    optimized_model_for(TILE, TILE)
+}
+
+/// [`optimized_model`] for a `width` x `height` input (multiples of 32).
+fn optimized_model_for(width: u32, height: u32) -> Result<TypedModel, MaskError> {
+    let (w, h) = (width as usize, height as usize);
     let model = || -> TractResult<TypedModel> {
         let mut model = tract_onnx::onnx()
             .model_for_read(&mut std::io::Cursor::new(MODEL))?
-            .with_input_fact(0, f32::fact([1, 3, side, side]).into())?
+            .with_input_fact(0, f32::fact([1, 3, h, w]).into())?
             .into_typed()?
             .into_decluttered()?;
         crate::depthwise::replace(&mut model)?;
@@ -159,9 +167,23 @@ pub fn optimized_model() -> Result<TypedModel, MaskError> {
     model().map_err(|e| MaskError::Model(format!("{e:#}")))
 }
 
+/// Sides of the smaller inputs are rounded up to a multiple of this (the network needs a
+/// multiple of 32; 64 keeps the number of distinct plans down).
+const SMALL_STEP: u32 = 64;
+/// At most this many smaller plans are kept (each holds a copy of the weights, about
+/// 8 MB); past it the cache starts again.
+const SMALL_PLANS: usize = 12;
+
+/// A plan for one input size, built once by whichever thread needs it first.
+type SharedPlan = std::sync::Arc<std::sync::OnceLock<Result<Plan, String>>>;
+
 /// The loaded, optimised network.
 pub struct Detector {
     plan: Plan,
+    /// Plans for pictures (pyramid levels) smaller than a tile, by input size: the
+    /// network is fully convolutional, so a 320 x 240 frame runs on a 320 x 256 input
+    /// rather than padded to 640 x 640 (a quarter of the work).
+    small: std::sync::Mutex<std::collections::HashMap<(u32, u32), SharedPlan>>,
     tiles: std::sync::atomic::AtomicUsize,
 }
 
@@ -179,8 +201,41 @@ impl Detector {
             .map_err(|e| MaskError::Model(format!("{e:#}")))?;
         Ok(Detector {
             plan,
+            small: Default::default(),
             tiles: Default::default(),
         })
+    }
+
+    /// The input size a tile of a `width` x `height` picture is run at, and the plan for
+    /// it: [`TILE`] x [`TILE`] unless the picture fits in a smaller input.
+    fn plan_for(&self, width: u32, height: u32) -> Result<(u32, u32, PlanRef<'_>), MaskError> {
+        let fit = |side: u32| side.div_ceil(SMALL_STEP).max(1) * SMALL_STEP;
+        let (w, h) = (fit(width), fit(height));
+        if w >= TILE || h >= TILE || u64::from(w) * u64::from(h) * 4 > u64::from(TILE * TILE) * 3 {
+            return Ok((TILE, TILE, PlanRef::Full(&self.plan)));
+        }
+        let shared = {
+            let mut small = self
+                .small
+                .lock()
+                .map_err(|_| MaskError::Model("a detection thread panicked".into()))?;
+            if small.len() >= SMALL_PLANS && !small.contains_key(&(w, h)) {
+                small.clear();
+            }
+            small.entry((w, h)).or_default().clone()
+        };
+        let built = shared.get_or_init(|| {
+            optimized_model_for(w, h)
+                .and_then(|m| {
+                    m.into_runnable()
+                        .map_err(|e| MaskError::Model(format!("{e:#}")))
+                })
+                .map_err(|e| e.to_string())
+        });
+        match built {
+            Ok(_) => Ok((w, h, PlanRef::Small(shared))),
+            Err(e) => Err(MaskError::Model(e.clone())),
+        }
     }
 
     /// How many tiles the network has run since the detector was loaded (for benchmarks).
@@ -306,8 +361,9 @@ impl Detector {
         Ok(nms(all, NMS_IOU))
     }
 
-    /// Runs the network on the TILE x TILE window at (tx, ty) (zero-padded past the edge)
-    /// and decodes its outputs into boxes in tile pixels.
+    /// Runs the network on the window at (tx, ty), TILE x TILE or fitted to a smaller
+    /// picture (zero-padded past the edge), and decodes its outputs into boxes in tile
+    /// pixels.
     fn run_tile(
         &self,
         img: &RgbImage,
@@ -317,10 +373,10 @@ impl Detector {
     ) -> Result<Vec<Face>, MaskError> {
         self.tiles
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let side = TILE as usize;
-        let mut input = tract_ndarray::Array4::<f32>::zeros((1, 3, side, side));
-        let tw = (img.width() - tx).min(TILE);
-        let th = (img.height() - ty).min(TILE);
+        let (pw, ph, plan) = self.plan_for(img.width(), img.height())?;
+        let mut input = tract_ndarray::Array4::<f32>::zeros((1, 3, ph as usize, pw as usize));
+        let tw = (img.width() - tx).min(pw);
+        let th = (img.height() - ty).min(ph);
         for y in 0..th {
             for x in 0..tw {
                 let p = img.get_pixel(tx + x, ty + y).0;
@@ -329,8 +385,8 @@ impl Detector {
                 }
             }
         }
-        let outputs = self
-            .plan
+        let outputs = plan
+            .get()?
             .run(tvec!(Tensor::from(input).into()))
             .map_err(|e| MaskError::Model(format!("{e:#}")))?;
         if outputs.len() < 3 {
@@ -346,6 +402,24 @@ impl Detector {
         };
         let (heat, size, offset) = (view(0)?, view(1)?, view(2)?);
         decode(&heat, &size, &offset, threshold)
+    }
+}
+
+/// A plan [`Detector::plan_for`] chose.
+enum PlanRef<'a> {
+    Full(&'a Plan),
+    Small(SharedPlan),
+}
+
+impl PlanRef<'_> {
+    fn get(&self) -> Result<&Plan, MaskError> {
+        match self {
+            PlanRef::Full(plan) => Ok(plan),
+            PlanRef::Small(shared) => match shared.get() {
+                Some(Ok(plan)) => Ok(plan),
+                _ => Err(MaskError::Model("a smaller plan was not built".into())),
+            },
+        }
     }
 }
 
