@@ -206,6 +206,19 @@ impl Detector {
         })
     }
 
+    /// The cache entry for a `w` x `h` plan, made if needed (the cache starts again when
+    /// it holds [`SMALL_PLANS`]).
+    fn small_slot(&self, w: u32, h: u32) -> Result<SharedPlan, MaskError> {
+        let mut small = self
+            .small
+            .lock()
+            .map_err(|_| MaskError::Model("a detection thread panicked".into()))?;
+        if small.len() >= SMALL_PLANS && !small.contains_key(&(w, h)) {
+            small.clear();
+        }
+        Ok(small.entry((w, h)).or_default().clone())
+    }
+
     /// The input size a tile of a `width` x `height` picture is run at, and the plan for
     /// it: [`TILE`] x [`TILE`] unless the picture fits in a smaller input.
     fn plan_for(&self, width: u32, height: u32) -> Result<(u32, u32, PlanRef<'_>), MaskError> {
@@ -214,16 +227,7 @@ impl Detector {
         if w >= TILE || h >= TILE || u64::from(w) * u64::from(h) * 4 > u64::from(TILE * TILE) * 3 {
             return Ok((TILE, TILE, PlanRef::Full(&self.plan)));
         }
-        let shared = {
-            let mut small = self
-                .small
-                .lock()
-                .map_err(|_| MaskError::Model("a detection thread panicked".into()))?;
-            if small.len() >= SMALL_PLANS && !small.contains_key(&(w, h)) {
-                small.clear();
-            }
-            small.entry((w, h)).or_default().clone()
-        };
+        let shared = self.small_slot(w, h)?;
         let built = shared.get_or_init(|| {
             optimized_model_for(w, h)
                 .and_then(|m| {
@@ -507,6 +511,43 @@ pub fn nms(mut faces: Vec<Face>, iou: f32) -> Vec<Face> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn small_pictures_run_on_fitted_inputs_and_find_what_the_full_tile_finds() {
+        let detector = Detector::new().unwrap();
+        let size = |w, h| {
+            let (pw, ph, plan) = detector.plan_for(w, h).unwrap();
+            (pw, ph, matches!(plan, PlanRef::Small(_)))
+        };
+        assert_eq!(size(320, 240), (320, 256, true));
+        assert_eq!(size(512, 512), (512, 512, true));
+        assert_eq!(size(1, 1), (64, 64, true));
+        assert_eq!(size(600, 600), (TILE, TILE, false), "no smaller input fits");
+        assert_eq!(
+            size(600, 500),
+            (TILE, TILE, false),
+            "too close to a tile to pay"
+        );
+        assert_eq!(size(1000, 200), (TILE, TILE, false));
+        for k in 1..=SMALL_PLANS as u32 + 2 {
+            detector.small_slot(64 * k, 64).unwrap();
+            assert!(detector.small.lock().unwrap().len() <= SMALL_PLANS);
+        }
+
+        // The same picture on a fitted input and zero-padded to a whole tile (what the
+        // full plan sees): the same face, within a pixel or two.
+        let photo = image::load_from_memory(crate::sample::ASTRONAUT_JPG)
+            .unwrap()
+            .into_rgb8();
+        let photo = imageops::resize(&photo, 300, 300, FilterType::Triangle);
+        let mut padded = RgbImage::new(TILE, TILE);
+        imageops::replace(&mut padded, &photo, 0, 0);
+        let small = detector.detect(&photo, DEFAULT_THRESHOLD).unwrap();
+        let full = detector.detect(&padded, DEFAULT_THRESHOLD).unwrap();
+        assert!(!small.is_empty(), "the face is found");
+        assert_eq!(small.len(), full.len(), "{small:?} vs {full:?}");
+        assert!(small[0].iou(&full[0]) > 0.9, "{small:?} vs {full:?}");
+    }
 
     #[test]
     fn tiles_cover_with_overlap() {
