@@ -53,8 +53,9 @@ pub struct MaskArgs {
     #[arg(long)]
     review: bool,
     /// Also look for faces in the photo turned by 90, 180 and 270 degrees: `auto` (the
-    /// default) unless the photo has an EXIF orientation tag, `all` always, `none` never.
-    /// Each turn costs as much again as the photo as it is.
+    /// default) unless the photo has an EXIF orientation tag (videos: never, their rotation
+    /// is applied), `all` always, `none` never. Each turn costs as much again as the
+    /// picture as it is.
     #[arg(long, value_enum, default_value_t = RotationsArg::Auto)]
     rotations: RotationsArg,
     /// Keep a standard colour profile (sRGB or Display P3, recognised by its colorimetry)

@@ -42,6 +42,11 @@ use track::Tracker;
 /// seen), and the longest gap bridged between two detections, in seconds.
 pub const DEFAULT_HOLD_SECONDS: f32 = 0.5;
 
+/// The longest hold in frames, whatever the frame rate says.
+pub const MAX_HOLD_FRAMES: usize = 60;
+/// The most pixel bytes held waiting for the tracker (the hold is shortened to fit).
+const HELD_BYTES: usize = 1 << 30;
+
 /// What to do with each video, besides the photo [`Options`].
 #[derive(Clone, Copy, Debug)]
 pub struct VideoOptions {
@@ -131,6 +136,14 @@ pub fn is_video(head: &[u8]) -> bool {
     [&b"moov"[..], b"mdat", b"wide", b"free"].contains(&atom)
 }
 
+/// The hold in frames for `seconds` at `fps`: the frames waiting for the tracker stay in
+/// memory, so at most [`MAX_HOLD_FRAMES`] of them and at most [`HELD_BYTES`] of pixels.
+fn hold_frames(fps: f64, seconds: f32, frame_bytes: usize) -> usize {
+    ((fps * f64::from(seconds)).round() as usize)
+        .min(MAX_HOLD_FRAMES)
+        .min((HELD_BYTES / frame_bytes.max(1)).saturating_sub(1))
+}
+
 /// A frame waiting for the tracker to know its boxes.
 struct Pending {
     rgb: RgbImage,
@@ -162,7 +175,8 @@ pub fn mask_video(
             what: format!("a {} video", probe.format_name),
         }
     })?;
-    let hold = (probe.fps * f64::from(video.hold_seconds)).round() as usize;
+    let frame_bytes = probe.width as usize * probe.height as usize * 3;
+    let hold = hold_frames(probe.fps, video.hold_seconds, frame_bytes);
     let audio = match (probe.has_audio, video.keep_audio) {
         (false, _) => Audio::None,
         (true, false) => Audio::Dropped,
@@ -179,8 +193,9 @@ pub fn mask_video(
             audio_from: (audio == Audio::Kept).then_some(input),
         },
     )?;
-    // Upright only: the decoder applied the file's rotation, so up is known.
-    let turns = &crate::Turn::ALL[..1];
+    // The decoder applied the file's rotation, so up is known: `auto` looks upright only
+    // (`all` still turns, for a clip filmed sideways without a rotation).
+    let turns = options.rotations.turns(true);
     let mut tracker = Tracker::new(hold);
     let mut pending: VecDeque<Pending> = VecDeque::new();
     let mut written = Written {
@@ -283,6 +298,23 @@ impl Written {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_hold_follows_the_frame_rate_within_its_memory_bounds() {
+        let hd = 1920 * 1080 * 3;
+        assert_eq!(hold_frames(25.0, 0.5, hd), 13);
+        assert_eq!(hold_frames(30_000.0 / 1001.0, 0.5, hd), 15);
+        assert_eq!(hold_frames(25.0, 0.0, hd), 0);
+        assert_eq!(
+            hold_frames(1000.0, 10.0, hd),
+            MAX_HOLD_FRAMES,
+            "a bogus rate"
+        );
+        // 8K frames: the held pixels stay within a gibibyte.
+        let uhd8k = 7680 * 4320 * 3;
+        let hold = hold_frames(60.0, 1.0, uhd8k);
+        assert!((hold + 1) * uhd8k <= HELD_BYTES && hold >= 8, "{hold}");
+    }
 
     #[test]
     fn videos_are_told_from_photos_by_their_first_bytes() {
