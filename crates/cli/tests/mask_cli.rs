@@ -4,14 +4,14 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
-fn masque(args: &[&str]) -> Output {
+pub(super) fn masque(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_masque"))
         .args(args)
         .output()
         .expect("the binary runs")
 }
 
-fn text(out: &Output) -> String {
+pub(super) fn text(out: &Output) -> String {
     format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),
@@ -19,7 +19,7 @@ fn text(out: &Output) -> String {
     )
 }
 
-fn path(p: &Path) -> &str {
+pub(super) fn path(p: &Path) -> &str {
     p.to_str().unwrap()
 }
 

@@ -8,10 +8,12 @@
 
 use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 
 use image::RgbImage;
 use masque_mask::{DEFAULT_THRESHOLD, Detector};
+
+use super::mask_cli::{masque, path, text};
 
 const SIDE: u32 = 320;
 const FRAMES: u32 = 6;
@@ -33,26 +35,6 @@ fn ffmpeg() -> Command {
     let mut cmd = Command::new("ffmpeg");
     cmd.args(["-hide_banner", "-nostdin", "-v", "error", "-y"]);
     cmd
-}
-
-fn masque(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_masque"))
-        .arg("mask")
-        .args(args)
-        .output()
-        .expect("the binary runs")
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
-fn path(p: &Path) -> &str {
-    p.to_str().unwrap()
 }
 
 /// The test frames: the astronaut's face panning right, one frame plain grey.
@@ -183,7 +165,7 @@ fn a_video_is_masked_in_every_frame_without_its_metadata_or_sound() {
     let input = dir.path().join("march.mov");
     write_video(&input);
     let out_dir = dir.path().join("out");
-    let out = masque(&[path(&input), "--out", path(&out_dir), "--json"]);
+    let out = masque(&["mask", path(&input), "--out", path(&out_dir), "--json"]);
     assert!(out.status.success(), "{}", text(&out));
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let video = &report["files"][0]["video"];
@@ -244,6 +226,7 @@ fn keep_audio_keeps_the_sound_but_not_its_metadata() {
     let out_dir = dir.path().join("out");
     // Without a hold: every frame only its own detections.
     let out = masque(&[
+        "mask",
         path(&input),
         "--out",
         path(&out_dir),
@@ -314,7 +297,7 @@ fn a_video_with_a_display_rotation_comes_out_upright() {
     assert!(tagged.status.success(), "{}", text(&tagged));
 
     let out_dir = dir.path().join("out");
-    let out = masque(&[path(&input), "--out", path(&out_dir), "--json"]);
+    let out = masque(&["mask", path(&input), "--out", path(&out_dir), "--json"]);
     assert!(out.status.success(), "{}", text(&out));
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let video = &report["files"][0]["video"];
@@ -374,7 +357,7 @@ fn a_damaged_video_or_a_missing_ffmpeg_gives_a_clear_error_and_no_output() {
     let truncated = dir.path().join("cut.mov");
     std::fs::write(&truncated, &bytes[..bytes.len() / 2]).unwrap();
     let out_dir = dir.path().join("out");
-    let out = masque(&[path(&truncated), "--out", path(&out_dir)]);
+    let out = masque(&["mask", path(&truncated), "--out", path(&out_dir)]);
     assert!(!out.status.success());
     let said = text(&out);
     assert!(
