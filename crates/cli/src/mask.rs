@@ -277,18 +277,16 @@ fn mask_one(
         .filter(|r| r.applies_to(name))
         .map(ManualRegion::region)
         .collect();
-    let is_video = masque_mask::video::is_video(&head(input)?);
-    let bytes = if is_video {
-        Vec::new()
-    } else {
-        std::fs::read(input).with_context(|| format!("cannot read {}", input.display()))?
+    let ensure_parent = || -> anyhow::Result<()> {
+        if let Some(parent) = output.parent() {
+            std::fs::create_dir_all(parent)
+                .with_context(|| format!("cannot create {}", parent.display()))?;
+        }
+        Ok(())
     };
-    if let Some(parent) = output.parent() {
-        std::fs::create_dir_all(parent)
-            .with_context(|| format!("cannot create {}", parent.display()))?;
-    }
-    let (outcome, review) = if is_video {
+    let (outcome, review) = if masque_mask::video::is_video(&head(input)?) {
         // ffmpeg writes a temporary file next to the output, put in place only once whole.
+        ensure_parent()?;
         let staged = Staged::reserve(output, WriteOptions::REPLACE)
             .with_context(|| format!("cannot write {}", output.display()))?;
         let frames = settings.bars.add(progress(0, "frames"));
@@ -315,8 +313,11 @@ fn mask_one(
             .with_context(|| format!("cannot write {}", output.display()))?;
         (Outcome::Video(masked.report), masked.review)
     } else {
+        let bytes =
+            std::fs::read(input).with_context(|| format!("cannot read {}", input.display()))?;
         let masked =
             masque_mask::mask_bytes(settings.detector, &bytes, &regions, &settings.options)?;
+        ensure_parent()?;
         write_atomic(output, &masked.bytes, WriteOptions::REPLACE)
             .with_context(|| format!("cannot write {}", output.display()))?;
         (Outcome::Photo(masked.report), masked.review)
