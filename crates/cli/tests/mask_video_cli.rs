@@ -152,6 +152,20 @@ fn decode_sized(file: &Path, w: u32, h: u32) -> Vec<RgbImage> {
         .collect()
 }
 
+/// Every file under `dir` (none if it does not exist).
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            files.extend(walk(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
+}
+
 fn black_pixels(frame: &RgbImage) -> usize {
     frame
         .pixels()
@@ -353,20 +367,49 @@ fn a_damaged_video_or_a_missing_ffmpeg_gives_a_clear_error_and_no_output() {
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("whole.mov");
     write_video(&input);
-    let bytes = std::fs::read(&input).unwrap();
-    let truncated = dir.path().join("cut.mov");
-    std::fs::write(&truncated, &bytes[..bytes.len() / 2]).unwrap();
+    let webm = dir.path().join("whole.webm");
+    write_video(&webm);
+    // MOV with its index at the end (cut: no index), MOV with the index first (cut: the
+    // frames end midway), WebM (cut: clusters end midway), and ISO media of garbage.
+    let faststart = dir.path().join("faststart.mov");
+    let moved = ffmpeg()
+        .arg("-i")
+        .arg(&input)
+        .args(["-c", "copy", "-movflags", "+faststart"])
+        .arg(&faststart)
+        .output()
+        .unwrap();
+    assert!(moved.status.success(), "{}", text(&moved));
+    let damaged = dir.path().join("damaged");
+    std::fs::create_dir(&damaged).unwrap();
+    for (source, name) in [
+        (&input, "cut.mov"),
+        (&faststart, "cut-faststart.mov"),
+        (&webm, "cut.webm"),
+    ] {
+        let bytes = std::fs::read(source).unwrap();
+        std::fs::write(damaged.join(name), &bytes[..bytes.len() * 6 / 10]).unwrap();
+    }
+    let mut garbage = b"\0\0\0\x18ftypisom\0\0\x02\0isomiso2".to_vec();
+    garbage.extend((0..4000u32).map(|i| (i * 7919 % 251) as u8));
+    std::fs::write(damaged.join("garbage.mp4"), garbage).unwrap();
     let out_dir = dir.path().join("out");
-    let out = masque(&["mask", path(&truncated), "--out", path(&out_dir)]);
+    let out = masque(&["mask", path(&damaged), "--out", path(&out_dir), "--json"]);
     assert!(!out.status.success());
-    let said = text(&out);
-    assert!(
-        said.contains("the video could not be masked") && said.contains("No output was written"),
-        "{said}"
-    );
-    let left: Vec<_> = std::fs::read_dir(&out_dir)
-        .map(|d| d.map(|e| e.unwrap().file_name()).collect())
-        .unwrap_or_default();
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["failed"], 4, "{report}");
+    for file in report["files"].as_array().unwrap() {
+        let error = file["error"].as_str().unwrap_or_default();
+        assert!(
+            error.contains("the video could not be masked")
+                && error.contains("No output was written"),
+            "{file}"
+        );
+    }
+    let mut left = Vec::new();
+    for entry in walk(&out_dir) {
+        left.push(entry);
+    }
     assert!(left.is_empty(), "nothing written: {left:?}");
 
     let empty_path = dir.path().join("bin");
