@@ -81,10 +81,15 @@ impl Format {
     }
 }
 
+/// The ISO media brands of HEIF images (HEIC, AVIF): neither a photo masque reads nor a
+/// video.
+pub(crate) const HEIF_BRANDS: [&[u8; 4]; 6] =
+    [b"heic", b"heix", b"mif1", b"msf1", b"hevc", b"avif"];
+
 fn describe_unknown(bytes: &[u8]) -> String {
     if bytes.len() >= 12 && &bytes[4..8] == b"ftyp" {
         let brand = String::from_utf8_lossy(&bytes[8..12]).into_owned();
-        if ["heic", "heix", "mif1", "msf1", "hevc", "avif"].contains(&brand.as_str()) {
+        if HEIF_BRANDS.iter().any(|b| b[..] == bytes[8..12]) {
             return format!("a HEIF/HEIC/AVIF image (brand {brand:?})");
         }
         return format!(

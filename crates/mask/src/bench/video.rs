@@ -2,15 +2,14 @@
 //! `masque mask` masks a video file (ffmpeg decoding, detection on every frame, tracking,
 //! covering, re-check, ffmpeg encoding).
 
-use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::time::Instant;
 
 use image::imageops;
 use serde::Serialize;
 
-use crate::video::{VideoOptions, mask_video};
+use crate::video::ffmpeg::{Encoder, EncoderSettings};
+use crate::video::{Container, VideoOptions, mask_video};
 use crate::{Detector, MaskError, Options, sample};
 
 /// Frame size of the clip.
@@ -42,45 +41,26 @@ pub struct VideoBench {
 }
 
 /// Writes a `frames`-frame 1080p H.264 clip of [`sample::crowd`] panning sideways to
-/// `path` (an `.mp4`), with ffmpeg.
+/// `path` (an `.mp4`), with the encoder `masque mask` writes videos with.
 pub fn write_clip(path: &Path, frames: usize) -> Result<(), MaskError> {
     let wide = CLIP_WIDTH + PAN * frames as u32;
     let (crowd, _) = sample::crowd(wide, CLIP_HEIGHT)?;
-    let mut child = Command::new("ffmpeg")
-        .args(["-hide_banner", "-nostdin", "-v", "error", "-y"])
-        .args(["-f", "rawvideo", "-pix_fmt", "rgb24", "-s"])
-        .arg(format!("{CLIP_WIDTH}x{CLIP_HEIGHT}"))
-        .args(["-r", &CLIP_FPS.to_string(), "-i", "pipe:0"])
-        .args(["-c:v", "libx264", "-preset", "veryfast", "-crf", "18"])
-        .args(["-pix_fmt", "yuv420p"])
-        .arg(path)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| {
-            MaskError::Ffmpeg(format!(
-                "cannot run ffmpeg ({e}) for the video benchmark: install it (apt-get install ffmpeg) or pass --video-frames 0"
-            ))
-        })?;
-    let mut stdin = child.stdin.take().expect("stdin was piped");
+    let rate = CLIP_FPS.to_string();
+    let mut encoder = Encoder::start(
+        path,
+        &EncoderSettings {
+            container: Container::Mp4,
+            width: CLIP_WIDTH,
+            height: CLIP_HEIGHT,
+            frame_rate: &rate,
+            audio_from: None,
+        },
+    )?;
     for k in 0..frames as u32 {
         let frame = imageops::crop_imm(&crowd, k * PAN, 0, CLIP_WIDTH, CLIP_HEIGHT).to_image();
-        stdin
-            .write_all(frame.as_raw())
-            .map_err(|e| MaskError::Video(format!("writing the benchmark clip: {e}")))?;
+        encoder.write_frame(frame.as_raw())?;
     }
-    drop(stdin);
-    let out = child
-        .wait_with_output()
-        .map_err(|e| MaskError::Video(format!("writing the benchmark clip: {e}")))?;
-    if !out.status.success() {
-        return Err(MaskError::Video(format!(
-            "ffmpeg could not write the benchmark clip: {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        )));
-    }
-    Ok(())
+    encoder.finish()
 }
 
 /// Masks `clip` into `output` and times it.

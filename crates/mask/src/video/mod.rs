@@ -129,8 +129,9 @@ pub fn is_video(head: &[u8]) -> bool {
     }
     let atom = &head[4..8];
     if atom == b"ftyp" {
-        let brand = &head[8..12];
-        return ![&b"heic"[..], b"heix", b"mif1", b"msf1", b"hevc", b"avif"].contains(&brand);
+        return !crate::codec::HEIF_BRANDS
+            .iter()
+            .any(|b| b[..] == head[8..12]);
     }
     // QuickTime files written without an ftyp atom.
     [&b"moov"[..], b"mdat", b"wide", b"free"].contains(&atom)
