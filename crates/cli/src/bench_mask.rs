@@ -63,8 +63,11 @@ pub fn run(a: BenchMaskArgs) -> anyhow::Result<()> {
         r.threads
     );
     println!(
-        "  {:.2} s per image (median), {:.3} images/s; tiles per image {:?}; turns {:?}",
-        r.seconds_per_image_median, r.images_per_second, r.tiles_per_image, r.rotations
+        "  {:.2} s per image (median), {:.3} images/s; network input per image {} MP; turns {:?}",
+        r.seconds_per_image_median,
+        r.images_per_second,
+        megapixels(&r.network_megapixels_per_image),
+        r.rotations
     );
     println!(
         "  {} of {} planted faces found ({} detections covered)",
@@ -79,8 +82,8 @@ pub fn run(a: BenchMaskArgs) -> anyhow::Result<()> {
     }
     if let (Some(s), Some(fps)) = (r.seconds_per_1080p_frame_median, r.frames_per_second_1080p) {
         println!(
-            "  1920 x 1080 frame: {s:.2} s (median of {}), {fps:.2} frames/s, {} tiles",
-            r.frames_1080p, r.tiles_per_1080p_frame
+            "  1920 x 1080 frame: {s:.2} s (median of {}), {fps:.2} frames/s, network input {:.1} MP",
+            r.frames_1080p, r.network_megapixels_per_1080p_frame
         );
     }
     if let Some(v) = &r.video {
@@ -108,4 +111,10 @@ pub fn run(a: BenchMaskArgs) -> anyhow::Result<()> {
 
 fn fmt(v: Option<f64>) -> String {
     v.map_or_else(|| "-".into(), |v| format!("{v:.2}"))
+}
+
+/// Megapixels, one decimal each: "26.4, 26.4".
+fn megapixels(values: &[f64]) -> String {
+    let shown: Vec<String> = values.iter().map(|v| format!("{v:.1}")).collect();
+    shown.join(", ")
 }

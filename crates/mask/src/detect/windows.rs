@@ -1,0 +1,327 @@
+//! Where on a pyramid level the network is run.
+//!
+//! The first pass covers a level with tiles of at most [`MAX_TILE`] pixels a side,
+//! overlapping by at least [`OVERLAP`] pixels ([`tiles`]), so a face up to [`OVERLAP`]
+//! pixels high lies whole in one tile. A level is cut into as few tiles as that allows,
+//! all of one size, so little of the network's work goes to overlap.
+//!
+//! The re-check after masking looks only around what changed ([`around`]): each changed
+//! area is grown by [`OVERLAP`] pixels (plus the reach of the resize filter) on every
+//! side, windows are merged where one input costs no more than two, and a window larger
+//! than a tile is tiled like a level. So every face up to [`OVERLAP`] pixels (at that
+//! level) that touches a changed pixel lies whole in one window, as it would in one tile,
+//! with at least as much of its surroundings around it as the tile's edge left it.
+//!
+//! **Not guaranteed**: a face farther than [`OVERLAP`] pixels from every change whose
+//! score the change moved (the network's context reaches further than that) is not looked
+//! at again; whole tiles were, at about three times the cost (see `docs/mask.md`).
+
+use super::{MAX_TILE, OVERLAP, Rect, TILE};
+
+/// A rectangle of a level, in whole pixels, run through the network as one input (the
+/// input is this size rounded up to what a plan takes; pixels of the level past the
+/// window fill it, zeros past the level's edge).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Window {
+    pub x: u32,
+    pub y: u32,
+    pub width: u32,
+    pub height: u32,
+}
+
+impl Window {
+    fn area(&self) -> u64 {
+        u64::from(self.width) * u64::from(self.height)
+    }
+
+    /// Whether the two share a pixel.
+    fn meets(&self, other: &Window) -> bool {
+        self.x < other.x + other.width
+            && other.x < self.x + self.width
+            && self.y < other.y + other.height
+            && other.y < self.y + self.height
+    }
+
+    fn union(&self, other: &Window) -> Window {
+        let (x, y) = (self.x.min(other.x), self.y.min(other.y));
+        let x2 = (self.x + self.width).max(other.x + other.width);
+        let y2 = (self.y + self.height).max(other.y + other.height);
+        Window {
+            x,
+            y,
+            width: x2 - x,
+            height: y2 - y,
+        }
+    }
+}
+
+/// How far (in pixels of the level) a changed area is grown on every side: the largest
+/// face a tile's overlap guarantees, plus the two pixels over which the triangle filter
+/// that makes a smaller level mixes neighbouring pixels.
+pub(crate) const MARGIN: u32 = OVERLAP + 2;
+
+/// Sides of re-check windows are rounded up to a multiple of this, so that few distinct
+/// input sizes (plans) are needed.
+const WINDOW_STEP: u32 = 128;
+
+/// Sides of inputs smaller than a tile are rounded up to a multiple of this (the network
+/// needs a multiple of 32; 64 keeps the number of distinct plans down).
+const SMALL_STEP: u32 = 64;
+
+/// The input the network runs a `width` x `height` window on: the window's sides rounded
+/// up to a multiple of [`SMALL_STEP`], or [`TILE`] x [`TILE`] (the plan always loaded)
+/// where that fits and the rounded window would be more than three quarters of it.
+pub(crate) fn input_size(width: u32, height: u32) -> (u32, u32) {
+    let fit = |side: u32| side.div_ceil(SMALL_STEP).max(1) * SMALL_STEP;
+    let (w, h) = (fit(width), fit(height));
+    if w <= TILE && h <= TILE && u64::from(w) * u64::from(h) * 4 > u64::from(TILE * TILE) * 3 {
+        (TILE, TILE)
+    } else {
+        (w, h)
+    }
+}
+
+/// What running the network on `windows` costs, in pixels of input.
+fn cost(windows: &[Window]) -> u64 {
+    windows
+        .iter()
+        .map(|w| {
+            let (iw, ih) = input_size(w.width, w.height);
+            u64::from(iw) * u64::from(ih)
+        })
+        .sum()
+}
+
+/// Spans (start, length) of the fewest tiles no longer than [`MAX_TILE`] that cover `len`
+/// pixels with neighbours overlapping by at least [`OVERLAP`]: all of one length (a
+/// multiple of [`SMALL_STEP`]), spread evenly, the first at 0 and the last ending at `len`.
+pub(crate) fn spans(len: u32) -> Vec<(u32, u32)> {
+    if len <= MAX_TILE {
+        return vec![(0, len)];
+    }
+    // n tiles of length t overlap by OVERLAP when n * t >= len + (n - 1) * OVERLAP.
+    let n = (len - OVERLAP).div_ceil(MAX_TILE - OVERLAP);
+    let t = (len + (n - 1) * OVERLAP).div_ceil(n).div_ceil(SMALL_STEP) * SMALL_STEP;
+    let t = t.min(MAX_TILE);
+    (0..n)
+        .map(|i| {
+            let start = u64::from(i) * u64::from(len - t) / u64::from(n - 1);
+            (start as u32, t)
+        })
+        .collect()
+}
+
+/// The tiles covering the `width` x `height` rectangle at (`x`, `y`).
+fn tile(x: u32, y: u32, width: u32, height: u32) -> impl Iterator<Item = Window> {
+    spans(height).into_iter().flat_map(move |(ty, th)| {
+        spans(width).into_iter().map(move |(tx, tw)| Window {
+            x: x + tx,
+            y: y + ty,
+            width: tw,
+            height: th,
+        })
+    })
+}
+
+/// The first pass's tiles of a `width` x `height` level.
+pub(crate) fn tiles(width: u32, height: u32) -> Vec<Window> {
+    tile(0, 0, width, height).collect()
+}
+
+/// The re-check's windows of a `width` x `height` level around `areas` (in the level's
+/// pixels); none when no area reaches the level. Where the windows would cost more than
+/// the level's own tiles that reach the grown areas (a small level with many changes
+/// close together), those tiles instead: a face lying whole in a tile that touches it
+/// lies within [`MARGIN`] of the area it touches.
+pub(crate) fn around(areas: &[Rect], width: u32, height: u32) -> Vec<Window> {
+    let grown = grown(areas, width, height);
+    let windows = merged(grown.clone(), width, height);
+    let tiles: Vec<Window> = tiles(width, height)
+        .into_iter()
+        .filter(|t| grown.iter().any(|g| t.meets(g)))
+        .collect();
+    if cost(&tiles) < cost(&windows) {
+        tiles
+    } else {
+        windows
+    }
+}
+
+/// `areas` grown by [`MARGIN`] and clipped to the level; those outside it dropped.
+fn grown(areas: &[Rect], width: u32, height: u32) -> Vec<Window> {
+    let margin = MARGIN as f32;
+    areas
+        .iter()
+        .filter_map(|&(x, y, w, h)| {
+            if !(x.is_finite() && y.is_finite() && w.is_finite() && h.is_finite()) {
+                return None;
+            }
+            let clamp = |v: f32, max: u32| v.clamp(0.0, max as f32) as u32;
+            let (x0, y0) = (
+                clamp((x - margin).floor(), width),
+                clamp((y - margin).floor(), height),
+            );
+            let x1 = clamp((x + w.max(0.0) + margin).ceil(), width);
+            let y1 = clamp((y + h.max(0.0) + margin).ceil(), height);
+            (x1 > x0 && y1 > y0).then_some(Window {
+                x: x0,
+                y: y0,
+                width: x1 - x0,
+                height: y1 - y0,
+            })
+        })
+        .collect()
+}
+
+/// `grown` merged where one input over two costs no more than the two apart, rounded up
+/// to [`WINDOW_STEP`] and tiled where larger than a tile.
+fn merged(mut grown: Vec<Window>, width: u32, height: u32) -> Vec<Window> {
+    // Merge two windows where one input over both costs no more than the two apart.
+    let mut merged = true;
+    while merged {
+        merged = false;
+        'pairs: for i in 0..grown.len() {
+            for j in i + 1..grown.len() {
+                let union = grown[i].union(&grown[j]);
+                if union.area() <= grown[i].area() + grown[j].area() {
+                    grown[i] = union;
+                    grown.swap_remove(j);
+                    merged = true;
+                    break 'pairs;
+                }
+            }
+        }
+    }
+    grown
+        .into_iter()
+        .flat_map(|window| {
+            let (x, w) = round_within(window.x, window.width, width);
+            let (y, h) = round_within(window.y, window.height, height);
+            tile(x, y, w, h)
+        })
+        .collect()
+}
+
+/// The span at `start` of `len` pixels grown to a multiple of [`WINDOW_STEP`] (up to
+/// [`MAX_TILE`]), moved back where it would pass `limit`: the new (start, len).
+fn round_within(start: u32, len: u32, limit: u32) -> (u32, u32) {
+    if len > MAX_TILE {
+        return (start, len);
+    }
+    let rounded = len.div_ceil(WINDOW_STEP) * WINDOW_STEP;
+    let rounded = rounded.min(MAX_TILE).min(limit).max(len);
+    let start = start.min(limit - rounded);
+    (start, rounded)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn tiles_cover_with_overlap() {
+        assert_eq!(spans(100), vec![(0, 100)]);
+        assert_eq!(spans(MAX_TILE), vec![(0, MAX_TILE)]);
+        for len in (MAX_TILE + 1..20_000).step_by(97) {
+            let s = spans(len);
+            assert_eq!(s[0].0, 0);
+            assert_eq!(s.last().unwrap().0 + s.last().unwrap().1, len, "{s:?}");
+            assert!(
+                s.iter()
+                    .all(|&(_, t)| t <= MAX_TILE && t.is_multiple_of(SMALL_STEP)),
+                "{s:?}"
+            );
+            for pair in s.windows(2) {
+                assert!(pair[0].0 + pair[0].1 >= pair[1].0 + OVERLAP, "{len}: {s:?}");
+            }
+            // The fewest: one tile fewer could not overlap by OVERLAP.
+            let n = s.len() as u32;
+            assert!((n - 1) * MAX_TILE < len + (n - 2) * OVERLAP, "{len}: {s:?}");
+        }
+        // A 1080p frame is two tiles; a 12 MP photo twenty.
+        assert_eq!(tiles(1920, 1080).len(), 2);
+        assert_eq!(tiles(4000, 3000).len(), 20);
+    }
+
+    #[test]
+    fn a_small_face_gets_one_small_window() {
+        let w = around(&[(1000.0, 800.0, 40.0, 50.0)], 4000, 3000);
+        assert_eq!(w.len(), 1);
+        let w = w[0];
+        assert!(
+            w.width.is_multiple_of(WINDOW_STEP) && w.height.is_multiple_of(WINDOW_STEP),
+            "{w:?}"
+        );
+        assert!(
+            w.x <= 1000 - MARGIN && w.x + w.width >= 1040 + MARGIN,
+            "{w:?}"
+        );
+        assert!(w.width <= 384 && w.height <= 384, "{w:?}");
+        assert!(around(&[(5000.0, 10.0, 10.0, 10.0)], 4000, 3000).is_empty());
+        assert!(around(&[(f32::NAN, 10.0, 10.0, 10.0)], 4000, 3000).is_empty());
+        // Two faces side by side share one window; two far apart do not.
+        assert_eq!(
+            around(
+                &[(100.0, 100.0, 40.0, 40.0), (150.0, 100.0, 40.0, 40.0)],
+                4000,
+                3000
+            )
+            .len(),
+            1
+        );
+        assert_eq!(
+            around(
+                &[(100.0, 100.0, 40.0, 40.0), (1500.0, 100.0, 40.0, 40.0)],
+                4000,
+                3000
+            )
+            .len(),
+            2
+        );
+    }
+
+    #[test]
+    fn many_changes_on_a_small_level_cost_no_more_than_its_tiles() {
+        let areas: Vec<Rect> = (0..48)
+            .map(|i| ((i % 8) as f32 * 250.0, (i / 8) as f32 * 250.0, 12.0, 12.0))
+            .collect();
+        let windows = around(&areas, 2000, 1500);
+        assert!(cost(&windows) <= cost(&tiles(2000, 1500)), "{windows:?}");
+        let one = around(&areas[..1], 2000, 1500);
+        assert!(cost(&one) * 4 < cost(&tiles(2000, 1500)), "{one:?}");
+    }
+
+    proptest! {
+        /// The guarantee: every face up to OVERLAP pixels (clipped to the level) that
+        /// touches a changed area lies whole in one window, and every window lies inside
+        /// the level and fits a tile.
+        #[test]
+        fn every_face_touching_a_change_lies_whole_in_a_window(
+            width in 1u32..2500,
+            height in 1u32..2500,
+            areas in proptest::collection::vec((0f32..2600.0, 0f32..2600.0, 0f32..700.0, 0f32..700.0), 1..12),
+            face in (0u32..2500, 0u32..2500, 1u32..=OVERLAP, 1u32..=OVERLAP),
+        ) {
+            let windows = around(&areas, width, height);
+            for w in &windows {
+                prop_assert!(w.x + w.width <= width && w.y + w.height <= height, "{w:?}");
+                prop_assert!(w.width <= MAX_TILE && w.height <= MAX_TILE, "{w:?}");
+                prop_assert!(w.width > 0 && w.height > 0, "{w:?}");
+            }
+            let (fx, fy) = (face.0.min(width - 1), face.1.min(height - 1));
+            let (fx2, fy2) = ((fx + face.2).min(width), (fy + face.3).min(height));
+            let touches = areas.iter().any(|&(x, y, w, h)| {
+                (fx as f32) < x + w + 1.0 && (fx2 as f32) > x - 1.0
+                    && (fy as f32) < y + h + 1.0 && (fy2 as f32) > y - 1.0
+            });
+            if touches {
+                prop_assert!(
+                    windows.iter().any(|w| w.x <= fx && w.y <= fy
+                        && w.x + w.width >= fx2 && w.y + w.height >= fy2),
+                    "face {:?} in none of {windows:?}", (fx, fy, fx2, fy2)
+                );
+            }
+        }
+    }
+}
