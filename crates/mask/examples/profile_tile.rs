@@ -1,8 +1,10 @@
-//! Times one 640 x 640 tile through the embedded CenterFace network, node by node, and
+//! Times one tile (640 x 640 unless told) through the embedded CenterFace network, node by node, and
 //! prints where the time goes (by operator) and the datum types of the costly nodes'
 //! outputs. Diagnosis only: `cargo run --release -p masque-mask --example profile_tile
 //! [RUNS]`; with `TRACT_DEPTHWISE=1`, tract's own depthwise convolutions (the comparison);
-//! with `BY_NODE=1`, one line per node instead of per operator.
+//! with `BY_NODE=1`, one line per node instead of per operator; `WIDTH` and `HEIGHT` set
+//! the input's size (640 x 640 by default), `THREADS` lets tract's matrix products use
+//! that many threads. Prints the process's peak resident memory at the end.
 
 use std::collections::HashMap;
 use std::time::Instant;

@@ -230,9 +230,10 @@ pub fn run(o: &BenchOptions) -> Result<BenchReport, MaskError> {
         video,
         deface,
         detector: format!(
-            "CenterFace (tract-onnx, float32, masque's depthwise kernel), {t} x {t} tiles \
-             overlapping {ov} px, halved until one tile; re-check on windows around what \
-             changed (up to {RECHECK_ROUNDS} rounds)",
+            "CenterFace (tract-onnx, float32, masque's depthwise kernel), tiles up to {m} px \
+             a side overlapping {ov} px, halved until {t} x {t}; re-check on windows around \
+             what changed (up to {RECHECK_ROUNDS} rounds)",
+            m = detect::MAX_TILE,
             t = detect::TILE,
             ov = detect::OVERLAP,
         ),
