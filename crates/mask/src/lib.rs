@@ -221,8 +221,8 @@ pub fn mask_frame(
 /// canvas instead of 4, and a face still found inside one). It runs the network only on
 /// windows (of every level) around what the previous round changed, reaching
 /// [`detect::OVERLAP`] pixels of the level past it: every face that size or smaller at some
-/// level and touching a changed pixel is looked at again whole, at about a third of the
-/// cost of re-running every tile that sees a changed pixel.
+/// level and touching a changed pixel is looked at again whole, at about 40 % of the
+/// network input of re-running every tile that sees a changed pixel.
 pub fn mask_frame_turned(
     detector: &Detector,
     frame: &RgbaImage,

@@ -14,7 +14,8 @@
 //!
 //! **Not guaranteed**: a face farther than [`OVERLAP`] pixels from every change whose
 //! score the change moved (the network's context reaches further than that) is not looked
-//! at again; whole tiles were, at about three times the cost (see `docs/mask.md`).
+//! at again; whole tiles were, at 2.5 times the network input on the 12 MP benchmark
+//! photo's re-check (44 megapixels against 17.7, see `docs/BENCHMARKS.md`).
 
 use super::{MAX_TILE, OVERLAP, Rect, TILE};
 
