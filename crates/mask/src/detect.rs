@@ -38,7 +38,7 @@ pub static MODEL: &[u8] = include_bytes!("../model/centerface-fp16.onnx");
 /// the input the network is loaded with (a multiple of 32).
 pub const TILE: u32 = 640;
 /// Largest side of a tile, in pixels: a level wider or taller than this is cut into tiles
-/// (see [`windows`](self::windows)). Larger tiles spend less of the network's work on
+/// (see `detect/windows.rs`). Larger tiles spend less of the network's work on
 /// overlap and need more memory: a 1088 x 1088 tile about 280 MB while it runs, so two
 /// threads stay well under 1 GB.
 pub const MAX_TILE: u32 = 1088;
@@ -268,7 +268,7 @@ impl Detector {
 
     /// Like [`Detector::detect`], but with `areas` (x, y, width, height in image pixels)
     /// the network runs only on windows around them at every level (see
-    /// [`windows`](self::windows)): the re-check after masking looks again only where pixels
+    /// `detect/windows.rs`): the re-check after masking looks again only where pixels
     /// changed, and finds every face up to [`OVERLAP`] pixels (at some level) that touches
     /// one of them.
     pub fn detect_near(
