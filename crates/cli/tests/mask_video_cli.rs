@@ -37,6 +37,19 @@ fn ffmpeg() -> Command {
     cmd
 }
 
+/// Copies the streams of `input` into `output` unchanged but for `options`.
+fn remux(input: &Path, options: &[&str], output: &Path) {
+    let out = ffmpeg()
+        .arg("-i")
+        .arg(input)
+        .args(["-c", "copy"])
+        .args(options)
+        .arg(output)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+}
+
 /// The test frames: the astronaut's face panning right, one frame plain grey.
 fn frames() -> Vec<RgbImage> {
     let photo = image::open(concat!(
@@ -301,14 +314,7 @@ fn a_video_with_a_display_rotation_comes_out_upright() {
     drop(stdin);
     assert!(child.wait().unwrap().success());
     let input = dir.path().join("phone.mp4");
-    let tagged = ffmpeg()
-        .arg("-i")
-        .arg(&stored)
-        .args(["-c", "copy", "-metadata:s:v:0", "rotate=90"])
-        .arg(&input)
-        .output()
-        .unwrap();
-    assert!(tagged.status.success(), "{}", text(&tagged));
+    remux(&stored, &["-metadata:s:v:0", "rotate=90"], &input);
 
     let out_dir = dir.path().join("out");
     let out = masque(&["mask", path(&input), "--out", path(&out_dir), "--json"]);
@@ -372,14 +378,7 @@ fn a_damaged_video_or_a_missing_ffmpeg_gives_a_clear_error_and_no_output() {
     // MOV with its index at the end (cut: no index), MOV with the index first (cut: the
     // frames end midway), WebM (cut: clusters end midway), and ISO media of garbage.
     let faststart = dir.path().join("faststart.mov");
-    let moved = ffmpeg()
-        .arg("-i")
-        .arg(&input)
-        .args(["-c", "copy", "-movflags", "+faststart"])
-        .arg(&faststart)
-        .output()
-        .unwrap();
-    assert!(moved.status.success(), "{}", text(&moved));
+    remux(&input, &["-movflags", "+faststart"], &faststart);
     let damaged = dir.path().join("damaged");
     std::fs::create_dir(&damaged).unwrap();
     for (source, name) in [
