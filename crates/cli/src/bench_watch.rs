@@ -17,11 +17,13 @@ use clap::Args;
 use ed25519_dalek::SigningKey;
 use masque_files::{WriteOptions, write_atomic};
 use masque_protocol::PartyId;
-use masque_protocol::network::{CustodianInfo, LogInfo, NetworkDescription, StationInfo};
+use masque_protocol::network::{
+    CustodianInfo, JointKeyInfo, LogInfo, NetworkDescription, StationInfo,
+};
 use masque_tlog::keys::{KeyName, SecretKey, TYPE_ED25519};
 use masque_tlog::log::Log;
 use masque_tlog::storage::FsStorage;
-use masque_watch::synth::Stream;
+use masque_watch::synth::{Stream, SynthKeys};
 use serde_json::json;
 
 use crate::bench_e2e::status_kib;
@@ -50,7 +52,7 @@ pub fn run(a: BenchWatchArgs) -> anyhow::Result<()> {
         bail!("--entries and --stations must be at least 1");
     }
     let dir = tempfile::tempdir().context("cannot create a temporary directory")?;
-    let keys = [1u8, 2, 3].map(|i| SigningKey::from_bytes(&[i; 32]));
+    let keys = SynthKeys::from_seeds([[1; 32], [2; 32], [3; 32]], [4; 32]);
     let log_key = SecretKey::from_seed(KeyName::new("bench.watch.log")?, &[9; 32]);
 
     let started = Instant::now();
@@ -185,9 +187,9 @@ pub fn run(a: BenchWatchArgs) -> anyhow::Result<()> {
 
 /// Entries per second through the watcher's batched signature check and through one
 /// `verify_strict` per signature, both on every core.
-fn signature_rates(keys: &[SigningKey; 3], sample: &[Vec<u8>]) -> (f64, f64) {
+fn signature_rates(keys: &SynthKeys, sample: &[Vec<u8>]) -> (f64, f64) {
     use rayon::prelude::*;
-    let public = keys.clone().map(|k| k.verifying_key());
+    let public = keys.public();
     let start = Instant::now();
     let batched = masque_watch::rules::check_signatures(&public, sample);
     let batched_rate = sample.len() as f64 / start.elapsed().as_secs_f64();
@@ -253,7 +255,7 @@ fn follow_once(
 fn bench_network(
     url: &str,
     log_key: &SecretKey,
-    keys: &[SigningKey; 3],
+    keys: &SynthKeys,
     stream: &Stream,
 ) -> NetworkDescription {
     NetworkDescription {
@@ -263,10 +265,14 @@ fn bench_network(
             .map(|p| CustodianInfo {
                 party: *p,
                 api: format!("http://127.0.0.1:{}", 9 + p.index()),
-                signing_key: keys[p.index()].verifying_key(),
+                signing_key: keys.each[p.index()].verifying_key(),
                 hpke_key: masque_protocol::keys::HpkeSecretKey::generate().1,
             })
             .collect(),
+        joint_key: JointKeyInfo {
+            key: keys.joint.verifying_key(),
+            package: None,
+        },
         stations: stream
             .stations
             .iter()

@@ -168,6 +168,11 @@ fn the_watchdog_catches_a_forged_entry_on_a_real_network_and_its_evidence_holds(
     // A forged entry: a 1:1 check for another service without consent, signed by P0 with
     // its real key and by nobody else, appended with the custodians' log token.
     let template = checked.entry().unwrap();
+    // What the custodians logged carries their joint signature and no individual ones.
+    assert!(template.joint_signature.is_some() && template.signatures.is_empty());
+    template
+        .verify(&network.description.custodian_keys())
+        .unwrap();
     let mut body = template.body.clone();
     body.op = Operation::Verify;
     body.service = Some("tracker.example".into());
@@ -190,6 +195,7 @@ fn the_watchdog_catches_a_forged_entry_on_a_real_network_and_its_evidence_holds(
             body.sign(PartyId::P1, &rogue),
             body.sign(PartyId::P2, &rogue),
         ],
+        joint_signature: None,
         body,
     }
     .to_bytes();

@@ -8,6 +8,7 @@
 //! mpc_dir = "mpc"                   # TLS keys and certificates (`masque mpc net-init`)
 //! signing_key = "p0/signing.key"    # Ed25519 secret, 32 bytes, mode 0600
 //! hpke_key = "p0/hpke.key"          # X25519 secret, 32 bytes, mode 0600
+//! joint_key = "p0/joint.key"        # its FROST share of the joint key (hex), mode 0600
 //! log_token = "p0/log.token"        # bearer token for the log's add-entries (P0 only)
 //!
 //! [limits]                          # optional; these are the defaults
@@ -60,6 +61,7 @@ struct RawConfig {
     mpc_dir: PathBuf,
     signing_key: PathBuf,
     hpke_key: PathBuf,
+    joint_key: PathBuf,
     log_token: Option<PathBuf>,
     issuer_seed: Option<PathBuf>,
     #[serde(default)]
@@ -122,6 +124,8 @@ pub struct NodeConfig {
     pub signing_key: PathBuf,
     /// The HPKE secret key file.
     pub hpke_key: PathBuf,
+    /// The file with its FROST key package (its share of the custodians' joint key).
+    pub joint_key: PathBuf,
     /// The log token file (required at P0, which appends).
     pub log_token: Option<PathBuf>,
     /// The credential issuer's seed file (P0, when the network issues credentials).
@@ -227,6 +231,7 @@ impl NodeConfig {
             mpc_dir: at(raw.mpc_dir),
             signing_key: at(raw.signing_key),
             hpke_key: at(raw.hpke_key),
+            joint_key: at(raw.joint_key),
             log_token: raw.log_token.map(at),
             issuer_seed: raw.issuer_seed.map(at),
             limits,
@@ -246,6 +251,7 @@ network = "network.json"
 mpc_dir = "mpc"
 signing_key = "p1/signing.key"
 hpke_key = "p1/hpke.key"
+joint_key = "p1/joint.key"
 "#;
 
     #[test]

@@ -37,7 +37,10 @@ use crate::node::Node;
 use crate::store::{Decision, Prepared};
 use masque_protocol::{
     PartyId, RequestId,
-    api::{BatchOrder, BatchVotes, DecideOrder, DecisionAnswer, OperationResult, RunOrder, Vote},
+    api::{
+        BatchOrder, BatchVotes, CosignMember, CosignOrder, CosignShares, DecideOrder,
+        DecisionAnswer, OperationResult, RunOrder, Vote,
+    },
     entry::{LogEntry, hour_of},
     request::{RequestAuth, unix_now},
 };
@@ -224,39 +227,90 @@ async fn round(node: &Arc<Node>, id: RequestId) -> Result<(OperationResult, Opti
         peer_vote(node, PartyId::P1, &order),
         peer_vote(node, PartyId::P2, &order)
     );
-    let signed = own
-        .map_err(|e| format!("P0: {e}"))
-        .and_then(|prepared| signed_entry(node, &prepared, v1, v2));
+    let signed = match (own.map_err(|e| format!("P0: {e}")), v1, v2) {
+        (Ok(prepared), Ok(a), Ok(b)) => sign_jointly(node, &[(&prepared, a, b)])
+            .await
+            .map(|mut signed| signed.remove(0)),
+        (own, v1, v2) => Err(own.err().or(v1.err()).or(v2.err()).unwrap_or_default()),
+    };
     decide(node, id, signed).await
 }
 
-/// The log entry of `prepared` with the three custodians' signatures, if both peers
-/// voted and signed the entry P0 computed.
-fn signed_entry(
+/// The log entries of `members` (P0's prepared transaction and both peers' votes on
+/// it), signed jointly by the three custodians. Each vote's own signature is checked
+/// first (a peer that computed another entry is named), then the joint signature's
+/// second round runs with both peers at once (`/v1/peer/cosign`), and P0 aggregates.
+/// All or nothing: a failure is the reason for every member.
+async fn sign_jointly(
     node: &Node,
-    prepared: &Prepared,
-    v1: Result<Vote, String>,
-    v2: Result<Vote, String>,
-) -> Result<(LogEntry, Option<String>), String> {
-    let mut signatures = vec![prepared.entry.sign(PartyId::P0, &node.signing)];
-    for (peer, vote) in [(PartyId::P1, v1), (PartyId::P2, v2)] {
-        let vote = vote?;
-        if vote.signature.custodian != peer {
-            return Err(format!("{peer} signed as {}", vote.signature.custodian));
+    members: &[(&Prepared, Vote, Vote)],
+) -> Result<Vec<(LogEntry, Option<String>)>, String> {
+    let mut rounds = Vec::with_capacity(members.len());
+    for (prepared, v1, v2) in members {
+        for (peer, vote) in [(PartyId::P1, v1), (PartyId::P2, v2)] {
+            if vote.signature.custodian != peer {
+                return Err(format!("{peer} signed as {}", vote.signature.custodian));
+            }
+            prepared
+                .entry
+                .verify_signature(&vote.signature, &node.network.custodian(peer).signing_key)
+                .map_err(|_| format!("{peer} computed another outcome or entry than P0"))?;
         }
-        prepared
-            .entry
-            .verify_signature(&vote.signature, &node.network.custodian(peer).signing_key)
-            .map_err(|_| format!("{peer} computed another outcome or entry than P0"))?;
-        signatures.push(vote.signature);
+        let message = prepared.entry.signed_bytes();
+        let round = node
+            .joint
+            .coordinate(&message, [&v1.commitments, &v2.commitments])
+            .map_err(|e| format!("the joint signature: {e}"))?;
+        rounds.push(round);
     }
-    Ok((
-        LogEntry {
-            body: prepared.entry.clone(),
-            signatures,
-        },
-        prepared.issued.clone(),
-    ))
+    let order = CosignOrder {
+        members: members
+            .iter()
+            .zip(&rounds)
+            .map(|((prepared, _, _), round)| CosignMember {
+                request_id: prepared.request_id,
+                package: round.package_hex.clone(),
+            })
+            .collect(),
+    };
+    let (s1, s2) = tokio::join!(
+        peer_shares(node, PartyId::P1, &order),
+        peer_shares(node, PartyId::P2, &order)
+    );
+    let (s1, s2) = (s1?, s2?);
+    members
+        .iter()
+        .zip(rounds)
+        .zip(s1.iter().zip(&s2))
+        .map(|(((prepared, _, _), round), (a, b))| {
+            let signature = node
+                .joint
+                .aggregate(&round, [a, b])
+                .map_err(|e| format!("the joint signature: {e}"))?;
+            Ok((
+                LogEntry::jointly_signed(prepared.entry.clone(), &signature),
+                prepared.issued.clone(),
+            ))
+        })
+        .collect()
+}
+
+/// A peer's signature shares for `order`, one per member.
+async fn peer_shares(
+    node: &Node,
+    peer: PartyId,
+    order: &CosignOrder,
+) -> Result<Vec<String>, String> {
+    let shares: CosignShares =
+        order_peer(node, peer, "/v1/peer/cosign", order, "signature shares").await?;
+    if shares.shares.len() != order.members.len() {
+        return Err(format!(
+            "{peer} signed {} of {} entries",
+            shares.shares.len(),
+            order.members.len()
+        ));
+    }
+    Ok(shares.shares)
 }
 
 /// Commits request `id` with its signed entry, or aborts it everywhere with the reason.
@@ -383,9 +437,24 @@ async fn round_batch(
             let mut outcomes = Vec::with_capacity(order.members.len());
             match (own, v1, v2) {
                 (Ok(prepared), Ok(v1), Ok(v2)) => {
-                    for ((p, a), b) in prepared.iter().zip(v1).zip(v2) {
-                        let signed = signed_entry(node, p, Ok(a), Ok(b));
-                        outcomes.push(decide(node, p.request_id, signed).await);
+                    let voted: Vec<(&Prepared, Vote, Vote)> = prepared
+                        .iter()
+                        .zip(v1)
+                        .zip(v2)
+                        .map(|((p, a), b)| (p, a, b))
+                        .collect();
+                    match sign_jointly(node, &voted).await {
+                        Ok(signed) => {
+                            for (p, entry) in prepared.iter().zip(signed) {
+                                outcomes.push(decide(node, p.request_id, Ok(entry)).await);
+                            }
+                        }
+                        Err(reason) => {
+                            for p in &prepared {
+                                outcomes
+                                    .push(decide(node, p.request_id, Err(reason.clone())).await);
+                            }
+                        }
                     }
                 }
                 (own, v1, v2) => {

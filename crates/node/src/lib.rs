@@ -32,6 +32,7 @@ pub mod failpoint;
 pub mod flow;
 pub mod inbox;
 pub mod issuing;
+pub mod joint;
 pub mod limits;
 pub mod log_client;
 pub mod metrics;

@@ -63,6 +63,8 @@ pub struct Node {
     pub signing: SigningKey,
     /// Opens sealed shares.
     pub hpke: HpkeSecretKey,
+    /// Its share of the custodians' joint key: signs log entries with the other two.
+    pub joint: crate::joint::JointSigner,
     /// Parked requests.
     pub inbox: Inbox,
     /// Calls to peers and the log.
@@ -136,6 +138,14 @@ impl Node {
                 format!("this key is not {party}'s HPKE key in the network description"),
             ));
         }
+        let joint_text = masque_files::read_secret(&config.joint_key)
+            .map_err(|e| file_error(&config.joint_key, e))?;
+        let joint = crate::joint::JointSigner::open(
+            party,
+            &joint_text,
+            &network.joint_key,
+            &config.joint_key,
+        )?;
         let token = match &config.log_token {
             Some(path) => {
                 let text = masque_files::read_secret(path).map_err(|e| file_error(path, e))?;
@@ -204,6 +214,7 @@ impl Node {
             mpc,
             signing,
             hpke,
+            joint,
             inbox: Inbox::default(),
             http,
             log,

@@ -10,7 +10,7 @@
 //! | --- | --- |
 //! | `network.json` | the public network description |
 //! | `mpc/` | MPC TLS keys, certificates and network config (ports `base+10..12`) |
-//! | `p0/`, `p1/`, `p2/` | each custodian's `node.toml`, `signing.key`, `hpke.key` (0600) and data; API ports `base..base+2` |
+//! | `p0/`, `p1/`, `p2/` | each custodian's `node.toml`, `signing.key`, `hpke.key`, `joint.key` (its FROST share of the joint key) (0600) and data; API ports `base..base+2` |
 //! | `log/` | the log's `log.key`, `tokens` (0600) and data; port `base+20` |
 //! | `witness/` | the witness's `witness.key` and state; port `base+21` |
 //! | `stations/<name>.key` | each station's Ed25519 key (hex, 0600) |
@@ -250,6 +250,10 @@ pub fn generate(layout: &Layout, stations: &[&str]) -> Result<NetworkDescription
         WriteOptions::CREATE_NEW,
     )
     .map_err(|e| io(&layout.issuer_public_key(), e))?;
+    // The custodians' joint key (FROST's key generation, the three parts run here).
+    let (joint_keys, joint_public) =
+        crate::joint::generate().map_err(|e| io(&layout.network(), e))?;
+    let joint_key = crate::joint::key_info(&joint_public).map_err(|e| io(&layout.network(), e))?;
     // Custodians.
     let mut custodians = Vec::new();
     for party in PartyId::ALL {
@@ -262,8 +266,11 @@ pub fn generate(layout: &Layout, stations: &[&str]) -> Result<NetworkDescription
         write_secret(&home.join("signing.key"), &hex::encode(signing.to_bytes()))?;
         let (hpke, hpke_public) = HpkeSecretKey::generate();
         write_secret(&home.join("hpke.key"), &hex::encode(hpke.expose_bytes()))?;
+        let joint = crate::joint::key_package_hex(&joint_keys[party.index()])
+            .map_err(|e| io(&home.join("joint.key"), e))?;
+        write_secret(&home.join("joint.key"), &joint)?;
         let mut config = format!(
-            "# Custodian {name} of a network made by `masque devnet`.\nparty = \"{name}\"\nlisten = \"{listen}\"\ndata_dir = \"data\"\nnetwork = \"../network.json\"\nmpc_dir = \"../mpc\"\nsigning_key = \"signing.key\"\nhpke_key = \"hpke.key\"\n",
+            "# Custodian {name} of a network made by `masque devnet`.\nparty = \"{name}\"\nlisten = \"{listen}\"\ndata_dir = \"data\"\nnetwork = \"../network.json\"\nmpc_dir = \"../mpc\"\nsigning_key = \"signing.key\"\nhpke_key = \"hpke.key\"\njoint_key = \"joint.key\"\n",
             name = custodian_name(party),
             listen = layout.api_addr(party),
         );
@@ -302,6 +309,7 @@ pub fn generate(layout: &Layout, stations: &[&str]) -> Result<NetworkDescription
     let network = NetworkDescription {
         name: "masque devnet".into(),
         custodians,
+        joint_key,
         stations: station_infos,
         log: LogInfo {
             url: format!("http://{}", layout.log_addr()),

@@ -202,6 +202,42 @@ pub struct BatchVotes {
 pub struct Vote {
     /// The signature over the entry body the peer computed.
     pub signature: crate::entry::CustodianSignature,
+    /// The peer's first-round commitments for the joint signature of that entry (FROST
+    /// `SigningCommitments`, hex, frost-ed25519's serialisation).
+    pub commitments: String,
+}
+
+/// Coordinator → peer: the second round of the joint signature, for entries the peer
+/// voted on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CosignOrder {
+    /// One per entry (one, or the members of a batch).
+    pub members: Vec<CosignMember>,
+}
+
+/// One entry to sign jointly.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CosignMember {
+    /// The request the entry is about.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub request_id: RequestId,
+    /// FROST's `SigningPackage` (hex): the entry's signed bytes and the three custodians'
+    /// commitments. A peer signs only the entry it prepared itself.
+    pub package: String,
+}
+
+/// Peer → coordinator: this custodian's signature shares, in member order (FROST
+/// `SignatureShare`, hex).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CosignShares {
+    /// One share per member.
+    pub shares: Vec<String>,
 }
 
 /// Coordinator → peer: the decision on a prepared request.

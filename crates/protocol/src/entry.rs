@@ -16,15 +16,27 @@
 //! | `consent` | for a 1:1 check, a grant or a revocation: the [`ConsentId`] |
 //! | `consent_not_after` | that consent's expiry |
 //! | `audit_tag` | `HMAC(k_record, n)` ([`crate::audit`]) when the entry is about a known record |
-//! | `signatures` | each custodian's Ed25519 signature over the entry without this field |
+//! | `joint_signature` | the three custodians' joint signature over the entry without the signature fields (below) |
+//! | `signatures` | in an entry without a joint signature: individual custodians' Ed25519 signatures |
 //!
+//! The custodians sign each entry together: a FROST(Ed25519, SHA-512) signature (RFC 9591)
+//! that takes all three of them, and which is an ordinary Ed25519 signature under the
+//! network's joint key ([`crate::network::JointKeyInfo`]). One signature to check per
+//! entry instead of three is what lets a watcher keep up with a busy log. An entry that
+//! carries individual signatures instead was not signed jointly: it is valid only with
+//! all three (the format of entries written one custodian at a time), and one with fewer
+//! is the evidence against the custodians whose keys signed it alone. An entry carries
+//! one form or the other, never both.
 //! What it never carries: a template or anything derived from one, a record key, a
 //! stable record id, a time finer than the hour. A `duplicate` names no record. Two
 //! entries about one record can be linked only with its `k_record`, except entries that
 //! name the same consent (one service's checks under one consent; the service knows this
 //! already).
 
-use crate::{PartyId, ProtocolError, RequestId, consent::ConsentId, ids::custodian_serde};
+use crate::{
+    PartyId, ProtocolError, RequestId, consent::ConsentId, ids::custodian_serde,
+    network::CustodianKeys,
+};
 use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
 use serde::{Deserialize, Serialize};
 
@@ -152,13 +164,17 @@ pub struct CustodianSignature {
     pub signature: String,
 }
 
-/// A complete entry: the body and the three custodians' signatures.
+/// A complete entry: the body and the custodians' signatures (see the module docs).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LogEntry {
     /// The signed fields.
     #[serde(flatten)]
     pub body: EntryBody,
-    /// One signature per custodian, P0, P1, P2 in order.
+    /// The three custodians' joint Ed25519 signature, 128 hex digits.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub joint_signature: Option<String>,
+    /// Without a joint signature: one signature per custodian that signed, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub signatures: Vec<CustodianSignature>,
 }
 
@@ -206,25 +222,57 @@ impl EntryBody {
         signature: &CustodianSignature,
         key: &VerifyingKey,
     ) -> Result<(), ProtocolError> {
-        let bytes: [u8; 64] = hex::decode(&signature.signature)
-            .ok()
-            .and_then(|b| b.try_into().ok())
-            .ok_or_else(|| ProtocolError::malformed("signatures", "expected 128 hex digits"))?;
-        key.verify_strict(&self.signed_bytes(), &Signature::from_bytes(&bytes))
+        let signature = parse_signature("signatures", &signature.signature)?;
+        key.verify_strict(&self.signed_bytes(), &signature)
             .map_err(|_| ProtocolError::BadSignature {
                 what: "a custodian's log entry",
             })
     }
+
+    /// Checks a joint signature (128 hex digits) with the custodians' joint key.
+    pub fn verify_joint(&self, signature: &str, joint: &VerifyingKey) -> Result<(), ProtocolError> {
+        let signature = parse_signature("joint_signature", signature)?;
+        joint
+            .verify_strict(&self.signed_bytes(), &signature)
+            .map_err(|_| ProtocolError::BadSignature {
+                what: "the custodians' joint signature of a log entry",
+            })
+    }
+}
+
+/// An Ed25519 signature from 128 hex digits.
+pub fn parse_signature(field: &'static str, hex_text: &str) -> Result<Signature, ProtocolError> {
+    let bytes: [u8; 64] = hex::decode(hex_text)
+        .ok()
+        .and_then(|b| b.try_into().ok())
+        .ok_or_else(|| ProtocolError::malformed(field, "expected 128 hex digits"))?;
+    Ok(Signature::from_bytes(&bytes))
 }
 
 impl LogEntry {
-    /// `body` signed by each custodian (`keys[i]` is Pi's), in order P0, P1, P2.
+    /// `body` signed by each custodian on its own (`keys[i]` is Pi's), in order P0, P1,
+    /// P2.
     pub fn signed(body: EntryBody, keys: &[SigningKey; 3]) -> Self {
         let signatures = PartyId::ALL
             .iter()
             .map(|p| body.sign(*p, &keys[p.index()]))
             .collect();
-        LogEntry { body, signatures }
+        LogEntry {
+            body,
+            joint_signature: None,
+            signatures,
+        }
+    }
+
+    /// `body` with a joint signature made by the custodians (FROST's aggregate, or, in
+    /// tests and synthetic logs, a plain signature with a key standing for the joint
+    /// one: the two cannot be told apart).
+    pub fn jointly_signed(body: EntryBody, signature: &Signature) -> Self {
+        LogEntry {
+            body,
+            joint_signature: Some(hex::encode(signature.to_bytes())),
+            signatures: Vec::new(),
+        }
     }
 
     /// The entry as appended to the log (compact JSON).
@@ -236,6 +284,12 @@ impl LogEntry {
     pub fn parse(bytes: &[u8]) -> Result<Self, ProtocolError> {
         let entry: LogEntry = serde_json::from_slice(bytes)
             .map_err(|e| ProtocolError::malformed("log entry", e.to_string()))?;
+        if entry.joint_signature.is_some() && !entry.signatures.is_empty() {
+            return Err(ProtocolError::malformed(
+                "log entry",
+                "carries both a joint signature and individual ones; an entry has one or the other",
+            ));
+        }
         if entry.body.v != ENTRY_VERSION {
             return Err(ProtocolError::malformed(
                 "log entry v",
@@ -248,9 +302,18 @@ impl LogEntry {
         Ok(entry)
     }
 
-    /// Checks that each custodian signed exactly once, in order, with its key
-    /// (`keys[i]` is Pi's).
-    pub fn verify(&self, keys: &[VerifyingKey; 3]) -> Result<(), ProtocolError> {
+    /// Checks that the three custodians signed: jointly with their joint key, or, in an
+    /// entry without a joint signature, each exactly once, in order, with its own key.
+    pub fn verify(&self, keys: &CustodianKeys) -> Result<(), ProtocolError> {
+        if let Some(joint) = &self.joint_signature {
+            if !self.signatures.is_empty() {
+                return Err(ProtocolError::malformed(
+                    "signatures",
+                    "an entry with a joint signature carries no individual ones",
+                ));
+            }
+            return self.body.verify_joint(joint, &keys.joint);
+        }
         if self.signatures.len() != 3 {
             return Err(ProtocolError::malformed(
                 "signatures",
@@ -268,7 +331,7 @@ impl LogEntry {
                 ));
             }
             self.body
-                .verify_signature(signature, &keys[party.index()])?;
+                .verify_signature(signature, &keys.each[party.index()])?;
         }
         Ok(())
     }
@@ -296,10 +359,72 @@ mod tests {
         [1u8, 2, 3].map(|b| SigningKey::from_bytes(&[b; 32]))
     }
 
+    fn joint_key() -> SigningKey {
+        SigningKey::from_bytes(&[4u8; 32])
+    }
+
+    fn public(keys: &[SigningKey; 3]) -> CustodianKeys {
+        CustodianKeys {
+            each: keys.clone().map(|k| k.verifying_key()),
+            joint: joint_key().verifying_key(),
+        }
+    }
+
+    #[test]
+    fn jointly_signed_entries_round_trip_and_verify_with_the_joint_key_only() {
+        let keys = keys();
+        let body = signed_entry(&keys).body;
+        let signature = joint_key().sign(&body.signed_bytes());
+        let entry = LogEntry::jointly_signed(body, &signature);
+        let bytes = entry.to_bytes();
+        let text = String::from_utf8(bytes.clone()).unwrap();
+        assert!(
+            text.contains("\"joint_signature\"") && !text.contains("\"signatures\""),
+            "{text}"
+        );
+        let back = LogEntry::parse(&bytes).unwrap();
+        assert_eq!(back, entry);
+        back.verify(&public(&keys)).unwrap();
+        // The same signature under one custodian's key is not a joint signature.
+        let mut wrong = public(&keys);
+        wrong.joint = keys[0].verifying_key();
+        assert!(matches!(
+            back.verify(&wrong),
+            Err(ProtocolError::BadSignature { .. })
+        ));
+        // A changed body or a changed signature fails.
+        let mut changed = entry.clone();
+        changed.body.outcome = Outcome::Duplicate;
+        assert!(changed.verify(&public(&keys)).is_err());
+        let mut changed = entry.clone();
+        changed.joint_signature = Some("00".repeat(64));
+        assert!(changed.verify(&public(&keys)).is_err());
+        changed.joint_signature = Some("zz".into());
+        assert!(
+            changed
+                .verify(&public(&keys))
+                .unwrap_err()
+                .to_string()
+                .contains("128 hex")
+        );
+    }
+
+    #[test]
+    fn an_entry_with_both_kinds_of_signature_is_refused() {
+        let keys = keys();
+        let mut entry = signed_entry(&keys);
+        entry.joint_signature = Some(hex::encode(
+            joint_key().sign(&entry.body.signed_bytes()).to_bytes(),
+        ));
+        assert!(entry.verify(&public(&keys)).is_err());
+        let error = LogEntry::parse(&entry.to_bytes()).unwrap_err().to_string();
+        assert!(error.contains("one or the other"), "{error}");
+    }
+
     #[test]
     fn entries_round_trip_and_verify() {
         let keys = keys();
-        let public = keys.clone().map(|k| k.verifying_key());
+        let public = public(&keys);
         let entry = signed_entry(&keys);
         let bytes = entry.to_bytes();
         assert!(bytes.len() < 1024);
@@ -317,7 +442,7 @@ mod tests {
     #[test]
     fn a_missing_swapped_or_forged_signature_is_refused() {
         let keys = keys();
-        let public = keys.clone().map(|k| k.verifying_key());
+        let public = public(&keys);
         let mut entry = signed_entry(&keys);
         entry.signatures.pop();
         assert!(entry.verify(&public).is_err());

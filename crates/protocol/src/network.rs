@@ -1,6 +1,6 @@
 //! The public description of a masque network, shared by every role: the three
-//! custodians (API address, signing key, HPKE key), the registered stations, the log
-//! and its witness policy, the matching parameters.
+//! custodians (API address, signing key, HPKE key) and their joint key, the registered
+//! stations, the log and its witness policy, the matching parameters.
 //!
 //! It holds public keys only. A wallet, a station, a watcher and each custodian load the
 //! same file (`network.json`); a custodian's secrets are in its own config.
@@ -26,6 +26,24 @@ pub struct CustodianInfo {
     pub signing_key: VerifyingKey,
     /// Its HPKE key: wallets seal its shares to it.
     pub hpke_key: HpkePublicKey,
+}
+
+/// The custodians' joint key: log entries are signed with it, by all three custodians
+/// together (FROST(Ed25519, SHA-512), RFC 9591, three of three). No custodian holds the
+/// whole secret, and no two of them can sign without the third; the signature is an
+/// ordinary Ed25519 signature under [`JointKeyInfo::key`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JointKeyInfo {
+    /// The group's Ed25519 verifying key: what log entries are checked against.
+    #[serde(with = "verifying_key_hex")]
+    pub key: VerifyingKey,
+    /// FROST's public key package (hex, frost-ed25519's serialisation): the key and each
+    /// custodian's verifying share, with which the coordinator tells whose signature
+    /// share was wrong. The custodians need it; a watcher, a wallet or a service reads
+    /// only [`JointKeyInfo::key`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub package: Option<String>,
 }
 
 /// A station registered with the network.
@@ -66,6 +84,15 @@ pub struct IssuerInfo {
     pub epoch_secs: u64,
 }
 
+/// The public keys a log entry is checked against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CustodianKeys {
+    /// Each custodian's own key, P0, P1, P2: entries signed one custodian at a time.
+    pub each: [VerifyingKey; 3],
+    /// The custodians' joint key: entries signed by the three together.
+    pub joint: VerifyingKey,
+}
+
 /// The whole network.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -74,6 +101,8 @@ pub struct NetworkDescription {
     pub name: String,
     /// P0, P1, P2, in that order.
     pub custodians: Vec<CustodianInfo>,
+    /// The custodians' joint key (log entry signatures).
+    pub joint_key: JointKeyInfo,
     /// Registered stations.
     pub stations: Vec<StationInfo>,
     /// The log.
@@ -107,6 +136,16 @@ impl NetworkDescription {
             return Err(ProtocolError::malformed(
                 "custodians",
                 "must list exactly P0, P1 and P2, in that order",
+            ));
+        }
+        if self
+            .custodians
+            .iter()
+            .any(|c| c.signing_key == self.joint_key.key)
+        {
+            return Err(ProtocolError::malformed(
+                "joint_key",
+                "is one custodian's own key; the joint key comes from the three custodians' key generation",
             ));
         }
         for (i, a) in self.custodians.iter().enumerate() {
@@ -159,9 +198,12 @@ impl NetworkDescription {
         Ok(())
     }
 
-    /// The custodians' signing keys, P0, P1, P2.
-    pub fn custodian_keys(&self) -> [VerifyingKey; 3] {
-        [0, 1, 2].map(|i| self.custodians[i].signing_key)
+    /// The keys log entries are checked against: the joint key and each custodian's.
+    pub fn custodian_keys(&self) -> CustodianKeys {
+        CustodianKeys {
+            each: [0, 1, 2].map(|i| self.custodians[i].signing_key),
+            joint: self.joint_key.key,
+        }
     }
 
     /// Custodian `party`.

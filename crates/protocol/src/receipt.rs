@@ -3,12 +3,11 @@
 //! A receipt holds the log entry exactly as appended (so its leaf hash can be
 //! recomputed), its index, the inclusion proof, and the witness-cosigned checkpoint the
 //! proof is against. [`Receipt::verify`] checks all of it: the three custodians'
-//! signatures on the entry (each custodian's signed outcome), the checkpoint's log
+//! signature on the entry (their joint signature of the outcome, or each one's), the checkpoint's log
 //! signature and witness quorum under a `tlog-policy`, and the inclusion of the entry in
 //! the checkpoint's tree.
 
-use crate::{ProtocolError, entry::LogEntry};
-use ed25519_dalek::VerifyingKey;
+use crate::{ProtocolError, entry::LogEntry, network::CustodianKeys};
 use masque_tlog::{
     hash::{Hash, leaf_hash},
     policy::Policy,
@@ -42,11 +41,10 @@ pub struct VerifiedReceipt {
 }
 
 impl Receipt {
-    /// Verifies the receipt against the custodians' keys (`keys[i]` is Pi's) and a log
-    /// and witness policy.
+    /// Verifies the receipt against the custodians' keys and a log and witness policy.
     pub fn verify(
         &self,
-        keys: &[VerifyingKey; 3],
+        keys: &CustodianKeys,
         policy: &Policy,
     ) -> Result<VerifiedReceipt, ProtocolError> {
         let entry = LogEntry::parse(self.entry.as_bytes())?;
@@ -105,7 +103,7 @@ mod tests {
 
     /// A log of five entries, a checkpoint cosigned by one witness, and a receipt for
     /// entry 3; plus the policy and custodian keys.
-    fn fixture() -> (Receipt, Policy, [VerifyingKey; 3], [SigningKey; 3]) {
+    fn fixture() -> (Receipt, Policy, CustodianKeys, [SigningKey; 3]) {
         let custodians = [1u8, 2, 3].map(|b| SigningKey::from_bytes(&[b; 32]));
         let log_key = SecretKey::from_seed(KeyName::new(ORIGIN).unwrap(), &[42; 32]);
         let witness = SecretKey::from_seed(KeyName::new("witness.example").unwrap(), &[7; 32]);
@@ -124,7 +122,10 @@ mod tests {
             proof: proof.iter().map(|h| h.to_base64()).collect(),
             checkpoint: String::from_utf8(note.to_bytes()).unwrap(),
         };
-        let public = custodians.clone().map(|k| k.verifying_key());
+        let public = CustodianKeys {
+            each: custodians.clone().map(|k| k.verifying_key()),
+            joint: SigningKey::from_bytes(&[4; 32]).verifying_key(),
+        };
         (receipt, policy, public, custodians)
     }
 
@@ -164,7 +165,10 @@ mod tests {
                 .to_string()
                 .contains("checkpoint")
         );
-        let other = [4u8, 5, 6].map(|b| SigningKey::from_bytes(&[b; 32]).verifying_key());
+        let other = CustodianKeys {
+            each: [4u8, 5, 6].map(|b| SigningKey::from_bytes(&[b; 32]).verifying_key()),
+            ..keys
+        };
         assert!(matches!(
             receipt.verify(&other, &policy),
             Err(ProtocolError::BadSignature { .. })

@@ -1,6 +1,6 @@
 //! Evidence bundles: what an alert rests on, in a form anyone can check offline with
 //! nothing but the network's public keys (the log's and witnesses' keys in its policy,
-//! the custodians' keys).
+//! the custodians' joint key and their own).
 //!
 //! Format `masque-evidence/v1` (one JSON object, documented in `docs/watch.md`):
 //! the alert's id and rule, a signed and cosigned checkpoint, the entries behind the
@@ -255,6 +255,7 @@ impl Shown {
             .collect();
         match names.len() {
             0 => "no custodian".into(),
+            3 if self.checked.joint => "all three custodians (P0, P1, P2), jointly".into(),
             3 => "all three custodians (P0, P1, P2)".into(),
             _ => format!("custodian {} alone", names.join(" and ")),
         }

@@ -15,7 +15,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use masque_client::http::HttpClient;
 use masque_client::log::{HttpTiles, LogReader};
-use masque_protocol::network::NetworkDescription;
+use masque_protocol::network::{CustodianKeys, NetworkDescription};
 use masque_tlog::checkpoint::Checkpoint;
 use masque_tlog::hash::{Hash, leaf_hash};
 use masque_tlog::note::Note;
@@ -34,7 +34,6 @@ use crate::proofs;
 use crate::rules::{CheckedEntry, Consents, RuleBook, check_signatures};
 use crate::store::{Batch, Store, WatchState};
 use crate::view::GrowthPoint;
-use ed25519_dalek::VerifyingKey;
 
 /// Entries replayed and committed together while catching up.
 pub const CHUNK_BUNDLES: u64 = 64;
@@ -116,7 +115,7 @@ pub fn network_rules(
     network: &NetworkDescription,
     audit_keys: Vec<Zeroizing<[u8; 32]>>,
 ) -> RuleBook {
-    let keys = [0, 1, 2].map(|i| network.custodians[i].signing_key);
+    let keys = network.custodian_keys();
     let rates = network
         .stations
         .iter()
@@ -488,7 +487,7 @@ struct Chunk {
 /// [`read_chunk`], then [`check_signatures`] on a blocking thread (rayon inside).
 async fn read_and_check(
     reader: LogReader,
-    keys: [VerifyingKey; 3],
+    keys: CustodianKeys,
     first: u64,
     size: u64,
 ) -> Result<Chunk, WatchError> {

@@ -1,8 +1,9 @@
 //! Replaying the network's rules over the log, one entry at a time.
 //!
 //! The rules (DESIGN.md's audit flow, written down in `docs/watch.md`):
-//! - every entry is signed by all three custodians with their published keys
-//!   ([`Rule::RogueCustodian`] when only some did, [`Rule::UnsignedEntry`] when none did);
+//! - every entry is signed by all three custodians: jointly, under their published joint
+//!   key, or each with its own published key ([`Rule::RogueCustodian`] when only some
+//!   did, [`Rule::UnsignedEntry`] when none did);
 //! - every 1:1 check for a service (`op: verify`, `service` set, outcome `match` or
 //!   `no-match`) names a consent that an earlier entry granted for that same service,
 //!   that no earlier entry revoked, and whose expiry is not before the check's hour
@@ -20,11 +21,12 @@
 
 use std::collections::{HashMap, HashSet};
 
-use ed25519_dalek::{Signature, VerifyingKey};
+use ed25519_dalek::Signature;
 use masque_protocol::{
     PartyId,
     audit::audit_tag,
-    entry::{LogEntry, Operation, Outcome},
+    entry::{LogEntry, Operation, Outcome, parse_signature},
+    network::CustodianKeys,
 };
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -37,25 +39,28 @@ use crate::alert::{Alert, Rule, format_hour};
 pub struct CheckedEntry {
     /// The parsed entry, or why it does not parse.
     pub entry: Result<LogEntry, String>,
-    /// Which custodians (P0, P1, P2) signed it with their published key.
+    /// Which custodians (P0, P1, P2) signed it: all three when the joint signature
+    /// verifies, else those whose own signature verifies with their published key.
     pub signed_by: [bool; 3],
+    /// Whether the three signed it jointly (its joint signature verifies).
+    pub joint: bool,
 }
 
 /// Signatures verified together in one batch.
 const BATCH: usize = 1024;
 
-/// Parses `entries` and checks each custodian's signature, in parallel.
+/// Parses `entries` and checks their signatures, in parallel.
 ///
 /// Signatures are checked in batches of [`BATCH`] with ed25519-zebra's batch verifier,
 /// which coalesces the terms of one key: the batch is one multiscalar multiplication of
-/// about one point per signature (ed25519-dalek's needs two), since every entry is
-/// signed by the same three custodian keys. A batch that fails is checked again one
-/// signature at a time with ed25519-dalek's `verify_strict`, which finds the bad ones;
-/// so a signature counts as valid only if it verifies, and every invalid one is found.
-/// (Batch verification follows ZIP 215, looser than `verify_strict` on degenerate
-/// encodings that only the key's holder can make: a custodian could not be framed with
-/// them.)
-pub fn check_signatures(keys: &[VerifyingKey; 3], entries: &[Vec<u8>]) -> Vec<CheckedEntry> {
+/// about one point per signature (ed25519-dalek's needs two), since every signature is
+/// made with one of four keys (the joint key, in what the custodians write, and each
+/// custodian's own). A batch that fails is checked again one signature at a time with
+/// ed25519-dalek's `verify_strict`, which finds the bad ones; so a signature counts as
+/// valid only if it verifies, and every invalid one is found. (Batch verification
+/// follows ZIP 215, looser than `verify_strict` on degenerate encodings that only the
+/// key's holders can make: no custodian could be framed with them.)
+pub fn check_signatures(keys: &CustodianKeys, entries: &[Vec<u8>]) -> Vec<CheckedEntry> {
     let parsed: Vec<(Result<LogEntry, String>, Vec<u8>)> = entries
         .par_iter()
         .map(|bytes| match LogEntry::parse(bytes) {
@@ -66,46 +71,67 @@ pub fn check_signatures(keys: &[VerifyingKey; 3], entries: &[Vec<u8>]) -> Vec<Ch
             Err(e) => (Err(e.to_string()), Vec::new()),
         })
         .collect();
-    // Every signature that names a custodian and decodes: (entry, party, signature).
-    let mut claims = Vec::new();
+    // Every signature that decodes: (entry, signer, signature); the signer is a
+    // custodian, or `None` for the joint signature.
+    let mut claims: Vec<(usize, Option<PartyId>, Signature)> = Vec::new();
     for (i, (entry, _)) in parsed.iter().enumerate() {
         let Ok(entry) = entry else { continue };
+        if let Some(joint) = &entry.joint_signature
+            && let Ok(signature) = parse_signature("joint_signature", joint)
+        {
+            claims.push((i, None, signature));
+        }
         for s in &entry.signatures {
-            let bytes: Option<[u8; 64]> = hex::decode(&s.signature)
-                .ok()
-                .and_then(|b| b.try_into().ok());
-            if let Some(bytes) = bytes {
-                claims.push((i, s.custodian, Signature::from_bytes(&bytes)));
+            if let Ok(signature) = parse_signature("signatures", &s.signature) {
+                claims.push((i, Some(s.custodian), signature));
             }
         }
     }
-    let key_bytes = keys.map(|k| ed25519_zebra::VerificationKeyBytes::from(k.to_bytes()));
+    let key_of = |signer: &Option<PartyId>| match signer {
+        Some(party) => &keys.each[party.index()],
+        None => &keys.joint,
+    };
+    let key_bytes = |signer: &Option<PartyId>| {
+        ed25519_zebra::VerificationKeyBytes::from(key_of(signer).to_bytes())
+    };
     let messages: Vec<&[u8]> = parsed.iter().map(|(_, m)| m.as_slice()).collect();
     let messages = &messages;
     let valid: Vec<bool> = claims
         .par_chunks(BATCH)
         .flat_map_iter(|batch| {
             let mut verifier = ed25519_zebra::batch::Verifier::new();
-            for (i, party, signature) in batch {
+            for (i, signer, signature) in batch {
                 let signature = ed25519_zebra::Signature::from_bytes(&signature.to_bytes());
-                verifier.queue((key_bytes[party.index()], signature, messages[*i]));
+                verifier.queue((key_bytes(signer), signature, messages[*i]));
             }
             let all = verifier.verify(BatchRng::new()).is_ok();
-            batch
-                .iter()
-                .map(move |(i, p, s)| all || keys[p.index()].verify_strict(messages[*i], s).is_ok())
+            batch.iter().map(move |(i, signer, signature)| {
+                all || key_of(signer)
+                    .verify_strict(messages[*i], signature)
+                    .is_ok()
+            })
         })
         .collect();
     let mut signed_by = vec![[false; 3]; parsed.len()];
-    for ((i, party, _), ok) in claims.iter().zip(valid) {
-        if ok {
-            signed_by[*i][party.index()] = true;
+    let mut joint = vec![false; parsed.len()];
+    for ((i, signer, _), ok) in claims.iter().zip(valid) {
+        match (ok, signer) {
+            (false, _) => {}
+            (true, Some(party)) => signed_by[*i][party.index()] = true,
+            (true, None) => {
+                joint[*i] = true;
+                signed_by[*i] = [true; 3];
+            }
         }
     }
     parsed
         .into_iter()
-        .zip(signed_by)
-        .map(|((entry, _), signed_by)| CheckedEntry { entry, signed_by })
+        .zip(signed_by.into_iter().zip(joint))
+        .map(|((entry, _), (signed_by, joint))| CheckedEntry {
+            entry,
+            signed_by,
+            joint,
+        })
         .collect()
 }
 
@@ -143,21 +169,32 @@ impl rand_core_010::TryRng for BatchRng {
 impl rand_core_010::TryCryptoRng for BatchRng {}
 
 /// [`check_signatures`] for one entry.
-pub fn check_one(keys: &[VerifyingKey; 3], bytes: &[u8]) -> CheckedEntry {
+pub fn check_one(keys: &CustodianKeys, bytes: &[u8]) -> CheckedEntry {
     match LogEntry::parse(bytes) {
         Err(e) => CheckedEntry {
             entry: Err(e.to_string()),
             signed_by: [false; 3],
+            joint: false,
         },
         Ok(entry) => {
+            let joint = entry
+                .joint_signature
+                .as_ref()
+                .is_some_and(|s| entry.body.verify_joint(s, &keys.joint).is_ok());
             let signed_by = PartyId::ALL.map(|p| {
-                entry.signatures.iter().any(|s| {
-                    s.custodian == p && entry.body.verify_signature(s, &keys[p.index()]).is_ok()
-                })
+                joint
+                    || entry.signatures.iter().any(|s| {
+                        s.custodian == p
+                            && entry
+                                .body
+                                .verify_signature(s, &keys.each[p.index()])
+                                .is_ok()
+                    })
             });
             CheckedEntry {
                 entry: Ok(entry),
                 signed_by,
+                joint,
             }
         }
     }
@@ -205,7 +242,7 @@ pub struct RuleState {
 
 /// The network's rules, with what they need to know.
 pub struct RuleBook {
-    keys: [VerifyingKey; 3],
+    keys: CustodianKeys,
     rates: HashMap<String, u32>,
     audit_keys: Vec<Zeroizing<[u8; 32]>>,
     /// The next expected audit tag of each followed record → its position.
@@ -252,7 +289,7 @@ impl RuleBook {
     /// Rules for a network with these custodian keys, declared station rates and the
     /// audit keys of records to follow.
     pub fn new(
-        keys: [VerifyingKey; 3],
+        keys: CustodianKeys,
         rates: HashMap<String, u32>,
         audit_keys: Vec<Zeroizing<[u8; 32]>>,
     ) -> Self {
@@ -265,7 +302,7 @@ impl RuleBook {
     }
 
     /// The custodians' keys.
-    pub fn keys(&self) -> &[VerifyingKey; 3] {
+    pub fn keys(&self) -> &CustodianKeys {
         &self.keys
     }
 
@@ -341,8 +378,9 @@ impl RuleBook {
             raise(
                 Rule::UnsignedEntry,
                 format!(
-                    "Entry {index} ({what}) carries no valid custodian signature: the log took \
-                     an entry no custodian vouches for."
+                    "Entry {index} ({what}) carries no valid custodian signature (neither the \
+                     custodians' joint one nor any custodian's own): the log took an entry no \
+                     custodian vouches for."
                 ),
                 vec![index],
             );
@@ -549,23 +587,25 @@ pub fn describe(entry: &LogEntry) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::synth::Stream;
-    use ed25519_dalek::SigningKey;
+    use crate::synth::{Stream, SynthKeys};
+    use ed25519_dalek::{Signer, SigningKey};
     use masque_protocol::entry::EntryBody;
     use proptest::prelude::*;
 
-    fn keys() -> [SigningKey; 3] {
-        [1u8, 2, 3].map(|b| SigningKey::from_bytes(&[b; 32]))
+    fn keys() -> SynthKeys {
+        SynthKeys::from_seeds([[1; 32], [2; 32], [3; 32]], [4; 32])
     }
 
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(16))]
         /// Oracle: the batched check gives exactly what one check per entry gives, with
-        /// forged, swapped, missing and garbled signatures sprinkled over a stream.
+        /// forged and garbled joint signatures, entries signed one custodian at a time
+        /// (all three, some, a rogue key, the wrong order) and changed bodies sprinkled
+        /// over a stream.
         #[test]
-        fn batched_checks_equal_one_by_one_checks(seed: u64, damage in proptest::collection::vec((0usize..700, 0u8..5), 0..40)) {
+        fn batched_checks_equal_one_by_one_checks(seed: u64, damage in proptest::collection::vec((0usize..700, 0u8..8), 0..40)) {
             let keys = keys();
-            let public = keys.clone().map(|k| k.verifying_key());
+            let public = keys.public();
             let mut stream = Stream::new(keys.clone(), 4, seed, 1_796_000_400);
             let mut entries = stream.benign(600);
             entries.push(b"not json".to_vec());
@@ -573,17 +613,19 @@ mod tests {
             for (at, kind) in damage {
                 let at = at % entries.len();
                 let Ok(mut entry) = LogEntry::parse(&entries[at]) else { continue };
-                if entry.signatures.len() < 3 {
-                    // Damaged before: only more removals or a changed body.
-                    entry.body.hour += 3600;
-                    entries[at] = entry.to_bytes();
-                    continue;
-                }
+                let each = LogEntry::signed(entry.body.clone(), &keys.each).signatures;
                 match kind {
-                    0 => entry.signatures[1] = entry.body.sign(PartyId::P1, &rogue),
-                    1 => { entry.signatures.pop(); }
-                    2 => entry.signatures.swap(0, 2),
-                    3 => entry.signatures[0].signature = "zz".into(),
+                    0 => entry.joint_signature = Some(hex::encode(rogue.sign(&entry.body.signed_bytes()).to_bytes())),
+                    1 => entry.joint_signature = Some("zz".into()),
+                    2 => { entry.joint_signature = None; entry.signatures = each; }
+                    3 => { entry.joint_signature = None; entry.signatures = vec![each[1].clone()]; }
+                    4 => {
+                        entry.joint_signature = None;
+                        entry.signatures = each;
+                        entry.signatures[0] = entry.body.sign(PartyId::P0, &rogue);
+                    }
+                    5 => { entry.joint_signature = None; entry.signatures = each; entry.signatures.swap(0, 2); }
+                    6 => { entry.joint_signature = None; entry.signatures.clear(); }
                     _ => entry.body.hour += 3600,
                 }
                 entries[at] = entry.to_bytes();
@@ -592,24 +634,52 @@ mod tests {
             for (bytes, b) in entries.iter().zip(&batched) {
                 let one = check_one(&public, bytes);
                 prop_assert_eq!(one.signed_by, b.signed_by);
+                prop_assert_eq!(one.joint, b.joint);
                 prop_assert_eq!(one.entry.is_ok(), b.entry.is_ok());
             }
         }
     }
 
     #[test]
+    fn a_joint_signature_counts_for_all_three_and_only_under_the_joint_key() {
+        let keys = keys();
+        let public = keys.public();
+        let mut stream = Stream::new(keys.clone(), 2, 1, 1_796_000_400);
+        let good = stream.body(Operation::Verify, Outcome::NoMatch);
+        let good = stream.sign(good);
+        let body = stream.body(Operation::Verify, Outcome::Match);
+        // P0's own key standing in for the joint key: not the custodians' joint signature.
+        let forged =
+            LogEntry::jointly_signed(body.clone(), &keys.each[0].sign(&body.signed_bytes()));
+        let checked = check_signatures(&public, &[good, forged.to_bytes()]);
+        assert!(checked[0].joint);
+        assert_eq!(checked[0].signed_by, [true; 3]);
+        assert!(!checked[1].joint);
+        assert_eq!(checked[1].signed_by, [false; 3]);
+        let mut book = RuleBook::new(public, HashMap::new(), Vec::new());
+        let alerts = book.apply(
+            1,
+            &checked[1],
+            &mut RuleState::default(),
+            &mut Consents::default(),
+        );
+        assert_eq!(alerts[0].rule, Rule::UnsignedEntry);
+    }
+
+    #[test]
     fn an_entry_signed_by_one_custodian_alone_is_flagged_by_name() {
         let keys = keys();
-        let public = keys.clone().map(|k| k.verifying_key());
+        let public = keys.public();
         let mut stream = Stream::new(keys.clone(), 2, 1, 1_796_000_400);
         let body: EntryBody = stream.body(Operation::Verify, Outcome::Match);
         let rogue = SigningKey::from_bytes(&[9; 32]);
         let entry = LogEntry {
             signatures: vec![
                 body.sign(PartyId::P0, &rogue),
-                body.sign(PartyId::P1, &keys[1]),
+                body.sign(PartyId::P1, &keys.each[1]),
                 body.sign(PartyId::P2, &rogue),
             ],
+            joint_signature: None,
             body,
         };
         let checked = check_signatures(&public, &[entry.to_bytes()]);

@@ -5,16 +5,18 @@
 //! The benign stream models a network of stations open at fixed hours (some around the
 //! clock), with volumes that follow the time of day, about 5 % of enrolments being
 //! people already enrolled, consents given to services and 1:1 checks under them (about
-//! 3 % failing), revocations, deletions and credential issuance. Every entry is signed
-//! by the three custodian keys and tagged with its record's audit tags, so it passes the
-//! rules; only the injected scenarios break them.
+//! 3 % failing), revocations, deletions and credential issuance. Every entry carries the
+//! custodians' joint signature (made with [`SynthKeys::joint`]) and its record's audit
+//! tags, so it passes the rules; only the injected scenarios break them.
 
+use ed25519_dalek::Signer;
 use ed25519_dalek::SigningKey;
 use masque_protocol::{
     RequestId,
     audit::audit_tag,
     consent::ConsentId,
     entry::{EntryBody, LogEntry, Operation, Outcome},
+    network::CustodianKeys,
 };
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha20Rng;
@@ -44,9 +46,47 @@ pub struct SynthStation {
     pub open: (u64, u64),
 }
 
+/// The secret keys of a synthetic network's custodians.
+///
+/// `joint` stands for the custodians' joint key. A FROST signature of the three
+/// custodians is an ordinary Ed25519 signature under the joint key, indistinguishable
+/// from one made with a whole key, so a synthetic log needs no signing rounds; only a
+/// real network's custodians never hold the whole key.
+#[derive(Clone)]
+pub struct SynthKeys {
+    /// Each custodian's own key, P0, P1, P2.
+    pub each: [SigningKey; 3],
+    /// The key that stands for the joint key.
+    pub joint: SigningKey,
+}
+
+impl SynthKeys {
+    /// Keys from 32-byte seeds: `seeds[i]` for Pi, `joint` for the joint key.
+    pub fn from_seeds(seeds: [[u8; 32]; 3], joint: [u8; 32]) -> Self {
+        Self {
+            each: seeds.map(|s| SigningKey::from_bytes(&s)),
+            joint: SigningKey::from_bytes(&joint),
+        }
+    }
+
+    /// The public keys entries are checked against.
+    pub fn public(&self) -> CustodianKeys {
+        CustodianKeys {
+            each: self.each.clone().map(|k| k.verifying_key()),
+            joint: self.joint.verifying_key(),
+        }
+    }
+}
+
+impl std::fmt::Debug for SynthKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SynthKeys(..)")
+    }
+}
+
 /// Writes signed entries for a synthetic network.
 pub struct Stream {
-    keys: [SigningKey; 3],
+    keys: SynthKeys,
     rng: ChaCha20Rng,
     /// The current hour (Unix seconds).
     pub hour: u64,
@@ -74,7 +114,7 @@ impl std::fmt::Debug for Stream {
 impl Stream {
     /// A network signed by `keys` with `stations` stations, from `seed`, starting at
     /// `start_hour`.
-    pub fn new(keys: [SigningKey; 3], stations: usize, seed: u64, start_hour: u64) -> Self {
+    pub fn new(keys: SynthKeys, stations: usize, seed: u64, start_hour: u64) -> Self {
         let mut rng = ChaCha20Rng::seed_from_u64(seed);
         let stations = (0..stations)
             .map(|i| SynthStation {
@@ -113,18 +153,19 @@ impl Stream {
         entries.par_iter_mut().for_each(|bytes| {
             if let Ok(entry) = LogEntry::parse(bytes)
                 && entry.signatures.is_empty()
+                && entry.joint_signature.is_none()
             {
                 *bytes = self.sign_now(entry.body);
             }
         });
     }
 
-    /// Signs `body` with the three custodian keys (or leaves it unsigned, see
-    /// [`Stream::defer_signing`]).
+    /// Signs `body` jointly (or leaves it unsigned, see [`Stream::defer_signing`]).
     pub fn sign(&self, body: EntryBody) -> Vec<u8> {
         if self.defer_signing {
             return LogEntry {
                 body,
+                joint_signature: None,
                 signatures: Vec::new(),
             }
             .to_bytes();
@@ -133,7 +174,8 @@ impl Stream {
     }
 
     fn sign_now(&self, body: EntryBody) -> Vec<u8> {
-        LogEntry::signed(body, &self.keys).to_bytes()
+        let signature = self.keys.joint.sign(&body.signed_bytes());
+        LogEntry::jointly_signed(body, &signature).to_bytes()
     }
 
     /// A blank body of `op` at the current hour with a fresh request id.

@@ -9,13 +9,15 @@ use ed25519_dalek::SigningKey;
 use masque_protocol::PartyId;
 use masque_protocol::entry::{EntryBody, LogEntry, Operation, Outcome};
 use masque_protocol::keys::HpkePublicKey;
-use masque_protocol::network::{CustodianInfo, LogInfo, NetworkDescription, StationInfo};
+use masque_protocol::network::{
+    CustodianInfo, JointKeyInfo, LogInfo, NetworkDescription, StationInfo,
+};
 use masque_tlog::http::{LogServer, log_router};
 use masque_tlog::keys::{KeyName, SecretKey, TYPE_ED25519};
 use masque_tlog::log::Log;
 use masque_tlog::storage::MemStorage;
 use masque_watch::alert::Rule;
-use masque_watch::synth::Stream;
+use masque_watch::synth::{Stream, SynthKeys};
 use masque_watch::{WatchOptions, Watcher, evidence};
 use zeroize::Zeroizing;
 
@@ -69,8 +71,8 @@ impl TestLog {
     }
 }
 
-fn custodian_keys() -> [SigningKey; 3] {
-    [11u8, 12, 13].map(|b| SigningKey::from_bytes(&[b; 32]))
+fn custodian_keys() -> SynthKeys {
+    SynthKeys::from_seeds([[11; 32], [12; 32], [13; 32]], [14; 32])
 }
 
 fn network(log_url: &str, log_key: &SecretKey, stations: &Stream) -> NetworkDescription {
@@ -80,7 +82,7 @@ fn network(log_url: &str, log_key: &SecretKey, stations: &Stream) -> NetworkDesc
         .map(|p| CustodianInfo {
             party: *p,
             api: format!("http://127.0.0.1:{}", 1 + p.index()),
-            signing_key: keys[p.index()].verifying_key(),
+            signing_key: keys.each[p.index()].verifying_key(),
             hpke_key: serde_json::from_str::<HpkePublicKey>(&format!(
                 "\"{}\"",
                 hex::encode([p.index() as u8 + 1; 32])
@@ -100,6 +102,10 @@ fn network(log_url: &str, log_key: &SecretKey, stations: &Stream) -> NetworkDesc
     NetworkDescription {
         name: "watch test".into(),
         custodians,
+        joint_key: JointKeyInfo {
+            key: keys.joint.verifying_key(),
+            package: None,
+        },
         stations: station_infos,
         log: LogInfo {
             url: log_url.into(),
@@ -173,11 +179,18 @@ fn abuses(stream: &mut Stream) -> (Vec<Vec<u8>>, [u8; 32]) {
     let keys = custodian_keys();
     let rogue = SigningKey::from_bytes(&[99; 32]);
     let signatures = vec![
-        body.sign(PartyId::P0, &keys[0]),
+        body.sign(PartyId::P0, &keys.each[0]),
         body.sign(PartyId::P1, &rogue),
         body.sign(PartyId::P2, &rogue),
     ];
-    hour.push(LogEntry { body, signatures }.to_bytes());
+    hour.push(
+        LogEntry {
+            body,
+            joint_signature: None,
+            signatures,
+        }
+        .to_bytes(),
+    );
     // 3. An operation on a deleted record.
     hour.push(stream.enrol(&station, false));
     let deleted = stream.records.len() - 1;

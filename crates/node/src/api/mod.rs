@@ -36,6 +36,7 @@ pub fn router(node: Arc<Node>) -> Router {
         .route("/v1/credentials", post(ops::issue))
         .route("/v1/peer/run", post(peer::run))
         .route("/v1/peer/run-batch", post(peer::run_batch))
+        .route("/v1/peer/cosign", post(peer::cosign))
         .route("/v1/peer/decide", post(peer::decide))
         .route("/v1/peer/decision/{id}", get(peer::decision))
         .route("/v1/health", get(health))

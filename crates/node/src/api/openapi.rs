@@ -80,6 +80,7 @@ pub struct NoRecord(Problem);
         super::ops::issue,
         super::peer::run,
         super::peer::run_batch,
+        super::peer::cosign,
         super::peer::decide,
     )
 )]
@@ -109,6 +110,7 @@ mod tests {
             "/v1/consents/revoke",
             "/v1/peer/run",
             "/v1/peer/run-batch",
+            "/v1/peer/cosign",
             "/v1/peer/decide",
         ] {
             assert!(doc["paths"][path]["post"].is_object(), "{path} missing");

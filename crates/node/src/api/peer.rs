@@ -16,9 +16,12 @@ use axum::{
 };
 use masque_protocol::{
     PartyId, RequestId,
-    api::{BatchOrder, BatchVotes, DecideOrder, OperationResult, RunOrder, Vote},
+    api::{
+        BatchOrder, BatchVotes, CosignOrder, CosignShares, DecideOrder, OperationResult, RunOrder,
+        Vote,
+    },
     custodian_name,
-    entry::LogEntry,
+    entry::{EntryBody, LogEntry},
 };
 use std::sync::Arc;
 use std::time::Duration;
@@ -102,10 +105,7 @@ pub async fn run(State(node): State<Arc<Node>>, headers: HeaderMap, body: Body) 
         })?;
         crate::failpoint::hit("peer-before-prepare");
         match flow::prepare(node.clone(), order, op).await {
-            Ok(prepared) => Ok(Json(Vote {
-                signature: prepared.entry.sign(node.party, &node.signing),
-            })
-            .into_response()),
+            Ok(prepared) => Ok(Json(vote(&node, id, &prepared.entry)).into_response()),
             Err(e) => {
                 node.inbox.finish(&id, Err(format!("{}: {e}", custodian_name(node.party))));
                 Err(ApiError::internal(e))
@@ -169,7 +169,7 @@ pub async fn run_batch(State(node): State<Arc<Node>>, headers: HeaderMap, body: 
             Ok(prepared) => Ok(Json(BatchVotes {
                 votes: prepared
                     .iter()
-                    .map(|p| Vote { signature: p.entry.sign(node.party, &node.signing) })
+                    .map(|p| vote(&node, p.request_id, &p.entry))
                     .collect(),
             })
             .into_response()),
@@ -180,6 +180,50 @@ pub async fn run_batch(State(node): State<Arc<Node>>, headers: HeaderMap, body: 
                 Err(ApiError::internal(e))
             }
         }
+    }
+    .await;
+    result.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// This custodian's vote on the entry it prepared for request `id`: its signature, and
+/// its commitments for the joint signature (the nonces stay here for [`cosign`]).
+fn vote(node: &Node, id: RequestId, entry: &EntryBody) -> Vote {
+    Vote {
+        signature: entry.sign(node.party, &node.signing),
+        commitments: node.joint.commit(id, entry.signed_bytes()),
+    }
+}
+
+/// `POST /v1/peer/cosign` (P0 → P1, P2).
+#[utoipa::path(
+    post,
+    path = "/v1/peer/cosign",
+    description = "Coordinator to peer: the second round of the custodians' joint signature on entries the peer voted on. The peer signs a package only if it holds the entry that peer prepared itself; each commitment is used once. Signed by P0.",
+    params(SignedHeaders),
+    request_body = CosignOrder,
+    responses(
+        (status = 200, description = "One signature share per member, in order", body = CosignShares),
+        SignedErrors,
+    )
+)]
+pub async fn cosign(State(node): State<Arc<Node>>, headers: HeaderMap, body: Body) -> Response {
+    let result = async {
+        let signed = read_signed(&node, &headers, "POST", "/v1/peer/cosign", body).await?;
+        require_custodian(&node, &signed, &[PartyId::P0])?;
+        let order: CosignOrder = parse_json(&signed.body)?;
+        if order.members.is_empty() || order.members.len() > MAX_BATCH {
+            return Err(ApiError::bad_request(format!(
+                "a cosign order holds 1 to {MAX_BATCH} entries; this one has {}",
+                order.members.len()
+            )));
+        }
+        let shares = order
+            .members
+            .iter()
+            .map(|m| node.joint.sign(m.request_id, &m.package))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| ApiError::new(StatusCode::CONFLICT, e.to_string()))?;
+        Ok(Json(CosignShares { shares }).into_response())
     }
     .await;
     result.unwrap_or_else(IntoResponse::into_response)
