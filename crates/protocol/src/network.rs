@@ -118,8 +118,16 @@ impl NetworkDescription {
     /// Parses and checks a description: three custodians in order, distinct keys,
     /// unique station names, a policy that parses.
     pub fn from_json(text: &str) -> Result<Self, ProtocolError> {
-        let network: Self = serde_json::from_str(text)
-            .map_err(|e| ProtocolError::malformed("network description", e.to_string()))?;
+        let network: Self = serde_json::from_str(text).map_err(|e| {
+            let mut message = e.to_string();
+            if message.contains("missing field `joint_key`") {
+                message.push_str(
+                    " (a network made before the custodians signed log entries jointly; \
+                     generate it again, e.g. `masque devnet` in a new directory)",
+                );
+            }
+            ProtocolError::malformed("network description", message)
+        })?;
         network.check()?;
         Ok(network)
     }
@@ -220,5 +228,70 @@ impl NetworkDescription {
     pub fn policy(&self) -> Result<masque_tlog::policy::Policy, ProtocolError> {
         masque_tlog::policy::Policy::parse(&self.log.policy)
             .map_err(|e| ProtocolError::malformed("log.policy", e.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::keys::HpkeSecretKey;
+    use ed25519_dalek::SigningKey;
+    use masque_tlog::keys::{KeyName, SecretKey, TYPE_ED25519};
+
+    fn network() -> NetworkDescription {
+        let log = SecretKey::from_seed(KeyName::new("log.example").unwrap(), &[5; 32]);
+        NetworkDescription {
+            name: "test".into(),
+            custodians: PartyId::ALL
+                .iter()
+                .map(|p| CustodianInfo {
+                    party: *p,
+                    api: format!("http://127.0.0.1:{}", 7100 + p.index()),
+                    signing_key: SigningKey::from_bytes(&[p.index() as u8 + 1; 32]).verifying_key(),
+                    hpke_key: HpkeSecretKey::generate().1,
+                })
+                .collect(),
+            joint_key: JointKeyInfo {
+                key: SigningKey::from_bytes(&[9; 32]).verifying_key(),
+                package: None,
+            },
+            stations: Vec::new(),
+            log: LogInfo {
+                url: "http://127.0.0.1:7120".into(),
+                policy: format!(
+                    "log {}\nquorum none\n",
+                    log.public_key(TYPE_ED25519).to_vkey()
+                ),
+            },
+            request_window_s: 300,
+            issuer: None,
+        }
+    }
+
+    #[test]
+    fn a_description_round_trips_with_its_joint_key() {
+        let network = network();
+        let text = serde_json::to_string(&network).unwrap();
+        let back = NetworkDescription::from_json(&text).unwrap();
+        assert_eq!(back, network);
+        assert_eq!(back.custodian_keys().joint, network.joint_key.key);
+        assert_eq!(
+            back.custodian_keys().each[2],
+            network.custodians[2].signing_key
+        );
+    }
+
+    #[test]
+    fn a_missing_or_borrowed_joint_key_is_refused_with_the_fix() {
+        let mut value = serde_json::to_value(network()).unwrap();
+        value.as_object_mut().unwrap().remove("joint_key");
+        let error = NetworkDescription::from_json(&value.to_string())
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("generate it again"), "{error}");
+        let mut network = network();
+        network.joint_key.key = network.custodians[1].signing_key;
+        let error = network.check().unwrap_err().to_string();
+        assert!(error.contains("joint_key"), "{error}");
     }
 }
