@@ -168,7 +168,7 @@ pub fn run(a: BenchWatchArgs) -> anyhow::Result<()> {
     );
     println!(
         "  time in the watcher: waiting for entries (read and signature-checked in the \
-         background) and tying them to the root {:.1} s, rules + detectors {:.1} s, database {:.1} s",
+         background) and tying them to the root {:.1} s, rules + detectors {:.1} s, waiting for the database {:.1} s",
         poll["fetch_s"].as_f64().unwrap_or(f64::NAN),
         poll["replay_s"].as_f64().unwrap_or(f64::NAN),
         poll["commit_s"].as_f64().unwrap_or(f64::NAN)

@@ -24,7 +24,13 @@ impl Activity {
     pub fn count(&mut self, entry: &LogEntry) {
         let b = &entry.body;
         let name = b.station.as_deref().unwrap_or(NO_STATION);
-        let hours = self.stations.entry(name.to_owned()).or_default();
+        // Looked up by `&str` first: no allocation for a station already seen.
+        if !self.stations.contains_key(name) {
+            self.stations.insert(name.to_owned(), Vec::new());
+        }
+        let Some(hours) = self.stations.get_mut(name) else {
+            return;
+        };
         let slot = match hours.iter().rposition(|h| h.hour == b.hour) {
             Some(i) => &mut hours[i],
             None => {

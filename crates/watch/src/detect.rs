@@ -152,13 +152,19 @@ pub fn observe(
         b.op == Operation::Enrol && matches!(b.outcome, Outcome::Enrolled | Outcome::Duplicate);
     let is_duplicate = is_enrol && b.outcome == Outcome::Duplicate;
     let is_refused = b.outcome == Outcome::Refused;
-    let stats = state
-        .stations
-        .entry(name.clone())
-        .or_insert_with(|| StationStats {
-            first_hour: b.hour,
-            ..Default::default()
-        });
+    // Looked up by `&str` first: no allocation for a station already seen.
+    if !state.stations.contains_key(name) {
+        state.stations.insert(
+            name.clone(),
+            StationStats {
+                first_hour: b.hour,
+                ..Default::default()
+            },
+        );
+    }
+    let Some(stats) = state.stations.get_mut(name) else {
+        return alerts;
+    };
     stats.requests += 1;
     stats.refusals += u64::from(is_refused);
     stats.enrol_attempts += u64::from(is_enrol);

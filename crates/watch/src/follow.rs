@@ -79,7 +79,9 @@ pub struct PollReport {
     pub fetch_s: f64,
     /// Seconds spent replaying the rules and detectors, in log order.
     pub replay_s: f64,
-    /// Seconds spent committing to the watcher's database.
+    /// Seconds the replay waited for the watcher's database: serialising the state and
+    /// waiting for the previous chunk's commit, which is written while the next chunk is
+    /// replayed (the last commit's wait is not counted).
     pub commit_s: f64,
 }
 
@@ -201,13 +203,13 @@ impl Watcher {
         self.state.last_poll = Some(now());
         self.state.last_error = result.as_ref().err().map(ToString::to_string);
         // Alerts raised on a failed poll (bad checkpoint, fork) are committed with it.
-        let mut new = self.store.commit(Batch {
-            first: self.size(),
-            entries: &[],
-            consents: Vec::new(),
-            alerts: &raised,
-            state: &self.state,
-        })?;
+        let mut new = self.store.commit(Batch::new(
+            self.size(),
+            Vec::new(),
+            Vec::new(),
+            raised,
+            &self.state,
+        )?)?;
         let mut report = result?;
         report.from = from;
         report.to = self.size();
@@ -308,21 +310,46 @@ impl Watcher {
         Ok(Some(alert))
     }
 
+    /// Reads, checks, replays and commits the entries up to `checkpoint`. Three stages
+    /// overlap: the next chunk is read and its signatures checked in the background
+    /// (the checks need no state), the current chunk is replayed here (the rules run in
+    /// log order), and the previous chunk's commit is written on a blocking thread.
+    /// Commits stay in order: each waits for the one before, and every commit started is
+    /// awaited before this returns, on success or error.
     async fn catch_up(
         &mut self,
         checkpoint: &VerifiedCheckpoint,
         report: &mut PollReport,
     ) -> Result<(), WatchError> {
+        let mut committing = None;
+        let result = self
+            .catch_up_chunks(checkpoint, report, &mut committing)
+            .await;
+        let last = match committing {
+            Some(commit) => finish_commit(commit, report).await,
+            None => Ok(()),
+        };
+        result.and(last)
+    }
+
+    async fn catch_up_chunks(
+        &mut self,
+        checkpoint: &VerifiedCheckpoint,
+        report: &mut PollReport,
+        committing: &mut Option<Committing>,
+    ) -> Result<(), WatchError> {
         let size = checkpoint.checkpoint.size();
         let root = *checkpoint.checkpoint.root();
-        // The next chunk is read and its signatures checked while this one is replayed
-        // and committed (the checks need no state; the rules run in log order below).
         let keys = *self.rules.keys();
         let mut next: Option<tokio::task::JoinHandle<Result<Chunk, WatchError>>> = None;
         while self.size() < size {
             let started = std::time::Instant::now();
             let first = self.size();
-            let Chunk { entries, checked } = match next.take() {
+            let Chunk {
+                entries,
+                checked,
+                leaves,
+            } = match next.take() {
                 Some(task) => task
                     .await
                     .map_err(|e| WatchError::input("the log", format!("reading stopped: {e}")))??,
@@ -338,8 +365,8 @@ impl Watcher {
                 )));
             }
             let mut frontier = self.state.frontier.clone();
-            for entry in &entries {
-                frontier.push(leaf_hash(entry));
+            for leaf in leaves {
+                frontier.push(leaf);
             }
             let end = frontier.size();
             if end == size {
@@ -355,6 +382,7 @@ impl Watcher {
             report.fetch_s += started.elapsed().as_secs_f64();
             let started = std::time::Instant::now();
             let alerts = self.replay(first, &checked);
+            drop(checked);
             report.replay_s += started.elapsed().as_secs_f64();
             let started = std::time::Instant::now();
             self.state.frontier = frontier;
@@ -362,14 +390,12 @@ impl Watcher {
                 self.accept(checkpoint);
             }
             let consents = self.consents.take_dirty();
-            let mut new = self.store.commit(Batch {
-                first,
-                entries: &entries,
-                consents,
-                alerts: &alerts,
-                state: &self.state,
-            })?;
-            report.alerts.append(&mut new);
+            let batch = Batch::new(first, entries, consents, alerts, &self.state)?;
+            if let Some(previous) = committing.take() {
+                finish_commit(previous, report).await?;
+            }
+            let store = self.store.clone();
+            *committing = Some(tokio::task::spawn_blocking(move || store.commit(batch)));
             report.commit_s += started.elapsed().as_secs_f64();
         }
         Ok(())
@@ -478,13 +504,28 @@ impl Watcher {
     }
 }
 
-/// A chunk of entries and their checked signatures.
+/// A commit running on a blocking thread; its new alerts when done.
+type Committing = tokio::task::JoinHandle<Result<Vec<Alert>, WatchError>>;
+
+/// Waits for `commit` and adds its new alerts to `report`.
+async fn finish_commit(commit: Committing, report: &mut PollReport) -> Result<(), WatchError> {
+    let mut new = commit.await.map_err(|e| WatchError::Store {
+        path: "the watcher's database".into(),
+        message: format!("a commit stopped: {e}"),
+    })??;
+    report.alerts.append(&mut new);
+    Ok(())
+}
+
+/// A chunk of entries, their checked signatures and their leaf hashes.
 struct Chunk {
     entries: Vec<Vec<u8>>,
     checked: Vec<CheckedEntry>,
+    leaves: Vec<Hash>,
 }
 
-/// [`read_chunk`], then [`check_signatures`] on a blocking thread (rayon inside).
+/// [`read_chunk`], then [`check_signatures`] and the leaf hashes on a blocking thread
+/// (rayon inside).
 async fn read_and_check(
     reader: LogReader,
     keys: CustodianKeys,
@@ -493,8 +534,14 @@ async fn read_and_check(
 ) -> Result<Chunk, WatchError> {
     let entries = read_chunk(reader, first, size).await?;
     tokio::task::spawn_blocking(move || {
+        use rayon::prelude::*;
         let checked = check_signatures(&keys, &entries);
-        Chunk { entries, checked }
+        let leaves = entries.par_iter().map(|e| leaf_hash(e)).collect();
+        Chunk {
+            entries,
+            checked,
+            leaves,
+        }
     })
     .await
     .map_err(|e| WatchError::input("the log", format!("checking stopped: {e}")))

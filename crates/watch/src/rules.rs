@@ -353,7 +353,8 @@ impl RuleBook {
             }
         };
         let body = &entry.body;
-        let what = describe(entry);
+        // Only an alert needs the entry in words.
+        let what = || describe(entry);
         let mut raise = |rule: Rule, summary: String, entries: Vec<u64>| {
             let mut alert = Alert::new(rule, index, summary);
             alert.station = body.station.clone();
@@ -378,9 +379,10 @@ impl RuleBook {
             raise(
                 Rule::UnsignedEntry,
                 format!(
-                    "Entry {index} ({what}) carries no valid custodian signature (neither the \
+                    "Entry {index} ({}) carries no valid custodian signature (neither the \
                      custodians' joint one nor any custodian's own): the log took an entry no \
-                     custodian vouches for."
+                     custodian vouches for.",
+                    what()
                 ),
                 vec![index],
             );
@@ -388,8 +390,9 @@ impl RuleBook {
             raise(
                 Rule::RogueCustodian,
                 format!(
-                    "Entry {index} ({what}) is signed by {} but not by {}: a custodian wrote to \
+                    "Entry {index} ({}) is signed by {} but not by {}: a custodian wrote to \
                      the log without the others.",
+                    what(),
                     signers.join(" and "),
                     missing.join(" and ")
                 ),
@@ -489,7 +492,8 @@ impl RuleBook {
         }
 
         // Records followed by audit key.
-        if let Some(tag) = body.audit_tag.as_deref().and_then(parse_tag)
+        if !self.expected.is_empty()
+            && let Some(tag) = body.audit_tag.as_deref().and_then(parse_tag)
             && let Some(i) = self.expected.remove(&tag)
         {
             let record = &mut state.records[i];
@@ -498,8 +502,9 @@ impl RuleBook {
                     Rule::AfterDeletion,
                     index,
                     format!(
-                        "Entry {index} ({what}) is about a record deleted at entry {deleted} \
+                        "Entry {index} ({}) is about a record deleted at entry {deleted} \
                          (found with audit key {}).",
+                        what(),
                         i + 1
                     ),
                 );
@@ -559,7 +564,9 @@ pub fn short(id: &str) -> String {
 }
 
 fn parse_tag(hex_tag: &str) -> Option<[u8; 32]> {
-    hex::decode(hex_tag).ok()?.try_into().ok()
+    let mut tag = [0u8; 32];
+    hex::decode_to_slice(hex_tag, &mut tag).ok()?;
+    Some(tag)
 }
 
 /// An entry in a few words: `verify for shop.example, match`.

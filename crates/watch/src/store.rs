@@ -62,18 +62,45 @@ pub struct WatchState {
     pub activity: crate::activity::Activity,
 }
 
-/// One commit: new entries from `first`, the state after them and their alerts.
-pub struct Batch<'a> {
+/// One commit: new entries from `first`, the state after them and their alerts. It owns
+/// what it writes, so it can be committed on another thread while the watcher goes on.
+pub struct Batch {
     /// Index of `entries[0]`.
     pub first: u64,
     /// The entries, in order.
-    pub entries: &'a [Vec<u8>],
+    pub entries: Vec<Vec<u8>>,
     /// Consents added or changed.
     pub consents: Vec<(String, ConsentRecord)>,
     /// Alerts raised (ones already stored are skipped).
-    pub alerts: &'a [Alert],
-    /// The state after the batch.
-    pub state: &'a WatchState,
+    pub alerts: Vec<Alert>,
+    /// The state after the batch, as stored (JSON).
+    state_json: Vec<u8>,
+    /// The verified size after the batch.
+    size: u64,
+}
+
+impl Batch {
+    /// A batch whose state after it is `state`.
+    pub fn new(
+        first: u64,
+        entries: Vec<Vec<u8>>,
+        consents: Vec<(String, ConsentRecord)>,
+        alerts: Vec<Alert>,
+        state: &WatchState,
+    ) -> Result<Self, WatchError> {
+        let state_json = serde_json::to_vec(state).map_err(|e| WatchError::Store {
+            path: "the watcher's state".into(),
+            message: e.to_string(),
+        })?;
+        Ok(Self {
+            first,
+            entries,
+            consents,
+            alerts,
+            state_json,
+            size: state.frontier.size(),
+        })
+    }
 }
 
 /// The watcher's database.
@@ -195,10 +222,10 @@ impl Store {
     }
 
     /// Commits a batch atomically; returns the alerts that were new (not stored before).
-    pub fn commit(&self, batch: Batch<'_>) -> Result<Vec<Alert>, WatchError> {
+    pub fn commit(&self, batch: Batch) -> Result<Vec<Alert>, WatchError> {
         // The entries are durable before the state that counts them.
-        self.archive.append(batch.first, batch.entries)?;
-        let state_json = serde_json::to_vec(batch.state).map_err(|e| self.err(e))?;
+        self.archive.append(batch.first, &batch.entries)?;
+        let state_json = batch.state_json;
         self.write(|txn| {
             {
                 let mut consents = txn.open_table(CONSENTS)?;
@@ -213,7 +240,7 @@ impl Store {
                 let mut order = txn.open_table(ALERT_ORDER)?;
                 let mut outbox = txn.open_table(OUTBOX)?;
                 let mut seq = order.last()?.map_or(0, |(k, _)| k.value() + 1);
-                for alert in batch.alerts {
+                for alert in &batch.alerts {
                     if alerts.get(alert.id.as_str())?.is_some() {
                         continue;
                     }
@@ -229,10 +256,7 @@ impl Store {
                 .insert("state", state_json.as_slice())?;
             Ok(new)
         })
-        .inspect(|_| {
-            self.committed
-                .store(batch.state.frontier.size(), Ordering::Release)
-        })
+        .inspect(|_| self.committed.store(batch.size, Ordering::Release))
     }
 
     /// The verified size as last committed.
