@@ -21,10 +21,14 @@ impl RequestId {
 
     /// Parses 32 hex digits.
     pub fn parse(text: &str) -> Result<Self, ProtocolError> {
-        let bytes = hex::decode(text).map_err(|_| {
-            ProtocolError::malformed("request id", "expected 32 hexadecimal digits")
-        })?;
-        let bytes: [u8; 16] = bytes.try_into().map_err(|_| {
+        if !text.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(ProtocolError::malformed(
+                "request id",
+                "expected 32 hexadecimal digits",
+            ));
+        }
+        let mut bytes = [0u8; 16];
+        hex::decode_to_slice(text, &mut bytes).map_err(|_| {
             ProtocolError::malformed("request id", "expected 32 hexadecimal digits (16 bytes)")
         })?;
         Ok(Self(bytes))
