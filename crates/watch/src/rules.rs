@@ -51,7 +51,7 @@ const BATCH: usize = 1024;
 
 /// Parses `entries` and checks their signatures, in parallel.
 ///
-/// Signatures are checked in batches of [`BATCH`] with ed25519-zebra's batch verifier,
+/// Signatures are checked in batches of 1,024 (`BATCH`) with ed25519-zebra's batch verifier,
 /// which coalesces the terms of one key: the batch is one multiscalar multiplication of
 /// about one point per signature (ed25519-dalek's needs two), since every signature is
 /// made with one of four keys (the joint key, in what the custodians write, and each
