@@ -259,12 +259,9 @@ impl JointSigner {
         let package_hex = info.package.as_deref().ok_or_else(|| {
             fail("the network description's joint_key has no package; custodians need it (regenerate the network)".into())
         })?;
-        let public = hex::decode(package_hex)
-            .ok()
-            .and_then(|b| PublicKeyPackage::deserialize(&b).ok())
-            .ok_or_else(|| {
-                fail("the network description's joint_key.package does not decode".into())
-            })?;
+        let public = from_hex(package_hex, PublicKeyPackage::deserialize).ok_or_else(|| {
+            fail("the network description's joint_key.package does not decode".into())
+        })?;
         let joint = verifying_key(&public).map_err(|e| fail(e.to_string()))?;
         if joint != info.key
             || key.verifying_key() != public.verifying_key()
@@ -345,15 +342,12 @@ impl JointSigner {
         let mut commitments = BTreeMap::new();
         commitments.insert(*self.key.identifier(), own);
         for (peer, text) in [PartyId::P1, PartyId::P2].into_iter().zip(peer_commitments) {
-            let commitment = hex::decode(text)
-                .ok()
-                .and_then(|b| SigningCommitments::deserialize(&b).ok())
-                .ok_or_else(|| {
-                    malformed(
-                        "a peer's commitments",
-                        format!("{peer}'s are not FROST commitments"),
-                    )
-                })?;
+            let commitment = from_hex(text, SigningCommitments::deserialize).ok_or_else(|| {
+                malformed(
+                    "a peer's commitments",
+                    format!("{peer}'s are not FROST commitments"),
+                )
+            })?;
             commitments.insert(identifier(peer), commitment);
         }
         let package = SigningPackage::new(commitments, message);
@@ -381,15 +375,12 @@ impl JointSigner {
         let mut shares = BTreeMap::new();
         shares.insert(*self.key.identifier(), round.own_share);
         for (peer, text) in [PartyId::P1, PartyId::P2].into_iter().zip(peer_shares) {
-            let share = hex::decode(text)
-                .ok()
-                .and_then(|b| SignatureShare::deserialize(&b).ok())
-                .ok_or_else(|| {
-                    malformed(
-                        "a signature share",
-                        format!("{peer}'s is not a FROST share"),
-                    )
-                })?;
+            let share = from_hex(text, SignatureShare::deserialize).ok_or_else(|| {
+                malformed(
+                    "a signature share",
+                    format!("{peer}'s is not a FROST share"),
+                )
+            })?;
             shares.insert(identifier(peer), share);
         }
         let signature =
@@ -419,6 +410,11 @@ pub struct Coordinated {
     /// The package as hex, for [`masque_protocol::api::CosignMember`].
     pub package_hex: String,
     own_share: SignatureShare,
+}
+
+/// A FROST object from its hex text, if both decode.
+fn from_hex<T>(text: &str, parse: impl Fn(&[u8]) -> Result<T, frost::Error>) -> Option<T> {
+    parse(&hex::decode(text).ok()?).ok()
 }
 
 fn decode_package(text: &str) -> Result<SigningPackage, JointError> {
