@@ -244,20 +244,29 @@ impl CorrelatedRandomness {
 
     /// `words` 64-bit words of a 3-of-3 XOR sharing of zero.
     pub fn zero_share_bits(&mut self, words: usize) -> Vec<u64> {
-        let _prf = crate::profile::timer(crate::profile::Phase::Prf);
         let mut out = vec![0u64; words];
-        fill_words(&mut self.with_prev, &mut out);
-        let mut theirs = [0u64; SCRATCH];
-        for chunk in out.chunks_mut(SCRATCH) {
-            let theirs = &mut theirs[..chunk.len()];
-            fill_words(&mut self.with_next, theirs);
-            chunk
-                .iter_mut()
-                .zip(theirs.iter())
-                .for_each(|(a, &b)| *a ^= b);
-        }
-        theirs.zeroize();
+        self.xor_zero_share_bits(&mut out);
         out
+    }
+
+    /// XORs `out.len()` words of a 3-of-3 XOR sharing of zero into `out` (the same draws
+    /// as [`CorrelatedRandomness::zero_share_bits`] of that length).
+    pub fn xor_zero_share_bits(&mut self, out: &mut [u64]) {
+        let _prf = crate::profile::timer(crate::profile::Phase::Prf);
+        let mut drawn = [0u64; SCRATCH];
+        for chunk in out.chunks_mut(SCRATCH) {
+            let drawn = &mut drawn[..chunk.len()];
+            // The two streams are independent, so drawing them chunk by chunk gives each
+            // stream's words in the same order as drawing one whole and then the other.
+            for stream in [&mut self.with_prev, &mut self.with_next] {
+                fill_words(stream, drawn);
+                chunk
+                    .iter_mut()
+                    .zip(drawn.iter())
+                    .for_each(|(a, &b)| *a ^= b);
+            }
+        }
+        drawn.zeroize();
     }
 
     /// `n` elements known to this party and its previous party.

@@ -25,6 +25,7 @@ pub trait Ring:
     + SubAssign
     + Mul<Output = Self>
     + Neg<Output = Self>
+    + bytemuck::Pod
     + 'static
 {
     /// `k`, the bit width.

@@ -29,13 +29,25 @@ impl<R: Ring> std::fmt::Debug for Share<R> {
 }
 
 /// One party's share pairs of many secrets, component-wise in two contiguous vectors.
-#[derive(Clone, PartialEq, Eq, Default, Zeroize, ZeroizeOnDrop)]
+///
+/// Both components are wiped when it is dropped ([`crate::wipe`]: one volatile store per
+/// word over the whole allocation, where `ZeroizeOnDrop` would also store byte by byte).
+#[derive(Clone, PartialEq, Eq, Default, Zeroize)]
 pub struct ShareVec<R: Ring> {
     /// Components `i` of every secret.
     pub this: Vec<R>,
     /// Components `i+1` of every secret.
     pub next: Vec<R>,
 }
+
+impl<R: Ring> Drop for ShareVec<R> {
+    fn drop(&mut self) {
+        crate::wipe::wipe(&mut self.this);
+        crate::wipe::wipe(&mut self.next);
+    }
+}
+
+impl<R: Ring> zeroize::ZeroizeOnDrop for ShareVec<R> {}
 
 impl<R: Ring> std::fmt::Debug for ShareVec<R> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -14,93 +14,66 @@
 use super::Session;
 use super::arith::{input_from_p0, mul};
 use super::bits::{BitShares, and_many, words_for};
+use super::planes::{Planes, and_local, and_round};
 use crate::net::NetError;
 use crate::party::PartyId;
 use crate::ring::{Ring, Z16, Z32};
 use crate::share::ShareVec;
+use crate::wipe::Wiped;
 
-/// Bit `j` of every value, packed (plaintext transposition).
+/// Bit `j` of every value, packed, plane after plane: plane `j` is words
+/// `j·w..(j+1)·w` with `w = words_for(values.len())` (plaintext transposition).
 ///
 /// Sixty-four values at a time are transposed into a block of words held locally, then
 /// stored: one store per plane word instead of a read-modify-write per bit. The block
 /// transpose runs on AVX-512 BW where the CPU has it ([`transpose`], tested equal to the
 /// portable reference).
-pub fn planes_of<R: Ring>(values: &[R]) -> Vec<Vec<u64>> {
+pub fn planes_of<R: Ring>(values: &[R]) -> Vec<u64> {
     let _t = crate::profile::timer(crate::profile::Phase::Transposes);
-    let bits = R::BITS as usize;
+    let (bits, words) = (R::BITS as usize, words_for(values.len()));
     let simd = transpose::simd_available();
-    let mut planes = vec![vec![0u64; words_for(values.len())]; bits];
+    let mut planes = vec![0u64; bits * words];
     for (w, chunk) in values.chunks(64).enumerate() {
         let mut block = [0u64; 64];
         transpose::block(chunk, &mut block, simd);
-        for (plane, &word) in planes.iter_mut().zip(&block) {
-            plane[w] = word;
+        for (j, &word) in block.iter().take(bits).enumerate() {
+            planes[j * words + w] = word;
         }
     }
     planes
 }
 
-/// The two XOR-shared operands whose sum is `x`: `x0 + x1` input by P0, and `x2`.
+/// The two XOR-shared operands whose sum is `x`, all `R::BITS` planes of each: `x0 + x1`
+/// input by P0, and `x2`.
 pub fn split_operands<R: Ring>(
     s: &mut Session<'_>,
     x: &ShareVec<R>,
-) -> Result<(Vec<BitShares>, Vec<BitShares>), NetError> {
+) -> Result<(Planes, Planes), NetError> {
     let (n, k) = (x.len(), R::BITS as usize);
-    let words = words_for(n);
-    let planes = |v: &[R]| planes_of(v);
-    let zero = || vec![0u64; words];
-    let (first, second): (Vec<BitShares>, Vec<BitShares>) = match s.party() {
+    let zeros = || vec![0u64; words_for(n) * k];
+    let operands = |a: (Vec<u64>, Vec<u64>), b: (Vec<u64>, Vec<u64>)| {
+        (Planes::new(a.0, a.1, n, k), Planes::new(b.0, b.1, n, k))
+    };
+    Ok(match s.party() {
         PartyId::P0 => {
             // `x0 + x1` and its bit planes are secret-dependent: wiped once masked.
-            let sum: zeroize::Zeroizing<Vec<R>> =
-                zeroize::Zeroizing::new(x.this.iter().zip(&x.next).map(|(&a, &b)| a + b).collect());
-            let mask = s.rand.common_bits_with_next(words * k);
-            let plain_planes = zeroize::Zeroizing::new(planes(&sum));
-            let plain = zeroize::Zeroizing::new(plain_planes.concat());
-            let masked: Vec<u64> = plain.iter().zip(&mask).map(|(a, b)| a ^ b).collect();
+            let sum = Wiped::new(x.this.iter().zip(&x.next).map(|(&a, &b)| a + b).collect());
+            let mut masked = Wiped::new(planes_of(&sum));
+            let mask = s.rand.common_bits_with_next(masked.len());
+            masked.iter_mut().zip(&mask).for_each(|(a, b)| *a ^= b);
+            let masked = std::mem::take(&mut *masked);
             s.send_words(PartyId::P2, &masked)?;
-            let first = (0..k)
-                .map(|j| {
-                    let r = j * words..(j + 1) * words;
-                    BitShares::from_components(masked[r.clone()].to_vec(), mask[r].to_vec(), n)
-                })
-                .collect();
-            (first, (0..k).map(|_| BitShares::zeros(n)).collect())
+            operands((masked, mask), (zeros(), zeros()))
         }
         PartyId::P1 => {
-            let mask = s.rand.common_bits_with_prev(words * k);
-            let first = (0..k)
-                .map(|j| {
-                    BitShares::from_components(mask[j * words..(j + 1) * words].to_vec(), zero(), n)
-                })
-                .collect();
-            let x2 = planes(&x.next);
-            let second = x2
-                .into_iter()
-                .map(|p| BitShares::from_components(zero(), p, n))
-                .collect();
-            (first, second)
+            let mask = s.rand.common_bits_with_prev(words_for(n) * k);
+            operands((mask, zeros()), (zeros(), planes_of(&x.next)))
         }
         PartyId::P2 => {
-            let masked = s.recv_words(PartyId::P0, words * k)?;
-            let first = (0..k)
-                .map(|j| {
-                    BitShares::from_components(
-                        zero(),
-                        masked[j * words..(j + 1) * words].to_vec(),
-                        n,
-                    )
-                })
-                .collect();
-            let x2 = planes(&x.this);
-            let second = x2
-                .into_iter()
-                .map(|p| BitShares::from_components(p, zero(), n))
-                .collect();
-            (first, second)
+            let masked = s.recv_words(PartyId::P0, words_for(n) * k)?;
+            operands((zeros(), masked), (planes_of(&x.this), zeros()))
         }
-    };
-    Ok((first, second))
+    })
 }
 
 /// Per-bit generate `a & b` and propagate `a ^ b` (one round).
@@ -154,73 +127,129 @@ pub fn add(
         .collect())
 }
 
-/// The carry out of `a + b` for `k`-bit bit-sliced operands, by a binary tree of
-/// (generate, propagate) combinations (`1 + ceil(log2 k)` rounds).
+/// The carry out of `a + b` for the low `k` planes of bit-sliced operands, by a binary
+/// tree of (generate, propagate) combinations (`1 + ceil(log2 k)` rounds).
+///
+/// Each layer of the tree is one buffer ([`Planes`]) and one message. The propagate of
+/// the lowest group is never computed: a group only combines with the groups below it,
+/// and the lowest has none, so each round after the first sends one gate less per
+/// value than the full (generate, propagate) combination.
 pub fn carry_out(
     s: &mut Session<'_>,
-    a: &[BitShares],
-    b: &[BitShares],
+    a: &Planes,
+    b: &Planes,
+    k: usize,
 ) -> Result<BitShares, NetError> {
-    let (mut g, mut p) = generate_propagate(s, a, b)?;
-    while g.len() > 1 {
-        let pairs_n = g.len() / 2;
-        let mut pairs = Vec::with_capacity(2 * pairs_n);
-        for m in 0..pairs_n {
-            let (lo, hi) = (2 * m, 2 * m + 1);
-            pairs.push((&p[hi], &g[lo]));
-            pairs.push((&p[hi], &p[lo]));
+    assert!(k >= 1 && k <= a.count() && k <= b.count(), "planes to add");
+    assert_eq!(a.len(), b.len(), "operands of different lengths");
+    let (n, w) = (a.len(), a.words());
+    let ((a_this, a_next), (b_this, b_next)) = (a.components(), b.components());
+    // Generate of every bit: `a & b`.
+    let mut g_this = vec![0u64; k * w];
+    and_local(&mut g_this, (a_this, a_next), (b_this, b_next));
+    let g_next = and_round(s, &mut g_this)?;
+    let mut g = Planes::new(g_this, g_next, n, k);
+    // Propagate `a ^ b` of bits 1..k: plane `j - 1` of `p` is the propagate of group `j`.
+    let xor = |x: &[u64], y: &[u64]| -> Vec<u64> {
+        x[w..k * w]
+            .iter()
+            .zip(&y[w..k * w])
+            .map(|(x, y)| x ^ y)
+            .collect()
+    };
+    let mut p = Planes::new(xor(a_this, b_this), xor(a_next, b_next), n, k - 1);
+    let mut groups = k;
+    while groups > 1 {
+        let pairs = groups / 2;
+        // Gates: `p[2m+1] & g[2m]` for every pair m, then `p[2m+1] & p[2m]` for m ≥ 1.
+        let mut mine = vec![0u64; (2 * pairs - 1) * w];
+        {
+            let (gates_g, gates_p) = mine.split_at_mut(pairs * w);
+            for m in 0..pairs {
+                let out = &mut gates_g[m * w..(m + 1) * w];
+                and_local(out, p.plane(2 * m), g.plane(2 * m));
+            }
+            for m in 1..pairs {
+                let out = &mut gates_p[(m - 1) * w..m * w];
+                and_local(out, p.plane(2 * m), p.plane(2 * m - 1));
+            }
         }
-        let products = and_many(s, &pairs)?;
-        let mut new_g = Vec::with_capacity(pairs_n + 1);
-        let mut new_p = Vec::with_capacity(pairs_n + 1);
-        for m in 0..pairs_n {
-            new_g.push(g[2 * m + 1].xor(&products[2 * m]));
-            new_p.push(products[2 * m + 1].clone());
+        let mut theirs = and_round(s, &mut mine)?;
+        // New propagates (groups 1..pairs), then the odd group's, carried over.
+        let (mut p_this, mut p_next) = (mine.split_off(pairs * w), theirs.split_off(pairs * w));
+        // New generates: `g[2m+1] ^ (p[2m+1] & g[2m])`, then the odd group's.
+        let (g_this, g_next) = g.components();
+        for m in 0..pairs {
+            let hi = (2 * m + 1) * w..(2 * m + 2) * w;
+            let out = m * w..(m + 1) * w;
+            xor_into(&mut mine[out.clone()], &g_this[hi.clone()]);
+            xor_into(&mut theirs[out], &g_next[hi]);
         }
-        if g.len() % 2 == 1 {
-            new_g.push(g[g.len() - 1].clone());
-            new_p.push(p[p.len() - 1].clone());
+        if groups % 2 == 1 {
+            let last = (groups - 1) * w..groups * w;
+            mine.extend_from_slice(&g_this[last.clone()]);
+            theirs.extend_from_slice(&g_next[last]);
+            let (pt, pn) = p.plane(groups - 2);
+            p_this.extend_from_slice(pt);
+            p_next.extend_from_slice(pn);
         }
-        (g, p) = (new_g, new_p);
+        groups = pairs + groups % 2;
+        g = Planes::new(mine, theirs, n, groups);
+        p = Planes::new(p_this, p_next, n, groups - 1);
     }
-    Ok(g.remove(0))
+    Ok(g.bit_shares(0))
+}
+
+/// `out ^= x`, word by word.
+fn xor_into(out: &mut [u64], x: &[u64]) {
+    out.iter_mut().zip(x).for_each(|(o, x)| *o ^= x);
 }
 
 /// Arithmetic-to-boolean conversion: the bit-sliced XOR shares of `x` (all `k` bits).
 pub fn a2b<R: Ring>(s: &mut Session<'_>, x: &ShareVec<R>) -> Result<Vec<BitShares>, NetError> {
     let (a, b) = split_operands(s, x)?;
-    add(s, &a, &b)
+    add(s, &a.to_bit_shares(), &b.to_bit_shares())
 }
 
 /// The most significant bit of each element of `x` in Z_2^32 (1 for negative values in
 /// the two's-complement reading).
 pub fn msb(s: &mut Session<'_>, x: &ShareVec<Z32>) -> Result<BitShares, NetError> {
     let (a, b) = split_operands(s, x)?;
-    let carry = carry_out(s, &a[..31], &b[..31])?;
-    Ok(a[31].xor(&b[31]).xor(&carry))
+    let carry = carry_out(s, &a, &b, 31)?;
+    let ((a_this, a_next), (b_this, b_next)) = (a.plane(31), b.plane(31));
+    let top = |a: &[u64], b: &[u64], c: &[u64]| -> Vec<u64> {
+        a.iter()
+            .zip(b)
+            .zip(c)
+            .map(|((a, b), c)| a ^ b ^ c)
+            .collect()
+    };
+    Ok(BitShares::from_components(
+        top(a_this, b_this, &carry.this),
+        top(a_next, b_next, &carry.next),
+        x.len(),
+    ))
 }
 
 /// Bit injection: arithmetic shares in Z_2^32 of XOR-shared bits. P0 inputs `b0 ^ b1`,
 /// `b2` is shared as `(0, 0, b2)`, and `u ^ v = u + v - 2uv` costs one multiplication.
 pub fn inject(s: &mut Session<'_>, bits: &BitShares) -> Result<ShareVec<Z32>, NetError> {
     let n = bits.len();
-    let bit_at = |w: &[u64], k: usize| Z32((w[k / 64] >> (k % 64) & 1) as u32);
-    let p0_part: Option<Vec<Z32>> = (s.party() == PartyId::P0).then(|| {
-        (0..n)
-            .map(|k| Z32(bit_at(&bits.this, k).0 ^ bit_at(&bits.next, k).0))
-            .collect()
+    let p0_part: Option<Wiped<Z32>> = (s.party() == PartyId::P0).then(|| {
+        let plain = Wiped::new(
+            bits.this
+                .iter()
+                .zip(&bits.next)
+                .map(|(a, b)| a ^ b)
+                .collect(),
+        );
+        Wiped::new(unpack(&plain, n))
     });
-    let u = input_from_p0(s, p0_part.as_deref(), n)?;
+    let u = input_from_p0(s, p0_part.as_deref().map(Vec::as_slice), n)?;
     let v = match s.party() {
         PartyId::P0 => ShareVec::from_components(vec![Z32(0); n], vec![Z32(0); n]),
-        PartyId::P1 => ShareVec::from_components(
-            vec![Z32(0); n],
-            (0..n).map(|k| bit_at(&bits.next, k)).collect(),
-        ),
-        PartyId::P2 => ShareVec::from_components(
-            (0..n).map(|k| bit_at(&bits.this, k)).collect(),
-            vec![Z32(0); n],
-        ),
+        PartyId::P1 => ShareVec::from_components(vec![Z32(0); n], unpack(&bits.next, n)),
+        PartyId::P2 => ShareVec::from_components(unpack(&bits.this, n), vec![Z32(0); n]),
     };
     let uv = mul(s, &u, &v)?;
     // u + v − 2uv, one pass per component.
@@ -236,6 +265,16 @@ pub fn inject(s: &mut Session<'_>, bits: &BitShares) -> Result<ShareVec<Z32>, Ne
     ))
 }
 
+/// The first `n` bits of packed `words` as 0/1 ring elements.
+fn unpack(words: &[u64], n: usize) -> Vec<Z32> {
+    let mut out = Vec::with_capacity(n);
+    for &word in words {
+        let take = (n - out.len()).min(64);
+        out.extend((0..take).map(|b| Z32((word >> b & 1) as u32)));
+    }
+    out
+}
+
 /// Lifts shares of `x` in Z_2^16 to shares of the unsigned value `x ∈ [0, 2^16)` in
 /// Z_2^32. The sum of the three components as integers is `x + 2^16 w` with wraps
 /// `w = c01 + c2`: `c01`, the carry of `x0 + x1`, is known to P0 and input by it; `c2`,
@@ -243,7 +282,7 @@ pub fn inject(s: &mut Session<'_>, bits: &BitShares) -> Result<ShareVec<Z32>, Ne
 pub fn lift(s: &mut Session<'_>, x: &ShareVec<Z16>) -> Result<ShareVec<Z32>, NetError> {
     let n = x.len();
     let (a, b) = split_operands(s, x)?;
-    let c2 = carry_out(s, &a, &b)?;
+    let c2 = carry_out(s, &a, &b, 16)?;
     let c01: Option<Vec<Z32>> = (s.party() == PartyId::P0).then(|| {
         x.this
             .iter()

@@ -11,8 +11,8 @@ use crate::net::NetError;
 use crate::party::PartyId;
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
-/// One party's share of `len` secret bits.
-#[derive(Clone, PartialEq, Eq, Default, Zeroize, ZeroizeOnDrop)]
+/// One party's share of `len` secret bits, wiped when dropped ([`crate::wipe`]).
+#[derive(Clone, PartialEq, Eq, Default, Zeroize)]
 pub struct BitShares {
     /// Component `i`, packed.
     pub this: Vec<u64>,
@@ -20,6 +20,15 @@ pub struct BitShares {
     pub next: Vec<u64>,
     len: usize,
 }
+
+impl Drop for BitShares {
+    fn drop(&mut self) {
+        crate::wipe::wipe(&mut self.this);
+        crate::wipe::wipe(&mut self.next);
+    }
+}
+
+impl ZeroizeOnDrop for BitShares {}
 
 impl std::fmt::Debug for BitShares {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

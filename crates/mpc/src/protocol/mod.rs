@@ -3,6 +3,8 @@
 //! - [`arith`]: re-sharing of additive shares, multiplication, inputs by one party,
 //!   opening (arithmetic shares over [`Ring`]s).
 //! - [`bits`]: packed XOR shares of many bits ([`bits::BitShares`]) and the AND gate.
+//! - [`planes`]: the same shares held plane after plane in one buffer, and the AND round
+//!   over such buffers (the carry trees run on them).
 //! - [`binary`]: arithmetic-to-boolean conversion, the parallel-prefix adder and carry,
 //!   the sign (MSB), the 16→32-bit lift, bit injection, and OR/AND trees.
 //!
@@ -13,6 +15,7 @@
 pub mod arith;
 pub mod binary;
 pub mod bits;
+pub mod planes;
 
 use crate::net::{NetError, Transport};
 use crate::party::PartyId;
@@ -98,7 +101,10 @@ impl<'t> Session<'t> {
 
     /// Sends 64-bit words to `to`.
     pub fn send_words(&mut self, to: PartyId, words: &[u64]) -> Result<(), NetError> {
-        let bytes = words.iter().flat_map(|w| w.to_le_bytes()).collect();
+        let mut bytes = Vec::with_capacity(8 * words.len());
+        words
+            .iter()
+            .for_each(|w| bytes.extend_from_slice(&w.to_le_bytes()));
         self.send_bytes(to, bytes)
     }
 

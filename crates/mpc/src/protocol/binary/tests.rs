@@ -41,9 +41,10 @@ proptest! {
     fn planes_are_the_bits_of_the_values(values in proptest::collection::vec(any::<u32>(), 0..300)) {
         let z: Vec<Z32> = values.iter().map(|&v| Z32(v)).collect();
         let planes = planes_of(&z);
-        prop_assert_eq!(planes.len(), 32);
-        for (j, plane) in planes.iter().enumerate() {
-            prop_assert_eq!(plane.len(), values.len().div_ceil(64));
+        let words = values.len().div_ceil(64);
+        prop_assert_eq!(planes.len(), 32 * words);
+        for j in 0..32 {
+            let plane = &planes[j * words..(j + 1) * words];
             for (k, &v) in values.iter().enumerate() {
                 prop_assert_eq!(plane[k / 64] >> (k % 64) & 1, u64::from(v >> j & 1));
             }
@@ -68,14 +69,16 @@ proptest! {
     }
 
     #[test]
-    fn adder_adds(v in proptest::collection::vec(any::<(u16, u16)>(), 1..100), seed: u64) {
+    fn adder_adds(v in proptest::collection::vec(any::<(u16, u16)>(), 1..100), seed: u64, low_bits in 1usize..16) {
+        let mut v = v;
+        v.extend([(u16::MAX, 1), (u16::MAX, 0), (1 << 15, 1 << 15), (0, 0), (0x7fff, 0x8001)]);
         let a: Vec<Z16> = v.iter().map(|t| Z16(t.0)).collect();
         let b: Vec<Z16> = v.iter().map(|t| Z16(t.1)).collect();
         let (ab, bb) = (planes_of(&a), planes_of(&b));
         let n = v.len();
-        let share_planes = |planes: &[Vec<u64>], seed: u64| -> [Vec<BitShares>; 3] {
+        let share_planes = |planes: &[u64], seed: u64| -> [Vec<BitShares>; 3] {
             let dealt: Vec<[BitShares; 3]> = planes
-                .iter()
+                .chunks(n.div_ceil(64))
                 .enumerate()
                 .map(|(j, pl)| crate::protocol::bits::tests::deal_bits(pl, n, seed + j as u64))
                 .collect();
@@ -85,8 +88,11 @@ proptest! {
         let out = run3(|p, s| {
             let i = p.index();
             let sum = add(s, &sa[i], &sb[i]).unwrap();
-            let carry = carry_out(s, &sa[i], &sb[i]).unwrap();
-            (sum, carry)
+            let (pa, pb) = (Planes::from_bit_shares(&sa[i]), Planes::from_bit_shares(&sb[i]));
+            // The full carry, and the carry out of the low bits only (the sign's use).
+            let carry = carry_out(s, &pa, &pb, 16).unwrap();
+            let low = carry_out(s, &pa, &pb, low_bits).unwrap();
+            (sum, carry, low)
         });
         let sums = [out[0].0.clone(), out[1].0.clone(), out[2].0.clone()];
         let want: Vec<u64> = v.iter().map(|t| u64::from(t.0.wrapping_add(t.1))).collect();
@@ -94,6 +100,10 @@ proptest! {
         let carries = reveal(&[out[0].1.clone(), out[1].1.clone(), out[2].1.clone()]);
         let want_carry = pack(v.iter().map(|t| u32::from(t.0) + u32::from(t.1) > 0xffff)).0;
         prop_assert_eq!(carries, want_carry);
+        let lows = reveal(&[out[0].2.clone(), out[1].2.clone(), out[2].2.clone()]);
+        let low_mask = (1u32 << low_bits) - 1;
+        let want_low = pack(v.iter().map(|t| (u32::from(t.0) & low_mask) + (u32::from(t.1) & low_mask) > low_mask)).0;
+        prop_assert_eq!(lows, want_low);
     }
 
     #[test]
