@@ -16,14 +16,9 @@ use std::time::{Duration, Instant};
 
 const CHUNK: usize = 1 << 17;
 
+/// The process's CPU time so far (all threads).
 fn cpu() -> Duration {
-    // SAFETY: an all-zero `rusage` is a valid value of the plain C struct.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: getrusage writes one `rusage` through the pointer, which points to a live
-    // struct of that type.
-    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) };
-    let t = |tv: libc::timeval| Duration::new(tv.tv_sec as u64, tv.tv_usec as u32 * 1000);
-    t(usage.ru_utime) + t(usage.ru_stime)
+    masque_mpc::bench::process_cpu().expect("process CPU time is measurable on Linux x86-64")
 }
 
 fn main() {

@@ -172,7 +172,7 @@ fn thread_cpu() -> Option<Duration> {
 }
 
 /// CPU time of the whole process so far: every thread, finished ones included.
-fn process_cpu() -> Option<Duration> {
+pub fn process_cpu() -> Option<Duration> {
     process_usage().map(|(cpu, _)| cpu)
 }
 
