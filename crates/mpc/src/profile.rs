@@ -1,6 +1,6 @@
 //! Where a party's query time goes: per-phase timers behind `masque bench mpc`.
 //!
-//! The engine marks its steps with [`timer`]: query preparation, the dot products, the
+//! The engine marks its steps with `timer`: query preparation, the dot products, the
 //! PRF draws, the bit-plane transposes, the rest of the threshold circuits (local share
 //! arithmetic and bit-plane gates) and the transport (sending, and waiting to receive).
 //! Timers nest: a phase started inside another pauses the outer one until it ends, so

@@ -26,7 +26,7 @@ use crate::wipe::Wiped;
 ///
 /// Sixty-four values at a time are transposed into a block of words held locally, then
 /// stored: one store per plane word instead of a read-modify-write per bit. The block
-/// transpose runs on AVX-512 BW where the CPU has it ([`transpose`], tested equal to the
+/// transpose runs on AVX-512 BW where the CPU has it (module `transpose`, tested equal to the
 /// portable reference).
 pub fn planes_of<R: Ring>(values: &[R]) -> Vec<u64> {
     let _t = crate::profile::timer(crate::profile::Phase::Transposes);
