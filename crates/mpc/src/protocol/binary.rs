@@ -216,19 +216,7 @@ pub fn a2b<R: Ring>(s: &mut Session<'_>, x: &ShareVec<R>) -> Result<Vec<BitShare
 pub fn msb(s: &mut Session<'_>, x: &ShareVec<Z32>) -> Result<BitShares, NetError> {
     let (a, b) = split_operands(s, x)?;
     let carry = carry_out(s, &a, &b, 31)?;
-    let ((a_this, a_next), (b_this, b_next)) = (a.plane(31), b.plane(31));
-    let top = |a: &[u64], b: &[u64], c: &[u64]| -> Vec<u64> {
-        a.iter()
-            .zip(b)
-            .zip(c)
-            .map(|((a, b), c)| a ^ b ^ c)
-            .collect()
-    };
-    Ok(BitShares::from_components(
-        top(a_this, b_this, &carry.this),
-        top(a_next, b_next, &carry.next),
-        x.len(),
-    ))
+    Ok(a.bit_shares(31).xor(&b.bit_shares(31)).xor(&carry))
 }
 
 /// Bit injection: arithmetic shares in Z_2^32 of XOR-shared bits. P0 inputs `b0 ^ b1`,
