@@ -219,10 +219,9 @@ pub fn mask_frame(
 /// is, as the adversary's check does (with the turns too, the black ellipses seen sideways
 /// kept answering just above the threshold: 14 regions after three rounds on the test
 /// canvas instead of 4, and a face still found inside one). It runs the network only on
-/// windows (of every level) around what the previous round changed, reaching
-/// [`detect::OVERLAP`] pixels of the level past it: every face that size or smaller at some
-/// level and touching a changed pixel is looked at again whole, at about 40 % of the
-/// network input of re-running every tile that sees a changed pixel.
+/// windows (of every level) around what the previous round changed: every face up to
+/// [`detect::LEVEL_FACE`] pixels at some level whose centre lies in a changed region is
+/// looked at again whole, with that many pixels of the level around it.
 pub fn mask_frame_turned(
     detector: &Detector,
     frame: &RgbaImage,
