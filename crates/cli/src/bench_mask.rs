@@ -86,6 +86,10 @@ pub fn run(a: BenchMaskArgs) -> anyhow::Result<()> {
             r.frames_1080p, r.network_megapixels_per_1080p_frame
         );
     }
+    println!(
+        "  network plans built for other input sizes: {} for the photos, {} for the frames",
+        r.plans_built.0, r.plans_built.1
+    );
     if let Some(v) = &r.video {
         println!(
             "  {} x {} clip, {} frames, file to file: {:.1} s, {:.3} frames/s ({} faces, {} tracked boxes)",

@@ -190,8 +190,38 @@ pub fn optimized_model_for(width: u32, height: u32) -> Result<TypedModel, MaskEr
 }
 
 /// At most this many plans besides the [`TILE`] one are kept (each holds a copy of the
-/// weights, about 8 MB); past it the cache starts again.
+/// weights, about 8 MB); past it the one used least recently is dropped. Building a plan
+/// takes about 0.08 s, as long as the network takes on a 384 x 384 window, so a video
+/// whose re-check windows change size from frame to frame must not lose the plans of its
+/// tiles to them: until 2026-12-04 a full cache started again, and a 1080p clip rebuilt
+/// its tiles' plan every few frames.
 const SMALL_PLANS: usize = 16;
+
+/// The plans for sizes other than [`TILE`] x [`TILE`], each with when it was last asked
+/// for.
+#[derive(Default)]
+struct PlanCache {
+    plans: std::collections::HashMap<(u32, u32), (SharedPlan, u64)>,
+    clock: u64,
+}
+
+impl PlanCache {
+    /// The entry for `size`, made if needed (dropping the least recently used one when
+    /// [`SMALL_PLANS`] are held).
+    fn slot(&mut self, size: (u32, u32)) -> SharedPlan {
+        self.clock += 1;
+        let now = self.clock;
+        if !self.plans.contains_key(&size) && self.plans.len() >= SMALL_PLANS {
+            let oldest = self.plans.iter().min_by_key(|(_, (_, used))| *used);
+            if let Some((&key, _)) = oldest {
+                self.plans.remove(&key);
+            }
+        }
+        let (plan, used) = self.plans.entry(size).or_default();
+        *used = now;
+        plan.clone()
+    }
+}
 
 /// A plan for one input size, built once by whichever thread needs it first.
 type SharedPlan = std::sync::Arc<std::sync::OnceLock<Result<Plan, String>>>;
@@ -202,9 +232,11 @@ pub struct Detector {
     /// Plans for the other input sizes tiles and windows need: the network is fully
     /// convolutional, so a 320 x 240 frame runs on a 320 x 256 input rather than padded
     /// to 640 x 640 (a quarter of the work), and a 1080p frame on two 1088 x 1088 inputs.
-    small: std::sync::Mutex<std::collections::HashMap<(u32, u32), SharedPlan>>,
+    small: std::sync::Mutex<PlanCache>,
     /// Pixels of the inputs the network has run on (for benchmarks).
     pixels: std::sync::atomic::AtomicU64,
+    /// Plans built for sizes other than [`TILE`] x [`TILE`] (for benchmarks).
+    plans_built: std::sync::atomic::AtomicU64,
 }
 
 impl std::fmt::Debug for Detector {
@@ -223,20 +255,17 @@ impl Detector {
             plan,
             small: Default::default(),
             pixels: Default::default(),
+            plans_built: Default::default(),
         })
     }
 
-    /// The cache entry for a `w` x `h` plan, made if needed (the cache starts again when
-    /// it holds [`SMALL_PLANS`]).
+    /// The cache entry for a `w` x `h` plan, made if needed.
     fn small_slot(&self, w: u32, h: u32) -> Result<SharedPlan, MaskError> {
         let mut small = self
             .small
             .lock()
             .map_err(|_| MaskError::Model("a detection thread panicked".into()))?;
-        if small.len() >= SMALL_PLANS && !small.contains_key(&(w, h)) {
-            small.clear();
-        }
-        Ok(small.entry((w, h)).or_default().clone())
+        Ok(small.slot((w, h)))
     }
 
     /// The input size a `width` x `height` tile or window is run at, and the plan for it
@@ -248,6 +277,8 @@ impl Detector {
         }
         let shared = self.small_slot(w, h)?;
         let built = shared.get_or_init(|| {
+            self.plans_built
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             optimized_model_for(w, h)
                 .and_then(|m| {
                     m.into_runnable()
@@ -265,6 +296,12 @@ impl Detector {
     /// (for benchmarks; a whole tile is [`TILE`]² of them).
     pub fn pixels_run(&self) -> u64 {
         self.pixels.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// How many plans for input sizes other than [`TILE`] x [`TILE`] have been built since
+    /// the detector was loaded (for benchmarks; each takes about 0.08 s).
+    pub fn plans_built(&self) -> u64 {
+        self.plans_built.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Finds faces in `image` scoring at least `threshold`, after non-maximum suppression,
@@ -539,10 +576,26 @@ mod tests {
         );
         assert_eq!(size(1000, 200), (1024, 256, true));
         assert_eq!(size(MAX_TILE, 1080), (MAX_TILE, 1088, true));
+        // Taller than wide by at most a quarter: widened to a square (cheaper for tract).
+        assert_eq!(size(1024, 1080), (1088, 1088, true));
+        assert_eq!(size(256, 384), (256, 384, true), "too tall to widen");
+        // The cache keeps at most SMALL_PLANS, dropping the least recently used: a size
+        // asked for all along stays.
         for k in 1..=SMALL_PLANS as u32 + 2 {
-            detector.small_slot(64 * k, 64).unwrap();
-            assert!(detector.small.lock().unwrap().len() <= SMALL_PLANS);
+            detector.small_slot(64, 64).unwrap();
+            detector.small_slot(64 * k, 128).unwrap();
+            let cache = detector.small.lock().unwrap();
+            assert!(cache.plans.len() <= SMALL_PLANS);
+            assert!(cache.plans.contains_key(&(64, 64)));
         }
+        assert!(
+            !detector
+                .small
+                .lock()
+                .unwrap()
+                .plans
+                .contains_key(&(64, 128))
+        );
 
         // The same picture on a fitted input and zero-padded to a whole tile (what the
         // full plan sees): the same face, within a pixel or two.
