@@ -103,6 +103,20 @@ impl TypedOp for Depthwise {
     }
 }
 
+/// The build of the kernel [`run`] chooses on this processor: `avx512`, `avx2` or
+/// `portable` (benchmarks say which ran).
+pub(crate) fn kernel_name() -> &'static str {
+    #[cfg(target_arch = "x86_64")]
+    if std::is_x86_feature_detected!("avx512f") {
+        return "avx512";
+    }
+    #[cfg(target_arch = "x86_64")]
+    if std::is_x86_feature_detected!("avx2") {
+        return "avx2";
+    }
+    "portable"
+}
+
 /// Runs every channel, with AVX-512 or AVX2 when the processor has it.
 fn run(op: &Depthwise, x: &[f32], out: &mut [f32]) {
     #[cfg(target_arch = "x86_64")]

@@ -236,12 +236,13 @@ pub fn run(o: &BenchOptions) -> Result<BenchReport, MaskError> {
         video,
         deface,
         detector: format!(
-            "CenterFace (tract-onnx, float32, masque's depthwise kernel), tiles up to {m} px \
+            "CenterFace (tract-onnx, float32, masque's depthwise kernel: {dw}), tiles up to {m} px \
              a side overlapping {ov} px, halved until {t} x {t}; re-check on windows around \
              what changed (up to {RECHECK_ROUNDS} rounds)",
             m = detect::MAX_TILE,
             t = detect::TILE,
             ov = detect::OVERLAP,
+            dw = crate::depthwise::kernel_name(),
         ),
     })
 }
