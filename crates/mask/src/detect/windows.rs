@@ -2,8 +2,8 @@
 //!
 //! The first pass covers a level with tiles of at most [`MAX_TILE`] pixels a side,
 //! overlapping by at least [`OVERLAP`] pixels ([`tiles`]), so a face up to [`LEVEL_FACE`]
-//! pixels high (half the overlap) lies whole in one tile. A level is cut into as few tiles as that allows,
-//! all of one size, so little of the network's work goes to overlap.
+//! pixels high (half the overlap) lies whole in one tile. A level is cut into as few
+//! tiles as that allows, all of one size, so little of the network's work goes to overlap.
 //!
 //! The re-check after masking looks only around what changed ([`around`]): each changed
 //! area is grown by [`MARGIN`] pixels on every side, windows are merged where one input
