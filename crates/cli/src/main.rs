@@ -8,6 +8,7 @@ mod bench_watch;
 mod cred;
 mod devnet;
 mod eval;
+mod huge_pages;
 mod log;
 mod mask;
 mod matching;
@@ -150,6 +151,11 @@ enum BenchCommand {
     /// `masque mask`: seconds per 12-megapixel photo and per 1080p frame, peak memory.
     Mask(bench_mask::BenchMaskArgs),
 }
+
+/// The system allocator, with transparent huge pages asked for on large blocks (see
+/// `huge_pages.rs`: a masking run spent a fifth of its time in page faults without).
+#[global_allocator]
+static ALLOCATOR: huge_pages::HugePages = huge_pages::HugePages;
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
