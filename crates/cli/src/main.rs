@@ -153,7 +153,8 @@ enum BenchCommand {
 }
 
 /// The system allocator, with transparent huge pages asked for on large blocks (see
-/// `huge_pages.rs`: a masking run spent a fifth of its time in page faults without).
+/// `huge_pages.rs`: without, a masking run spent about a sixth of its CPU time in the
+/// kernel, mostly faulting in fresh tensors).
 #[global_allocator]
 static ALLOCATOR: huge_pages::HugePages = huge_pages::HugePages;
 
