@@ -103,35 +103,57 @@ impl TypedOp for Depthwise {
     }
 }
 
+/// A build of the kernel, as [`Kernel::detect`] chooses it for this processor.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kernel {
+    /// [`run_avx512`]: only made when the processor has AVX-512F.
+    Avx512,
+    /// [`run_avx2`]: only made when the processor has AVX2.
+    Avx2,
+    /// [`run_portable`].
+    Portable,
+}
+
+impl Kernel {
+    /// The fastest build this processor runs.
+    fn detect() -> Kernel {
+        #[cfg(target_arch = "x86_64")]
+        if std::is_x86_feature_detected!("avx512f") {
+            return Kernel::Avx512;
+        }
+        #[cfg(target_arch = "x86_64")]
+        if std::is_x86_feature_detected!("avx2") {
+            return Kernel::Avx2;
+        }
+        Kernel::Portable
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Kernel::Avx512 => "avx512",
+            Kernel::Avx2 => "avx2",
+            Kernel::Portable => "portable",
+        }
+    }
+}
+
 /// The build of the kernel [`run`] chooses on this processor: `avx512`, `avx2` or
 /// `portable` (benchmarks say which ran).
 pub(crate) fn kernel_name() -> &'static str {
-    #[cfg(target_arch = "x86_64")]
-    if std::is_x86_feature_detected!("avx512f") {
-        return "avx512";
-    }
-    #[cfg(target_arch = "x86_64")]
-    if std::is_x86_feature_detected!("avx2") {
-        return "avx2";
-    }
-    "portable"
+    Kernel::detect().name()
 }
 
-/// Runs every channel, with AVX-512 or AVX2 when the processor has it.
+/// Runs every channel with the build [`Kernel::detect`] chooses.
 fn run(op: &Depthwise, x: &[f32], out: &mut [f32]) {
-    #[cfg(target_arch = "x86_64")]
-    if std::is_x86_feature_detected!("avx512f") {
-        // SAFETY: the processor supports AVX-512F, checked just above.
-        unsafe { run_avx512(op, x, out) };
-        return;
+    match Kernel::detect() {
+        // SAFETY: `detect` chooses Avx512 only when the processor has AVX-512F.
+        #[cfg(target_arch = "x86_64")]
+        Kernel::Avx512 => unsafe { run_avx512(op, x, out) },
+        // SAFETY: `detect` chooses Avx2 only when the processor has AVX2.
+        #[cfg(target_arch = "x86_64")]
+        Kernel::Avx2 => unsafe { run_avx2(op, x, out) },
+        _ => run_portable(op, x, out),
     }
-    #[cfg(target_arch = "x86_64")]
-    if std::is_x86_feature_detected!("avx2") {
-        // SAFETY: the processor supports AVX2, checked just above.
-        unsafe { run_avx2(op, x, out) };
-        return;
-    }
-    run_portable(op, x, out);
 }
 
 /// [`run_portable`] compiled for AVX2 (the compiler vectorises its row loops 8 wide).
