@@ -140,8 +140,8 @@ impl Kernel {
     }
 }
 
-/// The build of the kernel [`run`] chooses on this processor: `avx512`, `avx2` or
-/// `portable` (benchmarks say which ran).
+/// The build of the kernels (this one and [`crate::pointwise`]'s) chosen on this
+/// processor: `avx512`, `avx2` or `portable` (benchmarks say which ran).
 pub(crate) fn kernel_name() -> &'static str {
     Kernel::detect().name()
 }

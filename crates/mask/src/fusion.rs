@@ -56,6 +56,26 @@ fn constant_step(
     Ok(Some((constant, OutletId::new(node.id, 0))))
 }
 
+/// When `outlet` (channels first, of rank `rank`) is next added to a constant with one
+/// value per channel (shaped [C, 1, ..., 1]) or one value for all: those values, and the
+/// sum's outlet.
+pub(crate) fn constant_added(
+    model: &TypedModel,
+    outlet: OutletId,
+) -> TractResult<Option<(Vec<f32>, OutletId)>> {
+    let Some((constant, sum)) = constant_step(model, outlet, "Add")? else {
+        return Ok(None);
+    };
+    let rank = model.outlet_fact(outlet)?.rank();
+    let shape = constant.shape();
+    let per_channel = shape.len() == rank && shape[1..].iter().all(|&d| d == 1);
+    if !(per_channel || constant.len() == 1) {
+        return Ok(None);
+    }
+    let values = constant.cast_to::<f32>()?;
+    Ok(Some((values.as_slice::<f32>()?.to_vec(), sum)))
+}
+
 /// When `outlet` is next cut at zero (`max(x, 0)`, a ReLU) and goes nowhere else: the
 /// outlet of the result.
 pub(crate) fn relu_after(model: &TypedModel, outlet: OutletId) -> TractResult<Option<OutletId>> {

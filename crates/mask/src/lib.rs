@@ -24,6 +24,7 @@ mod error;
 mod fusion;
 pub mod icc;
 pub mod metadata;
+mod pointwise;
 pub mod review;
 pub mod sample;
 pub mod video;

@@ -236,7 +236,7 @@ pub fn run(o: &BenchOptions) -> Result<BenchReport, MaskError> {
         video,
         deface,
         detector: format!(
-            "CenterFace (tract-onnx, float32, masque's depthwise kernel: {dw}), tiles up to {m} px \
+            "CenterFace (tract-onnx, float32, masque's depthwise and 1 x 1 convolution kernels: {dw}), tiles up to {m} px \
              a side overlapping {ov} px, halved until {t} x {t}; re-check on windows around \
              what changed (up to {RECHECK_ROUNDS} rounds)",
             m = detect::MAX_TILE,
