@@ -26,19 +26,19 @@ use tract_onnx::tract_core::ops::nn::DataFormat;
 #[derive(Clone, Debug)]
 pub(crate) struct Depthwise {
     /// NCHW with N = 1 (true) or CHW (tract drops the batch axis when it can).
-    batch_axis: bool,
-    channels: usize,
-    input: (usize, usize),
-    output: (usize, usize),
-    kernel_hw: (usize, usize),
-    strides: (usize, usize),
+    pub(crate) batch_axis: bool,
+    pub(crate) channels: usize,
+    pub(crate) input: (usize, usize),
+    pub(crate) output: (usize, usize),
+    pub(crate) kernel_hw: (usize, usize),
+    pub(crate) strides: (usize, usize),
     /// Padding before the first row and the first column.
-    pad: (usize, usize),
+    pub(crate) pad: (usize, usize),
     /// `channels` kernels of `kernel_hw` weights, row-major.
-    kernel: Arc<Vec<f32>>,
-    bias: Arc<Vec<f32>>,
+    pub(crate) kernel: Arc<Vec<f32>>,
+    pub(crate) bias: Arc<Vec<f32>>,
     /// Whether negative results are cut to zero (a ReLU followed the convolution).
-    relu: bool,
+    pub(crate) relu: bool,
 }
 
 impl Depthwise {
@@ -177,65 +177,86 @@ fn run_avx512(op: &Depthwise, x: &[f32], out: &mut [f32]) {
 fn run_portable(op: &Depthwise, x: &[f32], out: &mut [f32]) {
     let (ih, iw) = op.input;
     let (oh, ow) = op.output;
+    let mut phases = Vec::new();
+    for (c, (xin, o)) in x
+        .chunks_exact(ih * iw)
+        .zip(out.chunks_exact_mut(oh * ow))
+        .enumerate()
+    {
+        channel_rows(op, c, xin, 0, o, 0, &mut phases);
+    }
+}
+
+/// Output rows `first_out..` of channel `c` (as many as `out` holds whole rows), from
+/// `rows`: input rows `first_row..` of that channel (as many as it holds), which must
+/// include every row those outputs read. `phases` is scratch space.
+#[inline(always)]
+pub(crate) fn channel_rows(
+    op: &Depthwise,
+    c: usize,
+    rows: &[f32],
+    first_row: usize,
+    out: &mut [f32],
+    first_out: usize,
+    phases: &mut Vec<f32>,
+) {
+    let (ih, iw) = op.input;
+    let ow = op.output.1;
     let (kh, kw) = op.kernel_hw;
     let (sh, sw) = op.strides;
     let (pt, pl) = op.pad;
-    // For a stride of 2 or more, each channel's rows are first split into `sw` phases
-    // (columns congruent modulo sw), once per channel, so that every weight again meets
-    // a contiguous slice. Splitting a row again for every output row that reads it cost
-    // more than the products (a stride-2 layer ran 7 times slower per product than a
-    // stride-1 layer).
+    let k = &op.kernel[c * kh * kw..(c + 1) * kh * kw];
+    // For a stride of 2 or more, the rows are first split into `sw` phases (columns
+    // congruent modulo sw), once, so that every weight again meets a contiguous slice.
+    // Splitting a row again for every output row that reads it cost more than the
+    // products (a stride-2 layer ran 7 times slower per product than a stride-1 layer).
     let phase_len = iw.div_ceil(sw);
-    let mut phases = vec![0f32; if sw > 1 { ih * sw * phase_len } else { 0 }];
-    for c in 0..op.channels {
-        let xin = &x[c * ih * iw..(c + 1) * ih * iw];
-        let o = &mut out[c * oh * ow..(c + 1) * oh * ow];
-        let k = &op.kernel[c * kh * kw..(c + 1) * kh * kw];
-        if sw > 1 {
-            for (irow, split) in xin
-                .chunks_exact(iw)
-                .zip(phases.chunks_exact_mut(sw * phase_len))
-            {
-                split_phases(irow, sw, split);
-            }
+    if sw > 1 {
+        phases.resize(rows.len() / iw * sw * phase_len, 0.0);
+        for (irow, split) in rows
+            .chunks_exact(iw)
+            .zip(phases.chunks_exact_mut(sw * phase_len))
+        {
+            split_phases(irow, sw, split);
         }
-        o.fill(op.bias[c]);
-        for (oy, orow) in o.chunks_exact_mut(ow).enumerate() {
-            for ky in 0..kh {
-                // Input row iy = oy * sh + ky - pt, if inside the image.
-                let Some(iy) = (oy * sh + ky).checked_sub(pt).filter(|&iy| iy < ih) else {
+    }
+    out.fill(op.bias[c]);
+    for (oy, orow) in (first_out..).zip(out.chunks_exact_mut(ow)) {
+        for ky in 0..kh {
+            // Input row iy = oy * sh + ky - pt, if inside the image.
+            let Some(iy) = (oy * sh + ky).checked_sub(pt).filter(|&iy| iy < ih) else {
+                continue;
+            };
+            let at_row = iy - first_row;
+            let irow = &rows[at_row * iw..(at_row + 1) * iw];
+            let split = &phases[(at_row * sw * phase_len).min(phases.len())..];
+            for kx in 0..kw {
+                let w = k[ky * kw + kx];
+                // Output columns whose input column ox * sw + kx - pl is inside.
+                let lo = pl.saturating_sub(kx).div_ceil(sw);
+                let Some(last) = (iw + pl).checked_sub(kx + 1) else {
                     continue;
                 };
-                let irow = &xin[iy * iw..(iy + 1) * iw];
-                let split = &phases[(iy * sw * phase_len).min(phases.len())..];
-                for kx in 0..kw {
-                    let w = k[ky * kw + kx];
-                    // Output columns whose input column ox * sw + kx - pl is inside.
-                    let lo = pl.saturating_sub(kx).div_ceil(sw);
-                    let Some(last) = (iw + pl).checked_sub(kx + 1) else {
-                        continue;
-                    };
-                    let hi = (last / sw + 1).min(ow);
-                    if lo >= hi {
-                        continue;
-                    }
-                    let first = lo * sw + kx - pl;
-                    let src = if sw == 1 {
-                        &irow[first..first + (hi - lo)]
-                    } else {
-                        let at = (first % sw) * phase_len + first / sw;
-                        &split[at..at + (hi - lo)]
-                    };
-                    for (o, i) in orow[lo..hi].iter_mut().zip(src) {
-                        *o += w * i;
-                    }
+                let hi = (last / sw + 1).min(ow);
+                if lo >= hi {
+                    continue;
+                }
+                let first = lo * sw + kx - pl;
+                let src = if sw == 1 {
+                    &irow[first..first + (hi - lo)]
+                } else {
+                    let at = (first % sw) * phase_len + first / sw;
+                    &split[at..at + (hi - lo)]
+                };
+                for (o, i) in orow[lo..hi].iter_mut().zip(src) {
+                    *o += w * i;
                 }
             }
         }
-        if op.relu {
-            for v in o.iter_mut() {
-                *v = v.max(0.0);
-            }
+    }
+    if op.relu {
+        for v in out.iter_mut() {
+            *v = v.max(0.0);
         }
     }
 }

@@ -169,10 +169,11 @@ type Plan = TypedSimplePlan<TypedModel>;
 
 /// The embedded network for a [`TILE`] x [`TILE`] input, optimised as [`Detector`] runs it:
 /// float32 throughout (the float16 weights are cast once, when the graph is built), its
-/// depthwise and 1 x 1 convolutions (with their biases and ReLUs) computed by masque's own
-/// kernels (`depthwise.rs`, `pointwise.rs`: a 640 x 640 tile in 0.15 to 0.16 s on one Zen 4
-/// core, 0.24 s with tract's matrix products and 0.38 to 0.40 s with tract alone). Public for
-/// `examples/profile_tile.rs`.
+/// depthwise and 1 x 1 convolutions (with their biases and ReLUs) computed by masque's
+/// own kernels, each expansion fused with the depthwise convolution reading it
+/// (`depthwise.rs`, `pointwise.rs`, `expand.rs`). A 640 x 640 tile takes 0.12 to 0.13 s
+/// on one Zen 4 core, 0.24 s with tract's matrix products and 0.38 to 0.40 s with tract
+/// alone (`examples/profile_tile.rs`). Public for that example.
 pub fn optimized_model() -> Result<TypedModel, MaskError> {
     optimized_model_for(TILE, TILE)
 }
@@ -188,6 +189,7 @@ pub fn optimized_model_for(width: u32, height: u32) -> Result<TypedModel, MaskEr
             .into_decluttered()?;
         crate::depthwise::replace(&mut model)?;
         crate::pointwise::replace(&mut model)?;
+        crate::expand::replace(&mut model)?;
         model.into_optimized()
     };
     model().map_err(|e| MaskError::Model(format!("{e:#}")))

@@ -12,7 +12,7 @@ use tract_onnx::tract_core::ops::binary::TypedBinOp;
 
 /// The one operator reading `outlet`, when nothing else (not even the model's outputs)
 /// does, with the index of the input it reads it as.
-fn sole_reader(model: &TypedModel, outlet: OutletId) -> Option<(&TypedNode, usize)> {
+pub(crate) fn sole_reader(model: &TypedModel, outlet: OutletId) -> Option<(&TypedNode, usize)> {
     if model.outputs.contains(&outlet) {
         return None;
     }

@@ -21,6 +21,7 @@ pub mod cover;
 mod depthwise;
 pub mod detect;
 mod error;
+mod expand;
 mod fusion;
 pub mod icc;
 pub mod metadata;

@@ -43,10 +43,10 @@ const PANEL_FLOATS: usize = 64 * 1024;
 #[derive(Clone, Debug)]
 pub(crate) struct Pointwise {
     /// The output's shape ([O, H, W]).
-    output_shape: Vec<usize>,
-    inputs: usize,
-    outputs: usize,
-    pixels: usize,
+    pub(crate) output_shape: Vec<usize>,
+    pub(crate) inputs: usize,
+    pub(crate) outputs: usize,
+    pub(crate) pixels: usize,
     /// Weights in blocks of [`ROWS`] output channels: block b holds, input channel after
     /// input channel, the weights of channels b * ROWS to b * ROWS + ROWS - 1 (zeros past
     /// the last channel).
@@ -58,7 +58,12 @@ pub(crate) struct Pointwise {
 
 impl Pointwise {
     /// The operator for `weights` (`outputs` rows of `inputs` values) and `bias`.
-    fn new(output_shape: Vec<usize>, weights: &[f32], bias: &[f32], relu: bool) -> Pointwise {
+    pub(crate) fn new(
+        output_shape: Vec<usize>,
+        weights: &[f32],
+        bias: &[f32],
+        relu: bool,
+    ) -> Pointwise {
         let outputs = output_shape[0];
         let pixels: usize = output_shape[1..].iter().product();
         let inputs = weights.len() / outputs;
@@ -82,6 +87,16 @@ impl Pointwise {
             relu,
         }
     }
+}
+
+impl Pointwise {
+    /// How many blocks of [`ROWS`] output channels there are.
+    pub(crate) fn blocks(&self) -> usize {
+        self.outputs.div_ceil(ROWS)
+    }
+
+    /// Output channels in a block (the last block may have fewer).
+    pub(crate) const BLOCK: usize = ROWS;
 }
 
 impl Op for Pointwise {
@@ -161,29 +176,51 @@ fn run_avx512(op: &Pointwise, x: &[f32], out: &mut [f32]) {
 /// values more slowly.
 #[inline(always)]
 fn run_portable(op: &Pointwise, x: &[f32], out: &mut [f32]) {
-    let (inputs, pixels) = (op.inputs, op.pixels);
-    let panel = (PANEL_FLOATS / inputs / LANES).max(1) * LANES;
+    let pixels = op.pixels;
+    let panel = (PANEL_FLOATS / op.inputs / LANES).max(1) * LANES;
     for start in (0..pixels).step_by(panel) {
         let end = (start + panel).min(pixels);
-        for (block, weights) in op.packed.chunks_exact(inputs * ROWS).enumerate() {
-            let first = block * ROWS;
-            let rows = (op.outputs - first).min(ROWS);
-            let bias: &[f32; ROWS] = op.bias[first..first + ROWS]
-                .try_into()
-                .expect("bias padded to whole blocks");
-            let mut p = start;
-            while p + LANES <= end {
-                let sums = sum_block::<LANES>(x, pixels, p, weights, bias);
-                store(&sums, rows, op.relu, &mut out[first * pixels..], pixels, p);
-                p += LANES;
-            }
-            // The last pixels, fewer than LANES, one at a time.
-            while p < end {
-                let sums = sum_block::<1>(x, pixels, p, weights, bias);
-                store(&sums, rows, op.relu, &mut out[first * pixels..], pixels, p);
-                p += 1;
-            }
+        for block in 0..op.blocks() {
+            let at = block * ROWS * pixels + start;
+            block_range(op, x, block, start..end, &mut out[at..], pixels);
         }
+    }
+}
+
+/// Output channels `block * ROWS..` (the block's, as many as exist) at `pixels` of `x`,
+/// written to `out`, channel r of the block from `out[r * stride]` on.
+#[inline(always)]
+pub(crate) fn block_range(
+    op: &Pointwise,
+    x: &[f32],
+    block: usize,
+    pixels: std::ops::Range<usize>,
+    out: &mut [f32],
+    stride: usize,
+) {
+    let first = block * ROWS;
+    let rows = (op.outputs - first).min(ROWS);
+    let weights = &op.packed[block * ROWS * op.inputs..(block + 1) * ROWS * op.inputs];
+    let bias: &[f32; ROWS] = op.bias[first..first + ROWS]
+        .try_into()
+        .expect("bias padded to whole blocks");
+    let (start, end) = (pixels.start, pixels.end);
+    let mut p = start;
+    while p + LANES <= end {
+        let sums = sum_block::<LANES>(x, op.pixels, p, weights, bias);
+        store(&sums, rows, op.relu, out, stride, p - start);
+        p += LANES;
+    }
+    // The last pixels, fewer than LANES: one vector's worth, then one at a time.
+    while p + 16 <= end {
+        let sums = sum_block::<16>(x, op.pixels, p, weights, bias);
+        store(&sums, rows, op.relu, out, stride, p - start);
+        p += 16;
+    }
+    while p < end {
+        let sums = sum_block::<1>(x, op.pixels, p, weights, bias);
+        store(&sums, rows, op.relu, out, stride, p - start);
+        p += 1;
     }
 }
 
@@ -212,18 +249,18 @@ fn sum_block<const N: usize>(
     sums
 }
 
-/// Writes the first `rows` rows of `sums` at pixel `p` of consecutive planes of `out`.
+/// Writes the first `rows` rows of `sums`, row r at `out[r * stride + at..]`.
 #[inline(always)]
 fn store<const N: usize>(
     sums: &[[f32; N]; ROWS],
     rows: usize,
     relu: bool,
     out: &mut [f32],
-    pixels: usize,
-    p: usize,
+    stride: usize,
+    at: usize,
 ) {
     for (r, s) in sums.iter().take(rows).enumerate() {
-        let dst = &mut out[r * pixels + p..r * pixels + p + N];
+        let dst = &mut out[r * stride + at..r * stride + at + N];
         if relu {
             for (d, &v) in dst.iter_mut().zip(s) {
                 *d = v.max(0.0);

@@ -1,0 +1,419 @@
+//! An expansion and the depthwise convolution reading it, computed strip by strip.
+//!
+//! Each block of CenterFace's backbone widens its channels with a 1 x 1 convolution
+//! ([`Pointwise`]) and filters the wide result with a 3 x 3 depthwise convolution
+//! ([`Depthwise`]). The wide tensor is the largest of the network: 96 channels of 320 x 320
+//! pixels (39 MB) on a 640 x 640 tile. Written whole, then read back, it goes through main
+//! memory; the expansion producing it ran at a quarter of the rate of the other 1 x 1
+//! convolutions. Here the depthwise output is made a strip of rows at a time: the
+//! expansion computes only the rows that strip reads (a few channels at a time, into a
+//! buffer that stays in the cache) and the depthwise kernel consumes them at once. Rows
+//! shared by two strips (the kernel's height less its stride) are computed twice.
+//!
+//! **Guarantees**: the same floats as [`Pointwise`] followed by [`Depthwise`] (the same
+//! kernels, on the same values); [`replace`] fuses the two only where the depthwise
+//! convolution is the sole reader of the expansion, on one image, and the shapes agree.
+//! The unit tests compare the fused and unfused operators value for value, and both
+//! with tract.
+
+use tract_onnx::prelude::*;
+use tract_onnx::tract_core::internal::{EvalOp, Op, TypedOp, ensure, format_err};
+
+use crate::depthwise::{self, Depthwise, Kernel};
+use crate::pointwise::{self, Pointwise};
+
+/// The expansion's input rows of one strip stay within this many floats (256 KiB, a
+/// quarter of a Zen 4 core's L2 cache).
+const STRIP_FLOATS: usize = 64 * 1024;
+/// At least this many output rows per strip, so that rows computed twice stay a small
+/// share.
+const MIN_STRIP: usize = 4;
+
+/// A [`Pointwise`] expansion followed by a [`Depthwise`] convolution of its output.
+#[derive(Clone, Debug)]
+pub(crate) struct ExpandDepthwise {
+    expand: Pointwise,
+    depthwise: Depthwise,
+    /// Output rows per strip.
+    strip: usize,
+}
+
+impl ExpandDepthwise {
+    /// The two fused, if the depthwise convolution reads exactly what the expansion makes.
+    fn new(expand: Pointwise, depthwise: Depthwise) -> Option<ExpandDepthwise> {
+        let (ih, iw) = depthwise.input;
+        if expand.output_shape != [depthwise.channels, ih, iw] || depthwise.batch_axis {
+            return None;
+        }
+        let (kh, sh) = (depthwise.kernel_hw.0, depthwise.strides.0);
+        let rows = STRIP_FLOATS / (expand.inputs * iw).max(1);
+        let strip = (rows.saturating_sub(kh) / sh.max(1) + 1)
+            .max(MIN_STRIP)
+            .min(depthwise.output.0.max(1));
+        Some(ExpandDepthwise {
+            expand,
+            depthwise,
+            strip,
+        })
+    }
+
+    fn output_shape(&self) -> [usize; 3] {
+        let (oh, ow) = self.depthwise.output;
+        [self.depthwise.channels, oh, ow]
+    }
+}
+
+impl Op for ExpandDepthwise {
+    fn name(&self) -> std::borrow::Cow<'_, str> {
+        "MasqueExpandDepthwise".into()
+    }
+
+    fn as_typed(&self) -> Option<&dyn TypedOp> {
+        Some(self)
+    }
+}
+
+impl EvalOp for ExpandDepthwise {
+    fn is_stateless(&self) -> bool {
+        true
+    }
+
+    fn eval(&self, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
+        let input = inputs.first().ok_or_else(|| format_err!("no input"))?;
+        let x = input.as_slice::<f32>()?;
+        ensure!(
+            x.len() == self.expand.inputs * self.expand.pixels,
+            "input of {} values, expected {}",
+            x.len(),
+            self.expand.inputs * self.expand.pixels
+        );
+        let mut tensor = Tensor::zero::<f32>(&self.output_shape())?;
+        run(self, x, tensor.as_slice_mut::<f32>()?);
+        Ok(tvec!(tensor.into_tvalue()))
+    }
+}
+
+impl TypedOp for ExpandDepthwise {
+    fn output_facts(&self, _inputs: &[&TypedFact]) -> TractResult<TVec<TypedFact>> {
+        Ok(tvec!(f32::fact(self.output_shape())))
+    }
+
+    fn as_op(&self) -> &dyn Op {
+        self
+    }
+
+    fn as_op_mut(&mut self) -> &mut dyn Op {
+        self
+    }
+}
+
+/// Runs the build [`Kernel::detect`] chooses.
+fn run(op: &ExpandDepthwise, x: &[f32], out: &mut [f32]) {
+    match Kernel::detect() {
+        // SAFETY: `detect` chooses Avx512 only when the processor has AVX-512F and FMA.
+        #[cfg(target_arch = "x86_64")]
+        Kernel::Avx512 => unsafe { run_avx512(op, x, out) },
+        // SAFETY: `detect` chooses Avx2 only when the processor has AVX2 and FMA.
+        #[cfg(target_arch = "x86_64")]
+        Kernel::Avx2 => unsafe { run_avx2(op, x, out) },
+        _ => run_portable(op, x, out),
+    }
+}
+
+/// [`run_portable`] compiled for AVX2 with fused multiply-adds.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn run_avx2(op: &ExpandDepthwise, x: &[f32], out: &mut [f32]) {
+    run_portable(op, x, out);
+}
+
+/// [`run_portable`] compiled for AVX-512F with fused multiply-adds.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,fma")]
+fn run_avx512(op: &ExpandDepthwise, x: &[f32], out: &mut [f32]) {
+    run_portable(op, x, out);
+}
+
+#[inline(always)]
+fn run_portable(op: &ExpandDepthwise, x: &[f32], out: &mut [f32]) {
+    let dw = &op.depthwise;
+    let (ih, iw) = dw.input;
+    let (oh, ow) = dw.output;
+    let (kh, sh, pt) = (dw.kernel_hw.0, dw.strides.0, dw.pad.0);
+    let block = Pointwise::BLOCK;
+    let mut wide = Vec::new();
+    let mut phases = Vec::new();
+    for first_out in (0..oh).step_by(op.strip) {
+        let end_out = (first_out + op.strip).min(oh);
+        // The input rows these output rows read, within the image.
+        let first_row = (first_out * sh).saturating_sub(pt).min(ih);
+        let end_row = ((end_out - 1) * sh + kh).saturating_sub(pt).min(ih);
+        let rows = end_row - first_row;
+        wide.resize(block * rows * iw, 0.0);
+        for b in 0..op.expand.blocks() {
+            pointwise::block_range(
+                &op.expand,
+                x,
+                b,
+                first_row * iw..end_row * iw,
+                &mut wide,
+                rows * iw,
+            );
+            let channels = (b * block..(b + 1) * block).take_while(|&c| c < dw.channels);
+            for (c, rows_of_c) in channels.zip(wide.chunks_exact(rows * iw)) {
+                let plane = &mut out[c * oh * ow..(c + 1) * oh * ow];
+                depthwise::channel_rows(
+                    dw,
+                    c,
+                    rows_of_c,
+                    first_row,
+                    &mut plane[first_out * ow..end_out * ow],
+                    first_out,
+                    &mut phases,
+                );
+            }
+        }
+    }
+}
+
+/// Fuses every [`Depthwise`] of `model` that is the sole reader of a [`Pointwise`] with
+/// it; returns how many pairs it fused. Runs after [`depthwise::replace`] and
+/// [`pointwise::replace`].
+pub(crate) fn replace(model: &mut TypedModel) -> TractResult<usize> {
+    let mut fused = 0;
+    for id in model.eval_order()? {
+        let node = model.node(id);
+        let Some(dw) = node.op_as::<Depthwise>() else {
+            continue;
+        };
+        let Some(&source) = node.inputs.first() else {
+            continue;
+        };
+        let producer = model.node(source.node);
+        let Some(expand) = producer.op_as::<Pointwise>() else {
+            continue;
+        };
+        if crate::fusion::sole_reader(model, source).map(|(n, _)| n.id) != Some(id) {
+            continue;
+        }
+        let Some(op) = ExpandDepthwise::new(expand.clone(), dw.clone()) else {
+            continue;
+        };
+        let mut patch = TypedModelPatch::default();
+        let x = patch.tap_model(model, producer.inputs[0])?;
+        let out = patch.wire_node(&node.name, op, &[x])?;
+        patch.shunt_outside(model, id.into(), out[0])?;
+        patch.apply(model)?;
+        fused += 1;
+    }
+    Ok(fused)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+
+    /// A xorshift stream of values in [-1, 1].
+    fn stream(seed: u64) -> impl FnMut() -> f32 {
+        let mut state = seed | 1;
+        move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % 2001) as f32 / 1000.0 - 1.0
+        }
+    }
+
+    struct Case {
+        inputs: usize,
+        channels: usize,
+        size: (usize, usize),
+        stride: usize,
+        pad: usize,
+        relu: (bool, bool),
+    }
+
+    fn ops(case: &Case, rand: &mut impl FnMut() -> f32) -> (Pointwise, Depthwise) {
+        let Case {
+            inputs,
+            channels,
+            size: (ih, iw),
+            stride,
+            pad,
+            relu,
+        } = *case;
+        let weights: Vec<f32> = (0..channels * inputs).map(|_| rand()).collect();
+        let bias: Vec<f32> = (0..channels).map(|_| rand()).collect();
+        let expand = Pointwise::new(vec![channels, ih, iw], &weights, &bias, relu.0);
+        let out_len = |len: usize| (len + 2 * pad - 3) / stride + 1;
+        let depthwise = Depthwise {
+            batch_axis: false,
+            channels,
+            input: (ih, iw),
+            output: (out_len(ih), out_len(iw)),
+            kernel_hw: (3, 3),
+            strides: (stride, stride),
+            pad: (pad, pad),
+            kernel: Arc::new((0..channels * 9).map(|_| rand()).collect()),
+            bias: Arc::new((0..channels).map(|_| rand()).collect()),
+            relu: relu.1,
+        };
+        (expand, depthwise)
+    }
+
+    fn eval(op: &dyn EvalOp, x: Tensor) -> Tensor {
+        op.eval(tvec!(x.into_tvalue()))
+            .unwrap()
+            .remove(0)
+            .into_tensor()
+    }
+
+    /// Fused, strip by strip, the two operators give exactly the floats they give one
+    /// after the other, and every SIMD build the portable one's, on random weights and
+    /// inputs, strides 1 and 2, padded and not, strips of every height.
+    #[test]
+    fn fused_equals_one_after_the_other() {
+        use proptest::prelude::*;
+        let cases = (
+            1usize..20,
+            1usize..10,
+            3usize..30,
+            3usize..30,
+            1usize..3,
+            0usize..2,
+            any::<(bool, bool)>(),
+            1usize..8,
+            any::<u64>(),
+        );
+        proptest!(|((inputs, channels, ih, iw, stride, pad, relu, strip, seed) in cases)| {
+            let case = Case { inputs, channels, size: (ih, iw), stride, pad, relu };
+            let mut rand = stream(seed);
+            let (expand, depthwise) = ops(&case, &mut rand);
+            let mut fused = ExpandDepthwise::new(expand.clone(), depthwise.clone()).unwrap();
+            fused.strip = strip.min(depthwise.output.0);
+            let x: Vec<f32> = (0..inputs * ih * iw).map(|_| rand() * 10.0).collect();
+            let x = Tensor::from_shape(&[inputs, ih, iw], &x).unwrap();
+            let apart = eval(&depthwise, eval(&expand, x.clone()));
+            let together = eval(&fused, x.clone());
+            prop_assert_eq!(apart.shape(), together.shape());
+            prop_assert_eq!(apart.as_slice::<f32>().unwrap(), together.as_slice::<f32>().unwrap());
+            let x = x.as_slice::<f32>().unwrap();
+            let mut reference = vec![0f32; together.len()];
+            run_portable(&fused, x, &mut reference);
+            #[cfg(target_arch = "x86_64")]
+            {
+                if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
+                    let mut out = vec![0f32; reference.len()];
+                    // SAFETY: the processor supports AVX2 and FMA, checked just above.
+                    unsafe { run_avx2(&fused, x, &mut out) };
+                    prop_assert_eq!(&out, &reference);
+                }
+                if std::is_x86_feature_detected!("avx512f") && std::is_x86_feature_detected!("fma") {
+                    let mut out = vec![0f32; reference.len()];
+                    // SAFETY: the processor supports AVX-512F and FMA, checked just above.
+                    unsafe { run_avx512(&fused, x, &mut out) };
+                    prop_assert_eq!(&out, &reference);
+                }
+            }
+        });
+    }
+
+    /// On the graph tract's ONNX import makes (1 x 1 convolution, bias, ReLU, depthwise
+    /// convolution, ReLU), [`replace`] fuses the pair and the result is tract's.
+    #[test]
+    fn it_computes_what_tract_computes() {
+        use tract_onnx::tract_core::ops::cnn::{Conv, KernelFormat, PaddingSpec, PoolSpec};
+        use tract_onnx::tract_core::ops::einsum::EinSum;
+        use tract_onnx::tract_core::ops::math;
+        use tract_onnx::tract_core::ops::nn::DataFormat;
+        for (inputs, channels, (ih, iw), stride) in [
+            (16, 96, (40, 36), 2),
+            (24, 144, (21, 17), 1),
+            (5, 6, (9, 12), 2),
+        ] {
+            let mut rand = stream((inputs * channels) as u64);
+            let mut model = TypedModel::default();
+            let mut konst = |model: &mut TypedModel, name: &str, shape: &[usize]| {
+                let values: Vec<f32> = (0..shape.iter().product()).map(|_| rand()).collect();
+                model
+                    .add_const(name, Tensor::from_shape(shape, &values).unwrap())
+                    .unwrap()
+            };
+            let x = model.add_source("x", f32::fact([inputs, ih, iw])).unwrap();
+            let k = konst(&mut model, "k", &[channels, inputs]);
+            let b = konst(&mut model, "b", &[channels, 1, 1]);
+            let dk = konst(&mut model, "dk", &[channels, 1, 3, 3]);
+            let db = konst(&mut model, "db", &[channels]);
+            let zero = model
+                .add_const("zero", Tensor::zero::<f32>(&[1, 1, 1]).unwrap())
+                .unwrap();
+            let einsum = EinSum::new("IHW,OI->OHW".parse().unwrap(), f32::datum_type());
+            let y = model.wire_node("expand", einsum, &[x, k]).unwrap();
+            let y = model.wire_node("bias", math::add(), &[y[0], b]).unwrap();
+            let y = model.wire_node("relu", math::max(), &[y[0], zero]).unwrap();
+            let conv = Conv {
+                pool_spec: PoolSpec {
+                    data_format: DataFormat::CHW,
+                    kernel_shape: tvec!(3, 3),
+                    padding: PaddingSpec::Explicit(tvec!(1, 1), tvec!(1, 1)),
+                    dilations: None,
+                    strides: Some(tvec!(stride, stride)),
+                    input_channels: channels,
+                    output_channels: channels,
+                },
+                kernel_fmt: KernelFormat::OIHW,
+                group: channels,
+                q_params: None,
+            };
+            let y = model.wire_node("dw", conv, &[y[0], dk, db]).unwrap();
+            let y = model
+                .wire_node("relu2", math::max(), &[y[0], zero])
+                .unwrap();
+            model.set_output_outlets(&y).unwrap();
+
+            let mut mine = model.clone();
+            assert_eq!(depthwise::replace(&mut mine).unwrap(), 1);
+            assert_eq!(pointwise::replace(&mut mine).unwrap(), 1);
+            assert_eq!(replace(&mut mine).unwrap(), 1);
+            let mine = mine.into_decluttered().unwrap();
+            let names: Vec<_> = mine
+                .nodes()
+                .iter()
+                .map(|n| n.op().name().to_string())
+                .collect();
+            assert!(
+                names.contains(&"MasqueExpandDepthwise".to_string()),
+                "{names:?}"
+            );
+            assert!(
+                !names
+                    .iter()
+                    .any(|n| n == "MasquePointwise" || n == "MasqueDepthwise"),
+                "{names:?}"
+            );
+            let input: Vec<f32> = (0..inputs * ih * iw).map(|_| rand() * 10.0).collect();
+            let input = Tensor::from_shape(&[inputs, ih, iw], &input).unwrap();
+            let run = |m: TypedModel| {
+                m.into_optimized()
+                    .unwrap()
+                    .into_runnable()
+                    .unwrap()
+                    .run(tvec!(input.clone().into()))
+                    .unwrap()
+                    .remove(0)
+            };
+            let (theirs, ours) = (run(model), run(mine));
+            assert_eq!(theirs.shape(), ours.shape());
+            let ours = ours.as_slice::<f32>().unwrap();
+            assert!(ours.iter().any(|&v| v > 0.0));
+            for (a, b) in theirs.as_slice::<f32>().unwrap().iter().zip(ours) {
+                assert!(
+                    (a - b).abs() < 1e-3,
+                    "{inputs} -> {channels}, stride {stride}: {a} vs {b}"
+                );
+            }
+        }
+    }
+}
