@@ -4,16 +4,17 @@
 //! thirds of a 640 x 640 tile's time (1.14 of 1.8 s on this machine), the rest being the
 //! matrix products. Its inner loop visits every output pixel through an iterator over the
 //! valid kernel taps, one pixel and one channel at a time, so it is never vectorised. Here
-//! each output row is built as a sum of whole input rows times one kernel weight (for a
-//! stride of 1, contiguous slices the compiler vectorises; a stride of 2 splits each input
-//! row into even and odd columns first), channel after channel.
+//! each input row is copied once with its padding zeros around it (and, for a stride of
+//! 2, split into even and odd columns), then every run of [`LANES`] output columns is
+//! summed over the nine taps in registers, channel after channel.
 //!
 //! **Guarantees**: [`replace`] swaps only convolutions it computes exactly as tract does
-//! up to float rounding: float32, one image (NCHW with N = 1, or CHW), one group per channel with one
-//! output channel each, no dilation, the kernel and bias constant, every dimension known.
-//! Anything else is left to tract. The unit tests compare the two on random data, for
-//! strides 1 and 2, padded and not, and the AVX2 and AVX-512 builds of the kernel
-//! (chosen at run time) with the portable one.
+//! up to float rounding: float32, one image (NCHW with N = 1, or CHW), one group per
+//! channel with one output channel each, a 3 x 3 kernel, no dilation, the kernel and bias
+//! constant, every dimension known. Anything else is left to tract. The unit tests
+//! compare the two on random data, the portable kernel with the convolution written out
+//! plainly, for strides 1 and 2, padded and not, and the AVX2 and AVX-512 builds of the
+//! kernel (chosen at run time) with the portable one.
 
 use std::sync::Arc;
 
@@ -187,9 +188,23 @@ fn run_portable(op: &Depthwise, x: &[f32], out: &mut [f32]) {
     }
 }
 
+/// Output columns summed together, in registers, over all the kernel's taps (two
+/// AVX-512 vectors; 16 was slower on rows 20 pixels wide, the same elsewhere).
+const LANES: usize = 32;
+/// The kernel's height and width: [`Depthwise`] takes only 3 x 3 kernels (all of
+/// CenterFace's), so the taps are constants the compiler unrolls.
+const K: usize = 3;
+
 /// Output rows `first_out..` of channel `c` (as many as `out` holds whole rows), from
 /// `rows`: input rows `first_row..` of that channel (as many as it holds), which must
 /// include every row those outputs read. `phases` is scratch space.
+///
+/// Each input row is first copied with zeros around it (the padding) and, for a stride
+/// of 2 or more, split into `sw` phases (columns congruent modulo sw), so that each
+/// weight meets a contiguous run of every phase. Then each run of [`LANES`] output
+/// columns is summed over all taps in registers and stored once: a pass per tap over the
+/// whole output row, as before 2026-12-04, loaded and stored the row nine times and ran
+/// at a fifth of the 1 x 1 kernel's rate.
 #[inline(always)]
 pub(crate) fn channel_rows(
     op: &Depthwise,
@@ -202,86 +217,123 @@ pub(crate) fn channel_rows(
 ) {
     let (ih, iw) = op.input;
     let ow = op.output.1;
-    let (kh, kw) = op.kernel_hw;
+    debug_assert_eq!(op.kernel_hw, (K, K), "only 3 x 3 kernels are taken");
     let (sh, sw) = op.strides;
     let (pt, pl) = op.pad;
-    let k = &op.kernel[c * kh * kw..(c + 1) * kh * kw];
-    // For a stride of 2 or more, the rows are first split into `sw` phases (columns
-    // congruent modulo sw), once, so that every weight again meets a contiguous slice.
-    // Splitting a row again for every output row that reads it cost more than the
-    // products (a stride-2 layer ran 7 times slower per product than a stride-1 layer).
-    let phase_len = iw.div_ceil(sw);
-    if sw > 1 {
-        phases.resize(rows.len() / iw * sw * phase_len, 0.0);
-        for (irow, split) in rows
-            .chunks_exact(iw)
-            .zip(phases.chunks_exact_mut(sw * phase_len))
-        {
-            split_phases(irow, sw, split);
-        }
+    let k = &op.kernel[c * K * K..(c + 1) * K * K];
+    let runs = ow.div_ceil(LANES);
+    // Each phase is long enough for the last run's farthest tap and for the whole row.
+    let phase_len = (runs * LANES + (K - 1) / sw).max((iw + pl) / sw + 1);
+    let row_len = sw * phase_len;
+    phases.resize(rows.len() / iw * row_len, 0.0);
+    for (irow, split) in rows.chunks_exact(iw).zip(phases.chunks_exact_mut(row_len)) {
+        pad_split(irow, pl, sw, split);
     }
-    out.fill(op.bias[c]);
+    // Where each column of taps starts in a split row: phase kx % sw, position kx / sw
+    // (computed once: a division per tap in the inner loop cost more than the product).
+    let starts: [usize; K] = std::array::from_fn(|kx| (kx % sw) * phase_len + kx / sw);
+    let weights: [[f32; K]; K] = std::array::from_fn(|ky| std::array::from_fn(|kx| k[ky * K + kx]));
+    let taps = Taps {
+        weights,
+        starts,
+        bias: op.bias[c],
+        relu: op.relu,
+    };
     for (oy, orow) in (first_out..).zip(out.chunks_exact_mut(ow)) {
-        for ky in 0..kh {
-            // Input row iy = oy * sh + ky - pt, if inside the image.
-            let Some(iy) = (oy * sh + ky).checked_sub(pt).filter(|&iy| iy < ih) else {
-                continue;
-            };
-            let at_row = iy - first_row;
-            let irow = &rows[at_row * iw..(at_row + 1) * iw];
-            let split = &phases[(at_row * sw * phase_len).min(phases.len())..];
-            for kx in 0..kw {
-                let w = k[ky * kw + kx];
-                // Output columns whose input column ox * sw + kx - pl is inside.
-                let lo = pl.saturating_sub(kx).div_ceil(sw);
-                let Some(last) = (iw + pl).checked_sub(kx + 1) else {
-                    continue;
-                };
-                let hi = (last / sw + 1).min(ow);
-                if lo >= hi {
-                    continue;
-                }
-                let first = lo * sw + kx - pl;
-                let src = if sw == 1 {
-                    &irow[first..first + (hi - lo)]
-                } else {
-                    let at = (first % sw) * phase_len + first / sw;
-                    &split[at..at + (hi - lo)]
-                };
-                for (o, i) in orow[lo..hi].iter_mut().zip(src) {
-                    *o += w * i;
-                }
-            }
+        // The split rows this output row reads (input row oy * sh + ky - pt), None where
+        // that row is padding.
+        let sources: [Option<&[f32]>; K] = std::array::from_fn(|ky| {
+            let iy = (oy * sh + ky).checked_sub(pt).filter(|&iy| iy < ih)?;
+            let at = (iy - first_row) * row_len;
+            Some(&phases[at..at + row_len])
+        });
+        let mut whole = orow.chunks_exact_mut(LANES);
+        for (run, dst) in whole.by_ref().enumerate() {
+            let dst: &mut [f32; LANES] = dst.try_into().expect("LANES");
+            *dst = taps.sums(&sources, run * LANES);
         }
-    }
-    if op.relu {
-        for v in out.iter_mut() {
-            *v = v.max(0.0);
+        let tail = whole.into_remainder();
+        if !tail.is_empty() {
+            let acc = taps.sums(&sources, ow / LANES * LANES);
+            let n = tail.len();
+            tail.copy_from_slice(&acc[..n]);
         }
     }
 }
 
-/// Splits `row` into `sw` phases of `split.len() / sw` values each: phase p holds the
-/// columns p, p + sw, p + 2 sw, ... (the last phases one shorter when `sw` does not
-/// divide the row's length).
+/// One channel's 3 x 3 kernel, as [`Taps::sums`] applies it.
+struct Taps {
+    weights: [[f32; K]; K],
+    /// Where tap column kx starts in a split row.
+    starts: [usize; K],
+    bias: f32,
+    relu: bool,
+}
+
+impl Taps {
+    /// Output columns `x0..x0 + LANES` of the output row reading `sources`, summed over
+    /// every tap in registers (the kernel's size a constant, so the taps unroll). A
+    /// method, not a closure: a closure is compiled without the SIMD builds' target
+    /// features and was called, not inlined.
+    #[inline(always)]
+    fn sums(&self, sources: &[Option<&[f32]>; K], x0: usize) -> [f32; LANES] {
+        let mut acc = [self.bias; LANES];
+        for (source, weights) in sources.iter().zip(&self.weights) {
+            let Some(split) = source else {
+                continue;
+            };
+            for (&w, &start) in weights.iter().zip(&self.starts) {
+                let at = start + x0;
+                let src: &[f32; LANES] = split[at..at + LANES].try_into().expect("LANES");
+                for (a, &v) in acc.iter_mut().zip(src) {
+                    *a += w * v;
+                }
+            }
+        }
+        if self.relu {
+            for a in acc.iter_mut() {
+                *a = a.max(0.0);
+            }
+        }
+        acc
+    }
+}
+
+/// Writes `row` with `pl` zeros before it (and zeros after) into `split`, in `sw`
+/// phases of `split.len() / sw` values: phase p holds padded columns p, p + sw, ...
 #[inline(always)]
-fn split_phases(row: &[f32], sw: usize, split: &mut [f32]) {
+fn pad_split(row: &[f32], pl: usize, sw: usize, split: &mut [f32]) {
     let phase_len = split.len() / sw;
-    if sw == 2 {
-        // Whole pairs first, in a loop the compiler vectorises (no bounds checks).
+    split.fill(0.0);
+    if sw == 1 {
+        split[pl..pl + row.len()].copy_from_slice(row);
+    } else if sw == 2 {
+        // Padded column x + pl lies in phase (x + pl) % 2 at (x + pl) / 2: the even input
+        // columns all go to one phase, the odd ones to the other.
         let (even, odd) = split.split_at_mut(phase_len);
+        let (of_even, of_odd) = if pl.is_multiple_of(2) {
+            (even, odd)
+        } else {
+            (odd, even)
+        };
         let pairs = row.chunks_exact(2);
         let tail = pairs.remainder();
-        for ((pair, e), o) in pairs.zip(even.iter_mut()).zip(odd.iter_mut()) {
+        let n = row.len() / 2;
+        let (a, b) = (pl / 2, pl.div_ceil(2));
+        for ((pair, e), o) in pairs
+            .zip(of_even[a..a + n].iter_mut())
+            .zip(of_odd[b..b + n].iter_mut())
+        {
             *e = pair[0];
             *o = pair[1];
         }
-        if let (Some(&v), Some(e)) = (tail.first(), even.last_mut()) {
-            *e = v;
+        if let Some(&v) = tail.first() {
+            of_even[a + n] = v;
         }
     } else {
-        for (i, &v) in row.iter().enumerate() {
-            split[(i % sw) * phase_len + i / sw] = v;
+        for (x, &v) in row.iter().enumerate() {
+            let padded = x + pl;
+            split[(padded % sw) * phase_len + padded / sw] = v;
         }
     }
 }
@@ -304,6 +356,7 @@ fn depthwise_for(
         || !matches!(spec.data_format, DataFormat::NCHW | DataFormat::CHW)
         || conv.kernel_fmt != KernelFormat::OIHW
         || spec.kernel_shape.len() != 2
+        || spec.kernel_shape[..] != [K, K]
         || spec.dilations().iter().any(|&d| d != 1)
         || node.inputs.len() != 3
     {
@@ -454,9 +507,10 @@ mod tests {
         model
     }
 
-    /// The AVX2 and AVX-512 builds of the kernel give exactly the portable reference's
-    /// floats (the same operations in the same order, only wider), on random weights and
-    /// inputs, strides 1 and 2, padded and not, rows shorter and longer than a vector.
+    /// The portable kernel computes the convolution (compared with the sum written out
+    /// plainly), and the AVX2 and AVX-512 builds give exactly its floats (the same
+    /// operations in the same order, only wider), on random weights and inputs, strides 1
+    /// and 2, padded and not, rows shorter and longer than a vector.
     #[test]
     fn simd_builds_equal_the_portable_kernel() {
         use proptest::prelude::*;
@@ -494,6 +548,27 @@ mod tests {
             let size = channels * op.output.0 * op.output.1;
             let mut reference = vec![0f32; size];
             run_portable(&op, &x, &mut reference);
+            // The portable kernel is the convolution written out plainly, up to rounding.
+            let (oh, ow) = op.output;
+            for c in 0..channels {
+                for oy in 0..oh {
+                    for ox in 0..ow {
+                        let mut sum = op.bias[c];
+                        for ky in 0..3 {
+                            for kx in 0..3 {
+                                let (iy, ix) = (oy * stride + ky, ox * stride + kx);
+                                if iy >= pad && ix >= pad && iy - pad < ih && ix - pad < iw {
+                                    let v = x[(c * ih + iy - pad) * iw + ix - pad];
+                                    sum += op.kernel[c * 9 + ky * 3 + kx] * v;
+                                }
+                            }
+                        }
+                        let want = if op.relu { sum.max(0.0) } else { sum };
+                        let got = reference[(c * oh + oy) * ow + ox];
+                        prop_assert!((got - want).abs() < 1e-3, "{} vs {}", got, want);
+                    }
+                }
+            }
             #[cfg(target_arch = "x86_64")]
             {
                 if std::is_x86_feature_detected!("avx2") {
