@@ -302,7 +302,7 @@ impl Taps {
 /// Writes `row` with `pl` zeros before it (and zeros after) into `split`, in `sw`
 /// phases of `split.len() / sw` values: phase p holds padded columns p, p + sw, ...
 #[inline(always)]
-fn pad_split(row: &[f32], pl: usize, sw: usize, split: &mut [f32]) {
+pub(crate) fn pad_split(row: &[f32], pl: usize, sw: usize, split: &mut [f32]) {
     let phase_len = split.len() / sw;
     split.fill(0.0);
     if sw == 1 {

@@ -124,18 +124,24 @@ fn run(op: &ExpandDepthwise, x: &[f32], out: &mut [f32]) {
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
 fn run_avx2(op: &ExpandDepthwise, x: &[f32], out: &mut [f32]) {
-    run_portable(op, x, out);
+    run_with(op, x, out, Kernel::Avx2);
 }
 
 /// [`run_portable`] compiled for AVX-512F with fused multiply-adds.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,fma")]
 fn run_avx512(op: &ExpandDepthwise, x: &[f32], out: &mut [f32]) {
-    run_portable(op, x, out);
+    run_with(op, x, out, Kernel::Avx512);
 }
 
-#[inline(always)]
+/// The portable build (the reference the SIMD builds are tested against).
 fn run_portable(op: &ExpandDepthwise, x: &[f32], out: &mut [f32]) {
+    run_with(op, x, out, Kernel::Portable);
+}
+
+/// The work itself, with the sums of [`pointwise::block_range`] made by `kernel`.
+#[inline(always)]
+fn run_with(op: &ExpandDepthwise, x: &[f32], out: &mut [f32], kernel: Kernel) {
     let dw = &op.depthwise;
     let (ih, iw) = dw.input;
     let (oh, ow) = dw.output;
@@ -158,6 +164,7 @@ fn run_portable(op: &ExpandDepthwise, x: &[f32], out: &mut [f32]) {
                 first_row * iw..end_row * iw,
                 &mut wide,
                 rows * iw,
+                kernel,
             );
             let channels = (b * block..(b + 1) * block).take_while(|&c| c < dw.channels);
             for (c, rows_of_c) in channels.zip(wide.chunks_exact(rows * iw)) {

@@ -17,6 +17,7 @@
 
 pub mod bench;
 pub mod codec;
+mod conv3x3;
 pub mod cover;
 mod depthwise;
 pub mod detect;

@@ -25,6 +25,7 @@ use tract_onnx::prelude::*;
 use tract_onnx::tract_core::internal::{EvalOp, Op, TypedOp, ensure, format_err};
 use tract_onnx::tract_core::ops::einsum::EinSum;
 
+use crate::depthwise::Kernel;
 use crate::fusion;
 
 /// Output channels summed together.
@@ -145,7 +146,6 @@ impl TypedOp for Pointwise {
 
 /// Runs the build of the kernel [`crate::depthwise::Kernel::detect`] chooses.
 fn run(op: &Pointwise, x: &[f32], out: &mut [f32]) {
-    use crate::depthwise::Kernel;
     match Kernel::detect() {
         // SAFETY: `detect` chooses Avx512 only when the processor has AVX-512F and FMA.
         #[cfg(target_arch = "x86_64")]
@@ -161,34 +161,41 @@ fn run(op: &Pointwise, x: &[f32], out: &mut [f32]) {
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
 fn run_avx2(op: &Pointwise, x: &[f32], out: &mut [f32]) {
-    run_portable(op, x, out);
+    run_with(op, x, out, Kernel::Avx2);
 }
 
 /// [`run_portable`] compiled for AVX-512F with fused multiply-adds.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,fma")]
 fn run_avx512(op: &Pointwise, x: &[f32], out: &mut [f32]) {
-    run_portable(op, x, out);
+    run_with(op, x, out, Kernel::Avx512);
 }
 
 /// The reference kernel. Sums use `mul_add` (one rounding), which the SIMD builds turn
 /// into fused multiply-add instructions; a processor without them computes the same
 /// values more slowly.
-#[inline(always)]
+/// The portable build (the reference the SIMD builds are tested against).
 fn run_portable(op: &Pointwise, x: &[f32], out: &mut [f32]) {
+    run_with(op, x, out, Kernel::Portable);
+}
+
+/// The work itself, with the sums of [`block_range`] made by `kernel`.
+#[inline(always)]
+fn run_with(op: &Pointwise, x: &[f32], out: &mut [f32], kernel: Kernel) {
     let pixels = op.pixels;
     let panel = (PANEL_FLOATS / op.inputs / LANES).max(1) * LANES;
     for start in (0..pixels).step_by(panel) {
         let end = (start + panel).min(pixels);
         for block in 0..op.blocks() {
             let at = block * ROWS * pixels + start;
-            block_range(op, x, block, start..end, &mut out[at..], pixels);
+            block_range(op, x, block, start..end, &mut out[at..], pixels, kernel);
         }
     }
 }
 
 /// Output channels `block * ROWS..` (the block's, as many as exist) at `pixels` of `x`,
-/// written to `out`, channel r of the block from `out[r * stride]` on.
+/// written to `out`, channel r of the block from `out[r * stride]` on; whole runs of
+/// [`LANES`] pixels by the build `kernel` names.
 #[inline(always)]
 pub(crate) fn block_range(
     op: &Pointwise,
@@ -197,6 +204,7 @@ pub(crate) fn block_range(
     pixels: std::ops::Range<usize>,
     out: &mut [f32],
     stride: usize,
+    kernel: Kernel,
 ) {
     let first = block * ROWS;
     let rows = (op.outputs - first).min(ROWS);
@@ -205,10 +213,17 @@ pub(crate) fn block_range(
         .try_into()
         .expect("bias padded to whole blocks");
     let (start, end) = (pixels.start, pixels.end);
+    let whole = Run {
+        x,
+        pixels: op.pixels,
+        weights,
+        bias,
+        rows,
+        relu: op.relu,
+    };
     let mut p = start;
     while p + LANES <= end {
-        let sums = sum_block::<LANES>(x, op.pixels, p, weights, bias);
-        store(&sums, rows, op.relu, out, stride, p - start);
+        whole.sum_and_store(kernel, p, out, stride, p - start);
         p += LANES;
     }
     // The last pixels, fewer than LANES: one vector's worth, then one at a time.
@@ -221,6 +236,138 @@ pub(crate) fn block_range(
         let sums = sum_block::<1>(x, op.pixels, p, weights, bias);
         store(&sums, rows, op.relu, out, stride, p - start);
         p += 1;
+    }
+}
+
+/// What one run of [`LANES`] pixels of a block reads.
+struct Run<'a> {
+    x: &'a [f32],
+    pixels: usize,
+    weights: &'a [f32],
+    bias: &'a [f32; ROWS],
+    rows: usize,
+    relu: bool,
+}
+
+impl Run<'_> {
+    /// The sums for pixels `p..p + LANES`, stored at `out[r * stride + at..]`, by the
+    /// build `kernel` names. The SIMD builds are written with intrinsics, in functions
+    /// of their own: left to the compiler, the same loops were vectorised in some callers
+    /// and turned into scalar code, six times slower, in others (the 3 x 3 convolution's
+    /// strips, a packed variant that was tried).
+    #[inline(always)]
+    fn sum_and_store(&self, kernel: Kernel, p: usize, out: &mut [f32], stride: usize, at: usize) {
+        match kernel {
+            // SAFETY: `Kernel::detect` chooses Avx512 only when the processor has
+            // AVX-512F and FMA.
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Avx512 => unsafe { self.sum_and_store_avx512(p, out, stride, at) },
+            // SAFETY: `Kernel::detect` chooses Avx2 only when the processor has AVX2 and
+            // FMA.
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Avx2 => unsafe { self.sum_and_store_avx2(p, out, stride, at) },
+            _ => self.sum_and_store_portable(p, out, stride, at),
+        }
+    }
+
+    /// Checks that every value [`Run::sum_and_store_portable`] would read and write at
+    /// `p` and `at` lies inside `x`, `weights` and `out`: what the SIMD builds, which read
+    /// and write through pointers, need to be sound.
+    fn assert_in_bounds(&self, p: usize, out: &[f32], stride: usize, at: usize) {
+        let inputs = self.weights.len() / ROWS;
+        assert!(self.weights.len() == inputs * ROWS && self.rows <= ROWS);
+        assert!(inputs == 0 || (inputs - 1) * self.pixels + p + LANES <= self.x.len());
+        assert!(self.rows == 0 || (self.rows - 1) * stride + at + LANES <= out.len());
+    }
+
+    /// [`Run::sum_and_store_portable`] with AVX-512 instructions: 4 x 3 sums of 16 in
+    /// registers, one fused multiply-add each per input channel (the same single rounding
+    /// as `mul_add`, in the same order, so the same floats).
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f,fma")]
+    #[inline(never)]
+    fn sum_and_store_avx512(&self, p: usize, out: &mut [f32], stride: usize, at: usize) {
+        use std::arch::x86_64::*;
+        self.assert_in_bounds(p, out, stride, at);
+        let inputs = self.weights.len() / ROWS;
+        let mut sums = [[_mm512_setzero_ps(); 3]; ROWS];
+        for (s, &b) in sums.iter_mut().zip(self.bias) {
+            *s = [_mm512_set1_ps(b); 3];
+        }
+        for k in 0..inputs {
+            // SAFETY: assert_in_bounds checked that x holds LANES (48) values from
+            // k * pixels + p for every k < inputs.
+            let (x0, x1, x2) = unsafe {
+                let base = self.x.as_ptr().add(k * self.pixels + p);
+                (
+                    _mm512_loadu_ps(base),
+                    _mm512_loadu_ps(base.add(16)),
+                    _mm512_loadu_ps(base.add(32)),
+                )
+            };
+            for (s, &w) in sums.iter_mut().zip(&self.weights[k * ROWS..(k + 1) * ROWS]) {
+                let w = _mm512_set1_ps(w);
+                s[0] = _mm512_fmadd_ps(w, x0, s[0]);
+                s[1] = _mm512_fmadd_ps(w, x1, s[1]);
+                s[2] = _mm512_fmadd_ps(w, x2, s[2]);
+            }
+        }
+        let zero = _mm512_setzero_ps();
+        for (r, s) in sums.iter().take(self.rows).enumerate() {
+            for (j, &v) in s.iter().enumerate() {
+                let v = if self.relu { _mm512_max_ps(v, zero) } else { v };
+                // SAFETY: assert_in_bounds checked that out holds LANES values from
+                // r * stride + at for every r < rows.
+                unsafe { _mm512_storeu_ps(out.as_mut_ptr().add(r * stride + at + 16 * j), v) };
+            }
+        }
+    }
+
+    /// [`Run::sum_and_store_portable`] with AVX2 instructions: 4 x 2 sums of 8 in
+    /// registers (16 registers do not hold 4 x 6), three times along the run.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    #[inline(never)]
+    fn sum_and_store_avx2(&self, p: usize, out: &mut [f32], stride: usize, at: usize) {
+        use std::arch::x86_64::*;
+        self.assert_in_bounds(p, out, stride, at);
+        let inputs = self.weights.len() / ROWS;
+        let zero = _mm256_setzero_ps();
+        for part in (0..LANES).step_by(16) {
+            let mut sums = [[_mm256_setzero_ps(); 2]; ROWS];
+            for (s, &b) in sums.iter_mut().zip(self.bias) {
+                *s = [_mm256_set1_ps(b); 2];
+            }
+            for k in 0..inputs {
+                // SAFETY: assert_in_bounds checked that x holds LANES values from
+                // k * pixels + p for every k < inputs, and part + 16 <= LANES.
+                let (x0, x1) = unsafe {
+                    let base = self.x.as_ptr().add(k * self.pixels + p + part);
+                    (_mm256_loadu_ps(base), _mm256_loadu_ps(base.add(8)))
+                };
+                for (s, &w) in sums.iter_mut().zip(&self.weights[k * ROWS..(k + 1) * ROWS]) {
+                    let w = _mm256_set1_ps(w);
+                    s[0] = _mm256_fmadd_ps(w, x0, s[0]);
+                    s[1] = _mm256_fmadd_ps(w, x1, s[1]);
+                }
+            }
+            for (r, s) in sums.iter().take(self.rows).enumerate() {
+                for (j, &v) in s.iter().enumerate() {
+                    let v = if self.relu { _mm256_max_ps(v, zero) } else { v };
+                    // SAFETY: assert_in_bounds checked that out holds LANES values from
+                    // r * stride + at for every r < rows.
+                    unsafe {
+                        _mm256_storeu_ps(out.as_mut_ptr().add(r * stride + at + part + 8 * j), v)
+                    };
+                }
+            }
+        }
+    }
+
+    #[inline(always)]
+    fn sum_and_store_portable(&self, p: usize, out: &mut [f32], stride: usize, at: usize) {
+        let sums = sum_block::<LANES>(self.x, self.pixels, p, self.weights, self.bias);
+        store(&sums, self.rows, self.relu, out, stride, at);
     }
 }
 

@@ -1,0 +1,468 @@
+//! A 3 x 3 convolution over all input channels (one group), as masque's 1 x 1 kernel
+//! computes it: on the input's nine shifted copies.
+//!
+//! CenterFace has two: the first layer (3 to 32 channels, stride 2, on the whole input)
+//! and one in its neck (24 to 24 channels at a quarter of the input's size). tract ran
+//! them as matrix products over its own lazily built shifted copies, about a fifth of a
+//! tile's time once every other layer was masque's. Here the output is made a strip of
+//! rows at a time: each input row the strip reads is copied once with its padding (and
+//! split into even and odd columns for stride 2), the nine shifted copies of every input
+//! channel are laid out as the planes of a [`Pointwise`] input that stays in the cache,
+//! and [`pointwise::block_range`] sums them, bias and ReLU included.
+//!
+//! **Guarantees**: [`replace`] swaps only what it computes exactly as tract does up to
+//! float rounding: float32, one image (NCHW with N = 1, or CHW), one group, a 3 x 3 kernel
+//! and bias that are constants, no dilation, every dimension known. The unit tests compare
+//! it with tract on random data, strides 1 and 2, padded and not.
+
+use tract_onnx::prelude::*;
+use tract_onnx::tract_core::internal::{EvalOp, Op, TypedOp, ensure, format_err};
+use tract_onnx::tract_core::ops::cnn::{Conv, KernelFormat};
+use tract_onnx::tract_core::ops::nn::DataFormat;
+
+use crate::depthwise::{Kernel, pad_split};
+use crate::pointwise::{self, Pointwise};
+
+/// The kernel's height and width.
+const K: usize = 3;
+/// A strip's shifted copies stay within this many floats (256 KiB).
+const STRIP_FLOATS: usize = 64 * 1024;
+
+/// A 3 x 3 convolution with one group, its bias and, when one followed, a ReLU.
+#[derive(Clone, Debug)]
+pub(crate) struct Conv3x3 {
+    /// The output's shape: [1, O, H, W] or [O, H, W], as the input has a batch axis or not.
+    output_shape: Vec<usize>,
+    /// Input channels, height and width.
+    input: (usize, usize, usize),
+    /// Output height and width.
+    output: (usize, usize),
+    strides: (usize, usize),
+    /// Padding before the first row and the first column.
+    pad: (usize, usize),
+    /// Output rows per strip.
+    strip: usize,
+    /// The sums over the nine shifted copies of every input channel (channel c's copy for
+    /// tap (ky, kx) is input plane (c * 3 + ky) * 3 + kx), one strip of output pixels long.
+    sums: Pointwise,
+}
+
+impl Op for Conv3x3 {
+    fn name(&self) -> std::borrow::Cow<'_, str> {
+        "MasqueConv3x3".into()
+    }
+
+    fn as_typed(&self) -> Option<&dyn TypedOp> {
+        Some(self)
+    }
+}
+
+impl EvalOp for Conv3x3 {
+    fn is_stateless(&self) -> bool {
+        true
+    }
+
+    fn eval(&self, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
+        let input = inputs.first().ok_or_else(|| format_err!("no input"))?;
+        let x = input.as_slice::<f32>()?;
+        let (c, h, w) = self.input;
+        ensure!(
+            x.len() == c * h * w,
+            "input of {} values, expected {}",
+            x.len(),
+            c * h * w
+        );
+        let mut tensor = Tensor::zero::<f32>(&self.output_shape)?;
+        run(self, x, tensor.as_slice_mut::<f32>()?);
+        Ok(tvec!(tensor.into_tvalue()))
+    }
+}
+
+impl TypedOp for Conv3x3 {
+    fn output_facts(&self, _inputs: &[&TypedFact]) -> TractResult<TVec<TypedFact>> {
+        Ok(tvec!(f32::fact(&self.output_shape)))
+    }
+
+    fn as_op(&self) -> &dyn Op {
+        self
+    }
+
+    fn as_op_mut(&mut self) -> &mut dyn Op {
+        self
+    }
+}
+
+/// Runs the build [`Kernel::detect`] chooses.
+fn run(op: &Conv3x3, x: &[f32], out: &mut [f32]) {
+    match Kernel::detect() {
+        // SAFETY: `detect` chooses Avx512 only when the processor has AVX-512F and FMA.
+        #[cfg(target_arch = "x86_64")]
+        Kernel::Avx512 => unsafe { run_avx512(op, x, out) },
+        // SAFETY: `detect` chooses Avx2 only when the processor has AVX2 and FMA.
+        #[cfg(target_arch = "x86_64")]
+        Kernel::Avx2 => unsafe { run_avx2(op, x, out) },
+        _ => run_portable(op, x, out),
+    }
+}
+
+/// [`run_portable`] compiled for AVX2 with fused multiply-adds.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn run_avx2(op: &Conv3x3, x: &[f32], out: &mut [f32]) {
+    run_with(op, x, out, Kernel::Avx2);
+}
+
+/// [`run_portable`] compiled for AVX-512F with fused multiply-adds.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,fma")]
+fn run_avx512(op: &Conv3x3, x: &[f32], out: &mut [f32]) {
+    run_with(op, x, out, Kernel::Avx512);
+}
+
+/// The portable build (the reference the SIMD builds are tested against).
+fn run_portable(op: &Conv3x3, x: &[f32], out: &mut [f32]) {
+    run_with(op, x, out, Kernel::Portable);
+}
+
+/// The work itself, with the sums of [`pointwise::block_range`] made by `kernel`.
+#[inline(always)]
+fn run_with(op: &Conv3x3, x: &[f32], out: &mut [f32], kernel: Kernel) {
+    let (channels, ih, iw) = op.input;
+    let (oh, ow) = op.output;
+    let (sh, sw) = op.strides;
+    let (pt, pl) = op.pad;
+    let strip_len = op.strip * ow;
+    // A padded, split input row: each phase long enough for the farthest tap.
+    let phase_len = (ow + (K - 1) / sw).max((iw + pl) / sw + 1);
+    let mut split = vec![0f32; sw * phase_len];
+    let mut copies = vec![0f32; channels * K * K * strip_len];
+    for first_out in (0..oh).step_by(op.strip) {
+        let end_out = (first_out + op.strip).min(oh);
+        for c in 0..channels {
+            let plane = &x[c * ih * iw..(c + 1) * ih * iw];
+            for oy in first_out..end_out {
+                let at = (oy - first_out) * ow;
+                for ky in 0..K {
+                    let row = (oy * sh + ky).checked_sub(pt).filter(|&iy| iy < ih);
+                    if let Some(iy) = row {
+                        pad_split(&plane[iy * iw..(iy + 1) * iw], pl, sw, &mut split);
+                    }
+                    for kx in 0..K {
+                        let copy = ((c * K + ky) * K + kx) * strip_len + at;
+                        let dst = &mut copies[copy..copy + ow];
+                        match row {
+                            // Output column ox reads padded column ox * sw + kx.
+                            Some(_) => {
+                                let start = (kx % sw) * phase_len + kx / sw;
+                                dst.copy_from_slice(&split[start..start + ow]);
+                            }
+                            None => dst.fill(0.0),
+                        }
+                    }
+                }
+            }
+        }
+        let count = (end_out - first_out) * ow;
+        let plane = oh * ow;
+        for block in 0..op.sums.blocks() {
+            let at = block * Pointwise::BLOCK * plane + first_out * ow;
+            pointwise::block_range(
+                &op.sums,
+                &copies,
+                block,
+                0..count,
+                &mut out[at..],
+                plane,
+                kernel,
+            );
+        }
+    }
+}
+
+/// The [`Conv3x3`] computing `node` (a tract `Conv`) and the ReLU after it, if any, with
+/// the outlet whose value it replaces, if it is a convolution it handles.
+fn conv_for(model: &TypedModel, node: &TypedNode) -> TractResult<Option<(Conv3x3, OutletId)>> {
+    let Some(conv) = node.op_as::<Conv>() else {
+        return Ok(None);
+    };
+    let spec = &conv.pool_spec;
+    if conv.q_params.is_some()
+        || conv.group != 1
+        || !matches!(spec.data_format, DataFormat::NCHW | DataFormat::CHW)
+        || conv.kernel_fmt != KernelFormat::OIHW
+        || spec.kernel_shape[..] != [K, K]
+        || spec.dilations().iter().any(|&d| d != 1)
+        || node.inputs.len() != 3
+    {
+        return Ok(None);
+    }
+    let input = model.outlet_fact(node.inputs[0])?;
+    let kernel = model.outlet_fact(node.inputs[1])?;
+    let bias = model.outlet_fact(node.inputs[2])?;
+    let (Some(shape), Some(kernel), Some(bias), Some(output_shape)) = (
+        input.shape.as_concrete(),
+        kernel.konst.as_ref(),
+        bias.konst.as_ref(),
+        node.outputs[0].fact.shape.as_concrete(),
+    ) else {
+        return Ok(None);
+    };
+    let batch_axis = spec.data_format == DataFormat::NCHW;
+    let shape = match (batch_axis, shape) {
+        (true, [1, rest @ ..]) | (false, rest) => rest,
+        _ => return Ok(None),
+    };
+    let (ci, co) = (spec.input_channels, spec.output_channels);
+    if input.datum_type != f32::datum_type()
+        || shape.len() != 3
+        || shape[0] != ci
+        || kernel.shape() != [co, ci, K, K]
+        || (bias.len() != co && bias.len() != 1)
+    {
+        return Ok(None);
+    }
+    let padding = spec.computed_padding(&shape[1..]);
+    let strides = spec.strides();
+    let (oh, ow) = (padding[0].convoluted, padding[1].convoluted);
+    let expected: Vec<usize> = if batch_axis {
+        vec![1, co, oh, ow]
+    } else {
+        vec![co, oh, ow]
+    };
+    if output_shape != &expected[..] || strides.contains(&0) || ow == 0 {
+        return Ok(None);
+    }
+    let kernel = kernel.cast_to::<f32>()?;
+    let bias = bias.cast_to::<f32>()?;
+    let bias = bias.as_slice::<f32>()?;
+    let bias: Vec<f32> = if bias.len() == co {
+        bias.to_vec()
+    } else {
+        vec![bias[0]; co]
+    };
+    let conv_out = OutletId::new(node.id, 0);
+    let relu = crate::fusion::relu_after(model, conv_out)?;
+    let strip = (STRIP_FLOATS / (ci * K * K * ow)).clamp(1, oh.max(1));
+    // OIHW weights are already, per output channel, the planes (c, ky, kx) in order.
+    let sums = Pointwise::new(
+        vec![co, strip, ow],
+        kernel.as_slice::<f32>()?,
+        &bias,
+        relu.is_some(),
+    );
+    let op = Conv3x3 {
+        output_shape: expected,
+        input: (ci, shape[1], shape[2]),
+        output: (oh, ow),
+        strides: (strides[0], strides[1]),
+        pad: (padding[0].pad_before, padding[1].pad_before),
+        strip,
+        sums,
+    };
+    Ok(Some((op, relu.unwrap_or(conv_out))))
+}
+
+/// Replaces every 3 x 3 convolution of `model` with one group (and its ReLU) that
+/// [`Conv3x3`] handles; returns how many it replaced.
+pub(crate) fn replace(model: &mut TypedModel) -> TractResult<usize> {
+    let mut replaced = 0;
+    for id in model.eval_order()? {
+        let node = model.node(id);
+        let Some((op, last)) = conv_for(model, node)? else {
+            continue;
+        };
+        let mut patch = TypedModelPatch::default();
+        let x = patch.tap_model(model, node.inputs[0])?;
+        let out = patch.wire_node(&node.name, op, &[x])?;
+        patch.shunt_outside(model, last, out[0])?;
+        patch.apply(model)?;
+        replaced += 1;
+    }
+    Ok(replaced)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tract_onnx::tract_core::ops::cnn::{PaddingSpec, PoolSpec};
+    use tract_onnx::tract_core::ops::math;
+
+    /// A xorshift stream of values in [-1, 1].
+    fn stream(seed: u64) -> impl FnMut() -> f32 {
+        let mut state = seed | 1;
+        move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % 2001) as f32 / 1000.0 - 1.0
+        }
+    }
+
+    struct Case {
+        inputs: usize,
+        outputs: usize,
+        size: (usize, usize),
+        stride: usize,
+        pad: usize,
+        batch: bool,
+        relu: bool,
+    }
+
+    /// A 3 x 3 ONNX-style convolution tract builds itself, with a ReLU after it when
+    /// `relu`.
+    fn conv_model(case: &Case, rand: &mut impl FnMut() -> f32) -> TypedModel {
+        let Case {
+            inputs,
+            outputs,
+            size: (h, w),
+            stride,
+            pad,
+            batch,
+            relu,
+        } = *case;
+        let mut model = TypedModel::default();
+        let shape: Vec<usize> = if batch {
+            vec![1, inputs, h, w]
+        } else {
+            vec![inputs, h, w]
+        };
+        let x = model.add_source("x", f32::fact(&shape)).unwrap();
+        let kernel: Vec<f32> = (0..outputs * inputs * 9).map(|_| rand()).collect();
+        let bias: Vec<f32> = (0..outputs).map(|_| rand()).collect();
+        let k = model
+            .add_const(
+                "k",
+                Tensor::from_shape(&[outputs, inputs, 3, 3], &kernel).unwrap(),
+            )
+            .unwrap();
+        let b = model
+            .add_const("b", Tensor::from_shape(&[outputs], &bias).unwrap())
+            .unwrap();
+        let conv = Conv {
+            pool_spec: PoolSpec {
+                data_format: if batch {
+                    DataFormat::NCHW
+                } else {
+                    DataFormat::CHW
+                },
+                kernel_shape: tvec!(3, 3),
+                padding: PaddingSpec::Explicit(tvec!(pad, pad), tvec!(pad, pad)),
+                dilations: None,
+                strides: Some(tvec!(stride, stride)),
+                input_channels: inputs,
+                output_channels: outputs,
+            },
+            kernel_fmt: KernelFormat::OIHW,
+            group: 1,
+            q_params: None,
+        };
+        let mut y = model.wire_node("conv", conv, &[x, k, b]).unwrap();
+        if relu {
+            let zero_shape: Vec<usize> = vec![1; shape.len()];
+            let zero = model
+                .add_const("zero", Tensor::zero::<f32>(&zero_shape).unwrap())
+                .unwrap();
+            y = model.wire_node("relu", math::max(), &[y[0], zero]).unwrap();
+        }
+        model.set_output_outlets(&y).unwrap();
+        model
+    }
+
+    /// On random kernels and inputs, strides 1 and 2, padded and not, with and without a
+    /// batch axis and a ReLU, sizes odd and even: tract's values, and the convolution is
+    /// masque's (tract's `Conv` and `Max` are gone).
+    #[test]
+    fn it_computes_what_tract_computes() {
+        use proptest::prelude::*;
+        let cases = (
+            1usize..6,
+            1usize..7,
+            3usize..24,
+            3usize..24,
+            1usize..3,
+            0usize..2,
+            any::<(bool, bool)>(),
+            any::<u64>(),
+        );
+        proptest!(ProptestConfig::with_cases(48), |((inputs, outputs, h, w, stride, pad, (batch, relu), seed) in cases)| {
+            let case = Case { inputs, outputs, size: (h, w), stride, pad, batch, relu };
+            let mut rand = stream(seed);
+            let model = conv_model(&case, &mut rand);
+            let mut mine = model.clone();
+            prop_assert_eq!(replace(&mut mine).unwrap(), 1);
+            let mine = mine.into_decluttered().unwrap();
+            let ops: Vec<_> = mine.nodes().iter().map(|n| n.op().name().to_string()).collect();
+            prop_assert!(!ops.iter().any(|op| op == "Conv" || op == "Max"), "{:?}", ops);
+            let shape: Vec<usize> = if batch { vec![1, inputs, h, w] } else { vec![inputs, h, w] };
+            let input: Vec<f32> = (0..inputs * h * w).map(|_| rand() * 10.0).collect();
+            let input = Tensor::from_shape(&shape, &input).unwrap();
+            let run = |m: TypedModel| {
+                m.into_optimized().unwrap().into_runnable().unwrap().run(tvec!(input.clone().into())).unwrap().remove(0)
+            };
+            let (theirs, ours) = (run(model), run(mine));
+            prop_assert_eq!(theirs.shape(), ours.shape());
+            for (a, b) in theirs.as_slice::<f32>().unwrap().iter().zip(ours.as_slice::<f32>().unwrap()) {
+                prop_assert!((a - b).abs() < 1e-3, "{} vs {}", a, b);
+            }
+        });
+    }
+
+    /// The strips: an output taller than one strip (a strip of 2 rows forced) gives the
+    /// same values as one strip, and the SIMD builds the portable one's.
+    #[test]
+    fn strips_and_builds_agree() {
+        let mut rand = stream(5);
+        let case = Case {
+            inputs: 3,
+            outputs: 6,
+            size: (17, 21),
+            stride: 2,
+            pad: 1,
+            batch: true,
+            relu: true,
+        };
+        let model = conv_model(&case, &mut rand);
+        let node = model.nodes().iter().find(|n| n.op_is::<Conv>()).unwrap();
+        let (whole, _) = conv_for(&model, node).unwrap().unwrap();
+        let mut strips = whole.clone();
+        strips.strip = 2;
+        strips.sums = Pointwise::new(
+            vec![6, 2, whole.output.1],
+            &conv_kernel(&model),
+            &conv_bias(&model),
+            true,
+        );
+        let x: Vec<f32> = (0..3 * 17 * 21).map(|_| rand() * 10.0).collect();
+        let size = 6 * whole.output.0 * whole.output.1;
+        let (mut a, mut b) = (vec![0f32; size], vec![0f32; size]);
+        run_portable(&whole, &x, &mut a);
+        run_portable(&strips, &x, &mut b);
+        assert_eq!(a, b);
+        assert!(a.iter().any(|&v| v > 0.0));
+        let mut c = vec![0f32; size];
+        run(&strips, &x, &mut c);
+        assert_eq!(a, c);
+    }
+
+    fn conv_kernel(model: &TypedModel) -> Vec<f32> {
+        model.node_by_name("k").unwrap().outputs[0]
+            .fact
+            .konst
+            .as_ref()
+            .unwrap()
+            .as_slice::<f32>()
+            .unwrap()
+            .to_vec()
+    }
+
+    fn conv_bias(model: &TypedModel) -> Vec<f32> {
+        model.node_by_name("b").unwrap().outputs[0]
+            .fact
+            .konst
+            .as_ref()
+            .unwrap()
+            .as_slice::<f32>()
+            .unwrap()
+            .to_vec()
+    }
+}
