@@ -170,11 +170,11 @@ type Plan = TypedSimplePlan<TypedModel>;
 
 /// The embedded network for a [`TILE`] x [`TILE`] input, optimised as [`Detector`] runs it:
 /// float32 throughout (the float16 weights are cast once, when the graph is built), its
-/// depthwise and 1 x 1 convolutions (with their biases and ReLUs) computed by masque's
-/// own kernels, each expansion fused with the depthwise convolution reading it
-/// (`depthwise.rs`, `pointwise.rs`, `expand.rs`). A 640 x 640 tile takes 0.12 to 0.13 s
-/// on one Zen 4 core, 0.24 s with tract's matrix products and 0.38 to 0.40 s with tract
-/// alone (`examples/profile_tile.rs`). Public for that example.
+/// depthwise, 1 x 1 and 3 x 3 convolutions (with their biases and ReLUs) computed by
+/// masque's own kernels, each expansion fused with the depthwise convolution reading it
+/// (`depthwise.rs`, `pointwise.rs`, `conv3x3.rs`, `expand.rs`). A 640 x 640 tile takes
+/// 0.09 to 0.10 s on one Zen 4 core, 0.24 s with tract's matrix products and 0.38 to
+/// 0.40 s with tract alone (`examples/profile_tile.rs`). Public for that example.
 pub fn optimized_model() -> Result<TypedModel, MaskError> {
     optimized_model_for(TILE, TILE)
 }
@@ -246,7 +246,7 @@ pub fn optimized_model_for(width: u32, height: u32) -> Result<TypedModel, MaskEr
 
 /// At most this many plans besides the [`TILE`] one are kept (each holds a copy of the
 /// weights, about 8 MB); past it the one used least recently is dropped. Building a plan
-/// takes about 0.08 s, as long as the network takes on a 384 x 384 window, so a video
+/// takes 10 to 20 ms (0.08 s before the graph was simplified once for all sizes), so a video
 /// whose re-check windows change size from frame to frame must not lose the plans of its
 /// tiles to them: until 2026-12-04 a full cache started again, and a 1080p clip rebuilt
 /// its tiles' plan every few frames.
@@ -354,7 +354,7 @@ impl Detector {
     }
 
     /// How many plans for input sizes other than [`TILE`] x [`TILE`] have been built since
-    /// the detector was loaded (for benchmarks; each takes about 0.08 s).
+    /// the detector was loaded (for benchmarks; each takes 10 to 20 ms).
     pub fn plans_built(&self) -> u64 {
         self.plans_built.load(std::sync::atomic::Ordering::Relaxed)
     }

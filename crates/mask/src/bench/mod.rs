@@ -81,7 +81,7 @@ pub struct BenchReport {
     /// Threads the tiles are spread over.
     pub threads: usize,
     /// Network plans built for input sizes other than 640 x 640 while masking the photos
-    /// and, separately, the 1080p frames (each about 0.08 s; sizes are kept, 16 at most).
+    /// and, separately, the 1080p frames (each 10 to 20 ms; sizes are kept, 16 at most).
     pub plans_built: (u64, u64),
     /// The 1080p clip, file to file (None without `video_frames`).
     pub video: Option<video::VideoBench>,
@@ -236,7 +236,7 @@ pub fn run(o: &BenchOptions) -> Result<BenchReport, MaskError> {
         video,
         deface,
         detector: format!(
-            "CenterFace (tract-onnx, float32, masque's depthwise and 1 x 1 convolution kernels: {dw}), tiles up to {m} px \
+            "CenterFace (tract-onnx, float32, masque's convolution kernels: {dw}), tiles up to {m} px \
              a side overlapping {ov} px, halved until {t} x {t}; re-check on windows around \
              what changed (up to {RECHECK_ROUNDS} rounds)",
             m = detect::MAX_TILE,
