@@ -16,11 +16,11 @@
 //! it with tract on random data, strides 1 and 2, padded and not.
 
 use tract_onnx::prelude::*;
-use tract_onnx::tract_core::internal::{EvalOp, Op, TypedOp, ensure, format_err};
 use tract_onnx::tract_core::ops::cnn::{Conv, KernelFormat};
 use tract_onnx::tract_core::ops::nn::DataFormat;
 
-use crate::depthwise::{Kernel, pad_split};
+use crate::depthwise::pad_split;
+use crate::kernel::{Kernel, Kernels, replace_each};
 use crate::pointwise::{self, Pointwise};
 
 /// The kernel's height and width.
@@ -47,81 +47,22 @@ pub(crate) struct Conv3x3 {
     sums: Pointwise,
 }
 
-impl Op for Conv3x3 {
-    fn name(&self) -> std::borrow::Cow<'_, str> {
-        "MasqueConv3x3".into()
-    }
+impl Kernels for Conv3x3 {
+    const NAME: &'static str = "MasqueConv3x3";
 
-    fn as_typed(&self) -> Option<&dyn TypedOp> {
-        Some(self)
-    }
-}
-
-impl EvalOp for Conv3x3 {
-    fn is_stateless(&self) -> bool {
-        true
-    }
-
-    fn eval(&self, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
-        let input = inputs.first().ok_or_else(|| format_err!("no input"))?;
-        let x = input.as_slice::<f32>()?;
+    fn input_len(&self) -> usize {
         let (c, h, w) = self.input;
-        ensure!(
-            x.len() == c * h * w,
-            "input of {} values, expected {}",
-            x.len(),
-            c * h * w
-        );
-        let mut tensor = Tensor::zero::<f32>(&self.output_shape)?;
-        run(self, x, tensor.as_slice_mut::<f32>()?);
-        Ok(tvec!(tensor.into_tvalue()))
-    }
-}
-
-impl TypedOp for Conv3x3 {
-    fn output_facts(&self, _inputs: &[&TypedFact]) -> TractResult<TVec<TypedFact>> {
-        Ok(tvec!(f32::fact(&self.output_shape)))
+        c * h * w
     }
 
-    fn as_op(&self) -> &dyn Op {
-        self
+    fn output_shape(&self) -> Vec<usize> {
+        self.output_shape.clone()
     }
 
-    fn as_op_mut(&mut self) -> &mut dyn Op {
-        self
+    #[inline(always)]
+    fn run_with(&self, x: &[f32], out: &mut [f32], kernel: Kernel) {
+        run_with(self, x, out, kernel);
     }
-}
-
-/// Runs the build [`Kernel::detect`] chooses.
-fn run(op: &Conv3x3, x: &[f32], out: &mut [f32]) {
-    match Kernel::detect() {
-        // SAFETY: `detect` chooses Avx512 only when the processor has AVX-512F and FMA.
-        #[cfg(target_arch = "x86_64")]
-        Kernel::Avx512 => unsafe { run_avx512(op, x, out) },
-        // SAFETY: `detect` chooses Avx2 only when the processor has AVX2 and FMA.
-        #[cfg(target_arch = "x86_64")]
-        Kernel::Avx2 => unsafe { run_avx2(op, x, out) },
-        _ => run_portable(op, x, out),
-    }
-}
-
-/// [`run_portable`] compiled for AVX2 with fused multiply-adds.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-fn run_avx2(op: &Conv3x3, x: &[f32], out: &mut [f32]) {
-    run_with(op, x, out, Kernel::Avx2);
-}
-
-/// [`run_portable`] compiled for AVX-512F with fused multiply-adds.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,fma")]
-fn run_avx512(op: &Conv3x3, x: &[f32], out: &mut [f32]) {
-    run_with(op, x, out, Kernel::Avx512);
-}
-
-/// The portable build (the reference the SIMD builds are tested against).
-fn run_portable(op: &Conv3x3, x: &[f32], out: &mut [f32]) {
-    run_with(op, x, out, Kernel::Portable);
 }
 
 /// The work itself, with the sums of [`pointwise::block_range`] made by `kernel`.
@@ -265,38 +206,17 @@ fn conv_for(model: &TypedModel, node: &TypedNode) -> TractResult<Option<(Conv3x3
 /// Replaces every 3 x 3 convolution of `model` with one group (and its ReLU) that
 /// [`Conv3x3`] handles; returns how many it replaced.
 pub(crate) fn replace(model: &mut TypedModel) -> TractResult<usize> {
-    let mut replaced = 0;
-    for id in model.eval_order()? {
-        let node = model.node(id);
-        let Some((op, last)) = conv_for(model, node)? else {
-            continue;
-        };
-        let mut patch = TypedModelPatch::default();
-        let x = patch.tap_model(model, node.inputs[0])?;
-        let out = patch.wire_node(&node.name, op, &[x])?;
-        patch.shunt_outside(model, last, out[0])?;
-        patch.apply(model)?;
-        replaced += 1;
-    }
-    Ok(replaced)
+    replace_each(model, |model, node| {
+        Ok(conv_for(model, node)?.map(|(op, last)| (op, node.inputs[0], last)))
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::kernel::{run, run_model, run_portable, stream};
     use tract_onnx::tract_core::ops::cnn::{PaddingSpec, PoolSpec};
     use tract_onnx::tract_core::ops::math;
-
-    /// A xorshift stream of values in [-1, 1].
-    fn stream(seed: u64) -> impl FnMut() -> f32 {
-        let mut state = seed | 1;
-        move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state % 2001) as f32 / 1000.0 - 1.0
-        }
-    }
 
     struct Case {
         inputs: usize,
@@ -396,9 +316,7 @@ mod tests {
             let shape: Vec<usize> = if batch { vec![1, inputs, h, w] } else { vec![inputs, h, w] };
             let input: Vec<f32> = (0..inputs * h * w).map(|_| rand() * 10.0).collect();
             let input = Tensor::from_shape(&shape, &input).unwrap();
-            let run = |m: TypedModel| {
-                m.into_optimized().unwrap().into_runnable().unwrap().run(tvec!(input.clone().into())).unwrap().remove(0)
-            };
+            let run = |m: TypedModel| run_model(m, &input);
             let (theirs, ours) = (run(model), run(mine));
             prop_assert_eq!(theirs.shape(), ours.shape());
             for (a, b) in theirs.as_slice::<f32>().unwrap().iter().zip(ours.as_slice::<f32>().unwrap()) {
@@ -428,8 +346,8 @@ mod tests {
         strips.strip = 2;
         strips.sums = Pointwise::new(
             vec![6, 2, whole.output.1],
-            &conv_kernel(&model),
-            &conv_bias(&model),
+            &constant(&model, "k"),
+            &constant(&model, "b"),
             true,
         );
         let x: Vec<f32> = (0..3 * 17 * 21).map(|_| rand() * 10.0).collect();
@@ -444,21 +362,10 @@ mod tests {
         assert_eq!(a, c);
     }
 
-    fn conv_kernel(model: &TypedModel) -> Vec<f32> {
-        model.node_by_name("k").unwrap().outputs[0]
-            .fact
-            .konst
-            .as_ref()
-            .unwrap()
-            .as_slice::<f32>()
-            .unwrap()
-            .to_vec()
-    }
-
-    fn conv_bias(model: &TypedModel) -> Vec<f32> {
-        model.node_by_name("b").unwrap().outputs[0]
-            .fact
-            .konst
+    /// The values of the constant named `name` in `model`.
+    fn constant(model: &TypedModel, name: &str) -> Vec<f32> {
+        let fact = &model.node_by_name(name).unwrap().outputs[0].fact;
+        fact.konst
             .as_ref()
             .unwrap()
             .as_slice::<f32>()

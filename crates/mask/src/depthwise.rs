@@ -19,9 +19,10 @@
 use std::sync::Arc;
 
 use tract_onnx::prelude::*;
-use tract_onnx::tract_core::internal::{EvalOp, Op, TypedOp, ensure, format_err};
 use tract_onnx::tract_core::ops::cnn::{Conv, KernelFormat};
 use tract_onnx::tract_core::ops::nn::DataFormat;
+
+use crate::kernel::{Kernel, Kernels, replace_each};
 
 /// A depthwise 2-D convolution on float32 NCHW data with one image.
 #[derive(Clone, Debug)]
@@ -42,7 +43,13 @@ pub(crate) struct Depthwise {
     pub(crate) relu: bool,
 }
 
-impl Depthwise {
+impl Kernels for Depthwise {
+    const NAME: &'static str = "MasqueDepthwise";
+
+    fn input_len(&self) -> usize {
+        self.channels * self.input.0 * self.input.1
+    }
+
     fn output_shape(&self) -> Vec<usize> {
         let chw = [self.channels, self.output.0, self.output.1];
         if self.batch_axis {
@@ -51,140 +58,21 @@ impl Depthwise {
             chw.to_vec()
         }
     }
-}
 
-impl Op for Depthwise {
-    fn name(&self) -> std::borrow::Cow<'_, str> {
-        "MasqueDepthwise".into()
-    }
-
-    fn as_typed(&self) -> Option<&dyn TypedOp> {
-        Some(self)
-    }
-}
-
-impl EvalOp for Depthwise {
-    fn is_stateless(&self) -> bool {
-        true
-    }
-
-    fn eval(&self, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
-        let input = inputs.first().ok_or_else(|| format_err!("no input"))?;
-        let x = input.as_slice::<f32>()?;
+    /// Every channel, one after the other (the kernel's loops are left to the compiler
+    /// to vectorise in each build).
+    #[inline(always)]
+    fn run_with(&self, x: &[f32], out: &mut [f32], _kernel: Kernel) {
         let (ih, iw) = self.input;
         let (oh, ow) = self.output;
-        ensure!(
-            x.len() == self.channels * ih * iw,
-            "input of {} values, expected {}",
-            x.len(),
-            self.channels * ih * iw
-        );
-        // Written in place: building the tensor from a Vec copied every output again
-        // (about 2 % of a masking run).
-        let mut tensor = Tensor::zero::<f32>(&self.output_shape())?;
-        let out = tensor.as_slice_mut::<f32>()?;
-        ensure!(
-            out.len() == self.channels * oh * ow,
-            "output of the wrong size"
-        );
-        run(self, x, out);
-        Ok(tvec!(tensor.into_tvalue()))
-    }
-}
-
-impl TypedOp for Depthwise {
-    fn output_facts(&self, _inputs: &[&TypedFact]) -> TractResult<TVec<TypedFact>> {
-        Ok(tvec!(f32::fact(self.output_shape())))
-    }
-
-    fn as_op(&self) -> &dyn Op {
-        self
-    }
-
-    fn as_op_mut(&mut self) -> &mut dyn Op {
-        self
-    }
-}
-
-/// A build of masque's kernels (this one and [`crate::pointwise`]'s), as
-/// [`Kernel::detect`] chooses it for this processor.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Kernel {
-    /// [`run_avx512`]: only made when the processor has AVX-512F and FMA.
-    Avx512,
-    /// [`run_avx2`]: only made when the processor has AVX2 and FMA.
-    Avx2,
-    /// [`run_portable`].
-    Portable,
-}
-
-impl Kernel {
-    /// The fastest build this processor runs.
-    pub(crate) fn detect() -> Kernel {
-        #[cfg(target_arch = "x86_64")]
-        if std::is_x86_feature_detected!("avx512f") && std::is_x86_feature_detected!("fma") {
-            return Kernel::Avx512;
+        let mut phases = Vec::new();
+        for (c, (xin, o)) in x
+            .chunks_exact(ih * iw)
+            .zip(out.chunks_exact_mut(oh * ow))
+            .enumerate()
+        {
+            channel_rows(self, c, xin, 0, o, 0, &mut phases);
         }
-        #[cfg(target_arch = "x86_64")]
-        if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
-            return Kernel::Avx2;
-        }
-        Kernel::Portable
-    }
-
-    fn name(self) -> &'static str {
-        match self {
-            Kernel::Avx512 => "avx512",
-            Kernel::Avx2 => "avx2",
-            Kernel::Portable => "portable",
-        }
-    }
-}
-
-/// The build of the kernels (this one and [`crate::pointwise`]'s) chosen on this
-/// processor: `avx512`, `avx2` or `portable` (benchmarks say which ran).
-pub(crate) fn kernel_name() -> &'static str {
-    Kernel::detect().name()
-}
-
-/// Runs every channel with the build [`Kernel::detect`] chooses.
-fn run(op: &Depthwise, x: &[f32], out: &mut [f32]) {
-    match Kernel::detect() {
-        // SAFETY: `detect` chooses Avx512 only when the processor has AVX-512F.
-        #[cfg(target_arch = "x86_64")]
-        Kernel::Avx512 => unsafe { run_avx512(op, x, out) },
-        // SAFETY: `detect` chooses Avx2 only when the processor has AVX2.
-        #[cfg(target_arch = "x86_64")]
-        Kernel::Avx2 => unsafe { run_avx2(op, x, out) },
-        _ => run_portable(op, x, out),
-    }
-}
-
-/// [`run_portable`] compiled for AVX2 (the compiler vectorises its row loops 8 wide).
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-fn run_avx2(op: &Depthwise, x: &[f32], out: &mut [f32]) {
-    run_portable(op, x, out);
-}
-
-/// [`run_portable`] compiled for AVX-512F (16 wide).
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-fn run_avx512(op: &Depthwise, x: &[f32], out: &mut [f32]) {
-    run_portable(op, x, out);
-}
-
-#[inline(always)]
-fn run_portable(op: &Depthwise, x: &[f32], out: &mut [f32]) {
-    let (ih, iw) = op.input;
-    let (oh, ow) = op.output;
-    let mut phases = Vec::new();
-    for (c, (xin, o)) in x
-        .chunks_exact(ih * iw)
-        .zip(out.chunks_exact_mut(oh * ow))
-        .enumerate()
-    {
-        channel_rows(op, c, xin, 0, o, 0, &mut phases);
     }
 }
 
@@ -427,25 +315,15 @@ fn depthwise_for(
 /// Replaces every depthwise convolution of `model` that [`Depthwise`] handles; returns how
 /// many it replaced.
 pub(crate) fn replace(model: &mut TypedModel) -> TractResult<usize> {
-    let mut replaced = 0;
-    for id in model.eval_order()? {
-        let node = model.node(id);
-        let Some((op, last)) = depthwise_for(model, node)? else {
-            continue;
-        };
-        let mut patch = TypedModelPatch::default();
-        let x = patch.tap_model(model, node.inputs[0])?;
-        let out = patch.wire_node(&node.name, op, &[x])?;
-        patch.shunt_outside(model, last, out[0])?;
-        patch.apply(model)?;
-        replaced += 1;
-    }
-    Ok(replaced)
+    replace_each(model, |model, node| {
+        Ok(depthwise_for(model, node)?.map(|(op, last)| (op, node.inputs[0], last)))
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::kernel::{run_avx2, run_avx512, run_model, run_portable};
 
     /// A depthwise ONNX-style convolution tract builds itself, and a ReLU after it when
     /// `relu`.
@@ -605,15 +483,7 @@ mod tests {
                 .map(|i| ((i * 37 % 101) as f32 - 50.0) / 25.0)
                 .collect();
             let input = Tensor::from_shape(&[1, c, hw, hw], &input).unwrap();
-            let run = |m: TypedModel| {
-                m.into_optimized()
-                    .unwrap()
-                    .into_runnable()
-                    .unwrap()
-                    .run(tvec!(input.clone().into()))
-                    .unwrap()
-                    .remove(0)
-            };
+            let run = |m: TypedModel| run_model(m, &input);
             let theirs = run(model);
             let ours = run(mine);
             assert_eq!(theirs.shape(), ours.shape(), "stride {stride} pad {pad}");

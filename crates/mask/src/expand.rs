@@ -17,9 +17,9 @@
 //! with tract.
 
 use tract_onnx::prelude::*;
-use tract_onnx::tract_core::internal::{EvalOp, Op, TypedOp, ensure, format_err};
 
-use crate::depthwise::{self, Depthwise, Kernel};
+use crate::depthwise::{self, Depthwise};
+use crate::kernel::{Kernel, Kernels, MasqueOp, replace_each};
 use crate::pointwise::{self, Pointwise};
 
 /// The expansion's input rows of one strip stay within this many floats (256 KiB, a
@@ -56,90 +56,27 @@ impl ExpandDepthwise {
             strip,
         })
     }
+}
 
-    fn output_shape(&self) -> [usize; 3] {
+impl Kernels for ExpandDepthwise {
+    const NAME: &'static str = "MasqueExpandDepthwise";
+
+    fn input_len(&self) -> usize {
+        self.expand.inputs * self.expand.pixels
+    }
+
+    fn output_shape(&self) -> Vec<usize> {
         let (oh, ow) = self.depthwise.output;
-        [self.depthwise.channels, oh, ow]
+        vec![self.depthwise.channels, oh, ow]
+    }
+
+    #[inline(always)]
+    fn run_with(&self, x: &[f32], out: &mut [f32], kernel: Kernel) {
+        run_with(self, x, out, kernel);
     }
 }
 
-impl Op for ExpandDepthwise {
-    fn name(&self) -> std::borrow::Cow<'_, str> {
-        "MasqueExpandDepthwise".into()
-    }
-
-    fn as_typed(&self) -> Option<&dyn TypedOp> {
-        Some(self)
-    }
-}
-
-impl EvalOp for ExpandDepthwise {
-    fn is_stateless(&self) -> bool {
-        true
-    }
-
-    fn eval(&self, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
-        let input = inputs.first().ok_or_else(|| format_err!("no input"))?;
-        let x = input.as_slice::<f32>()?;
-        ensure!(
-            x.len() == self.expand.inputs * self.expand.pixels,
-            "input of {} values, expected {}",
-            x.len(),
-            self.expand.inputs * self.expand.pixels
-        );
-        let mut tensor = Tensor::zero::<f32>(&self.output_shape())?;
-        run(self, x, tensor.as_slice_mut::<f32>()?);
-        Ok(tvec!(tensor.into_tvalue()))
-    }
-}
-
-impl TypedOp for ExpandDepthwise {
-    fn output_facts(&self, _inputs: &[&TypedFact]) -> TractResult<TVec<TypedFact>> {
-        Ok(tvec!(f32::fact(self.output_shape())))
-    }
-
-    fn as_op(&self) -> &dyn Op {
-        self
-    }
-
-    fn as_op_mut(&mut self) -> &mut dyn Op {
-        self
-    }
-}
-
-/// Runs the build [`Kernel::detect`] chooses.
-fn run(op: &ExpandDepthwise, x: &[f32], out: &mut [f32]) {
-    match Kernel::detect() {
-        // SAFETY: `detect` chooses Avx512 only when the processor has AVX-512F and FMA.
-        #[cfg(target_arch = "x86_64")]
-        Kernel::Avx512 => unsafe { run_avx512(op, x, out) },
-        // SAFETY: `detect` chooses Avx2 only when the processor has AVX2 and FMA.
-        #[cfg(target_arch = "x86_64")]
-        Kernel::Avx2 => unsafe { run_avx2(op, x, out) },
-        _ => run_portable(op, x, out),
-    }
-}
-
-/// [`run_portable`] compiled for AVX2 with fused multiply-adds.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-fn run_avx2(op: &ExpandDepthwise, x: &[f32], out: &mut [f32]) {
-    run_with(op, x, out, Kernel::Avx2);
-}
-
-/// [`run_portable`] compiled for AVX-512F with fused multiply-adds.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,fma")]
-fn run_avx512(op: &ExpandDepthwise, x: &[f32], out: &mut [f32]) {
-    run_with(op, x, out, Kernel::Avx512);
-}
-
-/// The portable build (the reference the SIMD builds are tested against).
-fn run_portable(op: &ExpandDepthwise, x: &[f32], out: &mut [f32]) {
-    run_with(op, x, out, Kernel::Portable);
-}
-
-/// The work itself, with the sums of [`pointwise::block_range`] made by `kernel`.
+/// The work itself, strip after strip, with the expansion's sums made by `kernel`.
 #[inline(always)]
 fn run_with(op: &ExpandDepthwise, x: &[f32], out: &mut [f32], kernel: Kernel) {
     let dw = &op.depthwise;
@@ -187,33 +124,23 @@ fn run_with(op: &ExpandDepthwise, x: &[f32], out: &mut [f32], kernel: Kernel) {
 /// it; returns how many pairs it fused. Runs after [`depthwise::replace`] and
 /// [`pointwise::replace`].
 pub(crate) fn replace(model: &mut TypedModel) -> TractResult<usize> {
-    let mut fused = 0;
-    for id in model.eval_order()? {
-        let node = model.node(id);
-        let Some(dw) = node.op_as::<Depthwise>() else {
-            continue;
+    replace_each(model, |model, node| {
+        let Some(MasqueOp(dw)) = node.op_as::<MasqueOp<Depthwise>>() else {
+            return Ok(None);
         };
         let Some(&source) = node.inputs.first() else {
-            continue;
+            return Ok(None);
         };
         let producer = model.node(source.node);
-        let Some(expand) = producer.op_as::<Pointwise>() else {
-            continue;
+        let Some(MasqueOp(expand)) = producer.op_as::<MasqueOp<Pointwise>>() else {
+            return Ok(None);
         };
-        if crate::fusion::sole_reader(model, source).map(|(n, _)| n.id) != Some(id) {
-            continue;
+        if crate::fusion::sole_reader(model, source).map(|(n, _)| n.id) != Some(node.id) {
+            return Ok(None);
         }
-        let Some(op) = ExpandDepthwise::new(expand.clone(), dw.clone()) else {
-            continue;
-        };
-        let mut patch = TypedModelPatch::default();
-        let x = patch.tap_model(model, producer.inputs[0])?;
-        let out = patch.wire_node(&node.name, op, &[x])?;
-        patch.shunt_outside(model, id.into(), out[0])?;
-        patch.apply(model)?;
-        fused += 1;
-    }
-    Ok(fused)
+        Ok(ExpandDepthwise::new(expand.clone(), dw.clone())
+            .map(|op| (op, producer.inputs[0], OutletId::new(node.id, 0))))
+    })
 }
 
 #[cfg(test)]
@@ -221,17 +148,8 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
-
-    /// A xorshift stream of values in [-1, 1].
-    fn stream(seed: u64) -> impl FnMut() -> f32 {
-        let mut state = seed | 1;
-        move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state % 2001) as f32 / 1000.0 - 1.0
-        }
-    }
+    use crate::kernel::{run_avx2, run_avx512, run_model, run_portable, stream};
+    use tract_onnx::tract_core::internal::EvalOp;
 
     struct Case {
         inputs: usize,
@@ -302,8 +220,11 @@ mod tests {
             fused.strip = strip.min(depthwise.output.0);
             let x: Vec<f32> = (0..inputs * ih * iw).map(|_| rand() * 10.0).collect();
             let x = Tensor::from_shape(&[inputs, ih, iw], &x).unwrap();
-            let apart = eval(&depthwise, eval(&expand, x.clone()));
-            let together = eval(&fused, x.clone());
+            let apart = eval(
+                &MasqueOp(depthwise.clone()),
+                eval(&MasqueOp(expand.clone()), x.clone()),
+            );
+            let together = eval(&MasqueOp(fused.clone()), x.clone());
             prop_assert_eq!(apart.shape(), together.shape());
             prop_assert_eq!(apart.as_slice::<f32>().unwrap(), together.as_slice::<f32>().unwrap());
             let x = x.as_slice::<f32>().unwrap();
@@ -402,15 +323,7 @@ mod tests {
             );
             let input: Vec<f32> = (0..inputs * ih * iw).map(|_| rand() * 10.0).collect();
             let input = Tensor::from_shape(&[inputs, ih, iw], &input).unwrap();
-            let run = |m: TypedModel| {
-                m.into_optimized()
-                    .unwrap()
-                    .into_runnable()
-                    .unwrap()
-                    .run(tvec!(input.clone().into()))
-                    .unwrap()
-                    .remove(0)
-            };
+            let run = |m: TypedModel| run_model(m, &input);
             let (theirs, ours) = (run(model), run(mine));
             assert_eq!(theirs.shape(), ours.shape());
             let ours = ours.as_slice::<f32>().unwrap();

@@ -25,6 +25,7 @@ mod error;
 mod expand;
 mod fusion;
 pub mod icc;
+mod kernel;
 pub mod metadata;
 mod pointwise;
 pub mod review;

@@ -22,11 +22,10 @@
 use std::sync::Arc;
 
 use tract_onnx::prelude::*;
-use tract_onnx::tract_core::internal::{EvalOp, Op, TypedOp, ensure, format_err};
 use tract_onnx::tract_core::ops::einsum::EinSum;
 
-use crate::depthwise::Kernel;
 use crate::fusion;
+use crate::kernel::{Kernel, Kernels, replace_each};
 
 /// Output channels summed together.
 const ROWS: usize = 4;
@@ -100,83 +99,21 @@ impl Pointwise {
     pub(crate) const BLOCK: usize = ROWS;
 }
 
-impl Op for Pointwise {
-    fn name(&self) -> std::borrow::Cow<'_, str> {
-        "MasquePointwise".into()
+impl Kernels for Pointwise {
+    const NAME: &'static str = "MasquePointwise";
+
+    fn input_len(&self) -> usize {
+        self.inputs * self.pixels
     }
 
-    fn as_typed(&self) -> Option<&dyn TypedOp> {
-        Some(self)
-    }
-}
-
-impl EvalOp for Pointwise {
-    fn is_stateless(&self) -> bool {
-        true
+    fn output_shape(&self) -> Vec<usize> {
+        self.output_shape.clone()
     }
 
-    fn eval(&self, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
-        let input = inputs.first().ok_or_else(|| format_err!("no input"))?;
-        let x = input.as_slice::<f32>()?;
-        ensure!(
-            x.len() == self.inputs * self.pixels,
-            "input of {} values, expected {}",
-            x.len(),
-            self.inputs * self.pixels
-        );
-        let mut tensor = Tensor::zero::<f32>(&self.output_shape)?;
-        run(self, x, tensor.as_slice_mut::<f32>()?);
-        Ok(tvec!(tensor.into_tvalue()))
+    #[inline(always)]
+    fn run_with(&self, x: &[f32], out: &mut [f32], kernel: Kernel) {
+        run_with(self, x, out, kernel);
     }
-}
-
-impl TypedOp for Pointwise {
-    fn output_facts(&self, _inputs: &[&TypedFact]) -> TractResult<TVec<TypedFact>> {
-        Ok(tvec!(f32::fact(&self.output_shape)))
-    }
-
-    fn as_op(&self) -> &dyn Op {
-        self
-    }
-
-    fn as_op_mut(&mut self) -> &mut dyn Op {
-        self
-    }
-}
-
-/// Runs the build of the kernel [`crate::depthwise::Kernel::detect`] chooses.
-fn run(op: &Pointwise, x: &[f32], out: &mut [f32]) {
-    match Kernel::detect() {
-        // SAFETY: `detect` chooses Avx512 only when the processor has AVX-512F and FMA.
-        #[cfg(target_arch = "x86_64")]
-        Kernel::Avx512 => unsafe { run_avx512(op, x, out) },
-        // SAFETY: `detect` chooses Avx2 only when the processor has AVX2 and FMA.
-        #[cfg(target_arch = "x86_64")]
-        Kernel::Avx2 => unsafe { run_avx2(op, x, out) },
-        _ => run_portable(op, x, out),
-    }
-}
-
-/// [`run_portable`] compiled for AVX2 with fused multiply-adds.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-fn run_avx2(op: &Pointwise, x: &[f32], out: &mut [f32]) {
-    run_with(op, x, out, Kernel::Avx2);
-}
-
-/// [`run_portable`] compiled for AVX-512F with fused multiply-adds.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,fma")]
-fn run_avx512(op: &Pointwise, x: &[f32], out: &mut [f32]) {
-    run_with(op, x, out, Kernel::Avx512);
-}
-
-/// The reference kernel. Sums use `mul_add` (one rounding), which the SIMD builds turn
-/// into fused multiply-add instructions; a processor without them computes the same
-/// values more slowly.
-/// The portable build (the reference the SIMD builds are tested against).
-fn run_portable(op: &Pointwise, x: &[f32], out: &mut [f32]) {
-    run_with(op, x, out, Kernel::Portable);
 }
 
 /// The work itself, with the sums of [`block_range`] made by `kernel`.
@@ -480,36 +417,15 @@ fn pointwise_for(
 /// Replaces every 1 x 1 convolution of `model` (with its bias and ReLU) that
 /// [`Pointwise`] handles; returns how many it replaced.
 pub(crate) fn replace(model: &mut TypedModel) -> TractResult<usize> {
-    let mut replaced = 0;
-    for id in model.eval_order()? {
-        let node = model.node(id);
-        let Some((op, last)) = pointwise_for(model, node)? else {
-            continue;
-        };
-        let mut patch = TypedModelPatch::default();
-        let x = patch.tap_model(model, node.inputs[0])?;
-        let out = patch.wire_node(&node.name, op, &[x])?;
-        patch.shunt_outside(model, last, out[0])?;
-        patch.apply(model)?;
-        replaced += 1;
-    }
-    Ok(replaced)
+    replace_each(model, |model, node| {
+        Ok(pointwise_for(model, node)?.map(|(op, last)| (op, node.inputs[0], last)))
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// A xorshift stream of values in [-1, 1].
-    fn stream(seed: u64) -> impl FnMut() -> f32 {
-        let mut state = seed | 1;
-        move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state % 2001) as f32 / 1000.0 - 1.0
-        }
-    }
+    use crate::kernel::{run_avx2, run_avx512, run_model, run_portable, stream};
 
     /// The graph tract's ONNX import makes of a 1 x 1 convolution with a bias (and a ReLU
     /// when `relu`): an `EinSum`, an `Add` of a [O, 1, 1] constant, a `Max` with zero.
@@ -585,15 +501,7 @@ mod tests {
             };
             let input: Vec<f32> = (0..len).map(|_| rand() * 10.0).collect();
             let input = Tensor::from_shape(&shape, &input).unwrap();
-            let run = |m: TypedModel| {
-                m.into_optimized()
-                    .unwrap()
-                    .into_runnable()
-                    .unwrap()
-                    .run(tvec!(input.clone().into()))
-                    .unwrap()
-                    .remove(0)
-            };
+            let run = |m: TypedModel| run_model(m, &input);
             let theirs = run(model);
             let ours = run(mine);
             assert_eq!(theirs.shape(), ours.shape());

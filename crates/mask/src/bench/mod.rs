@@ -242,7 +242,7 @@ pub fn run(o: &BenchOptions) -> Result<BenchReport, MaskError> {
             m = detect::MAX_TILE,
             t = detect::TILE,
             ov = detect::OVERLAP,
-            dw = crate::depthwise::kernel_name(),
+            dw = crate::kernel::kernel_name(),
         ),
     })
 }

@@ -1,0 +1,189 @@
+//! What masque's own network operators (`depthwise.rs`, `pointwise.rs`, `conv3x3.rs`,
+//! `expand.rs`) share: the SIMD build chosen at run time, the one place each operator's
+//! work is compiled for every build, and tract's operator plumbing around it.
+//!
+//! **Guarantees**: a SIMD build runs only on a processor that has its instructions
+//! ([`Kernel::detect`]); every operator's portable build is the reference its SIMD builds
+//! are tested equal to.
+
+use tract_onnx::prelude::*;
+use tract_onnx::tract_core::internal::{EvalOp, Op, TypedOp, ensure, format_err};
+
+/// A build of masque's kernels, as [`Kernel::detect`] chooses it for this processor.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Kernel {
+    /// [`run_avx512`]: only made when the processor has AVX-512F and FMA.
+    Avx512,
+    /// [`run_avx2`]: only made when the processor has AVX2 and FMA.
+    Avx2,
+    /// [`run_portable`].
+    Portable,
+}
+
+impl Kernel {
+    /// The fastest build this processor runs.
+    pub(crate) fn detect() -> Kernel {
+        #[cfg(target_arch = "x86_64")]
+        if std::is_x86_feature_detected!("avx512f") && std::is_x86_feature_detected!("fma") {
+            return Kernel::Avx512;
+        }
+        #[cfg(target_arch = "x86_64")]
+        if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
+            return Kernel::Avx2;
+        }
+        Kernel::Portable
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Kernel::Avx512 => "avx512",
+            Kernel::Avx2 => "avx2",
+            Kernel::Portable => "portable",
+        }
+    }
+}
+
+/// The build of the kernels chosen on this processor: `avx512`, `avx2` or `portable`
+/// (benchmarks say which ran).
+pub(crate) fn kernel_name() -> &'static str {
+    Kernel::detect().name()
+}
+
+/// An operator masque computes itself: one float32 input, one float32 output.
+pub(crate) trait Kernels: Clone + std::fmt::Debug + Send + Sync + 'static {
+    /// Its name in tract's graph.
+    const NAME: &'static str;
+
+    /// How many values its input holds.
+    fn input_len(&self) -> usize;
+
+    /// Its output's shape.
+    fn output_shape(&self) -> Vec<usize>;
+
+    /// The work, with the sums made by `kernel`'s build. Compiled into each build's
+    /// function below, so it must be `#[inline(always)]`; and no closure may hold the
+    /// hot loops (a closure is compiled without the build's target features).
+    fn run_with(&self, x: &[f32], out: &mut [f32], kernel: Kernel);
+}
+
+/// Runs `op` with the build [`Kernel::detect`] chooses.
+pub(crate) fn run<T: Kernels>(op: &T, x: &[f32], out: &mut [f32]) {
+    match Kernel::detect() {
+        // SAFETY: `detect` chooses Avx512 only when the processor has AVX-512F and FMA.
+        #[cfg(target_arch = "x86_64")]
+        Kernel::Avx512 => unsafe { run_avx512(op, x, out) },
+        // SAFETY: `detect` chooses Avx2 only when the processor has AVX2 and FMA.
+        #[cfg(target_arch = "x86_64")]
+        Kernel::Avx2 => unsafe { run_avx2(op, x, out) },
+        _ => run_portable(op, x, out),
+    }
+}
+
+/// `op`'s work compiled for AVX2 with fused multiply-adds.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+pub(crate) fn run_avx2<T: Kernels>(op: &T, x: &[f32], out: &mut [f32]) {
+    op.run_with(x, out, Kernel::Avx2);
+}
+
+/// `op`'s work compiled for AVX-512F with fused multiply-adds.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,fma")]
+pub(crate) fn run_avx512<T: Kernels>(op: &T, x: &[f32], out: &mut [f32]) {
+    op.run_with(x, out, Kernel::Avx512);
+}
+
+/// `op`'s portable build: the reference the SIMD builds are tested against.
+pub(crate) fn run_portable<T: Kernels>(op: &T, x: &[f32], out: &mut [f32]) {
+    op.run_with(x, out, Kernel::Portable);
+}
+
+/// A [`Kernels`] as an operator of tract's graph.
+#[derive(Clone, Debug)]
+pub(crate) struct MasqueOp<T>(pub T);
+
+impl<T: Kernels> Op for MasqueOp<T> {
+    fn name(&self) -> std::borrow::Cow<'_, str> {
+        T::NAME.into()
+    }
+
+    tract_onnx::tract_core::op_as_typed_op!();
+}
+
+impl<T: Kernels> EvalOp for MasqueOp<T> {
+    fn is_stateless(&self) -> bool {
+        true
+    }
+
+    fn eval(&self, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
+        let input = inputs.first().ok_or_else(|| format_err!("no input"))?;
+        let x = input.as_slice::<f32>()?;
+        let expected = self.0.input_len();
+        ensure!(
+            x.len() == expected,
+            "input of {} values, expected {expected}",
+            x.len()
+        );
+        // Written in place: building the tensor from a Vec copied every output again.
+        let mut tensor = Tensor::zero::<f32>(&self.0.output_shape())?;
+        run(&self.0, x, tensor.as_slice_mut::<f32>()?);
+        Ok(tvec!(tensor.into_tvalue()))
+    }
+}
+
+impl<T: Kernels> TypedOp for MasqueOp<T> {
+    fn output_facts(&self, _inputs: &[&TypedFact]) -> TractResult<TVec<TypedFact>> {
+        Ok(tvec!(f32::fact(self.0.output_shape())))
+    }
+
+    tract_onnx::tract_core::as_op!();
+}
+
+/// Replaces, in order, every node `matcher` recognises by the operator it returns, wired
+/// to the given input, in place of the given outlet (the node's own, or a later one when
+/// the operator also computes what followed it); returns how many it replaced.
+pub(crate) fn replace_each<T: Kernels>(
+    model: &mut TypedModel,
+    matcher: impl Fn(&TypedModel, &TypedNode) -> TractResult<Option<(T, OutletId, OutletId)>>,
+) -> TractResult<usize> {
+    let mut replaced = 0;
+    for id in model.eval_order()? {
+        let node = model.node(id);
+        let Some((op, input, last)) = matcher(model, node)? else {
+            continue;
+        };
+        let mut patch = TypedModelPatch::default();
+        let x = patch.tap_model(model, input)?;
+        let out = patch.wire_node(&node.name, MasqueOp(op), &[x])?;
+        patch.shunt_outside(model, last, out[0])?;
+        patch.apply(model)?;
+        replaced += 1;
+    }
+    Ok(replaced)
+}
+
+/// A xorshift stream of values in [-1, 1], for the operators' tests.
+#[cfg(test)]
+pub(crate) fn stream(seed: u64) -> impl FnMut() -> f32 {
+    let mut state = seed | 1;
+    move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state % 2001) as f32 / 1000.0 - 1.0
+    }
+}
+
+/// `model` optimised by tract and run on `input`: its first output (for the operators'
+/// tests, which compare a graph with masque's operators against tract's own).
+#[cfg(test)]
+pub(crate) fn run_model(model: TypedModel, input: &Tensor) -> TValue {
+    model
+        .into_optimized()
+        .unwrap()
+        .into_runnable()
+        .unwrap()
+        .run(tvec!(input.clone().into()))
+        .unwrap()
+        .remove(0)
+}
