@@ -323,7 +323,9 @@ pub(crate) fn replace(model: &mut TypedModel) -> TractResult<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kernel::{run_avx2, run_avx512, run_model, run_portable};
+    #[cfg(target_arch = "x86_64")]
+    use crate::kernel::{run_avx2, run_avx512};
+    use crate::kernel::{run_model, run_portable};
 
     /// A depthwise ONNX-style convolution tract builds itself, and a ReLU after it when
     /// `relu`.

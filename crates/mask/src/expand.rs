@@ -148,7 +148,9 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
-    use crate::kernel::{run_avx2, run_avx512, run_model, run_portable, stream};
+    #[cfg(target_arch = "x86_64")]
+    use crate::kernel::{run_avx2, run_avx512};
+    use crate::kernel::{run_model, run_portable, stream};
     use tract_onnx::tract_core::internal::EvalOp;
 
     struct Case {

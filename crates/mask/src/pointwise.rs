@@ -210,6 +210,7 @@ impl Run<'_> {
     /// Checks that every value [`Run::sum_and_store_portable`] would read and write at
     /// `p` and `at` lies inside `x`, `weights` and `out`: what the SIMD builds, which read
     /// and write through pointers, need to be sound.
+    #[cfg(target_arch = "x86_64")]
     fn assert_in_bounds(&self, p: usize, out: &[f32], stride: usize, at: usize) {
         let inputs = self.weights.len() / ROWS;
         assert!(self.weights.len() == inputs * ROWS && self.rows <= ROWS);
@@ -425,7 +426,9 @@ pub(crate) fn replace(model: &mut TypedModel) -> TractResult<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kernel::{run_avx2, run_avx512, run_model, run_portable, stream};
+    #[cfg(target_arch = "x86_64")]
+    use crate::kernel::{run_avx2, run_avx512};
+    use crate::kernel::{run_model, run_portable, stream};
 
     /// The graph tract's ONNX import makes of a 1 x 1 convolution with a bias (and a ReLU
     /// when `relu`): an `EinSum`, an `Add` of a [O, 1, 1] constant, a `Max` with zero.
