@@ -13,8 +13,10 @@ use tract_onnx::tract_core::internal::{EvalOp, Op, TypedOp, ensure, format_err};
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Kernel {
     /// [`run_avx512`]: only made when the processor has AVX-512F and FMA.
+    #[cfg(target_arch = "x86_64")]
     Avx512,
     /// [`run_avx2`]: only made when the processor has AVX2 and FMA.
+    #[cfg(target_arch = "x86_64")]
     Avx2,
     /// [`run_portable`].
     Portable,
@@ -36,7 +38,9 @@ impl Kernel {
 
     fn name(self) -> &'static str {
         match self {
+            #[cfg(target_arch = "x86_64")]
             Kernel::Avx512 => "avx512",
+            #[cfg(target_arch = "x86_64")]
             Kernel::Avx2 => "avx2",
             Kernel::Portable => "portable",
         }
