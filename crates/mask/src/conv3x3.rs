@@ -59,63 +59,58 @@ impl Kernels for Conv3x3 {
         self.output_shape.clone()
     }
 
+    /// The work itself, with the sums of [`pointwise::block_range`] made by `kernel`.
     #[inline(always)]
     fn run_with(&self, x: &[f32], out: &mut [f32], kernel: Kernel) {
-        run_with(self, x, out, kernel);
-    }
-}
-
-/// The work itself, with the sums of [`pointwise::block_range`] made by `kernel`.
-#[inline(always)]
-fn run_with(op: &Conv3x3, x: &[f32], out: &mut [f32], kernel: Kernel) {
-    let (channels, ih, iw) = op.input;
-    let (oh, ow) = op.output;
-    let (sh, sw) = op.strides;
-    let (pt, pl) = op.pad;
-    let strip_len = op.strip * ow;
-    // A padded, split input row: each phase long enough for the farthest tap.
-    let phase_len = (ow + (K - 1) / sw).max((iw + pl) / sw + 1);
-    let mut split = vec![0f32; sw * phase_len];
-    let mut copies = vec![0f32; channels * K * K * strip_len];
-    for first_out in (0..oh).step_by(op.strip) {
-        let end_out = (first_out + op.strip).min(oh);
-        for c in 0..channels {
-            let plane = &x[c * ih * iw..(c + 1) * ih * iw];
-            for oy in first_out..end_out {
-                let at = (oy - first_out) * ow;
-                for ky in 0..K {
-                    let row = (oy * sh + ky).checked_sub(pt).filter(|&iy| iy < ih);
-                    if let Some(iy) = row {
-                        pad_split(&plane[iy * iw..(iy + 1) * iw], pl, sw, &mut split);
-                    }
-                    for kx in 0..K {
-                        let copy = ((c * K + ky) * K + kx) * strip_len + at;
-                        let dst = &mut copies[copy..copy + ow];
-                        match row {
-                            // Output column ox reads padded column ox * sw + kx.
-                            Some(_) => {
-                                let start = (kx % sw) * phase_len + kx / sw;
-                                dst.copy_from_slice(&split[start..start + ow]);
+        let (channels, ih, iw) = self.input;
+        let (oh, ow) = self.output;
+        let (sh, sw) = self.strides;
+        let (pt, pl) = self.pad;
+        let strip_len = self.strip * ow;
+        // A padded, split input row: each phase long enough for the farthest tap.
+        let phase_len = (ow + (K - 1) / sw).max((iw + pl) / sw + 1);
+        let mut split = vec![0f32; sw * phase_len];
+        let mut copies = vec![0f32; channels * K * K * strip_len];
+        for first_out in (0..oh).step_by(self.strip) {
+            let end_out = (first_out + self.strip).min(oh);
+            for c in 0..channels {
+                let plane = &x[c * ih * iw..(c + 1) * ih * iw];
+                for oy in first_out..end_out {
+                    let at = (oy - first_out) * ow;
+                    for ky in 0..K {
+                        let row = (oy * sh + ky).checked_sub(pt).filter(|&iy| iy < ih);
+                        if let Some(iy) = row {
+                            pad_split(&plane[iy * iw..(iy + 1) * iw], pl, sw, &mut split);
+                        }
+                        for kx in 0..K {
+                            let copy = ((c * K + ky) * K + kx) * strip_len + at;
+                            let dst = &mut copies[copy..copy + ow];
+                            match row {
+                                // Output column ox reads padded column ox * sw + kx.
+                                Some(_) => {
+                                    let start = (kx % sw) * phase_len + kx / sw;
+                                    dst.copy_from_slice(&split[start..start + ow]);
+                                }
+                                None => dst.fill(0.0),
                             }
-                            None => dst.fill(0.0),
                         }
                     }
                 }
             }
-        }
-        let count = (end_out - first_out) * ow;
-        let plane = oh * ow;
-        for block in 0..op.sums.blocks() {
-            let at = block * Pointwise::BLOCK * plane + first_out * ow;
-            pointwise::block_range(
-                &op.sums,
-                &copies,
-                block,
-                0..count,
-                &mut out[at..],
-                plane,
-                kernel,
-            );
+            let count = (end_out - first_out) * ow;
+            let plane = oh * ow;
+            for block in 0..self.sums.blocks() {
+                let at = block * Pointwise::BLOCK * plane + first_out * ow;
+                pointwise::block_range(
+                    &self.sums,
+                    &copies,
+                    block,
+                    0..count,
+                    &mut out[at..],
+                    plane,
+                    kernel,
+                );
+            }
         }
     }
 }
@@ -158,7 +153,6 @@ fn conv_for(model: &TypedModel, node: &TypedNode) -> TractResult<Option<(Conv3x3
         || shape.len() != 3
         || shape[0] != ci
         || kernel.shape() != [co, ci, K, K]
-        || (bias.len() != co && bias.len() != 1)
     {
         return Ok(None);
     }
@@ -174,12 +168,8 @@ fn conv_for(model: &TypedModel, node: &TypedNode) -> TractResult<Option<(Conv3x3
         return Ok(None);
     }
     let kernel = kernel.cast_to::<f32>()?;
-    let bias = bias.cast_to::<f32>()?;
-    let bias = bias.as_slice::<f32>()?;
-    let bias: Vec<f32> = if bias.len() == co {
-        bias.to_vec()
-    } else {
-        vec![bias[0]; co]
+    let Some(bias) = crate::fusion::per_channel(bias, co)? else {
+        return Ok(None);
     };
     let conv_out = OutletId::new(node.id, 0);
     let relu = crate::fusion::relu_after(model, conv_out)?;

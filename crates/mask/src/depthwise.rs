@@ -274,19 +274,14 @@ fn depthwise_for(
         || shape.len() != 3
         || shape[0] != c
         || kernel.shape() != [c, 1, kh, kw]
-        || (bias.len() != c && bias.len() != 1)
     {
         return Ok(None);
     }
     let padding = spec.computed_padding(&shape[1..]);
     let strides = spec.strides();
     let kernel = kernel.cast_to::<f32>()?;
-    let bias = bias.cast_to::<f32>()?;
-    let bias = bias.as_slice::<f32>()?;
-    let bias: Vec<f32> = if bias.len() == c {
-        bias.to_vec()
-    } else {
-        vec![bias[0]; c]
+    let Some(bias) = crate::fusion::per_channel(bias, c)? else {
+        return Ok(None);
     };
     let op = Depthwise {
         batch_axis,
@@ -325,7 +320,7 @@ mod tests {
     use super::*;
     #[cfg(target_arch = "x86_64")]
     use crate::kernel::{run_avx2, run_avx512};
-    use crate::kernel::{run_model, run_portable};
+    use crate::kernel::{run_model, run_portable, stream};
 
     /// A depthwise ONNX-style convolution tract builds itself, and a ReLU after it when
     /// `relu`.
@@ -338,13 +333,7 @@ mod tests {
         relu: bool,
     ) -> TypedModel {
         use tract_onnx::tract_core::ops::cnn::{PaddingSpec, PoolSpec};
-        let mut state = seed;
-        let mut rand = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state % 2001) as f32 / 1000.0 - 1.0
-        };
+        let mut rand = stream(seed);
         let kernel: Vec<f32> = (0..c * 9).map(|_| rand()).collect();
         let bias: Vec<f32> = (0..c).map(|_| rand()).collect();
         let mut model = TypedModel::default();
@@ -403,13 +392,7 @@ mod tests {
             any::<u64>(),
         );
         proptest!(|((channels, stride, pad, ih, iw, seed) in shapes)| {
-            let mut state = seed | 1;
-            let mut rand = move || {
-                state ^= state << 13;
-                state ^= state >> 7;
-                state ^= state << 17;
-                (state % 2001) as f32 / 1000.0 - 1.0
-            };
+            let mut rand = stream(seed);
             let out_len = |len: usize| (len + 2 * pad).saturating_sub(3) / stride + 1;
             prop_assume!(ih + 2 * pad >= 3 && iw + 2 * pad >= 3);
             let op = Depthwise {

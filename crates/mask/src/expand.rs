@@ -70,51 +70,46 @@ impl Kernels for ExpandDepthwise {
         vec![self.depthwise.channels, oh, ow]
     }
 
+    /// The work itself, strip after strip, with the expansion's sums made by `kernel`.
     #[inline(always)]
     fn run_with(&self, x: &[f32], out: &mut [f32], kernel: Kernel) {
-        run_with(self, x, out, kernel);
-    }
-}
-
-/// The work itself, strip after strip, with the expansion's sums made by `kernel`.
-#[inline(always)]
-fn run_with(op: &ExpandDepthwise, x: &[f32], out: &mut [f32], kernel: Kernel) {
-    let dw = &op.depthwise;
-    let (ih, iw) = dw.input;
-    let (oh, ow) = dw.output;
-    let (kh, sh, pt) = (dw.kernel_hw.0, dw.strides.0, dw.pad.0);
-    let block = Pointwise::BLOCK;
-    let mut wide = Vec::new();
-    let mut phases = Vec::new();
-    for first_out in (0..oh).step_by(op.strip) {
-        let end_out = (first_out + op.strip).min(oh);
-        // The input rows these output rows read, within the image.
-        let first_row = (first_out * sh).saturating_sub(pt).min(ih);
-        let end_row = ((end_out - 1) * sh + kh).saturating_sub(pt).min(ih);
-        let rows = end_row - first_row;
-        wide.resize(block * rows * iw, 0.0);
-        for b in 0..op.expand.blocks() {
-            pointwise::block_range(
-                &op.expand,
-                x,
-                b,
-                first_row * iw..end_row * iw,
-                &mut wide,
-                rows * iw,
-                kernel,
-            );
-            let channels = (b * block..(b + 1) * block).take_while(|&c| c < dw.channels);
-            for (c, rows_of_c) in channels.zip(wide.chunks_exact(rows * iw)) {
-                let plane = &mut out[c * oh * ow..(c + 1) * oh * ow];
-                depthwise::channel_rows(
-                    dw,
-                    c,
-                    rows_of_c,
-                    first_row,
-                    &mut plane[first_out * ow..end_out * ow],
-                    first_out,
-                    &mut phases,
+        let dw = &self.depthwise;
+        let (ih, iw) = dw.input;
+        let (oh, ow) = dw.output;
+        let (kh, sh, pt) = (dw.kernel_hw.0, dw.strides.0, dw.pad.0);
+        let block = Pointwise::BLOCK;
+        let mut wide = Vec::new();
+        let mut phases = Vec::new();
+        for first_out in (0..oh).step_by(self.strip) {
+            let end_out = (first_out + self.strip).min(oh);
+            // The input rows these output rows read, within the image.
+            let first_row = (first_out * sh).saturating_sub(pt).min(ih);
+            let end_row = ((end_out - 1) * sh + kh).saturating_sub(pt).min(ih);
+            let rows = end_row - first_row;
+            wide.resize(block * rows * iw, 0.0);
+            for b in 0..self.expand.blocks() {
+                pointwise::block_range(
+                    &self.expand,
+                    x,
+                    b,
+                    first_row * iw..end_row * iw,
+                    &mut wide,
+                    rows * iw,
+                    kernel,
                 );
+                let channels = (b * block..(b + 1) * block).take_while(|&c| c < dw.channels);
+                for (c, rows_of_c) in channels.zip(wide.chunks_exact(rows * iw)) {
+                    let plane = &mut out[c * oh * ow..(c + 1) * oh * ow];
+                    depthwise::channel_rows(
+                        dw,
+                        c,
+                        rows_of_c,
+                        first_row,
+                        &mut plane[first_out * ow..end_out * ow],
+                        first_out,
+                        &mut phases,
+                    );
+                }
             }
         }
     }

@@ -56,13 +56,13 @@ fn constant_step(
     Ok(Some((constant, OutletId::new(node.id, 0))))
 }
 
-/// When `outlet` (channels first, of rank `rank`) is next added to a constant with one
-/// value per channel (shaped [C, 1, ..., 1]) or one value for all: those values, and the
+/// When `outlet` (channels first) is next added to a constant with one
+/// value per channel (shaped [C, 1, ..., 1]) or one value for all: that constant, and the
 /// sum's outlet.
 pub(crate) fn constant_added(
     model: &TypedModel,
     outlet: OutletId,
-) -> TractResult<Option<(Vec<f32>, OutletId)>> {
+) -> TractResult<Option<(Arc<Tensor>, OutletId)>> {
     let Some((constant, sum)) = constant_step(model, outlet, "Add")? else {
         return Ok(None);
     };
@@ -72,8 +72,19 @@ pub(crate) fn constant_added(
     if !(per_channel || constant.len() == 1) {
         return Ok(None);
     }
-    let values = constant.cast_to::<f32>()?;
-    Ok(Some((values.as_slice::<f32>()?.to_vec(), sum)))
+    Ok(Some((constant, sum)))
+}
+
+/// `bias` (a float constant) as one value per channel for `channels` channels: as it is
+/// when it has one per channel, repeated when it has one for all, `None` otherwise.
+pub(crate) fn per_channel(bias: &Tensor, channels: usize) -> TractResult<Option<Vec<f32>>> {
+    let bias = bias.cast_to::<f32>()?;
+    let values = bias.as_slice::<f32>()?;
+    Ok(match values.len() {
+        n if n == channels => Some(values.to_vec()),
+        1 => Some(vec![values[0]; channels]),
+        _ => None,
+    })
 }
 
 /// When `outlet` is next cut at zero (`max(x, 0)`, a ReLU) and goes nowhere else: the

@@ -87,9 +87,7 @@ impl Pointwise {
             relu,
         }
     }
-}
 
-impl Pointwise {
     /// How many blocks of [`ROWS`] output channels there are.
     pub(crate) fn blocks(&self) -> usize {
         self.outputs.div_ceil(ROWS)
@@ -110,22 +108,17 @@ impl Kernels for Pointwise {
         self.output_shape.clone()
     }
 
+    /// The work itself, with the sums of [`block_range`] made by `kernel`.
     #[inline(always)]
     fn run_with(&self, x: &[f32], out: &mut [f32], kernel: Kernel) {
-        run_with(self, x, out, kernel);
-    }
-}
-
-/// The work itself, with the sums of [`block_range`] made by `kernel`.
-#[inline(always)]
-fn run_with(op: &Pointwise, x: &[f32], out: &mut [f32], kernel: Kernel) {
-    let pixels = op.pixels;
-    let panel = (PANEL_FLOATS / op.inputs / LANES).max(1) * LANES;
-    for start in (0..pixels).step_by(panel) {
-        let end = (start + panel).min(pixels);
-        for block in 0..op.blocks() {
-            let at = block * ROWS * pixels + start;
-            block_range(op, x, block, start..end, &mut out[at..], pixels, kernel);
+        let pixels = self.pixels;
+        let panel = (PANEL_FLOATS / self.inputs / LANES).max(1) * LANES;
+        for start in (0..pixels).step_by(panel) {
+            let end = (start + panel).min(pixels);
+            for block in 0..self.blocks() {
+                let at = block * ROWS * pixels + start;
+                block_range(self, x, block, start..end, &mut out[at..], pixels, kernel);
+            }
         }
     }
 }
@@ -399,10 +392,8 @@ fn pointwise_for(
     let Some((bias, after_bias)) = fusion::constant_added(model, OutletId::new(node.id, 0))? else {
         return Ok(None);
     };
-    let bias: Vec<f32> = match bias.len() {
-        1 => vec![bias[0]; outputs],
-        n if n == outputs => bias,
-        _ => return Ok(None),
+    let Some(bias) = fusion::per_channel(&bias, outputs)? else {
+        return Ok(None);
     };
     let relu_after = fusion::relu_after(model, after_bias)?;
     let weights = weights.cast_to::<f32>()?;
