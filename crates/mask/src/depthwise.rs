@@ -32,11 +32,10 @@ pub(crate) struct Depthwise {
     pub(crate) channels: usize,
     pub(crate) input: (usize, usize),
     pub(crate) output: (usize, usize),
-    pub(crate) kernel_hw: (usize, usize),
     pub(crate) strides: (usize, usize),
     /// Padding before the first row and the first column.
     pub(crate) pad: (usize, usize),
-    /// `channels` kernels of `kernel_hw` weights, row-major.
+    /// `channels` kernels of [`K`] x [`K`] weights, row-major.
     pub(crate) kernel: Arc<Vec<f32>>,
     pub(crate) bias: Arc<Vec<f32>>,
     /// Whether negative results are cut to zero (a ReLU followed the convolution).
@@ -81,7 +80,7 @@ impl Kernels for Depthwise {
 const LANES: usize = 32;
 /// The kernel's height and width: [`Depthwise`] takes only 3 x 3 kernels (all of
 /// CenterFace's), so the taps are constants the compiler unrolls.
-const K: usize = 3;
+pub(crate) const K: usize = 3;
 
 /// Output rows `first_out..` of channel `c` (as many as `out` holds whole rows), from
 /// `rows`: input rows `first_row..` of that channel (as many as it holds), which must
@@ -105,7 +104,6 @@ pub(crate) fn channel_rows(
 ) {
     let (ih, iw) = op.input;
     let ow = op.output.1;
-    debug_assert_eq!(op.kernel_hw, (K, K), "only 3 x 3 kernels are taken");
     let (sh, sw) = op.strides;
     let (pt, pl) = op.pad;
     let k = &op.kernel[c * K * K..(c + 1) * K * K];
@@ -260,7 +258,6 @@ fn depthwise_for(
     ) else {
         return Ok(None);
     };
-    let (kh, kw) = (spec.kernel_shape[0], spec.kernel_shape[1]);
     let batch_axis = spec.data_format == DataFormat::NCHW;
     let shape = if batch_axis {
         if shape.len() != 4 || shape[0] != 1 {
@@ -273,7 +270,7 @@ fn depthwise_for(
     if input.datum_type != f32::datum_type()
         || shape.len() != 3
         || shape[0] != c
-        || kernel.shape() != [c, 1, kh, kw]
+        || kernel.shape() != [c, 1, K, K]
     {
         return Ok(None);
     }
@@ -288,7 +285,6 @@ fn depthwise_for(
         channels: c,
         input: (shape[1], shape[2]),
         output: (padding[0].convoluted, padding[1].convoluted),
-        kernel_hw: (kh, kw),
         strides: (strides[0], strides[1]),
         pad: (padding[0].pad_before, padding[1].pad_before),
         kernel: Arc::new(kernel.as_slice::<f32>()?.to_vec()),
@@ -400,7 +396,6 @@ mod tests {
                 channels,
                 input: (ih, iw),
                 output: (out_len(ih), out_len(iw)),
-                kernel_hw: (3, 3),
                 strides: (stride, stride),
                 pad: (pad, pad),
                 kernel: Arc::new((0..channels * 9).map(|_| rand()).collect()),

@@ -45,7 +45,7 @@ impl ExpandDepthwise {
         if expand.output_shape != [depthwise.channels, ih, iw] || depthwise.batch_axis {
             return None;
         }
-        let (kh, sh) = (depthwise.kernel_hw.0, depthwise.strides.0);
+        let (kh, sh) = (depthwise::K, depthwise.strides.0);
         let rows = STRIP_FLOATS / (expand.inputs * iw).max(1);
         let strip = (rows.saturating_sub(kh) / sh.max(1) + 1)
             .max(MIN_STRIP)
@@ -76,7 +76,7 @@ impl Kernels for ExpandDepthwise {
         let dw = &self.depthwise;
         let (ih, iw) = dw.input;
         let (oh, ow) = dw.output;
-        let (kh, sh, pt) = (dw.kernel_hw.0, dw.strides.0, dw.pad.0);
+        let (kh, sh, pt) = (depthwise::K, dw.strides.0, dw.pad.0);
         let block = Pointwise::BLOCK;
         let mut wide = Vec::new();
         let mut phases = Vec::new();
@@ -175,7 +175,6 @@ mod tests {
             channels,
             input: (ih, iw),
             output: (out_len(ih), out_len(iw)),
-            kernel_hw: (3, 3),
             strides: (stride, stride),
             pad: (pad, pad),
             kernel: Arc::new((0..channels * 9).map(|_| rand()).collect()),
