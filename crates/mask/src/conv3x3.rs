@@ -67,28 +67,36 @@ impl Kernels for Conv3x3 {
         let (sh, sw) = self.strides;
         let (pt, pl) = self.pad;
         let strip_len = self.strip * ow;
-        // A padded, split input row: each phase long enough for the farthest tap.
+        // Padded, split input rows: each phase long enough for the farthest tap.
         let phase_len = (ow + (K - 1) / sw).max((iw + pl) / sw + 1);
-        let mut split = vec![0f32; sw * phase_len];
+        let row_len = sw * phase_len;
+        let mut split = Vec::new();
         let mut copies = vec![0f32; channels * K * K * strip_len];
         for first_out in (0..oh).step_by(self.strip) {
             let end_out = (first_out + self.strip).min(oh);
+            // The input rows these output rows read, within the image, each split once.
+            let first_row = (first_out * sh).saturating_sub(pt).min(ih);
+            let end_row = ((end_out - 1) * sh + K).saturating_sub(pt).min(ih);
+            split.resize((end_row - first_row) * row_len, 0.0);
             for c in 0..channels {
                 let plane = &x[c * ih * iw..(c + 1) * ih * iw];
+                let rows = &plane[first_row * iw..end_row * iw];
+                for (irow, dst) in rows.chunks_exact(iw).zip(split.chunks_exact_mut(row_len)) {
+                    pad_split(irow, pl, sw, dst);
+                }
                 for oy in first_out..end_out {
                     let at = (oy - first_out) * ow;
                     for ky in 0..K {
                         let row = (oy * sh + ky).checked_sub(pt).filter(|&iy| iy < ih);
-                        if let Some(iy) = row {
-                            pad_split(&plane[iy * iw..(iy + 1) * iw], pl, sw, &mut split);
-                        }
                         for kx in 0..K {
                             let copy = ((c * K + ky) * K + kx) * strip_len + at;
                             let dst = &mut copies[copy..copy + ow];
                             match row {
                                 // Output column ox reads padded column ox * sw + kx.
-                                Some(_) => {
-                                    let start = (kx % sw) * phase_len + kx / sw;
+                                Some(iy) => {
+                                    let start = (iy - first_row) * row_len
+                                        + (kx % sw) * phase_len
+                                        + kx / sw;
                                     dst.copy_from_slice(&split[start..start + ow]);
                                 }
                                 None => dst.fill(0.0),
