@@ -80,8 +80,10 @@ const SMALL_STEP: u32 = 64;
 /// Why widen: tract's plan costs more per pixel on an input taller than wide than on the
 /// same input turned (`examples/profile_tile.rs`, one thread: 1,024 x 1,088 took 1.2 s
 /// against 0.75 to 1.0 s for the larger 1,088 x 1,088; 576 x 960 0.78 s per megapixel
-/// against 0.58 for 960 x 576), so a 1080p frame's two tiles of 1,024 x 1,080 run faster
-/// on 1,088 x 1,088 inputs, which show a little more of the picture past the tile.
+/// against 0.58 for 960 x 576), so a 1080p frame's two tiles of 1,024 x 1,080 ran faster
+/// on 1,088 x 1,088 inputs, which show a little more of the picture past the tile. That
+/// cost was in tract's matrix products; with masque's own kernels (since 2026-12-04) the
+/// two inputs cost the same per run, and the widening neither helps nor hurts much.
 pub(crate) fn input_size(width: u32, height: u32) -> (u32, u32) {
     let fit = |side: u32| side.div_ceil(SMALL_STEP).max(1) * SMALL_STEP;
     let (mut w, h) = (fit(width), fit(height));
