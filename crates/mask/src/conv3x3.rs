@@ -19,7 +19,7 @@ use tract_onnx::prelude::*;
 use tract_onnx::tract_core::ops::cnn::{Conv, KernelFormat};
 use tract_onnx::tract_core::ops::nn::DataFormat;
 
-use crate::depthwise::pad_split;
+use crate::depthwise::{input_rows, pad_split};
 use crate::kernel::{Kernel, Kernels, replace_each};
 use crate::pointwise::{self, Pointwise};
 
@@ -74,9 +74,9 @@ impl Kernels for Conv3x3 {
         let mut copies = vec![0f32; channels * K * K * strip_len];
         for first_out in (0..oh).step_by(self.strip) {
             let end_out = (first_out + self.strip).min(oh);
-            // The input rows these output rows read, within the image, each split once.
-            let first_row = (first_out * sh).saturating_sub(pt).min(ih);
-            let end_row = ((end_out - 1) * sh + K).saturating_sub(pt).min(ih);
+            // The input rows these output rows read, each split once.
+            let input = input_rows(first_out..end_out, sh, pt, ih);
+            let (first_row, end_row) = (input.start, input.end);
             split.resize((end_row - first_row) * row_len, 0.0);
             for c in 0..channels {
                 let plane = &x[c * ih * iw..(c + 1) * ih * iw];

@@ -147,6 +147,22 @@ pub(crate) fn channel_rows(
     }
 }
 
+/// The input rows (within the image) that output rows `outputs` of a [`K`] x [`K`]
+/// convolution read, with `stride` rows between outputs and `pad` rows of padding above
+/// an image `height` rows high.
+pub(crate) fn input_rows(
+    outputs: std::ops::Range<usize>,
+    stride: usize,
+    pad: usize,
+    height: usize,
+) -> std::ops::Range<usize> {
+    let first = (outputs.start * stride).saturating_sub(pad).min(height);
+    let end = ((outputs.end - 1) * stride + K)
+        .saturating_sub(pad)
+        .min(height);
+    first..end
+}
+
 /// One channel's 3 x 3 kernel, as [`Taps::sums`] applies it.
 struct Taps {
     weights: [[f32; K]; K],

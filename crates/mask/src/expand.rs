@@ -76,15 +76,14 @@ impl Kernels for ExpandDepthwise {
         let dw = &self.depthwise;
         let (ih, iw) = dw.input;
         let (oh, ow) = dw.output;
-        let (kh, sh, pt) = (depthwise::K, dw.strides.0, dw.pad.0);
+        let (sh, pt) = (dw.strides.0, dw.pad.0);
         let block = Pointwise::BLOCK;
         let mut wide = Vec::new();
         let mut phases = Vec::new();
         for first_out in (0..oh).step_by(self.strip) {
             let end_out = (first_out + self.strip).min(oh);
-            // The input rows these output rows read, within the image.
-            let first_row = (first_out * sh).saturating_sub(pt).min(ih);
-            let end_row = ((end_out - 1) * sh + kh).saturating_sub(pt).min(ih);
+            let input = depthwise::input_rows(first_out..end_out, sh, pt, ih);
+            let (first_row, end_row) = (input.start, input.end);
             let rows = end_row - first_row;
             wide.resize(block * rows * iw, 0.0);
             for b in 0..self.expand.blocks() {
