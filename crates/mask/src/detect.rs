@@ -253,10 +253,10 @@ impl Detector {
     }
 
     /// Like [`Detector::detect`], but with `areas` (x, y, width, height in image pixels)
-    /// the network runs only on windows around them at every level (see
-    /// `detect/windows.rs`): the re-check after masking looks again only where pixels
-    /// changed, and finds every face up to [`LEVEL_FACE`] pixels (at some level) centred
-    /// in one of them.
+    /// the network runs only on windows around them, at the levels that show faces from
+    /// a quarter of an area's longer side to all of it (see `detect/windows.rs`): the
+    /// re-check after masking looks again only where pixels changed, and finds every face
+    /// of that size centred in one of them.
     pub fn detect_near(
         &self,
         image: &RgbImage,
@@ -269,13 +269,16 @@ impl Detector {
         let resized: Vec<(f32, &RgbImage)> = std::iter::once((1.0, image))
             .chain(levels.iter().map(|(s, img)| (*s, img)))
             .collect();
+        let coarsest = resized.len() - 1;
         for (level, &(scale, img)) in resized.iter().enumerate() {
             let (lw, lh) = img.dimensions();
             let windows = match areas {
                 None => windows::tiles(lw, lh),
                 Some(areas) => {
+                    let shown = windows::Shown::at(scale, level == 0, level == coarsest);
                     let at_level: Vec<Rect> = areas
                         .iter()
+                        .filter(|area| shown.any_around(area))
                         .map(|&(x, y, aw, ah)| (x * scale, y * scale, aw * scale, ah * scale))
                         .collect();
                     windows::around(&at_level, lw, lh)

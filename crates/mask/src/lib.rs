@@ -224,9 +224,10 @@ pub fn mask_frame(
 /// is, as the adversary's check does (with the turns too, the black ellipses seen sideways
 /// kept answering just above the threshold: 14 regions after three rounds on the test
 /// canvas instead of 4, and a face still found inside one). It runs the network only on
-/// windows (of every level) around what the previous round changed: every face up to
-/// [`detect::LEVEL_FACE`] pixels at some level whose centre lies in a changed region is
-/// looked at again whole, with that many pixels of the level around it.
+/// windows around what the previous round changed, at the levels that show faces from a
+/// quarter of a changed region's longer side to all of it: every such face whose centre
+/// lies in the region is looked at again whole, with [`detect::LEVEL_FACE`] pixels of
+/// the level around it.
 pub fn mask_frame_turned(
     detector: &Detector,
     frame: &RgbaImage,

@@ -5,19 +5,23 @@
 //! pixels high (half the overlap) lies whole in one tile. A level is cut into as few
 //! tiles as that allows, all of one size, so little of the network's work goes to overlap.
 //!
-//! The re-check after masking looks only around what changed ([`around`]): each changed
-//! area is grown by [`MARGIN`] pixels on every side, windows are merged where one input
-//! costs no more than two, and a window larger than a tile is tiled like a level. So every
-//! face up to [`LEVEL_FACE`] pixels (at that level) whose centre lies in a changed area
-//! lies whole in one window with at least [`LEVEL_FACE`] pixels of the level around it
-//! (where the level has them): what the adversary's check asks (no face centred inside a
-//! covered region) at the level where that face is between half of [`LEVEL_FACE`] and
-//! [`LEVEL_FACE`], the size every level's tiles show whole.
+//! The re-check after masking looks only around what changed ([`around`]), and only on
+//! the levels that show a face the size it looks for there ([`Shown`]: from
+//! [`RECHECK_SMALLEST`] of the changed area's longer side to all of it). On such a level
+//! each changed area is grown by [`MARGIN`] pixels on every side, windows are merged where
+//! one input costs no more than two, and a window larger than a tile is tiled like a level.
+//! So every face of that size whose centre lies in a changed area lies whole in one window
+//! of the level where it is between half of [`LEVEL_FACE`] and [`LEVEL_FACE`] (the size
+//! every level's tiles show whole), with at least [`LEVEL_FACE`] pixels of the level
+//! around it (where the level has them): what the adversary's check asks (no face centred
+//! inside a covered region) for the faces a cover can leave behind (the covered face
+//! itself is half of its area).
 //!
 //! **Not guaranteed**: a face centred outside every change whose score the change moved
-//! (the network's context reaches further than the margin) is not looked at again; whole
-//! tiles were, at 2.5 times the network input on the 12 MP benchmark photo's re-check
-//! (44 megapixels against 17.7, see `docs/BENCHMARKS.md`).
+//! (the network's context reaches further than the margin), or centred inside one but
+//! smaller than [`RECHECK_SMALLEST`] of it or larger than it, is not looked at again;
+//! whole tiles were, at 2.5 times the network input on the 12 MP benchmark photo's
+//! re-check (44 megapixels against 17.7, see `docs/BENCHMARKS.md`).
 
 use super::{LEVEL_FACE, MAX_TILE, OVERLAP, Rect, TILE};
 
@@ -57,6 +61,41 @@ impl Window {
         }
     }
 }
+
+/// The face sizes a pyramid level shows whole, as heights in pixels of the full picture.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct Shown {
+    smallest: f32,
+    largest: f32,
+}
+
+impl Shown {
+    /// What the level at `scale` shows: faces from half of [`LEVEL_FACE`] to [`LEVEL_FACE`]
+    /// pixels of the level, every smaller face too at the `finest` level (the picture
+    /// itself) and every larger one at the `coarsest`.
+    pub(crate) fn at(scale: f32, finest: bool, coarsest: bool) -> Shown {
+        let face = LEVEL_FACE as f32 / scale;
+        Shown {
+            smallest: if finest { 0.0 } else { face / 2.0 },
+            largest: if coarsest { f32::INFINITY } else { face },
+        }
+    }
+
+    /// Whether the level shows a face the re-check looks for around `area` (in pixels of
+    /// the full picture): one from [`RECHECK_SMALLEST`] of the area's longer side to the
+    /// whole of it.
+    pub(crate) fn any_around(&self, &(_, _, w, h): &Rect) -> bool {
+        let side = w.max(h);
+        side * RECHECK_SMALLEST <= self.largest && self.smallest <= side
+    }
+}
+
+/// The smallest face the re-check looks for around a changed area, as a fraction of the
+/// area's longer side. A covered face is half of its area (the cover is enlarged twice,
+/// `cover::ENLARGE`); on the benchmark photo the re-check's detections inside covers were
+/// 0.30 to 0.51 of the area (`docs/BENCHMARKS.md`, "Masking: the re-check at the levels
+/// that matter").
+pub(crate) const RECHECK_SMALLEST: f32 = 0.25;
 
 /// How far (in pixels of the level) a changed area is grown on every side: half the
 /// largest face a level must show whole (a face that size centred on the area's edge
@@ -262,6 +301,25 @@ mod tests {
     }
 
     #[test]
+    fn levels_far_from_an_areas_size_are_skipped() {
+        let (finest, middle, coarsest) = (
+            Shown::at(1.0, true, false),
+            Shown::at(0.25, false, false),
+            Shown::at(0.125, false, true),
+        );
+        // A 30-pixel cover: faces of 7.5 to 30 pixels, all at the picture's own level.
+        let small = (100.0, 100.0, 20.0, 30.0);
+        assert!(finest.any_around(&small));
+        assert!(!middle.any_around(&small) && !coarsest.any_around(&small));
+        // An 800-pixel cover: faces of 200 to 800 pixels; the quarter level shows 96 to
+        // 192, the coarsest everything from 192 up.
+        let large = (0.0, 0.0, 800.0, 600.0);
+        assert!(!finest.any_around(&large) && !middle.any_around(&large));
+        assert!(coarsest.any_around(&large));
+        assert!(!finest.any_around(&(0.0, 0.0, f32::NAN, f32::NAN)));
+    }
+
+    #[test]
     fn a_small_face_gets_one_small_window() {
         let w = around(&[(1000.0, 800.0, 40.0, 50.0)], 4000, 3000);
         assert_eq!(w.len(), 1);
@@ -310,6 +368,28 @@ mod tests {
     }
 
     proptest! {
+        /// The re-check skips a level for an area only where that level shows no face
+        /// the re-check looks for around it: each face from RECHECK_SMALLEST of the area's
+        /// longer side to all of it is shown whole at a level the area is kept at.
+        #[test]
+        fn every_face_the_recheck_wants_is_shown_at_a_level_kept(
+            levels in 1usize..7,
+            (w, h) in (0.5f32..6000.0, 0.5f32..6000.0),
+            fraction in 0f32..=1.0,
+        ) {
+            let area = (10.0, 20.0, w, h);
+            let side = w.max(h);
+            let face = side * (RECHECK_SMALLEST + fraction * (1.0 - RECHECK_SMALLEST));
+            let shown: Vec<Shown> = (0..levels)
+                .map(|l| Shown::at(0.5f32.powi(l as i32), l == 0, l == levels - 1))
+                .collect();
+            let showing = shown
+                .iter()
+                .find(|s| s.smallest <= face && face <= s.largest);
+            prop_assert!(showing.is_some(), "no level shows a {face} px face: {shown:?}");
+            prop_assert!(showing.unwrap().any_around(&area), "{face} px, {shown:?}");
+        }
+
         /// The guarantee: every face up to LEVEL_FACE pixels whose centre lies in a changed
         /// area lies whole in one window, with LEVEL_FACE pixels of the level around it
         /// where the level has them; every window lies inside the level and fits a tile.
