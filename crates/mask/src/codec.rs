@@ -16,7 +16,6 @@
 use std::io::Cursor;
 
 use image::codecs::gif::{GifDecoder, GifEncoder, Repeat};
-use image::codecs::jpeg::JpegEncoder;
 use image::codecs::png::PngEncoder;
 use image::codecs::tiff::TiffEncoder;
 use image::codecs::webp::WebPEncoder;
@@ -221,7 +220,6 @@ pub fn encode_with_icc(
     delays: &[(u32, u32)],
     icc: Option<&[u8]>,
 ) -> Result<Vec<u8>, MaskError> {
-    let icc_err = |e: image::error::UnsupportedError| MaskError::Encode(e.to_string());
     let enc_err = |e: image::ImageError| MaskError::Encode(e.to_string());
     let first = frames
         .first()
@@ -248,12 +246,25 @@ pub fn encode_with_icc(
             encoder.encode_frames(frames).map_err(enc_err)?;
         }
         Format::Jpeg => {
-            let rgb = DynamicImage::ImageRgba8(first.clone()).into_rgb8();
-            let mut encoder = JpegEncoder::new_with_quality(&mut out, JPEG_QUALITY);
+            let side = |s: u32| {
+                u16::try_from(s).map_err(|_| {
+                    MaskError::Encode(format!(
+                        "a JPEG is at most 65,535 pixels a side; this picture is {} x {}",
+                        first.width(),
+                        first.height()
+                    ))
+                })
+            };
+            let (w, h) = (side(first.width())?, side(first.height())?);
+            let jpeg_err = |e: jpeg_encoder::EncodingError| MaskError::Encode(e.to_string());
+            let mut encoder = jpeg_encoder::Encoder::new(&mut out, JPEG_QUALITY);
             if let Some(icc) = icc {
-                encoder.set_icc_profile(icc.to_vec()).map_err(icc_err)?;
+                encoder.add_icc_profile(icc).map_err(jpeg_err)?;
             }
-            encoder.encode_image(&rgb).map_err(enc_err)?;
+            // Alpha is dropped: JPEG has none (the covers are opaque already).
+            encoder
+                .encode(first.as_raw(), w, h, jpeg_encoder::ColorType::Rgba)
+                .map_err(jpeg_err)?;
         }
         _ => {
             let image = if opaque {
