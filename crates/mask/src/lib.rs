@@ -34,7 +34,8 @@ pub mod video;
 
 use std::path::Path;
 
-use image::RgbaImage;
+use image::buffer::ConvertBuffer;
+use image::{Pixel, RgbImage, RgbaImage};
 use serde::{Deserialize, Serialize};
 
 pub use codec::Format;
@@ -235,10 +236,9 @@ pub fn mask_frame_turned(
     options: &Options,
     turns: &[Turn],
 ) -> Result<(RgbaImage, Vec<Face>), MaskError> {
-    let rgb = image::DynamicImage::ImageRgba8(frame.clone()).into_rgb8();
+    let rgb: RgbImage = frame.convert();
     let faces = detector.detect_turned(&rgb, options.threshold, None, turns)?;
-    drop(rgb);
-    cover_and_recheck(detector, frame, faces, manual, options)
+    recheck(detector, frame.clone(), rgb, faces, manual, options)
 }
 
 /// Covers `faces` (enlarged, see [`Region::around`]) and the `manual` regions of `frame`,
@@ -247,16 +247,36 @@ pub fn mask_frame_turned(
 pub fn cover_and_recheck(
     detector: &Detector,
     frame: &RgbaImage,
+    faces: Vec<Face>,
+    manual: &[Region],
+    options: &Options,
+) -> Result<(RgbaImage, Vec<Face>), MaskError> {
+    recheck(
+        detector,
+        frame.clone(),
+        frame.convert(),
+        faces,
+        manual,
+        options,
+    )
+}
+
+/// [`cover_and_recheck`] on `masked` and `rgb`, the same picture with and without alpha:
+/// both are covered alike, the detector runs on `rgb` (no conversion per round).
+fn recheck(
+    detector: &Detector,
+    mut masked: RgbaImage,
+    mut rgb: RgbImage,
     mut faces: Vec<Face>,
     manual: &[Region],
     options: &Options,
 ) -> Result<(RgbaImage, Vec<Face>), MaskError> {
-    let mut masked = frame.clone();
+    let style = options.style;
     for face in &faces {
-        cover::cover(&mut masked, &Region::around(face), options.style);
+        cover_both(&mut masked, &mut rgb, &Region::around(face), style);
     }
     for region in manual {
-        cover::cover(&mut masked, region, options.style);
+        cover_both(&mut masked, &mut rgb, region, style);
     }
     let mut changed: Vec<Region> = faces
         .iter()
@@ -271,16 +291,26 @@ pub fn cover_and_recheck(
             .iter()
             .map(|r| (r.x, r.y, r.width, r.height))
             .collect();
-        let rgb = image::DynamicImage::ImageRgba8(masked.clone()).into_rgb8();
         let again = detector.detect_near(&rgb, options.threshold, Some(&areas))?;
-        drop(rgb);
         for face in &again {
-            cover::cover(&mut masked, &Region::around(face), options.style);
+            cover_both(&mut masked, &mut rgb, &Region::around(face), style);
         }
         changed = again.iter().map(Region::around).collect();
         faces.extend(again);
     }
     Ok((masked, faces))
+}
+
+/// Covers `region` of `masked` in `style`, and copies what changed into `rgb` (the same
+/// picture without alpha).
+fn cover_both(masked: &mut RgbaImage, rgb: &mut RgbImage, region: &Region, style: Style) {
+    cover::cover(masked, region, style);
+    let (x0, y0, x1, y1) = region.bounds(masked.width(), masked.height());
+    for y in y0..y1 {
+        for x in x0..x1 {
+            rgb.put_pixel(x, y, masked.get_pixel(x, y).to_rgb());
+        }
+    }
 }
 
 /// Masks one picture given as bytes.
