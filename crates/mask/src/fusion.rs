@@ -56,23 +56,45 @@ fn constant_step(
     Ok(Some((constant, OutletId::new(node.id, 0))))
 }
 
-/// When `outlet` (channels first) is next added to a constant with one
-/// value per channel (shaped [C, 1, ..., 1]) or one value for all: that constant, and the
-/// sum's outlet.
+/// When `outlet` (channel planes: [C, H, W] or one image of them, [1, C, H, W]) is next
+/// added to a constant with one value per channel (1 along every other axis) or one value
+/// for all: that constant, and the sum's outlet.
 pub(crate) fn constant_added(
     model: &TypedModel,
     outlet: OutletId,
 ) -> TractResult<Option<(Arc<Tensor>, OutletId)>> {
-    let Some((constant, sum)) = constant_step(model, outlet, "Add")? else {
+    constant_per_channel(model, outlet, "Add")
+}
+
+/// Like [`constant_added`], for a constant `outlet` is next multiplied by.
+pub(crate) fn constant_multiplied(
+    model: &TypedModel,
+    outlet: OutletId,
+) -> TractResult<Option<(Arc<Tensor>, OutletId)>> {
+    constant_per_channel(model, outlet, "Mul")
+}
+
+/// [`constant_step`] `name` with a constant of one value per channel or one for all.
+fn constant_per_channel(
+    model: &TypedModel,
+    outlet: OutletId,
+    name: &str,
+) -> TractResult<Option<(Arc<Tensor>, OutletId)>> {
+    let Some((constant, result)) = constant_step(model, outlet, name)? else {
         return Ok(None);
     };
     let rank = model.outlet_fact(outlet)?.rank();
+    let channel_axis = rank.saturating_sub(3);
     let shape = constant.shape();
-    let per_channel = shape.len() == rank && shape[1..].iter().all(|&d| d == 1);
+    let per_channel = shape.len() == rank
+        && shape
+            .iter()
+            .enumerate()
+            .all(|(axis, &d)| axis == channel_axis || d == 1);
     if !(per_channel || constant.len() == 1) {
         return Ok(None);
     }
-    Ok(Some((constant, sum)))
+    Ok(Some((constant, result)))
 }
 
 /// `bias` (a float constant) as one value per channel for `channels` channels: as it is

@@ -30,6 +30,7 @@ pub mod metadata;
 mod pointwise;
 pub mod review;
 pub mod sample;
+mod upsample;
 pub mod video;
 
 use std::path::Path;

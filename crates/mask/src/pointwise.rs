@@ -11,7 +11,7 @@
 //! and negative values cut to zero where a ReLU followed.
 //!
 //! **Guarantees**: [`replace`] swaps only what it computes exactly as tract does up to
-//! float rounding: an `EinSum` `IHW,OI->OHW` (or `NIHW,OI->OHW` with one image) on float32
+//! float rounding: an `EinSum` `IHW,OI->OHW` (or with one image in or out, `NIHW`, `NOHW`) on float32
 //! with constant weights, followed by the addition of a constant bias per output channel
 //! and, where the sum goes nowhere else, by `max(x, 0)`. The unit tests compare it with
 //! tract on random data, and the AVX2 and AVX-512 builds (chosen at run time) with the
@@ -42,7 +42,7 @@ const PANEL_FLOATS: usize = 64 * 1024;
 /// when `relu`.
 #[derive(Clone, Debug)]
 pub(crate) struct Pointwise {
-    /// The output's shape ([O, H, W]).
+    /// The output's shape ([O, H, W], or [1, O, H, W]).
     pub(crate) output_shape: Vec<usize>,
     pub(crate) inputs: usize,
     pub(crate) outputs: usize,
@@ -64,8 +64,8 @@ impl Pointwise {
         bias: &[f32],
         relu: bool,
     ) -> Pointwise {
-        let outputs = output_shape[0];
-        let pixels: usize = output_shape[1..].iter().product();
+        let planes = &output_shape[output_shape.len() - 3..];
+        let (outputs, pixels) = (planes[0], planes[1] * planes[2]);
         let inputs = weights.len() / outputs;
         let blocks = outputs.div_ceil(ROWS);
         let mut packed = vec![0f32; blocks * ROWS * inputs];
@@ -361,7 +361,10 @@ fn pointwise_for(
     let axes = einsum.axes.to_string();
     if einsum.q_params.is_some()
         || einsum.operating_dt != f32::datum_type()
-        || !(axes == "IHW,OI->OHW" || axes == "NIHW,OI->OHW")
+        || !matches!(
+            axes.as_str(),
+            "IHW,OI->OHW" | "NIHW,OI->OHW" | "IHW,OI->NOHW" | "NIHW,OI->NOHW"
+        )
         || node.inputs.len() != 2
     {
         return Ok(None);
@@ -377,18 +380,19 @@ fn pointwise_for(
         return Ok(None);
     };
     let with_batch = input_shape.len() == 4;
+    let planes = &output_shape[output_shape.len().saturating_sub(3)..];
     if input.datum_type != f32::datum_type()
         || (with_batch && input_shape[0] != 1)
-        || output_shape.len() != 3
+        || !(output_shape.len() == 3 || (output_shape.len() == 4 && output_shape[0] == 1))
         || weights.rank() != 2
-        || weights.shape()[0] != output_shape[0]
+        || weights.shape()[0] != planes[0]
         || weights.shape()[1] != input_shape[usize::from(with_batch)]
-        || input_shape[input_shape.len() - 2..] != output_shape[1..]
+        || input_shape[input_shape.len() - 2..] != planes[1..]
     {
         return Ok(None);
     }
     // The bias: a constant per output channel (or one for all) added next.
-    let outputs = output_shape[0];
+    let outputs = planes[0];
     let Some((bias, after_bias)) = fusion::constant_added(model, OutletId::new(node.id, 0))? else {
         return Ok(None);
     };
@@ -422,12 +426,13 @@ mod tests {
     use crate::kernel::{run_model, run_portable, stream};
 
     /// The graph tract's ONNX import makes of a 1 x 1 convolution with a bias (and a ReLU
-    /// when `relu`): an `EinSum`, an `Add` of a [O, 1, 1] constant, a `Max` with zero.
+    /// when `relu`): an `EinSum`, an `Add` of a [O, 1, 1] constant ([1, O, 1, 1] where the
+    /// output has a batch axis), a `Max` with zero.
     fn conv_model(
         inputs: usize,
         outputs: usize,
         (h, w): (usize, usize),
-        batch: bool,
+        (batch_in, batch_out): (bool, bool),
         relu: bool,
         seed: u64,
     ) -> TypedModel {
@@ -436,10 +441,20 @@ mod tests {
         let weights: Vec<f32> = (0..outputs * inputs).map(|_| rand()).collect();
         let bias: Vec<f32> = (0..outputs).map(|_| rand()).collect();
         let mut model = TypedModel::default();
-        let (shape, axes) = if batch {
-            (vec![1, inputs, h, w], "NIHW,OI->OHW")
+        let shape = if batch_in {
+            vec![1, inputs, h, w]
         } else {
-            (vec![inputs, h, w], "IHW,OI->OHW")
+            vec![inputs, h, w]
+        };
+        let axes = format!(
+            "{}IHW,OI->{}OHW",
+            if batch_in { "N" } else { "" },
+            if batch_out { "N" } else { "" }
+        );
+        let bias_shape: &[usize] = if batch_out {
+            &[1, outputs, 1, 1]
+        } else {
+            &[outputs, 1, 1]
         };
         let x = model.add_source("x", f32::fact(&shape)).unwrap();
         let k = model
@@ -449,14 +464,17 @@ mod tests {
             )
             .unwrap();
         let b = model
-            .add_const("b", Tensor::from_shape(&[outputs, 1, 1], &bias).unwrap())
+            .add_const("b", Tensor::from_shape(bias_shape, &bias).unwrap())
             .unwrap();
         let einsum = EinSum::new(axes.parse().unwrap(), f32::datum_type());
         let y = model.wire_node("conv", einsum, &[x, k]).unwrap();
         let mut y = model.wire_node("bias", math::add(), &[y[0], b]).unwrap();
         if relu {
             let zero = model
-                .add_const("zero", Tensor::from_shape(&[1, 1, 1], &[0f32]).unwrap())
+                .add_const(
+                    "zero",
+                    Tensor::from_shape(&vec![1; bias_shape.len()], &[0f32]).unwrap(),
+                )
                 .unwrap();
             y = model.wire_node("relu", math::max(), &[y[0], zero]).unwrap();
         }
@@ -467,11 +485,14 @@ mod tests {
     #[test]
     fn it_computes_what_tract_computes() {
         let cases = [
-            (16, 96, (20, 20), true),
-            (24, 144, (7, 9), false),
-            (144, 24, (16, 12), false),
-            (5, 3, (3, 1), false),
-            (40, 1, (11, 13), false),
+            (16, 96, (20, 20), (true, false)),
+            (24, 144, (7, 9), (false, false)),
+            (144, 24, (16, 12), (false, false)),
+            (5, 3, (3, 1), (false, false)),
+            (40, 1, (11, 13), (false, false)),
+            // The lateral connections of CenterFace's neck: one image out.
+            (32, 24, (9, 7), (false, true)),
+            (96, 24, (5, 6), (true, true)),
         ];
         for ((inputs, outputs, hw, batch), relu) in
             cases.into_iter().flat_map(|c| [(c, false), (c, true)])
@@ -488,7 +509,7 @@ mod tests {
             );
             let mut rand = stream(99);
             let len = inputs * hw.0 * hw.1;
-            let shape: Vec<usize> = if batch {
+            let shape: Vec<usize> = if batch.0 {
                 vec![1, inputs, hw.0, hw.1]
             } else {
                 vec![inputs, hw.0, hw.1]

@@ -85,6 +85,7 @@ pub fn optimized_model_for(width: u32, height: u32) -> Result<TypedModel, MaskEr
             .into_decluttered()?;
         crate::depthwise::replace(&mut model)?;
         crate::conv3x3::replace(&mut model)?;
+        crate::upsample::replace(&mut model)?;
         crate::pointwise::replace(&mut model)?;
         crate::expand::replace(&mut model)?;
         model.into_optimized()
