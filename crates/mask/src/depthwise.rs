@@ -206,10 +206,17 @@ impl Taps {
 #[inline(always)]
 pub(crate) fn pad_split(row: &[f32], pl: usize, sw: usize, split: &mut [f32]) {
     let phase_len = split.len() / sw;
-    split.fill(0.0);
     if sw == 1 {
-        split[pl..pl + row.len()].copy_from_slice(row);
-    } else if sw == 2 {
+        // Only the padding is zeroed: the row itself is overwritten at once.
+        let (before, rest) = split.split_at_mut(pl);
+        let (middle, after) = rest.split_at_mut(row.len());
+        before.fill(0.0);
+        middle.copy_from_slice(row);
+        after.fill(0.0);
+        return;
+    }
+    split.fill(0.0);
+    if sw == 2 {
         // Padded column x + pl lies in phase (x + pl) % 2 at (x + pl) / 2: the even input
         // columns all go to one phase, the odd ones to the other.
         let (even, odd) = split.split_at_mut(phase_len);
