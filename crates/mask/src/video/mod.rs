@@ -207,25 +207,49 @@ pub fn mask_video(
     };
     let mut finished = false;
     loop {
-        if !finished {
-            match decoder.next_frame()? {
-                Some(bytes) => {
-                    let rgb = RgbImage::from_raw(probe.width, probe.height, bytes)
-                        .ok_or_else(|| MaskError::Video("a frame of the wrong size".into()))?;
-                    let faces = detector.detect_turned(&rgb, options.threshold, None, turns)?;
-                    tracker.push(&faces);
-                    pending.push_back(Pending {
-                        rgb,
-                        detected: faces.len(),
-                    });
-                }
-                None => finished = true,
-            }
+        let next = if finished {
+            None
+        } else {
+            let frame = decoder.next_frame()?;
+            finished = frame.is_none();
+            frame
+        };
+        if let Some(bytes) = next {
+            let rgb = RgbImage::from_raw(probe.width, probe.height, bytes)
+                .ok_or_else(|| MaskError::Video("a frame of the wrong size".into()))?;
+            let detect = || detector.detect_turned(&rgb, options.threshold, None, turns);
+            // A frame the tracker has already settled is covered, re-checked and written
+            // while this one is detected: the two share both cores, where either alone
+            // leaves one idle at times (a level's last tiles, the re-check's few windows).
+            let faces =
+                if !pending.is_empty() && tracker.ready(written.faces_per_frame.len(), false) {
+                    let settled = pending.pop_front().expect("not empty");
+                    let boxes = tracker.boxes(written.faces_per_frame.len());
+                    let (wrote, faces) = rayon::join(
+                        || written.write(detector, &mut encoder, settled, boxes, manual, options),
+                        detect,
+                    );
+                    wrote?;
+                    on_frame(written.faces_per_frame.len() as u64, probe.frames);
+                    faces?
+                } else {
+                    detect()?
+                };
+            tracker.push(&faces);
+            pending.push_back(Pending {
+                rgb,
+                detected: faces.len(),
+            });
         }
         if pending.is_empty() && finished {
             break;
         }
-        while !pending.is_empty() && tracker.ready(written.faces_per_frame.len(), finished) {
+        // Once every frame is detected, the rest are written one after the other (before,
+        // each frame is written while the next is detected, above).
+        while finished
+            && !pending.is_empty()
+            && tracker.ready(written.faces_per_frame.len(), finished)
+        {
             let next = pending.pop_front().expect("not empty");
             let boxes = tracker.boxes(written.faces_per_frame.len());
             written.write(detector, &mut encoder, next, boxes, manual, options)?;
