@@ -9,7 +9,8 @@
 //! frame is written once the next `hold` frames have been looked at; each frame is covered
 //! and re-checked as a photo is ([`crate::cover_and_recheck`]) and goes to
 //! [`ffmpeg::Encoder`], which writes only those pixels (and, with `keep_audio`, the
-//! original's audio re-encoded).
+//! original's audio re-encoded). A settled frame is covered, re-checked and written while
+//! the next one is detected, the two sharing the cores.
 //!
 //! **Guarantees**: the output holds the masked frames and at most the re-encoded audio:
 //! no metadata of the input (container and stream tags, chapters, data, subtitle and
