@@ -156,11 +156,30 @@ pub(crate) fn block_range(
         whole.sum_and_store(kernel, p, out, stride, p - start);
         p += LANES;
     }
-    // The last pixels, fewer than LANES: one vector's worth, then one at a time.
+    if p == end {
+        return;
+    }
+    // The last pixels, fewer than LANES. Where the range holds a whole run, the run ending
+    // at `end` is computed again: the pixels it shares with the one before come out the
+    // same (each pixel's sum is made in the same order on every path), and one pass of
+    // the fast sums costs less than the pixels one at a time (up to 15 of them, each a
+    // pass over every input channel: in strips of 17 rows of 40 pixels, more than all the
+    // runs before them).
+    if end - start >= LANES {
+        whole.sum_and_store(kernel, end - LANES, out, stride, end - LANES - start);
+        return;
+    }
+    // A range shorter than a run: vectors of 16, the last one ending at `end`, and one
+    // pixel at a time only where the range is shorter than a vector.
     while p + 16 <= end {
         let sums = sum_block::<16>(x, op.pixels, p, weights, bias);
         store(&sums, rows, op.relu, out, stride, p - start);
         p += 16;
+    }
+    if p < end && end - start >= 16 {
+        let sums = sum_block::<16>(x, op.pixels, end - 16, weights, bias);
+        store(&sums, rows, op.relu, out, stride, end - 16 - start);
+        return;
     }
     while p < end {
         let sums = sum_block::<1>(x, op.pixels, p, weights, bias);
