@@ -59,66 +59,119 @@ impl Kernels for Conv3x3 {
         self.output_shape.clone()
     }
 
-    /// The work itself, with the sums of [`pointwise::block_range`] made by `kernel`.
+    /// The work itself, strip after strip, with the sums of [`pointwise::block_range`]
+    /// made by `kernel`.
     #[inline(always)]
     fn run_with(&self, x: &[f32], out: &mut [f32], kernel: Kernel) {
-        let (channels, ih, iw) = self.input;
         let (oh, ow) = self.output;
+        let mut scratch = Scratch::default();
+        for first_out in (0..oh).step_by(self.strip) {
+            let end_out = (first_out + self.strip).min(oh);
+            let rows = first_out..end_out;
+            self.rows_into(
+                x,
+                rows,
+                &mut out[first_out * ow..],
+                oh * ow,
+                kernel,
+                &mut scratch,
+            );
+        }
+    }
+}
+
+/// The buffers [`Conv3x3::rows_into`] reuses from one strip to the next.
+#[derive(Default)]
+pub(crate) struct Scratch {
+    /// Padded, split input rows.
+    split: Vec<f32>,
+    /// The nine shifted copies of every input channel.
+    copies: Vec<f32>,
+}
+
+impl Conv3x3 {
+    /// Output channels, height and width.
+    pub(crate) fn output_planes(&self) -> (usize, usize, usize) {
+        let channels = self.output_shape[self.output_shape.len() - 3];
+        (channels, self.output.0, self.output.1)
+    }
+
+    /// Whether the output has a batch axis ([1, O, H, W]).
+    pub(crate) fn batch_axis(&self) -> bool {
+        self.output_shape.len() == 4
+    }
+
+    /// Output rows per strip: what [`Conv3x3::rows_into`] makes at most at once.
+    pub(crate) fn strip(&self) -> usize {
+        self.strip
+    }
+
+    /// Output rows `rows` (at most [`Conv3x3::strip`] of them) of every channel, channel
+    /// c's written from `out[c * stride..]`, with the sums made by `kernel`.
+    #[inline(always)]
+    pub(crate) fn rows_into(
+        &self,
+        x: &[f32],
+        rows: std::ops::Range<usize>,
+        out: &mut [f32],
+        stride: usize,
+        kernel: Kernel,
+        scratch: &mut Scratch,
+    ) {
+        let (channels, ih, iw) = self.input;
+        let ow = self.output.1;
         let (sh, sw) = self.strides;
         let (pt, pl) = self.pad;
         let strip_len = self.strip * ow;
         // Padded, split input rows: each phase long enough for the farthest tap.
         let phase_len = (ow + (K - 1) / sw).max((iw + pl) / sw + 1);
         let row_len = sw * phase_len;
-        let mut split = Vec::new();
-        let mut copies = vec![0f32; channels * K * K * strip_len];
-        for first_out in (0..oh).step_by(self.strip) {
-            let end_out = (first_out + self.strip).min(oh);
-            // The input rows these output rows read, each split once.
-            let input = input_rows(first_out..end_out, sh, pt, ih);
-            let (first_row, end_row) = (input.start, input.end);
-            split.resize((end_row - first_row) * row_len, 0.0);
-            for c in 0..channels {
-                let plane = &x[c * ih * iw..(c + 1) * ih * iw];
-                let rows = &plane[first_row * iw..end_row * iw];
-                for (irow, dst) in rows.chunks_exact(iw).zip(split.chunks_exact_mut(row_len)) {
-                    pad_split(irow, pl, sw, dst);
-                }
-                for oy in first_out..end_out {
-                    let at = (oy - first_out) * ow;
-                    for ky in 0..K {
-                        let row = (oy * sh + ky).checked_sub(pt).filter(|&iy| iy < ih);
-                        for kx in 0..K {
-                            let copy = ((c * K + ky) * K + kx) * strip_len + at;
-                            let dst = &mut copies[copy..copy + ow];
-                            match row {
-                                // Output column ox reads padded column ox * sw + kx.
-                                Some(iy) => {
-                                    let start = (iy - first_row) * row_len
-                                        + (kx % sw) * phase_len
-                                        + kx / sw;
-                                    dst.copy_from_slice(&split[start..start + ow]);
-                                }
-                                None => dst.fill(0.0),
+        let (first_out, end_out) = (rows.start, rows.end);
+        debug_assert!(end_out - first_out <= self.strip);
+        let Scratch { split, copies } = scratch;
+        copies.resize(channels * K * K * strip_len, 0.0);
+        // The input rows these output rows read, each split once.
+        let input = input_rows(first_out..end_out, sh, pt, ih);
+        let (first_row, end_row) = (input.start, input.end);
+        split.resize((end_row - first_row) * row_len, 0.0);
+        for c in 0..channels {
+            let plane = &x[c * ih * iw..(c + 1) * ih * iw];
+            let rows = &plane[first_row * iw..end_row * iw];
+            for (irow, dst) in rows.chunks_exact(iw).zip(split.chunks_exact_mut(row_len)) {
+                pad_split(irow, pl, sw, dst);
+            }
+            for oy in first_out..end_out {
+                let at = (oy - first_out) * ow;
+                for ky in 0..K {
+                    let row = (oy * sh + ky).checked_sub(pt).filter(|&iy| iy < ih);
+                    for kx in 0..K {
+                        let copy = ((c * K + ky) * K + kx) * strip_len + at;
+                        let dst = &mut copies[copy..copy + ow];
+                        match row {
+                            // Output column ox reads padded column ox * sw + kx.
+                            Some(iy) => {
+                                let start =
+                                    (iy - first_row) * row_len + (kx % sw) * phase_len + kx / sw;
+                                dst.copy_from_slice(&split[start..start + ow]);
                             }
+                            None => dst.fill(0.0),
                         }
                     }
                 }
             }
-            let count = (end_out - first_out) * ow;
-            let plane = oh * ow;
-            for block in 0..self.sums.blocks() {
-                let at = block * Pointwise::BLOCK * plane + first_out * ow;
-                pointwise::block_range(
-                    &self.sums,
-                    &copies,
-                    block,
-                    0..count,
-                    &mut out[at..],
-                    plane,
-                    kernel,
-                );
-            }
+        }
+        let count = (end_out - first_out) * ow;
+        for block in 0..self.sums.blocks() {
+            let at = block * Pointwise::BLOCK * stride;
+            pointwise::block_range(
+                &self.sums,
+                copies,
+                block,
+                0..count,
+                &mut out[at..],
+                stride,
+                kernel,
+            );
         }
     }
 }

@@ -30,6 +30,7 @@ pub mod metadata;
 mod pointwise;
 pub mod review;
 pub mod sample;
+mod stem;
 mod upsample;
 pub mod video;
 

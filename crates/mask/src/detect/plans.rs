@@ -88,6 +88,7 @@ pub fn optimized_model_for(width: u32, height: u32) -> Result<TypedModel, MaskEr
         crate::upsample::replace(&mut model)?;
         crate::pointwise::replace(&mut model)?;
         crate::expand::replace(&mut model)?;
+        crate::stem::replace(&mut model)?;
         model.into_optimized()
     };
     model().map_err(|e| MaskError::Model(format!("{e:#}")))

@@ -1,0 +1,296 @@
+//! The network's first two layers, a 3 x 3 convolution and the depthwise convolution
+//! reading it, computed strip by strip.
+//!
+//! CenterFace begins with a 3 x 3 convolution of the picture (3 to 32 channels, stride 2)
+//! and a 3 x 3 depthwise convolution of its output, both at half the input's size: on a
+//! 1,088 x 1,088 tile the tensor between them is 32 channels of 544 x 544 pixels (38 MB),
+//! written fresh, then read back, and the two layers took a fifth of the tile at 11 and 3
+//! multiply-adds per ns. Here the depthwise output is made a strip of rows at a time: the
+//! convolution computes only the rows that strip reads, into a buffer that stays in the
+//! cache, and the depthwise kernel consumes them at once. The two rows shared by
+//! neighbouring strips are computed twice.
+//!
+//! **Guarantees**: the same floats as [`Conv3x3`] followed by [`Depthwise`] (the same
+//! kernels, on the same values); [`replace`] fuses the two only where the depthwise
+//! convolution is the sole reader of the convolution and the shapes agree. The unit tests
+//! compare the fused and unfused operators value for value, and the fused graph with
+//! tract.
+
+use tract_onnx::prelude::*;
+
+use crate::conv3x3::{Conv3x3, Scratch};
+use crate::depthwise::{self, Depthwise};
+use crate::kernel::{Kernel, Kernels, MasqueOp, replace_each};
+
+/// A strip's convolution rows (every channel) stay within this many floats (1 MiB, a Zen 4
+/// core's L2 cache).
+const STRIP_FLOATS: usize = 256 * 1024;
+/// At least this many output rows per strip, so that rows computed twice stay a small
+/// share.
+const MIN_STRIP: usize = 4;
+
+/// A [`Conv3x3`] followed by a [`Depthwise`] convolution of its output.
+#[derive(Clone, Debug)]
+pub(crate) struct Stem {
+    conv: Conv3x3,
+    depthwise: Depthwise,
+    /// Depthwise output rows per strip.
+    strip: usize,
+}
+
+impl Stem {
+    /// The two fused, if the depthwise convolution reads exactly what the convolution makes.
+    fn new(conv: Conv3x3, depthwise: Depthwise) -> Option<Stem> {
+        let (ih, iw) = depthwise.input;
+        if conv.output_planes() != (depthwise.channels, ih, iw)
+            || conv.batch_axis() != depthwise.batch_axis
+        {
+            return None;
+        }
+        let sh = depthwise.strides.0;
+        let rows = STRIP_FLOATS / (depthwise.channels * iw).max(1);
+        let strip = (rows.saturating_sub(depthwise::K) / sh.max(1) + 1)
+            .max(MIN_STRIP)
+            .min(depthwise.output.0.max(1));
+        Some(Stem {
+            conv,
+            depthwise,
+            strip,
+        })
+    }
+}
+
+impl Kernels for Stem {
+    const NAME: &'static str = "MasqueStem";
+
+    fn input_len(&self) -> usize {
+        self.conv.input_len()
+    }
+
+    fn output_shape(&self) -> Vec<usize> {
+        self.depthwise.output_shape()
+    }
+
+    /// The work itself, strip after strip, with the convolution's sums made by `kernel`.
+    #[inline(always)]
+    fn run_with(&self, x: &[f32], out: &mut [f32], kernel: Kernel) {
+        let dw = &self.depthwise;
+        let (ih, iw) = dw.input;
+        let (oh, ow) = dw.output;
+        let (sh, pt) = (dw.strides.0, dw.pad.0);
+        let mut wide = Vec::new();
+        let mut phases = Vec::new();
+        let mut scratch = Scratch::default();
+        for first_out in (0..oh).step_by(self.strip) {
+            let end_out = (first_out + self.strip).min(oh);
+            let input = depthwise::input_rows(first_out..end_out, sh, pt, ih);
+            let (first_row, end_row) = (input.start, input.end);
+            let rows = end_row - first_row;
+            wide.resize(dw.channels * rows * iw, 0.0);
+            // The convolution's rows this strip reads, at most its own strip at a time.
+            for start in (first_row..end_row).step_by(self.conv.strip()) {
+                let end = (start + self.conv.strip()).min(end_row);
+                let at = (start - first_row) * iw;
+                let into = &mut wide[at..];
+                self.conv
+                    .rows_into(x, start..end, into, rows * iw, kernel, &mut scratch);
+            }
+            for (c, rows_of_c) in wide.chunks_exact(rows * iw).enumerate() {
+                let plane = &mut out[c * oh * ow..(c + 1) * oh * ow];
+                depthwise::channel_rows(
+                    dw,
+                    c,
+                    rows_of_c,
+                    first_row,
+                    &mut plane[first_out * ow..end_out * ow],
+                    first_out,
+                    &mut phases,
+                );
+            }
+        }
+    }
+}
+
+/// Fuses every [`Depthwise`] of `model` that is the sole reader of a [`Conv3x3`] with it;
+/// returns how many pairs it fused. Runs after [`depthwise::replace`] and
+/// [`crate::conv3x3::replace`].
+pub(crate) fn replace(model: &mut TypedModel) -> TractResult<usize> {
+    replace_each(model, |model, node| {
+        let Some(MasqueOp(dw)) = node.op_as::<MasqueOp<Depthwise>>() else {
+            return Ok(None);
+        };
+        let Some(&source) = node.inputs.first() else {
+            return Ok(None);
+        };
+        let producer = model.node(source.node);
+        let Some(MasqueOp(conv)) = producer.op_as::<MasqueOp<Conv3x3>>() else {
+            return Ok(None);
+        };
+        if crate::fusion::sole_reader(model, source).map(|(n, _)| n.id) != Some(node.id) {
+            return Ok(None);
+        }
+        Ok(Stem::new(conv.clone(), dw.clone())
+            .map(|op| (op, producer.inputs[0], OutletId::new(node.id, 0))))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    #[cfg(target_arch = "x86_64")]
+    use crate::kernel::{run_avx2, run_avx512};
+    use crate::kernel::{run_model, run_portable, stream};
+    use tract_onnx::tract_core::ops::cnn::{Conv, KernelFormat, PaddingSpec, PoolSpec};
+    use tract_onnx::tract_core::ops::math;
+    use tract_onnx::tract_core::ops::nn::DataFormat;
+
+    /// CenterFace's stem as tract's ONNX import makes it: a 3 x 3 convolution of `inputs`
+    /// to `channels` channels (stride `stride`, padding 1) with its ReLU, then a 3 x 3
+    /// depthwise convolution (stride 1, padding 1) with its ReLU; one image, NCHW.
+    fn stem_model(
+        inputs: usize,
+        channels: usize,
+        (h, w): (usize, usize),
+        stride: usize,
+        rand: &mut impl FnMut() -> f32,
+    ) -> TypedModel {
+        let mut model = TypedModel::default();
+        let mut y = model.add_source("x", f32::fact([1, inputs, h, w])).unwrap();
+        for (layer, (ci, group, s)) in [(inputs, 1, stride), (channels, channels, 1)]
+            .into_iter()
+            .enumerate()
+        {
+            let kernel: Vec<f32> = (0..channels * ci / group * 9).map(|_| rand()).collect();
+            let bias: Vec<f32> = (0..channels).map(|_| rand()).collect();
+            let k = Tensor::from_shape(&[channels, ci / group, 3, 3], &kernel).unwrap();
+            let k = model.add_const(format!("k{layer}"), k).unwrap();
+            let b = Tensor::from_shape(&[channels], &bias).unwrap();
+            let b = model.add_const(format!("b{layer}"), b).unwrap();
+            let conv = Conv {
+                pool_spec: PoolSpec {
+                    data_format: DataFormat::NCHW,
+                    kernel_shape: tvec!(3, 3),
+                    padding: PaddingSpec::Explicit(tvec!(1, 1), tvec!(1, 1)),
+                    dilations: None,
+                    strides: Some(tvec!(s, s)),
+                    input_channels: ci,
+                    output_channels: channels,
+                },
+                kernel_fmt: KernelFormat::OIHW,
+                group,
+                q_params: None,
+            };
+            let out = model.wire_node(format!("conv{layer}"), conv, &[y, k, b]);
+            let zero = Tensor::zero::<f32>(&[1, 1, 1, 1]).unwrap();
+            let zero = model.add_const(format!("zero{layer}"), zero).unwrap();
+            let relu = model.wire_node(
+                format!("relu{layer}"),
+                math::max(),
+                &[out.unwrap()[0], zero],
+            );
+            y = relu.unwrap()[0];
+        }
+        model.set_output_outlets(&[y]).unwrap();
+        model
+    }
+
+    /// The graph with both layers replaced and fused into one operator.
+    fn fused(model: &TypedModel) -> TypedModel {
+        let mut mine = model.clone().into_decluttered().unwrap();
+        assert_eq!(depthwise::replace(&mut mine).unwrap(), 1);
+        assert_eq!(crate::conv3x3::replace(&mut mine).unwrap(), 1);
+        assert_eq!(replace(&mut mine).unwrap(), 1);
+        mine.into_decluttered().unwrap()
+    }
+
+    /// On random weights and inputs, strides 1 and 2, sizes odd and even, small and large
+    /// enough for several strips: tract's values, computed by the one fused operator.
+    #[test]
+    fn it_computes_what_tract_computes() {
+        for (inputs, channels, hw, stride) in [
+            (3, 8, (40, 36), 2),
+            (3, 5, (9, 13), 1),
+            (2, 32, (130, 70), 2),
+            (1, 3, (3, 3), 2),
+        ] {
+            let mut rand = stream((inputs * channels * hw.0) as u64);
+            let model = stem_model(inputs, channels, hw, stride, &mut rand);
+            let mine = fused(&model);
+            let ops: Vec<_> = mine
+                .nodes()
+                .iter()
+                .map(|n| n.op().name().to_string())
+                .collect();
+            assert!(ops.contains(&"MasqueStem".to_string()), "{ops:?}");
+            assert!(!ops.iter().any(|op| op == "Conv" || op == "Max"), "{ops:?}");
+            let len = inputs * hw.0 * hw.1;
+            let input: Vec<f32> = (0..len).map(|_| rand() * 10.0).collect();
+            let input = Tensor::from_shape(&[1, inputs, hw.0, hw.1], &input).unwrap();
+            let theirs = run_model(model, &input);
+            let ours = run_model(mine, &input);
+            assert_eq!(theirs.shape(), ours.shape());
+            let (theirs, ours) = (
+                theirs.as_slice::<f32>().unwrap(),
+                ours.as_slice::<f32>().unwrap(),
+            );
+            assert!(ours.iter().any(|&v| v > 0.0));
+            for (a, b) in theirs.iter().zip(ours) {
+                assert!((a - b).abs() < 1e-3 * (1.0 + a.abs()), "{a} vs {b}");
+            }
+        }
+    }
+
+    /// Fused, strip by strip, the two operators give exactly the floats they give one
+    /// after the other, whatever the strip heights, and every SIMD build the portable
+    /// one's.
+    #[test]
+    fn fused_equals_one_after_the_other() {
+        let mut rand = stream(5);
+        let model = stem_model(3, 6, (75, 41), 2, &mut rand);
+        let mut apart = model.into_decluttered().unwrap();
+        depthwise::replace(&mut apart).unwrap();
+        crate::conv3x3::replace(&mut apart).unwrap();
+        let conv = apart
+            .nodes()
+            .iter()
+            .find_map(|n| n.op_as::<MasqueOp<Conv3x3>>())
+            .unwrap()
+            .0
+            .clone();
+        let dw = apart
+            .nodes()
+            .iter()
+            .find_map(|n| n.op_as::<MasqueOp<Depthwise>>())
+            .unwrap()
+            .0
+            .clone();
+        let x: Vec<f32> = (0..conv.input_len()).map(|_| rand() * 10.0).collect();
+        let mut middle = vec![0f32; dw.input_len()];
+        run_portable(&conv, &x, &mut middle);
+        let mut want = vec![0f32; dw.output_shape().iter().product()];
+        run_portable(&dw, &middle, &mut want);
+        for strip in [1, 2, 3, 7, 100] {
+            let mut stem = Stem::new(conv.clone(), dw.clone()).unwrap();
+            stem.strip = strip.min(dw.output.0);
+            let mut got = vec![f32::NAN; want.len()];
+            run_portable(&stem, &x, &mut got);
+            assert_eq!(got, want, "strips of {strip}");
+            #[cfg(target_arch = "x86_64")]
+            {
+                if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
+                    let mut simd = vec![f32::NAN; want.len()];
+                    // SAFETY: the processor supports AVX2 and FMA, checked just above.
+                    unsafe { run_avx2(&stem, &x, &mut simd) };
+                    assert_eq!(simd, want, "avx2, strips of {strip}");
+                }
+                if std::is_x86_feature_detected!("avx512f") && std::is_x86_feature_detected!("fma")
+                {
+                    let mut simd = vec![f32::NAN; want.len()];
+                    // SAFETY: the processor supports AVX-512F and FMA, checked just above.
+                    unsafe { run_avx512(&stem, &x, &mut simd) };
+                    assert_eq!(simd, want, "avx512, strips of {strip}");
+                }
+            }
+        }
+    }
+}
