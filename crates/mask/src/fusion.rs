@@ -1,6 +1,7 @@
 //! Recognising what follows a convolution in tract's decluttered graph, so that masque's
-//! own operators (`depthwise.rs`, `pointwise.rs`, `conv3x3.rs`) can compute it in the same
-//! pass: a constant bias added per channel, and a ReLU (`max(x, 0)`).
+//! own operators (`depthwise.rs`, `pointwise.rs`, `conv3x3.rs`, `upsample.rs`) can compute
+//! it in the same pass: a constant bias added (or a scale multiplied) per channel, and a
+//! ReLU (`max(x, 0)`).
 //!
 //! **Guarantees**: a step is recognised only when the value before it goes nowhere else
 //! (no other operator and no model output reads it) and the step does not change the

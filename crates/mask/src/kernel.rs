@@ -1,5 +1,5 @@
 //! What masque's own network operators (`depthwise.rs`, `pointwise.rs`, `conv3x3.rs`,
-//! `expand.rs`) share: the SIMD build chosen at run time, the one place each operator's
+//! `upsample.rs`, `expand.rs`, `stem.rs`) share: the SIMD build chosen at run time, the one place each operator's
 //! work is compiled for every build, and tract's operator plumbing around it.
 //!
 //! **Guarantees**: a SIMD build runs only on a processor that has its instructions
