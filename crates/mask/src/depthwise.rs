@@ -22,7 +22,7 @@ use tract_onnx::prelude::*;
 use tract_onnx::tract_core::ops::cnn::{Conv, KernelFormat};
 use tract_onnx::tract_core::ops::nn::DataFormat;
 
-use crate::kernel::{Kernel, Kernels, replace_each};
+use crate::kernel::{Kernel, Kernels, MasqueOp, replace_each};
 
 /// A depthwise 2-D convolution on float32 NCHW data with one image.
 #[derive(Clone, Debug)]
@@ -145,6 +145,72 @@ pub(crate) fn channel_rows(
             tail.copy_from_slice(&acc[..n]);
         }
     }
+}
+
+/// Input rows of several channels, one channel's after another, as an operator that
+/// makes a depthwise convolution's input strip by strip (`expand.rs`, `stem.rs`) hands
+/// them to [`channels_rows`].
+pub(crate) struct ChannelRows<'a> {
+    /// The values (more may follow the last channel's).
+    pub(crate) values: &'a [f32],
+    /// Values per channel.
+    pub(crate) plane_len: usize,
+    /// The image row each channel's first row is.
+    pub(crate) first_row: usize,
+}
+
+/// Output rows `outputs` of each of `channels`, written into their planes of `out`, from
+/// `input`, which must hold every row those outputs read.
+#[inline(always)]
+pub(crate) fn channels_rows(
+    op: &Depthwise,
+    channels: std::ops::Range<usize>,
+    input: ChannelRows<'_>,
+    out: &mut [f32],
+    outputs: std::ops::Range<usize>,
+    phases: &mut Vec<f32>,
+) {
+    let (oh, ow) = op.output;
+    let planes = input.values.chunks_exact(input.plane_len);
+    for (c, rows_of_c) in channels.zip(planes) {
+        let plane = &mut out[c * oh * ow..(c + 1) * oh * ow];
+        let strip = &mut plane[outputs.start * ow..outputs.end * ow];
+        channel_rows(
+            op,
+            c,
+            rows_of_c,
+            input.first_row,
+            strip,
+            outputs.start,
+            phases,
+        );
+    }
+}
+
+/// Replaces every [`Depthwise`] of `model` that is the sole reader of one of masque's
+/// operators `P` by `fuse(that operator, the depthwise convolution)`, where it gives an
+/// operator; returns how many it replaced. Runs after [`replace`] and `P`'s replacement.
+pub(crate) fn fuse_after<P: Kernels, F: Kernels>(
+    model: &mut TypedModel,
+    fuse: impl Fn(P, Depthwise) -> Option<F>,
+) -> TractResult<usize> {
+    replace_each(model, |model, node| {
+        let Some(MasqueOp(dw)) = node.op_as::<MasqueOp<Depthwise>>() else {
+            return Ok(None);
+        };
+        let Some(&source) = node.inputs.first() else {
+            return Ok(None);
+        };
+        let producer = model.node(source.node);
+        let Some(MasqueOp(made)) = producer.op_as::<MasqueOp<P>>() else {
+            return Ok(None);
+        };
+        if crate::fusion::sole_reader(model, source).map(|(n, _)| n.id) != Some(node.id) {
+            return Ok(None);
+        }
+        Ok(fuse(made.clone(), dw.clone())
+            .map(|op| (op, producer.inputs[0], OutletId::new(node.id, 0))))
+    })
 }
 
 /// The input rows (within the image) that output rows `outputs` of a [`K`] x [`K`]

@@ -19,7 +19,7 @@
 use tract_onnx::prelude::*;
 
 use crate::depthwise::{self, Depthwise};
-use crate::kernel::{Kernel, Kernels, MasqueOp, replace_each};
+use crate::kernel::{Kernel, Kernels};
 use crate::pointwise::{self, Pointwise};
 
 /// The expansion's input rows of one strip stay within this many floats (256 KiB, a
@@ -75,7 +75,7 @@ impl Kernels for ExpandDepthwise {
     fn run_with(&self, x: &[f32], out: &mut [f32], kernel: Kernel) {
         let dw = &self.depthwise;
         let (ih, iw) = dw.input;
-        let (oh, ow) = dw.output;
+        let oh = dw.output.0;
         let (sh, pt) = (dw.strides.0, dw.pad.0);
         let block = Pointwise::BLOCK;
         let mut wide = Vec::new();
@@ -96,19 +96,14 @@ impl Kernels for ExpandDepthwise {
                     rows * iw,
                     kernel,
                 );
-                let channels = (b * block..(b + 1) * block).take_while(|&c| c < dw.channels);
-                for (c, rows_of_c) in channels.zip(wide.chunks_exact(rows * iw)) {
-                    let plane = &mut out[c * oh * ow..(c + 1) * oh * ow];
-                    depthwise::channel_rows(
-                        dw,
-                        c,
-                        rows_of_c,
-                        first_row,
-                        &mut plane[first_out * ow..end_out * ow],
-                        first_out,
-                        &mut phases,
-                    );
-                }
+                let channels = b * block..((b + 1) * block).min(dw.channels);
+                let outputs = first_out..end_out;
+                let input = depthwise::ChannelRows {
+                    values: &wide,
+                    plane_len: rows * iw,
+                    first_row,
+                };
+                depthwise::channels_rows(dw, channels, input, out, outputs, &mut phases);
             }
         }
     }
@@ -118,23 +113,7 @@ impl Kernels for ExpandDepthwise {
 /// it; returns how many pairs it fused. Runs after [`depthwise::replace`] and
 /// [`pointwise::replace`].
 pub(crate) fn replace(model: &mut TypedModel) -> TractResult<usize> {
-    replace_each(model, |model, node| {
-        let Some(MasqueOp(dw)) = node.op_as::<MasqueOp<Depthwise>>() else {
-            return Ok(None);
-        };
-        let Some(&source) = node.inputs.first() else {
-            return Ok(None);
-        };
-        let producer = model.node(source.node);
-        let Some(MasqueOp(expand)) = producer.op_as::<MasqueOp<Pointwise>>() else {
-            return Ok(None);
-        };
-        if crate::fusion::sole_reader(model, source).map(|(n, _)| n.id) != Some(node.id) {
-            return Ok(None);
-        }
-        Ok(ExpandDepthwise::new(expand.clone(), dw.clone())
-            .map(|op| (op, producer.inputs[0], OutletId::new(node.id, 0))))
-    })
+    depthwise::fuse_after(model, ExpandDepthwise::new)
 }
 
 #[cfg(test)]
@@ -142,6 +121,7 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
+    use crate::kernel::MasqueOp;
     #[cfg(target_arch = "x86_64")]
     use crate::kernel::{run_avx2, run_avx512};
     use crate::kernel::{run_model, run_portable, stream};

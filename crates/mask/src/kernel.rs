@@ -166,6 +166,33 @@ pub(crate) fn replace_each<T: Kernels>(
     Ok(replaced)
 }
 
+/// The first SIMD build this processor runs whose output for `op` on `x` is not exactly
+/// `want` (the portable build's), for the operators' tests; `None` when all agree.
+#[cfg(test)]
+pub(crate) fn simd_mismatch<T: Kernels>(op: &T, x: &[f32], want: &[f32]) -> Option<&'static str> {
+    #[cfg(target_arch = "x86_64")]
+    {
+        let mut out = vec![f32::NAN; want.len()];
+        if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
+            // SAFETY: the processor supports AVX2 and FMA, checked just above.
+            unsafe { run_avx2(op, x, &mut out) };
+            if out != want {
+                return Some("avx2");
+            }
+        }
+        if std::is_x86_feature_detected!("avx512f") && std::is_x86_feature_detected!("fma") {
+            out.fill(f32::NAN);
+            // SAFETY: the processor supports AVX-512F and FMA, checked just above.
+            unsafe { run_avx512(op, x, &mut out) };
+            if out != want {
+                return Some("avx512");
+            }
+        }
+    }
+    let _ = (op, x, want);
+    None
+}
+
 /// A xorshift stream of values in [-1, 1], for the operators' tests.
 #[cfg(test)]
 pub(crate) fn stream(seed: u64) -> impl FnMut() -> f32 {

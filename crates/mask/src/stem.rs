@@ -20,7 +20,7 @@ use tract_onnx::prelude::*;
 
 use crate::conv3x3::{Conv3x3, Scratch};
 use crate::depthwise::{self, Depthwise};
-use crate::kernel::{Kernel, Kernels, MasqueOp, replace_each};
+use crate::kernel::{Kernel, Kernels};
 
 /// A strip's convolution rows (every channel) stay within this many floats (1 MiB, a Zen 4
 /// core's L2 cache).
@@ -76,7 +76,7 @@ impl Kernels for Stem {
     fn run_with(&self, x: &[f32], out: &mut [f32], kernel: Kernel) {
         let dw = &self.depthwise;
         let (ih, iw) = dw.input;
-        let (oh, ow) = dw.output;
+        let oh = dw.output.0;
         let (sh, pt) = (dw.strides.0, dw.pad.0);
         let mut wide = Vec::new();
         let mut phases = Vec::new();
@@ -95,18 +95,13 @@ impl Kernels for Stem {
                 self.conv
                     .rows_into(x, start..end, into, rows * iw, kernel, &mut scratch);
             }
-            for (c, rows_of_c) in wide.chunks_exact(rows * iw).enumerate() {
-                let plane = &mut out[c * oh * ow..(c + 1) * oh * ow];
-                depthwise::channel_rows(
-                    dw,
-                    c,
-                    rows_of_c,
-                    first_row,
-                    &mut plane[first_out * ow..end_out * ow],
-                    first_out,
-                    &mut phases,
-                );
-            }
+            let (channels, outputs) = (0..dw.channels, first_out..end_out);
+            let input = depthwise::ChannelRows {
+                values: &wide,
+                plane_len: rows * iw,
+                first_row,
+            };
+            depthwise::channels_rows(dw, channels, input, out, outputs, &mut phases);
         }
     }
 }
@@ -115,31 +110,13 @@ impl Kernels for Stem {
 /// returns how many pairs it fused. Runs after [`depthwise::replace`] and
 /// [`crate::conv3x3::replace`].
 pub(crate) fn replace(model: &mut TypedModel) -> TractResult<usize> {
-    replace_each(model, |model, node| {
-        let Some(MasqueOp(dw)) = node.op_as::<MasqueOp<Depthwise>>() else {
-            return Ok(None);
-        };
-        let Some(&source) = node.inputs.first() else {
-            return Ok(None);
-        };
-        let producer = model.node(source.node);
-        let Some(MasqueOp(conv)) = producer.op_as::<MasqueOp<Conv3x3>>() else {
-            return Ok(None);
-        };
-        if crate::fusion::sole_reader(model, source).map(|(n, _)| n.id) != Some(node.id) {
-            return Ok(None);
-        }
-        Ok(Stem::new(conv.clone(), dw.clone())
-            .map(|op| (op, producer.inputs[0], OutletId::new(node.id, 0))))
-    })
+    depthwise::fuse_after(model, Stem::new)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    #[cfg(target_arch = "x86_64")]
-    use crate::kernel::{run_avx2, run_avx512};
-    use crate::kernel::{run_model, run_portable, stream};
+    use crate::kernel::{MasqueOp, run_model, run_portable, simd_mismatch, stream};
     use tract_onnx::tract_core::ops::cnn::{Conv, KernelFormat, PaddingSpec, PoolSpec};
     use tract_onnx::tract_core::ops::math;
     use tract_onnx::tract_core::ops::nn::DataFormat;
@@ -275,22 +252,7 @@ mod tests {
             let mut got = vec![f32::NAN; want.len()];
             run_portable(&stem, &x, &mut got);
             assert_eq!(got, want, "strips of {strip}");
-            #[cfg(target_arch = "x86_64")]
-            {
-                if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
-                    let mut simd = vec![f32::NAN; want.len()];
-                    // SAFETY: the processor supports AVX2 and FMA, checked just above.
-                    unsafe { run_avx2(&stem, &x, &mut simd) };
-                    assert_eq!(simd, want, "avx2, strips of {strip}");
-                }
-                if std::is_x86_feature_detected!("avx512f") && std::is_x86_feature_detected!("fma")
-                {
-                    let mut simd = vec![f32::NAN; want.len()];
-                    // SAFETY: the processor supports AVX-512F and FMA, checked just above.
-                    unsafe { run_avx512(&stem, &x, &mut simd) };
-                    assert_eq!(simd, want, "avx512, strips of {strip}");
-                }
-            }
+            assert_eq!(simd_mismatch(&stem, &x, &want), None, "strips of {strip}");
         }
     }
 }

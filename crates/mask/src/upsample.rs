@@ -214,9 +214,7 @@ pub(crate) fn replace(model: &mut TypedModel) -> TractResult<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    #[cfg(target_arch = "x86_64")]
-    use crate::kernel::{run_avx2, run_avx512};
-    use crate::kernel::{run_model, run_portable, stream};
+    use crate::kernel::{run_model, run_portable, simd_mismatch, stream};
     use tract_onnx::tract_core::ops::cnn::PoolSpec;
     use tract_onnx::tract_core::ops::math;
 
@@ -330,21 +328,7 @@ mod tests {
                     prop_assert!((got - want).abs() < 1e-3 * inputs as f32, "{got} vs {want}");
                 }
             }
-            #[cfg(target_arch = "x86_64")]
-            {
-                if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
-                    let mut out = vec![0f32; reference.len()];
-                    // SAFETY: the processor supports AVX2 and FMA, checked just above.
-                    unsafe { run_avx2(&op, &x, &mut out) };
-                    prop_assert_eq!(&out, &reference);
-                }
-                if std::is_x86_feature_detected!("avx512f") && std::is_x86_feature_detected!("fma") {
-                    let mut out = vec![0f32; reference.len()];
-                    // SAFETY: the processor supports AVX-512F and FMA, checked just above.
-                    unsafe { run_avx512(&op, &x, &mut out) };
-                    prop_assert_eq!(&out, &reference);
-                }
-            }
+            prop_assert_eq!(simd_mismatch(&op, &x, &reference), None);
         });
     }
 }
