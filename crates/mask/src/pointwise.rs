@@ -88,6 +88,17 @@ impl Pointwise {
         }
     }
 
+    /// The same weights, bias and ReLU on planes of another size (`output_shape`'s last
+    /// two axes): for an operator that feeds it a strip of rows at a time.
+    pub(crate) fn reshaped(&self, output_shape: Vec<usize>) -> Pointwise {
+        let planes = &output_shape[output_shape.len() - 3..];
+        Pointwise {
+            pixels: planes[1] * planes[2],
+            output_shape,
+            ..self.clone()
+        }
+    }
+
     /// How many blocks of [`ROWS`] output channels there are.
     pub(crate) fn blocks(&self) -> usize {
         self.outputs.div_ceil(ROWS)

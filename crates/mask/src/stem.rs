@@ -20,7 +20,8 @@ use tract_onnx::prelude::*;
 
 use crate::conv3x3::{Conv3x3, Scratch};
 use crate::depthwise::{self, Depthwise};
-use crate::kernel::{Kernel, Kernels};
+use crate::kernel::{Kernel, Kernels, MasqueOp, replace_each};
+use crate::pointwise::{self, Pointwise};
 
 /// A strip's convolution rows (every channel) stay within this many floats (1 MiB, a Zen 4
 /// core's L2 cache).
@@ -29,13 +30,17 @@ const STRIP_FLOATS: usize = 256 * 1024;
 /// share.
 const MIN_STRIP: usize = 4;
 
-/// A [`Conv3x3`] followed by a [`Depthwise`] convolution of its output.
+/// A [`Conv3x3`] followed by a [`Depthwise`] convolution of its output, and optionally by
+/// a 1 x 1 projection of that.
 #[derive(Clone, Debug)]
 pub(crate) struct Stem {
     conv: Conv3x3,
     depthwise: Depthwise,
     /// Depthwise output rows per strip.
     strip: usize,
+    /// The projection, whole and on one strip's planes (`strip` rows of the output's
+    /// width), where it is fused too.
+    project: Option<(Pointwise, Pointwise)>,
 }
 
 impl Stem {
@@ -56,6 +61,21 @@ impl Stem {
             conv,
             depthwise,
             strip,
+            project: None,
+        })
+    }
+
+    /// The stem followed by `project`, if that reads exactly the stem's output.
+    fn projected(&self, project: Pointwise) -> Option<Stem> {
+        let dw = &self.depthwise;
+        let (oh, ow) = dw.output;
+        if self.project.is_some() || project.inputs != dw.channels || project.pixels != oh * ow {
+            return None;
+        }
+        let on_strip = project.reshaped(vec![project.outputs, self.strip, ow]);
+        Some(Stem {
+            project: Some((project, on_strip)),
+            ..self.clone()
         })
     }
 }
@@ -68,7 +88,10 @@ impl Kernels for Stem {
     }
 
     fn output_shape(&self) -> Vec<usize> {
-        self.depthwise.output_shape()
+        match &self.project {
+            Some((whole, _)) => whole.output_shape.clone(),
+            None => self.depthwise.output_shape(),
+        }
     }
 
     /// The work itself, strip after strip, with the convolution's sums made by `kernel`.
@@ -81,6 +104,7 @@ impl Kernels for Stem {
         let mut wide = Vec::new();
         let mut phases = Vec::new();
         let mut scratch = Scratch::default();
+        let mut projected = Vec::new();
         for first_out in (0..oh).step_by(self.strip) {
             let end_out = (first_out + self.strip).min(oh);
             let input = depthwise::input_rows(first_out..end_out, sh, pt, ih);
@@ -95,13 +119,40 @@ impl Kernels for Stem {
                 self.conv
                     .rows_into(x, start..end, into, rows * iw, kernel, &mut scratch);
             }
-            let (channels, outputs) = (0..dw.channels, first_out..end_out);
             let input = depthwise::ChannelRows {
                 values: &wide,
                 plane_len: rows * iw,
                 first_row,
             };
-            depthwise::channels_rows(dw, channels, input, out, outputs, &mut phases);
+            let Some((_, project)) = &self.project else {
+                let (channels, outputs) = (0..dw.channels, first_out..end_out);
+                depthwise::channels_rows(dw, channels, input, out, outputs, &mut phases);
+                continue;
+            };
+            // The depthwise rows of the strip into a buffer of `strip` rows per channel,
+            // then projected into the output's planes.
+            let ow = dw.output.1;
+            let (plane, count) = (self.strip * ow, (end_out - first_out) * ow);
+            projected.resize(dw.channels * plane, 0.0);
+            for (c, rows_of_c) in input.values.chunks_exact(input.plane_len).enumerate() {
+                let Some(into) = projected.get_mut(c * plane..c * plane + count) else {
+                    break;
+                };
+                depthwise::channel_rows(dw, c, rows_of_c, first_row, into, first_out, &mut phases);
+            }
+            let whole = oh * ow;
+            for block in 0..project.blocks() {
+                let at = block * Pointwise::BLOCK * whole + first_out * ow;
+                pointwise::block_range(
+                    project,
+                    &projected,
+                    block,
+                    0..count,
+                    &mut out[at..],
+                    whole,
+                    kernel,
+                );
+            }
         }
     }
 }
@@ -110,96 +161,132 @@ impl Kernels for Stem {
 /// returns how many pairs it fused. Runs after [`depthwise::replace`] and
 /// [`crate::conv3x3::replace`].
 pub(crate) fn replace(model: &mut TypedModel) -> TractResult<usize> {
-    depthwise::fuse_after(model, Stem::new)
+    let fused = depthwise::fuse_after(model, Stem::new)?;
+    // The 1 x 1 projection reading a stem, where nothing else does.
+    replace_each(model, |model, node| {
+        let Some(MasqueOp(project)) = node.op_as::<MasqueOp<Pointwise>>() else {
+            return Ok(None);
+        };
+        let Some(&source) = node.inputs.first() else {
+            return Ok(None);
+        };
+        let producer = model.node(source.node);
+        let Some(MasqueOp(stem)) = producer.op_as::<MasqueOp<Stem>>() else {
+            return Ok(None);
+        };
+        if crate::fusion::sole_reader(model, source).map(|(n, _)| n.id) != Some(node.id) {
+            return Ok(None);
+        }
+        Ok(stem
+            .projected(project.clone())
+            .map(|op| (op, producer.inputs[0], OutletId::new(node.id, 0))))
+    })?;
+    Ok(fused)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kernel::{MasqueOp, run_model, run_portable, simd_mismatch, stream};
+    use crate::kernel::{run_model, run_portable, simd_mismatch, stream};
     use tract_onnx::tract_core::ops::cnn::{Conv, KernelFormat, PaddingSpec, PoolSpec};
     use tract_onnx::tract_core::ops::math;
     use tract_onnx::tract_core::ops::nn::DataFormat;
 
     /// CenterFace's stem as tract's ONNX import makes it: a 3 x 3 convolution of `inputs`
     /// to `channels` channels (stride `stride`, padding 1) with its ReLU, then a 3 x 3
-    /// depthwise convolution (stride 1, padding 1) with its ReLU; one image, NCHW.
+    /// depthwise convolution (stride 1, padding 1) with its ReLU, and with `project` a
+    /// 1 x 1 convolution to that many channels (no ReLU); one image, NCHW.
     fn stem_model(
         inputs: usize,
         channels: usize,
         (h, w): (usize, usize),
         stride: usize,
+        project: Option<usize>,
         rand: &mut impl FnMut() -> f32,
     ) -> TypedModel {
         let mut model = TypedModel::default();
         let mut y = model.add_source("x", f32::fact([1, inputs, h, w])).unwrap();
-        for (layer, (ci, group, s)) in [(inputs, 1, stride), (channels, channels, 1)]
-            .into_iter()
-            .enumerate()
-        {
-            let kernel: Vec<f32> = (0..channels * ci / group * 9).map(|_| rand()).collect();
-            let bias: Vec<f32> = (0..channels).map(|_| rand()).collect();
-            let k = Tensor::from_shape(&[channels, ci / group, 3, 3], &kernel).unwrap();
+        // (input channels, group, stride, kernel side, output channels)
+        let mut layers = vec![
+            (inputs, 1, stride, 3, channels),
+            (channels, channels, 1, 3, channels),
+        ];
+        layers.extend(project.map(|outputs| (channels, 1, 1, 1, outputs)));
+        for (layer, (ci, group, s, side, co)) in layers.into_iter().enumerate() {
+            let kernel: Vec<f32> = (0..co * ci / group * side * side).map(|_| rand()).collect();
+            let bias: Vec<f32> = (0..co).map(|_| rand()).collect();
+            let k = Tensor::from_shape(&[co, ci / group, side, side], &kernel).unwrap();
             let k = model.add_const(format!("k{layer}"), k).unwrap();
-            let b = Tensor::from_shape(&[channels], &bias).unwrap();
+            let b = Tensor::from_shape(&[co], &bias).unwrap();
             let b = model.add_const(format!("b{layer}"), b).unwrap();
+            let pad = side / 2;
             let conv = Conv {
                 pool_spec: PoolSpec {
                     data_format: DataFormat::NCHW,
-                    kernel_shape: tvec!(3, 3),
-                    padding: PaddingSpec::Explicit(tvec!(1, 1), tvec!(1, 1)),
+                    kernel_shape: tvec!(side, side),
+                    padding: PaddingSpec::Explicit(tvec!(pad, pad), tvec!(pad, pad)),
                     dilations: None,
                     strides: Some(tvec!(s, s)),
                     input_channels: ci,
-                    output_channels: channels,
+                    output_channels: co,
                 },
                 kernel_fmt: KernelFormat::OIHW,
                 group,
                 q_params: None,
             };
-            let out = model.wire_node(format!("conv{layer}"), conv, &[y, k, b]);
-            let zero = Tensor::zero::<f32>(&[1, 1, 1, 1]).unwrap();
-            let zero = model.add_const(format!("zero{layer}"), zero).unwrap();
-            let relu = model.wire_node(
-                format!("relu{layer}"),
-                math::max(),
-                &[out.unwrap()[0], zero],
-            );
-            y = relu.unwrap()[0];
+            y = model
+                .wire_node(format!("conv{layer}"), conv, &[y, k, b])
+                .unwrap()[0];
+            if side == 3 {
+                let zero = Tensor::zero::<f32>(&[1, 1, 1, 1]).unwrap();
+                let zero = model.add_const(format!("zero{layer}"), zero).unwrap();
+                let relu = model.wire_node(format!("relu{layer}"), math::max(), &[y, zero]);
+                y = relu.unwrap()[0];
+            }
         }
         model.set_output_outlets(&[y]).unwrap();
         model
     }
 
-    /// The graph with both layers replaced and fused into one operator.
+    /// The graph with its layers replaced and fused into one operator.
     fn fused(model: &TypedModel) -> TypedModel {
         let mut mine = model.clone().into_decluttered().unwrap();
         assert_eq!(depthwise::replace(&mut mine).unwrap(), 1);
         assert_eq!(crate::conv3x3::replace(&mut mine).unwrap(), 1);
+        crate::pointwise::replace(&mut mine).unwrap();
         assert_eq!(replace(&mut mine).unwrap(), 1);
         mine.into_decluttered().unwrap()
     }
 
     /// On random weights and inputs, strides 1 and 2, sizes odd and even, small and large
-    /// enough for several strips: tract's values, computed by the one fused operator.
+    /// enough for several strips, with and without the projection: tract's values,
+    /// computed by the one fused operator.
     #[test]
     fn it_computes_what_tract_computes() {
-        for (inputs, channels, hw, stride) in [
-            (3, 8, (40, 36), 2),
-            (3, 5, (9, 13), 1),
-            (2, 32, (130, 70), 2),
-            (1, 3, (3, 3), 2),
+        for (inputs, channels, hw, stride, project) in [
+            (3, 8, (40, 36), 2, None),
+            (3, 5, (9, 13), 1, Some(4)),
+            (2, 32, (130, 70), 2, Some(16)),
+            (1, 3, (3, 3), 2, Some(2)),
+            (3, 6, (50, 20), 2, None),
         ] {
             let mut rand = stream((inputs * channels * hw.0) as u64);
-            let model = stem_model(inputs, channels, hw, stride, &mut rand);
+            let model = stem_model(inputs, channels, hw, stride, project, &mut rand);
             let mine = fused(&model);
-            let ops: Vec<_> = mine
+            let ops: Vec<String> = mine
                 .nodes()
                 .iter()
                 .map(|n| n.op().name().to_string())
                 .collect();
             assert!(ops.contains(&"MasqueStem".to_string()), "{ops:?}");
-            assert!(!ops.iter().any(|op| op == "Conv" || op == "Max"), "{ops:?}");
+            let gone = [
+                "Conv",
+                "Max",
+                "EinSum",
+                "MasquePointwise",
+                "MasqueDepthwise",
+            ];
+            assert!(!ops.iter().any(|op| gone.contains(&op.as_str())), "{ops:?}");
             let len = inputs * hw.0 * hw.1;
             let input: Vec<f32> = (0..len).map(|_| rand() * 10.0).collect();
             let input = Tensor::from_shape(&[1, inputs, hw.0, hw.1], &input).unwrap();
@@ -210,49 +297,50 @@ mod tests {
                 theirs.as_slice::<f32>().unwrap(),
                 ours.as_slice::<f32>().unwrap(),
             );
-            assert!(ours.iter().any(|&v| v > 0.0));
+            assert!(ours.iter().any(|&v| v != 0.0));
             for (a, b) in theirs.iter().zip(ours) {
                 assert!((a - b).abs() < 1e-3 * (1.0 + a.abs()), "{a} vs {b}");
             }
         }
     }
 
-    /// Fused, strip by strip, the two operators give exactly the floats they give one
-    /// after the other, whatever the strip heights, and every SIMD build the portable
-    /// one's.
+    /// Fused, strip by strip, the operators give exactly the floats they give one after
+    /// the other, whatever the strip heights, with and without the projection, and every
+    /// SIMD build the portable one's.
     #[test]
     fn fused_equals_one_after_the_other() {
         let mut rand = stream(5);
-        let model = stem_model(3, 6, (75, 41), 2, &mut rand);
+        let model = stem_model(3, 6, (75, 41), 2, Some(5), &mut rand);
         let mut apart = model.into_decluttered().unwrap();
         depthwise::replace(&mut apart).unwrap();
         crate::conv3x3::replace(&mut apart).unwrap();
-        let conv = apart
-            .nodes()
-            .iter()
-            .find_map(|n| n.op_as::<MasqueOp<Conv3x3>>())
-            .unwrap()
-            .0
-            .clone();
-        let dw = apart
-            .nodes()
-            .iter()
-            .find_map(|n| n.op_as::<MasqueOp<Depthwise>>())
-            .unwrap()
-            .0
-            .clone();
+        crate::pointwise::replace(&mut apart).unwrap();
+        fn find<T: Kernels>(model: &TypedModel) -> T {
+            let op = model.nodes().iter().find_map(|n| n.op_as::<MasqueOp<T>>());
+            op.unwrap().0.clone()
+        }
+        let (conv, dw, project) = (
+            find::<Conv3x3>(&apart),
+            find::<Depthwise>(&apart),
+            find::<Pointwise>(&apart),
+        );
         let x: Vec<f32> = (0..conv.input_len()).map(|_| rand() * 10.0).collect();
         let mut middle = vec![0f32; dw.input_len()];
         run_portable(&conv, &x, &mut middle);
-        let mut want = vec![0f32; dw.output_shape().iter().product()];
-        run_portable(&dw, &middle, &mut want);
+        let mut filtered = vec![0f32; dw.output_shape().iter().product()];
+        run_portable(&dw, &middle, &mut filtered);
+        let mut projected = vec![0f32; project.output_shape().iter().product()];
+        run_portable(&project, &filtered, &mut projected);
         for strip in [1, 2, 3, 7, 100] {
             let mut stem = Stem::new(conv.clone(), dw.clone()).unwrap();
             stem.strip = strip.min(dw.output.0);
-            let mut got = vec![f32::NAN; want.len()];
-            run_portable(&stem, &x, &mut got);
-            assert_eq!(got, want, "strips of {strip}");
-            assert_eq!(simd_mismatch(&stem, &x, &want), None, "strips of {strip}");
+            let with_projection = stem.projected(project.clone()).unwrap();
+            for (op, want) in [(stem, &filtered), (with_projection, &projected)] {
+                let mut got = vec![f32::NAN; want.len()];
+                run_portable(&op, &x, &mut got);
+                assert_eq!(&got, want, "strips of {strip}");
+                assert_eq!(simd_mismatch(&op, &x, want), None, "strips of {strip}");
+            }
         }
     }
 }
