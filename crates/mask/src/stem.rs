@@ -1,5 +1,5 @@
-//! The network's first two layers, a 3 x 3 convolution and the depthwise convolution
-//! reading it, computed strip by strip.
+//! The network's first layers, a 3 x 3 convolution, the depthwise convolution reading it
+//! and the 1 x 1 projection after that, computed strip by strip.
 //!
 //! CenterFace begins with a 3 x 3 convolution of the picture (3 to 32 channels, stride 2)
 //! and a 3 x 3 depthwise convolution of its output, both at half the input's size: on a
@@ -7,12 +7,14 @@
 //! written fresh, then read back, and the two layers took a fifth of the tile at 11 and 3
 //! multiply-adds per ns. Here the depthwise output is made a strip of rows at a time: the
 //! convolution computes only the rows that strip reads, into a buffer that stays in the
-//! cache, and the depthwise kernel consumes them at once. The two rows shared by
-//! neighbouring strips are computed twice.
+//! cache, and the depthwise kernel consumes them at once; where a 1 x 1 projection (32 to
+//! 16 channels) reads the depthwise output and nothing else does, the strip's depthwise
+//! rows go to a second buffer and are projected from there, so neither 32-channel tensor
+//! is ever written whole. The two rows shared by neighbouring strips are computed twice.
 //!
-//! **Guarantees**: the same floats as [`Conv3x3`] followed by [`Depthwise`] (the same
-//! kernels, on the same values); [`replace`] fuses the two only where the depthwise
-//! convolution is the sole reader of the convolution and the shapes agree. The unit tests
+//! **Guarantees**: the same floats as [`Conv3x3`] followed by [`Depthwise`] (and
+//! [`Pointwise`]) apart (the same kernels, on the same values); [`replace`] fuses them
+//! only where each is the sole reader of the one before and the shapes agree. The unit tests
 //! compare the fused and unfused operators value for value, and the fused graph with
 //! tract.
 
