@@ -21,7 +21,7 @@ pub(crate) type Plan = TypedSimplePlan<TypedModel>;
 /// biases and ReLUs) and its upsamplings computed by masque's own kernels, each expansion
 /// and the first convolution fused with the depthwise convolution reading it
 /// (`depthwise.rs`, `pointwise.rs`, `conv3x3.rs`, `upsample.rs`, `expand.rs`, `stem.rs`).
-/// A 640 x 640 tile takes 0.068 to 0.072 s on one Zen 4 core, 0.24 s with tract's matrix
+/// A 640 x 640 tile takes 0.065 to 0.070 s on one Zen 4 core, 0.24 s with tract's matrix
 /// products and 0.38 to 0.40 s with tract alone (`examples/profile_tile.rs`). Public for
 /// that example.
 pub fn optimized_model() -> Result<TypedModel, MaskError> {
