@@ -22,7 +22,7 @@ use tract_onnx::prelude::*;
 use tract_onnx::tract_core::ops::cnn::{Conv, KernelFormat};
 use tract_onnx::tract_core::ops::nn::DataFormat;
 
-use crate::kernel::{Kernel, Kernels, MasqueOp, replace_each};
+use crate::kernel::{Kernel, Kernels, replace_each};
 
 /// A depthwise 2-D convolution on float32 NCHW data with one image.
 #[derive(Clone, Debug)]
@@ -185,32 +185,6 @@ pub(crate) fn channels_rows(
             phases,
         );
     }
-}
-
-/// Replaces every [`Depthwise`] of `model` that is the sole reader of one of masque's
-/// operators `P` by `fuse(that operator, the depthwise convolution)`, where it gives an
-/// operator; returns how many it replaced. Runs after [`replace`] and `P`'s replacement.
-pub(crate) fn fuse_after<P: Kernels, F: Kernels>(
-    model: &mut TypedModel,
-    fuse: impl Fn(P, Depthwise) -> Option<F>,
-) -> TractResult<usize> {
-    replace_each(model, |model, node| {
-        let Some(MasqueOp(dw)) = node.op_as::<MasqueOp<Depthwise>>() else {
-            return Ok(None);
-        };
-        let Some(&source) = node.inputs.first() else {
-            return Ok(None);
-        };
-        let producer = model.node(source.node);
-        let Some(MasqueOp(made)) = producer.op_as::<MasqueOp<P>>() else {
-            return Ok(None);
-        };
-        if crate::fusion::sole_reader(model, source).map(|(n, _)| n.id) != Some(node.id) {
-            return Ok(None);
-        }
-        Ok(fuse(made.clone(), dw.clone())
-            .map(|op| (op, producer.inputs[0], OutletId::new(node.id, 0))))
-    })
 }
 
 /// The input rows (within the image) that output rows `outputs` of a [`K`] x [`K`]

@@ -19,7 +19,7 @@
 use tract_onnx::prelude::*;
 
 use crate::depthwise::{self, Depthwise};
-use crate::kernel::{Kernel, Kernels};
+use crate::kernel::{Kernel, Kernels, fuse_pairs};
 use crate::pointwise::{self, Pointwise};
 
 /// The expansion's input rows of one strip stay within this many floats (256 KiB, a
@@ -113,7 +113,9 @@ impl Kernels for ExpandDepthwise {
 /// it; returns how many pairs it fused. Runs after [`depthwise::replace`] and
 /// [`pointwise::replace`].
 pub(crate) fn replace(model: &mut TypedModel) -> TractResult<usize> {
-    depthwise::fuse_after(model, ExpandDepthwise::new)
+    fuse_pairs(model, |expand: &Pointwise, dw: &Depthwise| {
+        ExpandDepthwise::new(expand.clone(), dw.clone())
+    })
 }
 
 #[cfg(test)]

@@ -166,6 +166,32 @@ pub(crate) fn replace_each<T: Kernels>(
     Ok(replaced)
 }
 
+/// Replaces every operator `C` of `model` that is the sole reader of an operator `P` by
+/// `fuse(producer, consumer)`, where that gives an operator, wired to the producer's
+/// input; returns how many pairs it fused (`expand.rs`, `stem.rs`). Runs after the
+/// replacements that make `P` and `C`.
+pub(crate) fn fuse_pairs<P: Kernels, C: Kernels, F: Kernels>(
+    model: &mut TypedModel,
+    fuse: impl Fn(&P, &C) -> Option<F>,
+) -> TractResult<usize> {
+    replace_each(model, |model, node| {
+        let Some(MasqueOp(consumer)) = node.op_as::<MasqueOp<C>>() else {
+            return Ok(None);
+        };
+        let Some(&source) = node.inputs.first() else {
+            return Ok(None);
+        };
+        let producer = model.node(source.node);
+        let Some(MasqueOp(made)) = producer.op_as::<MasqueOp<P>>() else {
+            return Ok(None);
+        };
+        if crate::fusion::sole_reader(model, source).map(|(n, _)| n.id) != Some(node.id) {
+            return Ok(None);
+        }
+        Ok(fuse(made, consumer).map(|op| (op, producer.inputs[0], OutletId::new(node.id, 0))))
+    })
+}
+
 /// The first SIMD build this processor runs whose output for `op` on `x` is not exactly
 /// `want` (the portable build's), for the operators' tests; `None` when all agree.
 #[cfg(test)]

@@ -22,7 +22,7 @@ use tract_onnx::prelude::*;
 
 use crate::conv3x3::{Conv3x3, Scratch};
 use crate::depthwise::{self, Depthwise};
-use crate::kernel::{Kernel, Kernels, MasqueOp, replace_each};
+use crate::kernel::{Kernel, Kernels, fuse_pairs};
 use crate::pointwise::{self, Pointwise};
 
 /// A strip's convolution rows (every channel) stay within this many floats (1 MiB, a Zen 4
@@ -163,25 +163,12 @@ impl Kernels for Stem {
 /// returns how many pairs it fused. Runs after [`depthwise::replace`] and
 /// [`crate::conv3x3::replace`].
 pub(crate) fn replace(model: &mut TypedModel) -> TractResult<usize> {
-    let fused = depthwise::fuse_after(model, Stem::new)?;
+    let fused = fuse_pairs(model, |conv: &Conv3x3, dw: &Depthwise| {
+        Stem::new(conv.clone(), dw.clone())
+    })?;
     // The 1 x 1 projection reading a stem, where nothing else does.
-    replace_each(model, |model, node| {
-        let Some(MasqueOp(project)) = node.op_as::<MasqueOp<Pointwise>>() else {
-            return Ok(None);
-        };
-        let Some(&source) = node.inputs.first() else {
-            return Ok(None);
-        };
-        let producer = model.node(source.node);
-        let Some(MasqueOp(stem)) = producer.op_as::<MasqueOp<Stem>>() else {
-            return Ok(None);
-        };
-        if crate::fusion::sole_reader(model, source).map(|(n, _)| n.id) != Some(node.id) {
-            return Ok(None);
-        }
-        Ok(stem
-            .projected(project.clone())
-            .map(|op| (op, producer.inputs[0], OutletId::new(node.id, 0))))
+    fuse_pairs(model, |stem: &Stem, project: &Pointwise| {
+        stem.projected(project.clone())
     })?;
     Ok(fused)
 }
@@ -189,7 +176,7 @@ pub(crate) fn replace(model: &mut TypedModel) -> TractResult<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kernel::{run_model, run_portable, simd_mismatch, stream};
+    use crate::kernel::{MasqueOp, run_model, run_portable, simd_mismatch, stream};
     use tract_onnx::tract_core::ops::cnn::{Conv, KernelFormat, PaddingSpec, PoolSpec};
     use tract_onnx::tract_core::ops::math;
     use tract_onnx::tract_core::ops::nn::DataFormat;
