@@ -244,3 +244,18 @@ pub(crate) fn run_model(model: TypedModel, input: &Tensor) -> TValue {
         .unwrap()
         .remove(0)
 }
+
+/// tract's graph `theirs` and the graph with masque's operators `ours`, each run on
+/// `input` as [`run_model`] does: their first outputs' values, once their shapes are
+/// checked equal.
+#[cfg(test)]
+pub(crate) fn run_both(
+    theirs: TypedModel,
+    ours: TypedModel,
+    input: &Tensor,
+) -> (Vec<f32>, Vec<f32>) {
+    let (theirs, ours) = (run_model(theirs, input), run_model(ours, input));
+    assert_eq!(theirs.shape(), ours.shape());
+    let values = |t: TValue| t.as_slice::<f32>().unwrap().to_vec();
+    (values(theirs), values(ours))
+}

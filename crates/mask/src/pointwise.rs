@@ -453,7 +453,7 @@ mod tests {
     use super::*;
     #[cfg(target_arch = "x86_64")]
     use crate::kernel::{run_avx2, run_avx512};
-    use crate::kernel::{run_model, run_portable, stream};
+    use crate::kernel::{run_both, run_portable, stream};
 
     /// The graph tract's ONNX import makes of a 1 x 1 convolution with a bias (and a ReLU
     /// when `relu`): an `EinSum`, an `Add` of a [O, 1, 1] constant ([1, O, 1, 1] where the
@@ -546,17 +546,10 @@ mod tests {
             };
             let input: Vec<f32> = (0..len).map(|_| rand() * 10.0).collect();
             let input = Tensor::from_shape(&shape, &input).unwrap();
-            let run = |m: TypedModel| run_model(m, &input);
-            let theirs = run(model);
-            let ours = run(mine);
-            assert_eq!(theirs.shape(), ours.shape());
-            let (theirs, ours) = (
-                theirs.as_slice::<f32>().unwrap(),
-                ours.as_slice::<f32>().unwrap(),
-            );
+            let (theirs, ours) = run_both(model, mine, &input);
             assert!(!relu || ours.iter().all(|&v| v >= 0.0));
             assert!(ours.iter().any(|&v| v > 0.0), "not all zero");
-            for (a, b) in theirs.iter().zip(ours) {
+            for (a, b) in theirs.iter().zip(&ours) {
                 assert!(
                     (a - b).abs() < 1e-4 * inputs as f32,
                     "{inputs} -> {outputs}: {a} vs {b}"

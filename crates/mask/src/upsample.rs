@@ -214,7 +214,7 @@ pub(crate) fn replace(model: &mut TypedModel) -> TractResult<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kernel::{run_model, run_portable, simd_mismatch, stream};
+    use crate::kernel::{run_both, run_portable, simd_mismatch, stream};
     use tract_onnx::tract_core::ops::cnn::PoolSpec;
     use tract_onnx::tract_core::ops::math;
 
@@ -281,15 +281,9 @@ mod tests {
             let len = inputs * hw.0 * hw.1;
             let input: Vec<f32> = (0..len).map(|_| rand() * 10.0).collect();
             let input = Tensor::from_shape(&[1, inputs, hw.0, hw.1], &input).unwrap();
-            let theirs = run_model(model, &input);
-            let ours = run_model(mine, &input);
-            assert_eq!(theirs.shape(), ours.shape());
-            let (theirs, ours) = (
-                theirs.as_slice::<f32>().unwrap(),
-                ours.as_slice::<f32>().unwrap(),
-            );
+            let (theirs, ours) = run_both(model, mine, &input);
             assert!(ours.iter().any(|&v| v > 0.0) && ours.iter().all(|&v| v >= 0.0));
-            for (a, b) in theirs.iter().zip(ours) {
+            for (a, b) in theirs.iter().zip(&ours) {
                 assert!((a - b).abs() < 1e-4 * inputs as f32, "{a} vs {b}");
             }
         }
