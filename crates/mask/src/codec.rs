@@ -224,7 +224,6 @@ pub fn encode_with_icc(
     let first = frames
         .first()
         .ok_or_else(|| MaskError::Encode("no frames".into()))?;
-    let opaque = first.pixels().all(|p| p.0[3] == 255);
     let mut out = Vec::new();
     match format {
         Format::Gif => {
@@ -267,7 +266,7 @@ pub fn encode_with_icc(
                 .map_err(jpeg_err)?;
         }
         _ => {
-            let image = if opaque {
+            let image = if first.pixels().all(|p| p.0[3] == 255) {
                 DynamicImage::ImageRgb8(DynamicImage::ImageRgba8(first.clone()).into_rgb8())
             } else {
                 DynamicImage::ImageRgba8(first.clone())
