@@ -8,7 +8,7 @@
 //! rows at a time: each input row the strip reads is copied once with its padding (and
 //! split into even and odd columns for stride 2), the nine shifted copies of every input
 //! channel are laid out as the planes of a [`Pointwise`] input that stays in the cache,
-//! and [`pointwise::block_range`] sums them, bias and ReLU included.
+//! and [`Pointwise::sums`] sums them, bias and ReLU included.
 //!
 //! **Guarantees**: [`replace`] swaps only what it computes exactly as tract does up to
 //! float rounding: float32, one image (NCHW with N = 1, or CHW), one group, a 3 x 3 kernel
@@ -21,7 +21,8 @@ use tract_onnx::tract_core::ops::nn::DataFormat;
 
 use crate::depthwise::{input_rows, pad_split};
 use crate::kernel::{Kernel, Kernels, replace_each};
-use crate::pointwise::{self, Pointwise};
+use crate::pointwise::Pointwise;
+use crate::quantized::Quantized;
 
 /// The kernel's height and width.
 const K: usize = 3;
@@ -59,7 +60,11 @@ impl Kernels for Conv3x3 {
         self.output_shape.clone()
     }
 
-    /// The work itself, strip after strip, with the sums of [`pointwise::block_range`]
+    fn use_int8(&mut self) {
+        self.sums.use_int8();
+    }
+
+    /// The work itself, strip after strip, with the sums of [`Pointwise::sums`]
     /// made by `kernel`.
     #[inline(always)]
     fn run_with(&self, x: &[f32], out: &mut [f32], kernel: Kernel) {
@@ -87,6 +92,8 @@ pub(crate) struct Scratch {
     split: Vec<f32>,
     /// The nine shifted copies of every input channel.
     copies: Vec<f32>,
+    /// The copies quantized, where the sums are in integers.
+    quantized: Quantized,
 }
 
 impl Conv3x3 {
@@ -128,7 +135,11 @@ impl Conv3x3 {
         let row_len = sw * phase_len;
         let (first_out, end_out) = (rows.start, rows.end);
         debug_assert!(end_out - first_out <= self.strip);
-        let Scratch { split, copies } = scratch;
+        let Scratch {
+            split,
+            copies,
+            quantized,
+        } = scratch;
         copies.resize(channels * K * K * strip_len, 0.0);
         // The input rows these output rows read, each split once.
         let input = input_rows(first_out..end_out, sh, pt, ih);
@@ -161,17 +172,9 @@ impl Conv3x3 {
             }
         }
         let count = (end_out - first_out) * ow;
+        let sums = self.sums.sums(copies, 0..count, kernel, quantized);
         for block in 0..self.sums.blocks() {
-            let at = block * Pointwise::BLOCK * stride;
-            pointwise::block_range(
-                &self.sums,
-                copies,
-                block,
-                0..count,
-                &mut out[at..],
-                stride,
-                kernel,
-            );
+            sums.block(block, &mut out[block * Pointwise::BLOCK * stride..], stride);
         }
     }
 }
@@ -265,7 +268,7 @@ pub(crate) fn replace(model: &mut TypedModel) -> TractResult<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kernel::{run, run_model, run_portable, stream};
+    use crate::kernel::{run, run_model, run_portable, simd_mismatch, stream};
     use tract_onnx::tract_core::ops::cnn::{PaddingSpec, PoolSpec};
     use tract_onnx::tract_core::ops::math;
 
@@ -403,14 +406,22 @@ mod tests {
         );
         let x: Vec<f32> = (0..3 * 17 * 21).map(|_| rand() * 10.0).collect();
         let size = 6 * whole.output.0 * whole.output.1;
-        let (mut a, mut b) = (vec![0f32; size], vec![0f32; size]);
-        run_portable(&whole, &x, &mut a);
-        run_portable(&strips, &x, &mut b);
-        assert_eq!(a, b);
-        assert!(a.iter().any(|&v| v > 0.0));
-        let mut c = vec![0f32; size];
-        run(&strips, &x, &mut c);
-        assert_eq!(a, c);
+        for int8 in [false, true] {
+            let (mut whole, mut strips) = (whole.clone(), strips.clone());
+            if int8 {
+                whole.use_int8();
+                strips.use_int8();
+            }
+            let (mut a, mut b) = (vec![0f32; size], vec![0f32; size]);
+            run_portable(&whole, &x, &mut a);
+            run_portable(&strips, &x, &mut b);
+            assert_eq!(a, b);
+            assert!(a.iter().any(|&v| v > 0.0));
+            let mut c = vec![0f32; size];
+            run(&strips, &x, &mut c);
+            assert_eq!(a, c);
+            assert_eq!(simd_mismatch(&strips, &x, &a), None);
+        }
     }
 
     /// The values of the constant named `name` in `model`.

@@ -29,7 +29,7 @@ use tract_onnx::prelude::*;
 use crate::MaskError;
 
 mod halve;
-mod plans;
+pub(crate) mod plans;
 mod windows;
 use plans::{Plan, PlanCache, PlanRef, SharedPlan};
 pub use plans::{optimized_model, optimized_model_for};

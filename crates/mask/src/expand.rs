@@ -20,7 +20,8 @@ use tract_onnx::prelude::*;
 
 use crate::depthwise::{self, Depthwise};
 use crate::kernel::{Kernel, Kernels, fuse_pairs};
-use crate::pointwise::{self, Pointwise};
+use crate::pointwise::Pointwise;
+use crate::quantized::Quantized;
 
 /// The expansion's input rows of one strip stay within this many floats (256 KiB, a
 /// quarter of a Zen 4 core's L2 cache).
@@ -70,6 +71,10 @@ impl Kernels for ExpandDepthwise {
         vec![self.depthwise.channels, oh, ow]
     }
 
+    fn use_int8(&mut self) {
+        self.expand.use_int8();
+    }
+
     /// The work itself, strip after strip, with the expansion's sums made by `kernel`.
     #[inline(always)]
     fn run_with(&self, x: &[f32], out: &mut [f32], kernel: Kernel) {
@@ -80,22 +85,17 @@ impl Kernels for ExpandDepthwise {
         let block = Pointwise::BLOCK;
         let mut wide = Vec::new();
         let mut phases = Vec::new();
+        let mut quantized = Quantized::default();
         for first_out in (0..oh).step_by(self.strip) {
             let end_out = (first_out + self.strip).min(oh);
             let input = depthwise::input_rows(first_out..end_out, sh, pt, ih);
             let (first_row, end_row) = (input.start, input.end);
             let rows = end_row - first_row;
             wide.resize(block * rows * iw, 0.0);
+            let pixels = first_row * iw..end_row * iw;
+            let sums = self.expand.sums(x, pixels, kernel, &mut quantized);
             for b in 0..self.expand.blocks() {
-                pointwise::block_range(
-                    &self.expand,
-                    x,
-                    b,
-                    first_row * iw..end_row * iw,
-                    &mut wide,
-                    rows * iw,
-                    kernel,
-                );
+                sums.block(b, &mut wide, rows * iw);
                 let channels = b * block..((b + 1) * block).min(dw.channels);
                 let outputs = first_out..end_out;
                 let input = depthwise::ChannelRows {
@@ -111,7 +111,7 @@ impl Kernels for ExpandDepthwise {
 
 /// Fuses every [`Depthwise`] of `model` that is the sole reader of a [`Pointwise`] with
 /// it; returns how many pairs it fused. Runs after [`depthwise::replace`] and
-/// [`pointwise::replace`].
+/// [`crate::pointwise::replace`].
 pub(crate) fn replace(model: &mut TypedModel) -> TractResult<usize> {
     fuse_pairs(model, |expand: &Pointwise, dw: &Depthwise| {
         ExpandDepthwise::new(expand.clone(), dw.clone())
@@ -124,9 +124,7 @@ mod tests {
 
     use super::*;
     use crate::kernel::MasqueOp;
-    #[cfg(target_arch = "x86_64")]
-    use crate::kernel::{run_avx2, run_avx512};
-    use crate::kernel::{run_model, run_portable, stream};
+    use crate::kernel::{run_model, run_portable, simd_mismatch, stream};
     use tract_onnx::tract_core::internal::EvalOp;
 
     struct Case {
@@ -174,7 +172,8 @@ mod tests {
 
     /// Fused, strip by strip, the two operators give exactly the floats they give one
     /// after the other, and every SIMD build the portable one's, on random weights and
-    /// inputs, strides 1 and 2, padded and not, strips of every height.
+    /// inputs, strides 1 and 2, padded and not, strips of every height, with the sums in
+    /// float32 and in 8-bit integers.
     #[test]
     fn fused_equals_one_after_the_other() {
         use proptest::prelude::*;
@@ -187,12 +186,15 @@ mod tests {
             0usize..2,
             any::<(bool, bool)>(),
             1usize..8,
-            any::<u64>(),
+            any::<(u64, bool)>(),
         );
-        proptest!(|((inputs, channels, ih, iw, stride, pad, relu, strip, seed) in cases)| {
+        proptest!(|((inputs, channels, ih, iw, stride, pad, relu, strip, (seed, int8)) in cases)| {
             let case = Case { inputs, channels, size: (ih, iw), stride, pad, relu };
             let mut rand = stream(seed);
-            let (expand, depthwise) = ops(&case, &mut rand);
+            let (mut expand, depthwise) = ops(&case, &mut rand);
+            if int8 {
+                expand.use_int8();
+            }
             let mut fused = ExpandDepthwise::new(expand.clone(), depthwise.clone()).unwrap();
             fused.strip = strip.min(depthwise.output.0);
             let x: Vec<f32> = (0..inputs * ih * iw).map(|_| rand() * 10.0).collect();
@@ -207,21 +209,7 @@ mod tests {
             let x = x.as_slice::<f32>().unwrap();
             let mut reference = vec![0f32; together.len()];
             run_portable(&fused, x, &mut reference);
-            #[cfg(target_arch = "x86_64")]
-            {
-                if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
-                    let mut out = vec![0f32; reference.len()];
-                    // SAFETY: the processor supports AVX2 and FMA, checked just above.
-                    unsafe { run_avx2(&fused, x, &mut out) };
-                    prop_assert_eq!(&out, &reference);
-                }
-                if std::is_x86_feature_detected!("avx512f") && std::is_x86_feature_detected!("fma") {
-                    let mut out = vec![0f32; reference.len()];
-                    // SAFETY: the processor supports AVX-512F and FMA, checked just above.
-                    unsafe { run_avx512(&fused, x, &mut out) };
-                    prop_assert_eq!(&out, &reference);
-                }
-            }
+            prop_assert_eq!(simd_mismatch(&fused, x, &reference), None);
         });
     }
 
@@ -280,7 +268,7 @@ mod tests {
 
             let mut mine = model.clone();
             assert_eq!(depthwise::replace(&mut mine).unwrap(), 1);
-            assert_eq!(pointwise::replace(&mut mine).unwrap(), 1);
+            assert_eq!(crate::pointwise::replace(&mut mine).unwrap(), 1);
             assert_eq!(replace(&mut mine).unwrap(), 1);
             let mine = mine.into_decluttered().unwrap();
             let names: Vec<_> = mine

@@ -12,6 +12,11 @@ use tract_onnx::tract_core::internal::{EvalOp, Op, TypedOp, ensure, format_err};
 /// A build of masque's kernels, as [`Kernel::detect`] chooses it for this processor.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Kernel {
+    /// [`run_avx512_vnni`]: only made when the processor has AVX-512F, AVX-512 VNNI and
+    /// FMA. The same as [`Kernel::Avx512`], except that operators whose 1 x 1 sums are
+    /// quantized (`quantized.rs`) make them with `VPDPBUSD`.
+    #[cfg(target_arch = "x86_64")]
+    Avx512Vnni,
     /// [`run_avx512`]: only made when the processor has AVX-512F and FMA.
     #[cfg(target_arch = "x86_64")]
     Avx512,
@@ -26,6 +31,13 @@ impl Kernel {
     /// The fastest build this processor runs.
     pub(crate) fn detect() -> Kernel {
         #[cfg(target_arch = "x86_64")]
+        if std::is_x86_feature_detected!("avx512f")
+            && std::is_x86_feature_detected!("avx512vnni")
+            && std::is_x86_feature_detected!("fma")
+        {
+            return Kernel::Avx512Vnni;
+        }
+        #[cfg(target_arch = "x86_64")]
         if std::is_x86_feature_detected!("avx512f") && std::is_x86_feature_detected!("fma") {
             return Kernel::Avx512;
         }
@@ -39,6 +51,8 @@ impl Kernel {
     fn name(self) -> &'static str {
         match self {
             #[cfg(target_arch = "x86_64")]
+            Kernel::Avx512Vnni => "avx512-vnni",
+            #[cfg(target_arch = "x86_64")]
             Kernel::Avx512 => "avx512",
             #[cfg(target_arch = "x86_64")]
             Kernel::Avx2 => "avx2",
@@ -47,7 +61,8 @@ impl Kernel {
     }
 }
 
-/// The build of the kernels chosen on this processor: `avx512`, `avx2` or `portable`
+/// The build of the kernels chosen on this processor: `avx512-vnni`, `avx512`, `avx2` or
+/// `portable`
 /// (benchmarks say which ran).
 pub(crate) fn kernel_name() -> &'static str {
     Kernel::detect().name()
@@ -68,11 +83,38 @@ pub(crate) trait Kernels: Clone + std::fmt::Debug + Send + Sync + 'static {
     /// function below, so it must be `#[inline(always)]`; and no closure may hold the
     /// hot loops (a closure is compiled without the build's target features).
     fn run_with(&self, x: &[f32], out: &mut [f32], kernel: Kernel);
+
+    /// Makes its 1 x 1 sums, if it has any, in 8-bit integers (`quantized.rs`).
+    fn use_int8(&mut self) {}
+}
+
+/// Makes the 1 x 1 sums of every operator of `model` that has any in 8-bit integers
+/// (`quantized.rs`); returns how many operators it changed.
+pub(crate) fn use_int8(model: &mut TypedModel) -> usize {
+    fn one<T: Kernels>(node: &mut TypedNode) -> bool {
+        node.op_as_mut::<MasqueOp<T>>()
+            .map(|MasqueOp(op)| op.use_int8())
+            .is_some()
+    }
+    let mut changed = 0;
+    for node in model.nodes_mut() {
+        let made = one::<crate::pointwise::Pointwise>(node)
+            || one::<crate::expand::ExpandDepthwise>(node)
+            || one::<crate::conv3x3::Conv3x3>(node)
+            || one::<crate::upsample::Upsample>(node)
+            || one::<crate::stem::Stem>(node);
+        changed += usize::from(made);
+    }
+    changed
 }
 
 /// Runs `op` with the build [`Kernel::detect`] chooses.
 pub(crate) fn run<T: Kernels>(op: &T, x: &[f32], out: &mut [f32]) {
     match Kernel::detect() {
+        // SAFETY: `detect` chooses Avx512Vnni only when the processor has AVX-512F,
+        // AVX-512 VNNI and FMA.
+        #[cfg(target_arch = "x86_64")]
+        Kernel::Avx512Vnni => unsafe { run_avx512_vnni(op, x, out) },
         // SAFETY: `detect` chooses Avx512 only when the processor has AVX-512F and FMA.
         #[cfg(target_arch = "x86_64")]
         Kernel::Avx512 => unsafe { run_avx512(op, x, out) },
@@ -95,6 +137,13 @@ pub(crate) fn run_avx2<T: Kernels>(op: &T, x: &[f32], out: &mut [f32]) {
 #[target_feature(enable = "avx512f,fma")]
 pub(crate) fn run_avx512<T: Kernels>(op: &T, x: &[f32], out: &mut [f32]) {
     op.run_with(x, out, Kernel::Avx512);
+}
+
+/// `op`'s work compiled for AVX-512F with fused multiply-adds and VNNI.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512vnni,fma")]
+pub(crate) fn run_avx512_vnni<T: Kernels>(op: &T, x: &[f32], out: &mut [f32]) {
+    op.run_with(x, out, Kernel::Avx512Vnni);
 }
 
 /// `op`'s portable build: the reference the SIMD builds are tested against.
@@ -212,6 +261,14 @@ pub(crate) fn simd_mismatch<T: Kernels>(op: &T, x: &[f32], want: &[f32]) -> Opti
             unsafe { run_avx512(op, x, &mut out) };
             if out != want {
                 return Some("avx512");
+            }
+            if std::is_x86_feature_detected!("avx512vnni") {
+                out.fill(f32::NAN);
+                // SAFETY: the processor supports AVX-512F, VNNI and FMA, checked above.
+                unsafe { run_avx512_vnni(op, x, &mut out) };
+                if out != want {
+                    return Some("avx512-vnni");
+                }
             }
         }
     }

@@ -28,6 +28,7 @@ pub mod icc;
 mod kernel;
 pub mod metadata;
 mod pointwise;
+mod quantized;
 pub mod review;
 pub mod sample;
 mod stem;

@@ -19,6 +19,7 @@
 //!
 //! **Not done**: the residual additions after some projections stay tract's own operator.
 
+use std::ops::Range;
 use std::sync::Arc;
 
 use tract_onnx::prelude::*;
@@ -26,12 +27,13 @@ use tract_onnx::tract_core::ops::einsum::EinSum;
 
 use crate::fusion;
 use crate::kernel::{Kernel, Kernels, replace_each};
+use crate::quantized::{self, Quantized, QuantizedWeights};
 
 /// Output channels summed together.
-const ROWS: usize = 4;
+pub(crate) const ROWS: usize = 4;
 /// Pixels summed together: three vectors of 16 with AVX-512, six of 8 with AVX2, so that
 /// the `ROWS` x `LANES` sums fill 12 vector registers.
-const LANES: usize = 48;
+pub(crate) const LANES: usize = 48;
 /// The input columns of one pass over the weights stay within this many floats (256 KiB,
 /// a quarter of a Zen 4 core's L2 cache), so every block of output channels reads them
 /// from the cache.
@@ -54,6 +56,10 @@ pub(crate) struct Pointwise {
     /// One bias per output channel, padded with zeros to whole blocks.
     bias: Arc<Vec<f32>>,
     relu: bool,
+    /// The weights in signed bytes, for the sums in 8-bit integers.
+    quantized: Arc<QuantizedWeights>,
+    /// Whether the sums are made in 8-bit integers (`quantized.rs`) rather than float32.
+    int8: bool,
 }
 
 impl Pointwise {
@@ -85,6 +91,42 @@ impl Pointwise {
             packed: Arc::new(packed),
             bias: Arc::new(padded_bias),
             relu,
+            quantized: Arc::new(QuantizedWeights::new(weights, inputs, outputs)),
+            int8: false,
+        }
+    }
+
+    /// Makes the sums in 8-bit integers from now on (`quantized.rs`).
+    pub(crate) fn use_int8(&mut self) {
+        self.int8 = true;
+    }
+
+    /// The sums of pixels `pixels` of `x` (this operator's `inputs` planes, each
+    /// `self.pixels` long), made by `kernel`'s build, ready to be written block by block
+    /// ([`Sums::block`]); `scratch` holds the quantized input where the sums are in
+    /// integers.
+    #[inline(always)]
+    pub(crate) fn sums<'a>(
+        &'a self,
+        x: &'a [f32],
+        pixels: Range<usize>,
+        kernel: Kernel,
+        scratch: &'a mut Quantized,
+    ) -> Sums<'a> {
+        if self.int8 {
+            scratch.fill(x, self.pixels, self.inputs, pixels, kernel);
+            Sums::Int8 {
+                op: self,
+                input: scratch,
+                kernel,
+            }
+        } else {
+            Sums::Float {
+                op: self,
+                x,
+                pixels,
+                kernel,
+            }
         }
     }
 
@@ -108,8 +150,56 @@ impl Pointwise {
     pub(crate) const BLOCK: usize = ROWS;
 }
 
+/// One range of pixels of a [`Pointwise`]'s input, ready for its sums.
+pub(crate) enum Sums<'a> {
+    /// Summed in float32.
+    Float {
+        op: &'a Pointwise,
+        x: &'a [f32],
+        pixels: Range<usize>,
+        kernel: Kernel,
+    },
+    /// Quantized, summed in 8-bit integers.
+    Int8 {
+        op: &'a Pointwise,
+        input: &'a Quantized,
+        kernel: Kernel,
+    },
+}
+
+impl Sums<'_> {
+    /// Output channels `block * BLOCK..` (the block's, as many as exist) of the range,
+    /// channel r of the block written from `out[r * stride]` on.
+    #[inline(always)]
+    pub(crate) fn block(&self, block: usize, out: &mut [f32], stride: usize) {
+        match self {
+            Sums::Float {
+                op,
+                x,
+                pixels,
+                kernel,
+            } => block_range(op, x, block, pixels.clone(), out, stride, *kernel),
+            Sums::Int8 { op, input, kernel } => quantized::block_range(
+                &op.quantized,
+                &op.bias,
+                op.outputs,
+                op.relu,
+                input,
+                block,
+                out,
+                stride,
+                *kernel,
+            ),
+        }
+    }
+}
+
 impl Kernels for Pointwise {
     const NAME: &'static str = "MasquePointwise";
+
+    fn use_int8(&mut self) {
+        Pointwise::use_int8(self);
+    }
 
     fn input_len(&self) -> usize {
         self.inputs * self.pixels
@@ -124,11 +214,12 @@ impl Kernels for Pointwise {
     fn run_with(&self, x: &[f32], out: &mut [f32], kernel: Kernel) {
         let pixels = self.pixels;
         let panel = (PANEL_FLOATS / self.inputs / LANES).max(1) * LANES;
+        let mut scratch = Quantized::default();
         for start in (0..pixels).step_by(panel) {
             let end = (start + panel).min(pixels);
+            let sums = self.sums(x, start..end, kernel, &mut scratch);
             for block in 0..self.blocks() {
-                let at = block * ROWS * pixels + start;
-                block_range(self, x, block, start..end, &mut out[at..], pixels, kernel);
+                sums.block(block, &mut out[block * ROWS * pixels + start..], pixels);
             }
         }
     }
@@ -138,7 +229,7 @@ impl Kernels for Pointwise {
 /// written to `out`, channel r of the block from `out[r * stride]` on; whole runs of
 /// [`LANES`] pixels by the build `kernel` names.
 #[inline(always)]
-pub(crate) fn block_range(
+fn block_range(
     op: &Pointwise,
     x: &[f32],
     block: usize,
@@ -221,7 +312,9 @@ impl Run<'_> {
             // SAFETY: `Kernel::detect` chooses Avx512 only when the processor has
             // AVX-512F and FMA.
             #[cfg(target_arch = "x86_64")]
-            Kernel::Avx512 => unsafe { self.sum_and_store_avx512(p, out, stride, at) },
+            Kernel::Avx512 | Kernel::Avx512Vnni => unsafe {
+                self.sum_and_store_avx512(p, out, stride, at)
+            },
             // SAFETY: `Kernel::detect` chooses Avx2 only when the processor has AVX2 and
             // FMA.
             #[cfg(target_arch = "x86_64")]

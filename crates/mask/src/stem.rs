@@ -23,7 +23,8 @@ use tract_onnx::prelude::*;
 use crate::conv3x3::{Conv3x3, Scratch};
 use crate::depthwise::{self, Depthwise};
 use crate::kernel::{Kernel, Kernels, fuse_pairs};
-use crate::pointwise::{self, Pointwise};
+use crate::pointwise::Pointwise;
+use crate::quantized::Quantized;
 
 /// A strip's convolution rows (every channel) stay within this many floats (1 MiB, a Zen 4
 /// core's L2 cache).
@@ -96,6 +97,14 @@ impl Kernels for Stem {
         }
     }
 
+    fn use_int8(&mut self) {
+        self.conv.use_int8();
+        if let Some((whole, strip)) = &mut self.project {
+            whole.use_int8();
+            strip.use_int8();
+        }
+    }
+
     /// The work itself, strip after strip, with the convolution's sums made by `kernel`.
     #[inline(always)]
     fn run_with(&self, x: &[f32], out: &mut [f32], kernel: Kernel) {
@@ -107,6 +116,7 @@ impl Kernels for Stem {
         let mut phases = Vec::new();
         let mut scratch = Scratch::default();
         let mut projected = Vec::new();
+        let mut quantized = Quantized::default();
         for first_out in (0..oh).step_by(self.strip) {
             let end_out = (first_out + self.strip).min(oh);
             let input = depthwise::input_rows(first_out..end_out, sh, pt, ih);
@@ -143,17 +153,10 @@ impl Kernels for Stem {
                 depthwise::channel_rows(dw, c, rows_of_c, first_row, into, first_out, &mut phases);
             }
             let whole = oh * ow;
+            let sums = project.sums(&projected, 0..count, kernel, &mut quantized);
             for block in 0..project.blocks() {
                 let at = block * Pointwise::BLOCK * whole + first_out * ow;
-                pointwise::block_range(
-                    project,
-                    &projected,
-                    block,
-                    0..count,
-                    &mut out[at..],
-                    whole,
-                    kernel,
-                );
+                sums.block(block, &mut out[at..], whole);
             }
         }
     }
@@ -289,7 +292,7 @@ mod tests {
 
     /// Fused, strip by strip, the operators give exactly the floats they give one after
     /// the other, whatever the strip heights, with and without the projection, and every
-    /// SIMD build the portable one's.
+    /// SIMD build the portable one's, with the sums in float32 and in 8-bit integers.
     #[test]
     fn fused_equals_one_after_the_other() {
         let mut rand = stream(5);
@@ -302,27 +305,40 @@ mod tests {
             let op = model.nodes().iter().find_map(|n| n.op_as::<MasqueOp<T>>());
             op.unwrap().0.clone()
         }
-        let (conv, dw, project) = (
-            find::<Conv3x3>(&apart),
-            find::<Depthwise>(&apart),
-            find::<Pointwise>(&apart),
-        );
-        let x: Vec<f32> = (0..conv.input_len()).map(|_| rand() * 10.0).collect();
+        let x: Vec<f32> = (0..find::<Conv3x3>(&apart).input_len())
+            .map(|_| rand() * 10.0)
+            .collect();
+        for int8 in [false, true] {
+            let (mut conv, dw, mut project) = (
+                find::<Conv3x3>(&apart),
+                find::<Depthwise>(&apart),
+                find::<Pointwise>(&apart),
+            );
+            if int8 {
+                conv.use_int8();
+                project.use_int8();
+            }
+            fused_cases(&conv, &dw, &project, &x);
+        }
+    }
+
+    /// [`fused_equals_one_after_the_other`] for one set of operators.
+    fn fused_cases(conv: &Conv3x3, dw: &Depthwise, project: &Pointwise, x: &[f32]) {
         let mut middle = vec![0f32; dw.input_len()];
-        run_portable(&conv, &x, &mut middle);
+        run_portable(conv, x, &mut middle);
         let mut filtered = vec![0f32; dw.output_shape().iter().product()];
-        run_portable(&dw, &middle, &mut filtered);
+        run_portable(dw, &middle, &mut filtered);
         let mut projected = vec![0f32; project.output_shape().iter().product()];
-        run_portable(&project, &filtered, &mut projected);
+        run_portable(project, &filtered, &mut projected);
         for strip in [1, 2, 3, 7, 100] {
             let mut stem = Stem::new(conv.clone(), dw.clone()).unwrap();
             stem.strip = strip.min(dw.output.0);
             let with_projection = stem.projected(project.clone()).unwrap();
             for (op, want) in [(stem, &filtered), (with_projection, &projected)] {
                 let mut got = vec![f32::NAN; want.len()];
-                run_portable(&op, &x, &mut got);
+                run_portable(&op, x, &mut got);
                 assert_eq!(&got, want, "strips of {strip}");
-                assert_eq!(simd_mismatch(&op, &x, want), None, "strips of {strip}");
+                assert_eq!(simd_mismatch(&op, x, want), None, "strips of {strip}");
             }
         }
     }

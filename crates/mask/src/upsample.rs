@@ -26,7 +26,8 @@ use tract_onnx::tract_core::ops::nn::DataFormat;
 
 use crate::fusion;
 use crate::kernel::{Kernel, Kernels, replace_each};
-use crate::pointwise::{self, Pointwise};
+use crate::pointwise::Pointwise;
+use crate::quantized::Quantized;
 
 /// The taps of the kernel, each 2 x 2 cell of the output having one pixel per tap.
 const TAPS: usize = 4;
@@ -91,18 +92,22 @@ impl Kernels for Upsample {
         vec![1, self.outputs, 2 * self.height, 2 * self.width]
     }
 
+    fn use_int8(&mut self) {
+        self.taps.use_int8();
+    }
+
     /// The work itself, strip after strip, with the taps' sums made by `kernel`.
     #[inline(always)]
     fn run_with(&self, x: &[f32], out: &mut [f32], kernel: Kernel) {
         let (w, outputs) = (self.width, self.outputs);
         let mut taps = vec![0f32; TAPS * outputs * self.strip * w];
+        let mut quantized = Quantized::default();
         for y0 in (0..self.height).step_by(self.strip) {
             let y1 = (y0 + self.strip).min(self.height);
             let len = (y1 - y0) * w;
+            let sums = self.taps.sums(x, y0 * w..y1 * w, kernel, &mut quantized);
             for block in 0..self.taps.blocks() {
-                let at = block * Pointwise::BLOCK * len;
-                let pixels = y0 * w..y1 * w;
-                pointwise::block_range(&self.taps, x, block, pixels, &mut taps[at..], len, kernel);
+                sums.block(block, &mut taps[block * Pointwise::BLOCK * len..], len);
             }
             for o in 0..outputs {
                 let plane = &mut out[o * 4 * self.height * w..(o + 1) * 4 * self.height * w];
@@ -322,6 +327,11 @@ mod tests {
                     prop_assert!((got - want).abs() < 1e-3 * inputs as f32, "{got} vs {want}");
                 }
             }
+            prop_assert_eq!(simd_mismatch(&op, &x, &reference), None);
+            // With the sums in 8-bit integers too, every build gives the portable floats.
+            let mut op = op;
+            op.use_int8();
+            run_portable(&op, &x, &mut reference);
             prop_assert_eq!(simd_mismatch(&op, &x, &reference), None);
         });
     }

@@ -236,13 +236,14 @@ pub fn run(o: &BenchOptions) -> Result<BenchReport, MaskError> {
         video,
         deface,
         detector: format!(
-            "CenterFace (tract-onnx, float32, masque's convolution kernels: {dw}), tiles up to {m} px \
+            "CenterFace (tract-onnx, {arithmetic}, masque's convolution kernels: {dw}), tiles up to {m} px \
              a side overlapping {ov} px, halved until {t} x {t}; re-check on windows around \
              what changed (up to {RECHECK_ROUNDS} rounds)",
             m = detect::MAX_TILE,
             t = detect::TILE,
             ov = detect::OVERLAP,
             dw = crate::kernel::kernel_name(),
+            arithmetic = crate::quantized::arithmetic(),
         ),
     })
 }

@@ -68,8 +68,14 @@ fn symbolic() -> Result<&'static Symbolic, String> {
         .map_err(Clone::clone)
 }
 
-/// [`optimized_model`] for a `width` x `height` input (multiples of 32).
+/// [`optimized_model`] for a `width` x `height` input (multiples of 32), its 1 x 1 sums
+/// in 8-bit integers where this processor makes them so (`quantized.rs`).
 pub fn optimized_model_for(width: u32, height: u32) -> Result<TypedModel, MaskError> {
+    model_for(width, height, crate::quantized::chosen())
+}
+
+/// [`optimized_model_for`], with the 1 x 1 sums in 8-bit integers when `int8`.
+pub(crate) fn model_for(width: u32, height: u32, int8: bool) -> Result<TypedModel, MaskError> {
     if !width.is_multiple_of(32) || !height.is_multiple_of(32) || width == 0 || height == 0 {
         return Err(MaskError::Model(format!(
             "the network takes inputs whose sides are multiples of 32, not {width} x {height}"
@@ -90,6 +96,9 @@ pub fn optimized_model_for(width: u32, height: u32) -> Result<TypedModel, MaskEr
         crate::pointwise::replace(&mut model)?;
         crate::expand::replace(&mut model)?;
         crate::stem::replace(&mut model)?;
+        if int8 {
+            crate::kernel::use_int8(&mut model);
+        }
         model.into_optimized()
     };
     model().map_err(|e| MaskError::Model(format!("{e:#}")))
