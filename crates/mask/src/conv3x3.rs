@@ -237,7 +237,7 @@ fn conv_for(model: &TypedModel, node: &TypedNode) -> TractResult<Option<(Conv3x3
     };
     let conv_out = OutletId::new(node.id, 0);
     let relu = crate::fusion::relu_after(model, conv_out)?;
-    let strip = (STRIP_FLOATS / (ci * K * K * ow)).clamp(1, oh.max(1));
+    let strip = crate::kernel::even_strips(STRIP_FLOATS / (ci * K * K * ow), oh);
     // OIHW weights are already, per output channel, the planes (c, ky, kx) in order.
     let sums = Pointwise::new(
         vec![co, strip, ow],

@@ -141,7 +141,7 @@ impl Quantized {
         self.zero.resize(len, 0.0);
         let done = match kernel {
             // SAFETY: `Kernel::detect` chooses Avx512Vnni only when the processor has
-            // AVX-512F (and VNNI).
+            // AVX-512F and AVX-512BW (and VNNI).
             #[cfg(target_arch = "x86_64")]
             Kernel::Avx512Vnni => unsafe { self.fill_avx512(x, plane, inputs, range.start) },
             _ => 0,
@@ -176,33 +176,38 @@ impl Quantized {
     /// [`Quantized::fill_pixel`] for every run of 16 pixels, with AVX-512 instructions;
     /// returns how many pixels it did.
     #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx512f")]
+    #[target_feature(enable = "avx512f,avx512bw")]
     #[inline(never)]
     fn fill_avx512(&mut self, x: &[f32], plane: usize, inputs: usize, start: usize) -> usize {
         use std::arch::x86_64::*;
         let len = self.len;
         let groups = inputs.div_ceil(GROUP);
         assert!(inputs > 0 && (inputs - 1) * plane + start + len <= x.len());
-        assert!(self.bytes.len() == groups * GROUP * len && self.scale.len() == len);
-        assert!(self.zero.len() == len);
+        assert!(self.bytes.len() == groups * GROUP * len);
+        assert!(self.scale.len() == len && self.zero.len() == len);
         let (zero_ps, steps_ps) = (_mm512_setzero_ps(), _mm512_set1_ps(STEPS));
-        let (zero_epi, top) = (_mm512_setzero_si512(), _mm512_set1_epi32(255));
+        let zero_epi = _mm512_setzero_si512();
+        let by_pixel = _mm512_broadcast_i32x4(_mm_setr_epi8(
+            0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15,
+        ));
         let mut p = 0;
         while p + 16 <= len {
             let at = start + p;
+            // SAFETY (every load from x): the assertion above checked that x holds the
+            // range's len pixels from c * plane + start for every c < inputs, and
+            // p + 16 <= len.
+            let load = |c: usize| unsafe { _mm512_loadu_ps(x.as_ptr().add(c * plane + at)) };
             let (mut lo, mut hi) = (zero_ps, zero_ps);
             for c in 0..inputs {
-                // SAFETY: the assertion above checked that x holds the range's len pixels
-                // from c * plane + start for every c < inputs, and p + 16 <= len.
-                let v = unsafe { _mm512_loadu_ps(x.as_ptr().add(c * plane + at)) };
+                let v = load(c);
                 lo = _mm512_min_ps(lo, v);
                 hi = _mm512_max_ps(hi, v);
             }
             let range = _mm512_sub_ps(hi, lo);
-            let inv = _mm512_div_ps(steps_ps, range);
+            let all = _mm512_div_ps(steps_ps, range);
             let ok = _mm512_cmp_ps_mask::<_CMP_GT_OQ>(range, zero_ps)
-                & _mm512_cmp_ps_mask::<_CMP_LT_OQ>(inv, _mm512_set1_ps(f32::INFINITY));
-            let inv = _mm512_maskz_mov_ps(ok, inv);
+                & _mm512_cmp_ps_mask::<_CMP_LT_OQ>(all, _mm512_set1_ps(f32::INFINITY));
+            let inv = _mm512_maskz_mov_ps(ok, all);
             let scale = _mm512_maskz_mov_ps(ok, _mm512_div_ps(range, steps_ps));
             let minus_lo = _mm512_mul_ps(lo, _mm512_set1_ps(-1.0));
             let zero = _mm512_maskz_mov_ps(
@@ -218,22 +223,24 @@ impl Quantized {
             }
             let zero_steps = _mm512_cvtps_epi32(zero);
             for g in 0..groups {
-                let mut word = zero_epi;
-                for k in 0..GROUP.min(inputs - g * GROUP) {
-                    let c = g * GROUP + k;
-                    // SAFETY: as for the loads above, c < inputs.
-                    let v = unsafe { _mm512_loadu_ps(x.as_ptr().add(c * plane + at)) };
-                    let q = _mm512_cvtps_epi32(_mm512_mul_ps(v, inv));
-                    let q = _mm512_add_epi32(q, zero_steps);
-                    let q = _mm512_min_epi32(_mm512_max_epi32(q, zero_epi), top);
-                    let shift = _mm512_set1_epi32(8 * k as i32);
-                    word = _mm512_or_si512(word, _mm512_sllv_epi32(q, shift));
+                // The group's four channels in steps (-1 to 256 before saturation), zero
+                // past the last channel.
+                let mut steps = [zero_epi; GROUP];
+                for (k, s) in steps.iter_mut().enumerate().take(inputs - g * GROUP) {
+                    let q = _mm512_cvtps_epi32(_mm512_mul_ps(load(g * GROUP + k), inv));
+                    *s = _mm512_add_epi32(q, zero_steps);
                 }
+                // Packed with unsigned saturation (the clamp to 0..=255), within each
+                // 128-bit lane (pixels 4l to 4l + 3): channel 0's four pixels, channel
+                // 1's, 2's, 3's; then each pixel's four channels gathered.
+                let low = _mm512_packus_epi32(steps[0], steps[1]);
+                let high = _mm512_packus_epi32(steps[2], steps[3]);
+                let word = _mm512_shuffle_epi8(_mm512_packus_epi16(low, high), by_pixel);
                 // SAFETY: bytes holds groups * len lanes of GROUP bytes (asserted) and
                 // g < groups, p + 16 <= len.
                 unsafe {
-                    let at = self.bytes.as_mut_ptr().add((g * len + p) * GROUP);
-                    _mm512_storeu_si512(at.cast(), word);
+                    let to = self.bytes.as_mut_ptr().add((g * len + p) * GROUP);
+                    _mm512_storeu_si512(to.cast(), word);
                 }
             }
             p += 16;

@@ -22,7 +22,7 @@ use tract_onnx::prelude::*;
 
 use crate::conv3x3::{Conv3x3, Scratch};
 use crate::depthwise::{self, Depthwise};
-use crate::kernel::{Kernel, Kernels, fuse_pairs};
+use crate::kernel::{Kernel, Kernels, even_strips, fuse_pairs};
 use crate::pointwise::Pointwise;
 use crate::quantized::Quantized;
 
@@ -57,9 +57,8 @@ impl Stem {
         }
         let sh = depthwise.strides.0;
         let rows = STRIP_FLOATS / (depthwise.channels * iw).max(1);
-        let strip = (rows.saturating_sub(depthwise::K) / sh.max(1) + 1)
-            .max(MIN_STRIP)
-            .min(depthwise.output.0.max(1));
+        let strip = (rows.saturating_sub(depthwise::K) / sh.max(1) + 1).max(MIN_STRIP);
+        let strip = even_strips(strip, depthwise.output.0);
         Some(Stem {
             conv,
             depthwise,

@@ -76,7 +76,7 @@ impl Upsample {
             height,
             width,
             taps,
-            strip: (STRIP_PIXELS / width.max(1)).clamp(1, height.max(1)),
+            strip: crate::kernel::even_strips(STRIP_PIXELS / width.max(1), height),
         }
     }
 }
