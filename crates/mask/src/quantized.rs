@@ -35,7 +35,11 @@ use crate::pointwise::{LANES, ROWS};
 /// AVX-512 VNNI (the build [`Kernel::detect`] chooses), unless the environment variable
 /// `MASQUE_FLOAT32` is set (to anything): then in float32 everywhere.
 pub(crate) fn chosen() -> bool {
-    Kernel::detect() == Kernel::Avx512Vnni && std::env::var_os("MASQUE_FLOAT32").is_none()
+    #[cfg(target_arch = "x86_64")]
+    let vnni = Kernel::detect() == Kernel::Avx512Vnni;
+    #[cfg(not(target_arch = "x86_64"))]
+    let vnni = false;
+    vnni && std::env::var_os("MASQUE_FLOAT32").is_none()
 }
 
 /// What the detector computes in, as reports print it.
