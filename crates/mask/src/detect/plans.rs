@@ -16,12 +16,14 @@ use crate::MaskError;
 pub(crate) type Plan = TypedSimplePlan<TypedModel>;
 
 /// The embedded network for a [`TILE`] x [`TILE`] input, optimised as
-/// [`super::Detector`] runs it: float32 throughout (the float16 weights are cast once,
-/// when the graph is built), its depthwise, 1 x 1 and 3 x 3 convolutions (with their
+/// [`super::Detector`] runs it: float32 (the float16 weights are cast once, when the graph
+/// is built) except for the 1 x 1 sums, made in 8-bit integers where the processor has
+/// AVX-512 VNNI (`quantized.rs`); its depthwise, 1 x 1 and 3 x 3 convolutions (with their
 /// biases and ReLUs) and its upsamplings computed by masque's own kernels, each expansion
-/// and the first convolution fused with the depthwise convolution reading it
-/// (`depthwise.rs`, `pointwise.rs`, `conv3x3.rs`, `upsample.rs`, `expand.rs`, `stem.rs`).
-/// A 640 x 640 tile takes 0.065 to 0.070 s on one Zen 4 core, 0.24 s with tract's matrix
+/// and the first convolution fused with the depthwise convolution reading it and the
+/// projection after that (`depthwise.rs`, `pointwise.rs`, `conv3x3.rs`, `upsample.rs`,
+/// `expand.rs`, `stem.rs`). A 640 x 640 tile takes 0.038 to 0.041 s on one Zen 4 core
+/// with the integer sums, 0.065 to 0.070 s in float32, 0.24 s with tract's matrix
 /// products and 0.38 to 0.40 s with tract alone (`examples/profile_tile.rs`). Public for
 /// that example.
 pub fn optimized_model() -> Result<TypedModel, MaskError> {
