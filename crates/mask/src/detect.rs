@@ -287,24 +287,32 @@ impl Detector {
             };
             jobs.extend(windows.into_iter().map(|w| (level, w)));
         }
-        let found: Result<Vec<Vec<Face>>, MaskError> = jobs
-            .par_iter()
-            .map(|&(level, window)| {
+        // The largest windows first, each thread taking the next one as it comes free:
+        // rayon's halving of the list gave one thread both full-size tiles of a 1080p
+        // frame while the other ran the small levels and then waited.
+        let mut order: Vec<usize> = (0..jobs.len()).collect();
+        order.sort_by_key(|&i| std::cmp::Reverse(jobs[i].1.area()));
+        let found: Result<Vec<(usize, Vec<Face>)>, MaskError> = order
+            .into_iter()
+            .par_bridge()
+            .map(|i| {
+                let (level, window) = jobs[i];
                 let (scale, img) = resized[level];
                 let faces = self.run_window(img, window, threshold)?;
-                Ok(faces
-                    .into_iter()
-                    .map(|f| Face {
-                        x: (f.x + window.x as f32) / scale,
-                        y: (f.y + window.y as f32) / scale,
-                        width: f.width / scale,
-                        height: f.height / scale,
-                        score: f.score,
-                    })
-                    .collect())
+                let faces = faces.into_iter().map(|f| Face {
+                    x: (f.x + window.x as f32) / scale,
+                    y: (f.y + window.y as f32) / scale,
+                    width: f.width / scale,
+                    height: f.height / scale,
+                    score: f.score,
+                });
+                Ok((i, faces.collect()))
             })
             .collect();
-        let mut all: Vec<Face> = found?.into_iter().flatten().collect();
+        // In the jobs' order, whichever thread ran them: the same answer every run.
+        let mut found = found?;
+        found.sort_by_key(|&(i, _)| i);
+        let mut all: Vec<Face> = found.into_iter().flat_map(|(_, faces)| faces).collect();
         for f in &mut all {
             clip(f, w as f32, h as f32);
         }

@@ -37,7 +37,7 @@ pub(crate) struct Window {
 }
 
 impl Window {
-    fn area(&self) -> u64 {
+    pub(crate) fn area(&self) -> u64 {
         u64::from(self.width) * u64::from(self.height)
     }
 
