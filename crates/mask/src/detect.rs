@@ -368,18 +368,26 @@ impl Detector {
             u64::from(pw) * u64::from(ph),
             std::sync::atomic::Ordering::Relaxed,
         );
-        let (tx, ty) = (window.x, window.y);
-        let mut input = tract_ndarray::Array4::<f32>::zeros((1, 3, ph as usize, pw as usize));
-        let tw = (img.width() - tx).min(pw);
-        let th = (img.height() - ty).min(ph);
-        for y in 0..th {
-            for x in 0..tw {
-                let p = img.get_pixel(tx + x, ty + y).0;
-                for c in 0..3 {
-                    input[[0, c, y as usize, x as usize]] = f32::from(p[c]);
-                }
+        // The input's three channel planes, filled row by row from the picture's rows.
+        let (tx, ty) = (window.x as usize, window.y as usize);
+        let (pw, ph) = (pw as usize, ph as usize);
+        let width = img.width() as usize;
+        let tw = (width - tx).min(pw);
+        let th = (img.height() as usize - ty).min(ph);
+        let mut planes = vec![0f32; 3 * ph * pw];
+        let (red, rest) = planes.split_at_mut(ph * pw);
+        let (green, blue) = rest.split_at_mut(ph * pw);
+        let rows = img.as_raw().chunks_exact(width * 3).skip(ty).take(th);
+        for (y, row) in rows.enumerate() {
+            let pixels = row[tx * 3..(tx + tw) * 3].chunks_exact(3);
+            let at = y * pw..y * pw + tw;
+            let dst = red[at.clone()].iter_mut().zip(&mut green[at.clone()]);
+            for ((r, g), (b, p)) in dst.zip(blue[at].iter_mut().zip(pixels)) {
+                (*r, *g, *b) = (f32::from(p[0]), f32::from(p[1]), f32::from(p[2]));
             }
         }
+        let input = tract_ndarray::Array4::from_shape_vec((1, 3, ph, pw), planes)
+            .map_err(|e| MaskError::Model(format!("{e:#}")))?;
         let outputs = plan
             .get()?
             .run(tvec!(Tensor::from(input).into()))

@@ -102,7 +102,7 @@ impl Kernels for ExpandDepthwise {
         self.expand.use_int8();
         if let Some((whole, strip)) = &mut self.project {
             whole.use_int8();
-            strip.use_int8();
+            *strip = whole.reshaped(strip.output_shape.clone());
         }
     }
 

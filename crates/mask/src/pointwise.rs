@@ -56,10 +56,9 @@ pub(crate) struct Pointwise {
     /// One bias per output channel, padded with zeros to whole blocks.
     bias: Arc<Vec<f32>>,
     relu: bool,
-    /// The weights in signed bytes, for the sums in 8-bit integers.
-    quantized: Arc<QuantizedWeights>,
-    /// Whether the sums are made in 8-bit integers (`quantized.rs`) rather than float32.
-    int8: bool,
+    /// The weights in signed bytes where the sums are made in 8-bit integers
+    /// (`quantized.rs`) rather than float32.
+    quantized: Option<Arc<QuantizedWeights>>,
 }
 
 impl Pointwise {
@@ -91,14 +90,24 @@ impl Pointwise {
             packed: Arc::new(packed),
             bias: Arc::new(padded_bias),
             relu,
-            quantized: Arc::new(QuantizedWeights::new(weights, inputs, outputs)),
-            int8: false,
+            quantized: None,
         }
     }
 
     /// Makes the sums in 8-bit integers from now on (`quantized.rs`).
     pub(crate) fn use_int8(&mut self) {
-        self.int8 = true;
+        if self.quantized.is_some() {
+            return;
+        }
+        let mut rows = vec![0f32; self.outputs * self.inputs];
+        for (o, row) in rows.chunks_exact_mut(self.inputs).enumerate() {
+            let (block, r) = (o / ROWS, o % ROWS);
+            for (i, w) in row.iter_mut().enumerate() {
+                *w = self.packed[(block * self.inputs + i) * ROWS + r];
+            }
+        }
+        let weights = QuantizedWeights::new(&rows, self.inputs, self.outputs);
+        self.quantized = Some(Arc::new(weights));
     }
 
     /// The sums of pixels `pixels` of `x` (this operator's `inputs` planes, each
@@ -113,10 +122,11 @@ impl Pointwise {
         kernel: Kernel,
         scratch: &'a mut Quantized,
     ) -> Sums<'a> {
-        if self.int8 {
+        if let Some(weights) = &self.quantized {
             scratch.fill(x, self.pixels, self.inputs, pixels, kernel);
             Sums::Int8 {
                 op: self,
+                weights,
                 input: scratch,
                 kernel,
             }
@@ -162,6 +172,7 @@ pub(crate) enum Sums<'a> {
     /// Quantized, summed in 8-bit integers.
     Int8 {
         op: &'a Pointwise,
+        weights: &'a QuantizedWeights,
         input: &'a Quantized,
         kernel: Kernel,
     },
@@ -179,16 +190,13 @@ impl Sums<'_> {
                 pixels,
                 kernel,
             } => block_range(op, x, block, pixels.clone(), out, stride, *kernel),
-            Sums::Int8 { op, input, kernel } => quantized::block_range(
-                &op.quantized,
-                &op.bias,
-                op.outputs,
-                op.relu,
+            Sums::Int8 {
+                op,
+                weights,
                 input,
-                block,
-                out,
-                stride,
-                *kernel,
+                kernel,
+            } => quantized::block_range(
+                weights, &op.bias, op.outputs, op.relu, input, block, out, stride, *kernel,
             ),
         }
     }

@@ -90,9 +90,7 @@ impl QuantizedWeights {
             let (block, r) = (o / ROWS, o % ROWS);
             let mut steps = 0i32;
             for (i, &w) in row.iter().enumerate() {
-                let q = (w / step)
-                    .round_ties_even()
-                    .clamp(-WEIGHT_STEPS, WEIGHT_STEPS) as i8;
+                let q = nearest(w / step).clamp(-WEIGHT_STEPS, WEIGHT_STEPS) as i8;
                 steps += i32::from(q);
                 packed[(block * groups + i / GROUP) * ROWS + r] |=
                     u32::from(q as u8) << (8 * (i % GROUP));
@@ -168,7 +166,7 @@ impl Quantized {
         self.zero[p] = zero;
         for c in 0..inputs.div_ceil(GROUP) * GROUP {
             let byte = if c < inputs {
-                let q = (value(c) * inv).round_ties_even() + zero;
+                let q = nearest(value(c) * inv) + zero;
                 q.clamp(0.0, STEPS) as u8
             } else {
                 0
@@ -253,6 +251,17 @@ impl Quantized {
     }
 }
 
+/// `v` rounded to the nearest integer, ties to even (as `VCVTPS2DQ` rounds), for |v|
+/// below 2^22 (every value rounded here is within 256): adding and subtracting 1.5 x 2^23
+/// leaves no fraction bits. `round_ties_even` is a call to libm's `rintf` on x86-64
+/// without SSE4.1, which made quantizing a plan's weights a few percent of a video's
+/// first frame.
+#[inline(always)]
+fn nearest(v: f32) -> f32 {
+    const SHIFT: f32 = 12_582_912.0;
+    (v + SHIFT) - SHIFT
+}
+
 /// A pixel's quantization from its lowest and highest values (each with zero): the
 /// steps per unit, the value of a step and the step standing for zero; all zero where
 /// the values span nothing (or too little for a finite number of steps per unit).
@@ -263,7 +272,7 @@ fn steps(lo: f32, hi: f32) -> (f32, f32, f32) {
     if !(range > 0.0 && inv < f32::INFINITY) {
         return (0.0, 0.0, 0.0);
     }
-    (inv, range / STEPS, (-lo * inv).round_ties_even())
+    (inv, range / STEPS, nearest(-lo * inv))
 }
 
 /// Output channels `block * ROWS..` (the block's, as many as `outputs` leaves) of the
@@ -476,6 +485,18 @@ mod tests {
         assert_eq!(q.packed[ROWS..2 * ROWS], [127, 0, 0, 0]);
         assert_eq!(q.scale[..2], [step, 0.0]);
         assert_eq!(q.sum[..2], [175.0, 0.0]);
+    }
+
+    /// `nearest` rounds as `round_ties_even` (and `VCVTPS2DQ`) on every quarter and on
+    /// random values within the range it serves, ties included.
+    #[test]
+    fn nearest_rounds_ties_to_even() {
+        let quarters = (-1200..=1200).map(|k| k as f32 / 4.0);
+        let mut rand = stream(3);
+        let random = (0..10_000).map(|_| rand() * 300.0);
+        for v in quarters.chain(random) {
+            assert_eq!(nearest(v), v.round_ties_even(), "{v}");
+        }
     }
 
     /// Inputs of the kinds the network feeds the sums: both signs; zero or more (after a
