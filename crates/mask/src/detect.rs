@@ -374,7 +374,12 @@ impl Detector {
         let width = img.width() as usize;
         let tw = (width - tx).min(pw);
         let th = (img.height() as usize - ty).min(ph);
-        let mut planes = vec![0f32; 3 * ph * pw];
+        // Written in place: an ndarray turned into a tensor is copied once more.
+        let mut input =
+            Tensor::zero::<f32>(&[1, 3, ph, pw]).map_err(|e| MaskError::Model(format!("{e:#}")))?;
+        let planes = input
+            .as_slice_mut::<f32>()
+            .map_err(|e| MaskError::Model(format!("{e:#}")))?;
         let (red, rest) = planes.split_at_mut(ph * pw);
         let (green, blue) = rest.split_at_mut(ph * pw);
         let rows = img.as_raw().chunks_exact(width * 3).skip(ty).take(th);
@@ -386,11 +391,9 @@ impl Detector {
                 (*r, *g, *b) = (f32::from(p[0]), f32::from(p[1]), f32::from(p[2]));
             }
         }
-        let input = tract_ndarray::Array4::from_shape_vec((1, 3, ph, pw), planes)
-            .map_err(|e| MaskError::Model(format!("{e:#}")))?;
         let outputs = plan
             .get()?
-            .run(tvec!(Tensor::from(input).into()))
+            .run(tvec!(input.into()))
             .map_err(|e| MaskError::Model(format!("{e:#}")))?;
         if outputs.len() < 3 {
             return Err(MaskError::Model(format!(
