@@ -8,14 +8,18 @@
 //! the other layers. Here vectors run along the pixels, which are contiguous in each
 //! channel plane: a block of [`ROWS`] output channels times [`LANES`] pixels is summed in
 //! registers over all input channels and stored once, contiguously, with its bias added
-//! and negative values cut to zero where a ReLU followed.
+//! and negative values cut to zero where a ReLU followed. After [`Pointwise::use_int8`] the
+//! same sums are made in 8-bit integers instead (`quantized.rs`); every operator that sums
+//! through [`Pointwise::sums`] (the fused expansions and projections, the 3 x 3
+//! convolutions, the upsampling) follows.
 //!
 //! **Guarantees**: [`replace`] swaps only what it computes exactly as tract does up to
 //! float rounding: an `EinSum` `IHW,OI->OHW` (or with one image in or out, `NIHW`, `NOHW`) on float32
 //! with constant weights, followed by the addition of a constant bias per output channel
 //! and, where the sum goes nowhere else, by `max(x, 0)`. The unit tests compare it with
 //! tract on random data, and the AVX2 and AVX-512 builds (chosen at run time) with the
-//! portable one, value for value.
+//! portable one, value for value. With the sums in integers the results are within the
+//! quantization's rounding of these (tested in `quantized.rs`), not float rounding.
 //!
 //! **Not done**: the residual additions after some projections stay tract's own operator.
 
