@@ -494,12 +494,19 @@ fn pointwise_for(
         return Ok(None);
     };
     let axes = einsum.axes.to_string();
+    // With one output channel (the heatmap head) tract's import drops the weights' O
+    // axis: "NIHW,I->NOHW", weights of rank 1.
+    let one_output = matches!(
+        axes.as_str(),
+        "IHW,I->OHW" | "NIHW,I->OHW" | "IHW,I->NOHW" | "NIHW,I->NOHW"
+    );
     if einsum.q_params.is_some()
         || einsum.operating_dt != f32::datum_type()
-        || !matches!(
-            axes.as_str(),
-            "IHW,OI->OHW" | "NIHW,OI->OHW" | "IHW,OI->NOHW" | "NIHW,OI->NOHW"
-        )
+        || !(one_output
+            || matches!(
+                axes.as_str(),
+                "IHW,OI->OHW" | "NIHW,OI->OHW" | "IHW,OI->NOHW" | "NIHW,OI->NOHW"
+            ))
         || node.inputs.len() != 2
     {
         return Ok(None);
@@ -516,12 +523,17 @@ fn pointwise_for(
     };
     let with_batch = input_shape.len() == 4;
     let planes = &output_shape[output_shape.len().saturating_sub(3)..];
+    // [outputs, inputs], whichever form the weights came in.
+    let weights_shape = match weights.shape() {
+        &[inputs] if one_output => [1, inputs],
+        &[outputs, inputs] if !one_output => [outputs, inputs],
+        _ => return Ok(None),
+    };
     if input.datum_type != f32::datum_type()
         || (with_batch && input_shape[0] != 1)
         || !(output_shape.len() == 3 || (output_shape.len() == 4 && output_shape[0] == 1))
-        || weights.rank() != 2
-        || weights.shape()[0] != planes[0]
-        || weights.shape()[1] != input_shape[usize::from(with_batch)]
+        || weights_shape[0] != planes[0]
+        || weights_shape[1] != input_shape[usize::from(with_batch)]
         || input_shape[input_shape.len() - 2..] != planes[1..]
     {
         return Ok(None);
@@ -562,7 +574,8 @@ mod tests {
 
     /// The graph tract's ONNX import makes of a 1 x 1 convolution with a bias (and a ReLU
     /// when `relu`): an `EinSum`, an `Add` of a [O, 1, 1] constant ([1, O, 1, 1] where the
-    /// output has a batch axis), a `Max` with zero.
+    /// output has a batch axis), a `Max` with zero. With one output channel, the weights
+    /// come without their O axis, as tract imports the heatmap head.
     fn conv_model(
         inputs: usize,
         outputs: usize,
@@ -582,10 +595,16 @@ mod tests {
             vec![inputs, h, w]
         };
         let axes = format!(
-            "{}IHW,OI->{}OHW",
+            "{}IHW,{}->{}OHW",
             if batch_in { "N" } else { "" },
+            if outputs == 1 { "I" } else { "OI" },
             if batch_out { "N" } else { "" }
         );
+        let weights_shape: &[usize] = if outputs == 1 {
+            &[inputs]
+        } else {
+            &[outputs, inputs]
+        };
         let bias_shape: &[usize] = if batch_out {
             &[1, outputs, 1, 1]
         } else {
@@ -593,10 +612,7 @@ mod tests {
         };
         let x = model.add_source("x", f32::fact(&shape)).unwrap();
         let k = model
-            .add_const(
-                "k",
-                Tensor::from_shape(&[outputs, inputs], &weights).unwrap(),
-            )
+            .add_const("k", Tensor::from_shape(weights_shape, &weights).unwrap())
             .unwrap();
         let b = model
             .add_const("b", Tensor::from_shape(bias_shape, &bias).unwrap())
@@ -625,6 +641,8 @@ mod tests {
             (144, 24, (16, 12), (false, false)),
             (5, 3, (3, 1), (false, false)),
             (40, 1, (11, 13), (false, false)),
+            // The heatmap head: one output channel, weights of rank 1.
+            (24, 1, (17, 16), (true, true)),
             // The lateral connections of CenterFace's neck: one image out.
             (32, 24, (9, 7), (false, true)),
             (96, 24, (5, 6), (true, true)),
