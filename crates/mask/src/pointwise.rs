@@ -524,9 +524,9 @@ fn pointwise_for(
     let with_batch = input_shape.len() == 4;
     let planes = &output_shape[output_shape.len().saturating_sub(3)..];
     // [outputs, inputs], whichever form the weights came in.
-    let weights_shape = match weights.shape() {
-        &[inputs] if one_output => [1, inputs],
-        &[outputs, inputs] if !one_output => [outputs, inputs],
+    let weights_shape = match *weights.shape() {
+        [inputs] if one_output => [1, inputs],
+        [outputs, inputs] if !one_output => [outputs, inputs],
         _ => return Ok(None),
     };
     if input.datum_type != f32::datum_type()
