@@ -368,29 +368,7 @@ impl Detector {
             u64::from(pw) * u64::from(ph),
             std::sync::atomic::Ordering::Relaxed,
         );
-        // The input's three channel planes, filled row by row from the picture's rows.
-        let (tx, ty) = (window.x as usize, window.y as usize);
-        let (pw, ph) = (pw as usize, ph as usize);
-        let width = img.width() as usize;
-        let tw = (width - tx).min(pw);
-        let th = (img.height() as usize - ty).min(ph);
-        // Written in place: an ndarray turned into a tensor is copied once more.
-        let mut input =
-            Tensor::zero::<f32>(&[1, 3, ph, pw]).map_err(|e| MaskError::Model(format!("{e:#}")))?;
-        let planes = input
-            .as_slice_mut::<f32>()
-            .map_err(|e| MaskError::Model(format!("{e:#}")))?;
-        let (red, rest) = planes.split_at_mut(ph * pw);
-        let (green, blue) = rest.split_at_mut(ph * pw);
-        let rows = img.as_raw().chunks_exact(width * 3).skip(ty).take(th);
-        for (y, row) in rows.enumerate() {
-            let pixels = row[tx * 3..(tx + tw) * 3].chunks_exact(3);
-            let at = y * pw..y * pw + tw;
-            let dst = red[at.clone()].iter_mut().zip(&mut green[at.clone()]);
-            for ((r, g), (b, p)) in dst.zip(blue[at].iter_mut().zip(pixels)) {
-                (*r, *g, *b) = (f32::from(p[0]), f32::from(p[1]), f32::from(p[2]));
-            }
-        }
+        let input = window_input(img, window, (pw as usize, ph as usize))?;
         let outputs = plan
             .get()?
             .run(tvec!(input.into()))
@@ -409,6 +387,52 @@ impl Detector {
         let (heat, size, offset) = (view(0)?, view(1)?, view(2)?);
         decode(&heat, &size, &offset, threshold)
     }
+}
+
+/// The network's input for `window` of `img`: three channel planes `pw` x `ph`, the
+/// window's pixels from its top left corner, zeros past the picture's edges (where the
+/// input is larger than what is left of the picture).
+fn window_input(
+    img: &RgbImage,
+    window: Window,
+    (pw, ph): (usize, usize),
+) -> Result<Tensor, MaskError> {
+    let (tx, ty) = (window.x as usize, window.y as usize);
+    let width = img.width() as usize;
+    let tw = (width - tx).min(pw);
+    let th = (img.height() as usize - ty).min(ph);
+    // Written in place: an ndarray turned into a tensor is copied once more; and not
+    // zeroed first (14 MB for a 1,088 tile), only where the picture ends.
+    // SAFETY: the tensor's memory is allocated but not written; every value is written
+    // below (the picture's pixels, zeros past them) before anything reads it. Under debug
+    // assertions (the tests) it is filled with NaN first, and
+    // `a_window_input_holds_the_pixels_and_zeros_past_the_picture` checks every value.
+    let mut input = unsafe { Tensor::uninitialized::<f32>(&[1, 3, ph, pw]) }
+        .map_err(|e| MaskError::Model(format!("{e:#}")))?;
+    let planes = input
+        .as_slice_mut::<f32>()
+        .map_err(|e| MaskError::Model(format!("{e:#}")))?;
+    if cfg!(debug_assertions) {
+        planes.fill(f32::NAN);
+    }
+    for plane in planes.chunks_exact_mut(ph * pw) {
+        for row in plane.chunks_exact_mut(pw).take(th) {
+            row[tw..].fill(0.0);
+        }
+        plane[th * pw..].fill(0.0);
+    }
+    let (red, rest) = planes.split_at_mut(ph * pw);
+    let (green, blue) = rest.split_at_mut(ph * pw);
+    let rows = img.as_raw().chunks_exact(width * 3).skip(ty).take(th);
+    for (y, row) in rows.enumerate() {
+        let pixels = row[tx * 3..(tx + tw) * 3].chunks_exact(3);
+        let at = y * pw..y * pw + tw;
+        let dst = red[at.clone()].iter_mut().zip(&mut green[at.clone()]);
+        for ((r, g), (b, p)) in dst.zip(blue[at].iter_mut().zip(pixels)) {
+            (*r, *g, *b) = (f32::from(p[0]), f32::from(p[1]), f32::from(p[2]));
+        }
+    }
+    Ok(input)
 }
 
 /// CenterFace's decoding (Xu et al., "CenterFace", 2019): a cell of the stride-4 heatmap
@@ -508,6 +532,47 @@ pub fn nms(mut faces: Vec<Face>, iou: f32) -> Vec<Face> {
 mod tests {
     use super::plans::SMALL_PLANS;
     use super::*;
+
+    /// Every value of a window's input is the picture's pixel (red, green, blue planes)
+    /// or, past the picture's right and bottom edges, zero: none is left unwritten (the
+    /// tensor starts as NaN under debug assertions).
+    #[test]
+    fn a_window_input_holds_the_pixels_and_zeros_past_the_picture() {
+        let img = RgbImage::from_fn(37, 23, |x, y| {
+            image::Rgb([(x * 7 + y) as u8, (y * 11) as u8, (x + 100) as u8])
+        });
+        let windows = [
+            (0, 0, 37, 23, 64, 64),
+            (5, 3, 32, 20, 32, 20),
+            (30, 10, 7, 13, 64, 32),
+            (0, 22, 37, 1, 64, 64),
+        ];
+        for (x, y, width, height, pw, ph) in windows {
+            let window = Window {
+                x,
+                y,
+                width,
+                height,
+            };
+            let input = window_input(&img, window, (pw, ph)).unwrap();
+            assert_eq!(input.shape(), &[1, 3, ph, pw]);
+            let values = input.as_slice::<f32>().unwrap();
+            for c in 0..3 {
+                for iy in 0..ph {
+                    for ix in 0..pw {
+                        let (px, py) = (x as usize + ix, y as usize + iy);
+                        let want = if px < 37 && py < 23 {
+                            f32::from(img.get_pixel(px as u32, py as u32).0[c])
+                        } else {
+                            0.0
+                        };
+                        let got = values[(c * ph + iy) * pw + ix];
+                        assert_eq!(got, want, "window {window:?} channel {c} at ({ix}, {iy})");
+                    }
+                }
+            }
+        }
+    }
 
     #[test]
     fn small_pictures_run_on_fitted_inputs_and_find_what_the_full_tile_finds() {
