@@ -403,18 +403,14 @@ fn window_input(
     let th = (img.height() as usize - ty).min(ph);
     // Written in place: an ndarray turned into a tensor is copied once more; and not
     // zeroed first (14 MB for a 1,088 tile), only where the picture ends.
-    // SAFETY: the tensor's memory is allocated but not written; every value is written
-    // below (the picture's pixels, zeros past them) before anything reads it. Under debug
-    // assertions (the tests) it is filled with NaN first, and
+    // SAFETY: every value is written below (the picture's pixels, zeros past them)
+    // before anything reads it;
     // `a_window_input_holds_the_pixels_and_zeros_past_the_picture` checks every value.
-    let mut input = unsafe { Tensor::uninitialized::<f32>(&[1, 3, ph, pw]) }
+    let mut input = unsafe { crate::kernel::unwritten(&[1, 3, ph, pw]) }
         .map_err(|e| MaskError::Model(format!("{e:#}")))?;
     let planes = input
         .as_slice_mut::<f32>()
         .map_err(|e| MaskError::Model(format!("{e:#}")))?;
-    if cfg!(debug_assertions) {
-        planes.fill(f32::NAN);
-    }
     for plane in planes.chunks_exact_mut(ph * pw) {
         for row in plane.chunks_exact_mut(pw).take(th) {
             row[tw..].fill(0.0);

@@ -162,6 +162,22 @@ pub(crate) fn even_strips(rows: usize, total: usize) -> usize {
     total.div_ceil(total.div_ceil(rows))
 }
 
+/// A float32 tensor of `shape` whose values are not written (zeroing a large tensor
+/// only to overwrite it costs a `memset` of it); filled with NaN under debug
+/// assertions, so in the tests a value the caller leaves unwritten shows up.
+///
+/// # Safety
+///
+/// The caller writes every value before anything reads it.
+pub(crate) unsafe fn unwritten(shape: &[usize]) -> TractResult<Tensor> {
+    // SAFETY: the caller's promise: no value is read before it is written.
+    let mut tensor = unsafe { Tensor::uninitialized::<f32>(shape)? };
+    if cfg!(debug_assertions) {
+        tensor.as_slice_mut::<f32>()?.fill(f32::NAN);
+    }
+    Ok(tensor)
+}
+
 /// A [`Kernels`] as an operator of tract's graph.
 #[derive(Clone, Debug)]
 pub(crate) struct MasqueOp<T>(pub T);
@@ -191,17 +207,11 @@ impl<T: Kernels> EvalOp for MasqueOp<T> {
         // Written in place: building the tensor from a Vec copied every output again, and
         // zeroing it first cost 3 to 4 % of a tile (memset, as tract's own operators avoid
         // too).
-        // SAFETY: the tensor's memory is allocated but not written; no value is read
-        // before it is written: every operator writes each value of its output and reads
-        // none before (`Kernels::run_with`'s contract). Builds with debug assertions
-        // (the tests) fill it with NaN first, so a value left unwritten shows up as a
-        // mismatch in every graph test against tract.
-        let mut tensor = unsafe { Tensor::uninitialized::<f32>(&self.0.output_shape())? };
-        let out = tensor.as_slice_mut::<f32>()?;
-        if cfg!(debug_assertions) {
-            out.fill(f32::NAN);
-        }
-        run(&self.0, x, out);
+        // SAFETY: every operator writes each value of its output and reads none before
+        // (`Kernels::run_with`'s contract); a value left unwritten shows up as NaN, a
+        // mismatch, in every graph test against tract.
+        let mut tensor = unsafe { unwritten(&self.0.output_shape())? };
+        run(&self.0, x, tensor.as_slice_mut::<f32>()?);
         Ok(tvec!(tensor.into_tvalue()))
     }
 }

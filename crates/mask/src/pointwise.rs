@@ -496,17 +496,13 @@ fn pointwise_for(
     let axes = einsum.axes.to_string();
     // With one output channel (the heatmap head) tract's import drops the weights' O
     // axis: "NIHW,I->NOHW", weights of rank 1.
-    let one_output = matches!(
-        axes.as_str(),
-        "IHW,I->OHW" | "NIHW,I->OHW" | "IHW,I->NOHW" | "NIHW,I->NOHW"
-    );
+    let one_output = match axes.as_str() {
+        "IHW,OI->OHW" | "NIHW,OI->OHW" | "IHW,OI->NOHW" | "NIHW,OI->NOHW" => false,
+        "IHW,I->OHW" | "NIHW,I->OHW" | "IHW,I->NOHW" | "NIHW,I->NOHW" => true,
+        _ => return Ok(None),
+    };
     if einsum.q_params.is_some()
         || einsum.operating_dt != f32::datum_type()
-        || !(one_output
-            || matches!(
-                axes.as_str(),
-                "IHW,OI->OHW" | "NIHW,OI->OHW" | "IHW,OI->NOHW" | "NIHW,OI->NOHW"
-            ))
         || node.inputs.len() != 2
     {
         return Ok(None);
