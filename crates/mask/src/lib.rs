@@ -43,7 +43,7 @@ use serde::{Deserialize, Serialize};
 
 pub use codec::Format;
 pub use cover::{Region, Style};
-pub use detect::{DEFAULT_THRESHOLD, Detector, Face, Turn};
+pub use detect::{DEFAULT_THRESHOLD, Detector, Face, Search, Turn};
 pub use error::MaskError;
 pub use icc::StandardProfile;
 
@@ -240,7 +240,7 @@ pub fn mask_frame_turned(
     turns: &[Turn],
 ) -> Result<(RgbaImage, Vec<Face>), MaskError> {
     let rgb: RgbImage = frame.convert();
-    let faces = detector.detect_turned(&rgb, options.threshold, None, turns)?;
+    let faces = detector.search_turned(&rgb, options.threshold, Search::Picture, turns)?;
     recheck(detector, frame.clone(), rgb, faces, manual, options)
 }
 
@@ -294,7 +294,7 @@ fn recheck(
             .iter()
             .map(|r| (r.x, r.y, r.width, r.height))
             .collect();
-        let again = detector.detect_near(&rgb, options.threshold, Some(&areas))?;
+        let again = detector.search(&rgb, options.threshold, Search::Near(&areas))?;
         for face in &again {
             cover_both(&mut masked, &mut rgb, &Region::around(face), style);
         }

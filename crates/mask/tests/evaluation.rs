@@ -18,7 +18,7 @@ use common::*;
 use image::imageops::{self, FilterType};
 use image::{Rgb, RgbImage};
 use masque_mask::detect::{Rect, TURNS_NMS_IOU, nms};
-use masque_mask::{DEFAULT_THRESHOLD, Face, Turn, sample};
+use masque_mask::{DEFAULT_THRESHOLD, Face, Search, Turn, sample};
 use rayon::prelude::*;
 
 struct Picture {
@@ -193,7 +193,7 @@ fn tally(faces: &[Rect], detected: &[Face]) -> (usize, usize) {
 
 /// Of `variant`: (faces, (found, false positives) upright only, (found, false positives)
 /// with every turn). Each turn is detected once per picture (pictures and turns in
-/// parallel); the turns are merged as `Detector::detect_turned` merges them (NMS at
+/// parallel); the turns are merged as `Detector::search_turned` merges them (NMS at
 /// `TURNS_NMS_IOU` over the union of each turn's boxes, already suppressed within the turn).
 fn score(variant: &Variant) -> (usize, (usize, usize), (usize, usize)) {
     variant
@@ -204,7 +204,7 @@ fn score(variant: &Variant) -> (usize, (usize, usize), (usize, usize)) {
                 .par_iter()
                 .map(|&turn| {
                     detector()
-                        .detect_turned(&p.image, DEFAULT_THRESHOLD, None, &[turn])
+                        .search_turned(&p.image, DEFAULT_THRESHOLD, Search::Picture, &[turn])
                         .unwrap()
                 })
                 .collect();

@@ -6,7 +6,7 @@ use crate::common;
 
 use common::*;
 use image::{DynamicImage, GenericImageView};
-use masque_mask::{DEFAULT_THRESHOLD, Options, Rotations, Turn, mask_bytes, sample};
+use masque_mask::{DEFAULT_THRESHOLD, Options, Rotations, Search, Turn, mask_bytes, sample};
 
 #[test]
 fn boxes_found_in_a_turned_copy_land_on_the_face() {
@@ -27,7 +27,7 @@ fn boxes_found_in_a_turned_copy_land_on_the_face() {
                 t => t,
             };
             let faces = detector()
-                .detect_turned(&sideways, DEFAULT_THRESHOLD, None, &[undo])
+                .search_turned(&sideways, DEFAULT_THRESHOLD, Search::Picture, &[undo])
                 .unwrap();
             assert!(
                 faces

@@ -23,7 +23,7 @@
 //! whole tiles were, at 2.5 times the network input on the 12 MP benchmark photo's
 //! re-check (44 megapixels against 17.7, see `docs/BENCHMARKS.md`).
 
-use super::{LEVEL_FACE, MAX_TILE, OVERLAP, Rect, TILE};
+use super::{LEVEL_FACE, MAX_TILE, OVERLAP, Rect, TILE, WIDE_TILE};
 
 /// A rectangle of a level, in whole pixels, run through the network as one input (the
 /// input is this size rounded up to what a plan takes; pixels of the level past the
@@ -147,17 +147,18 @@ fn cost(windows: &[Window]) -> u64 {
         .sum()
 }
 
-/// Spans (start, length) of the fewest tiles no longer than [`MAX_TILE`] that cover `len`
-/// pixels with neighbours overlapping by at least [`OVERLAP`]: all of one length (a
-/// multiple of [`SMALL_STEP`]), spread evenly, the first at 0 and the last ending at `len`.
-pub(crate) fn spans(len: u32) -> Vec<(u32, u32)> {
-    if len <= MAX_TILE {
+/// Spans (start, length) of the fewest tiles no longer than `max` (a multiple of
+/// [`SMALL_STEP`] larger than [`OVERLAP`]) that cover `len` pixels with neighbours
+/// overlapping by at least [`OVERLAP`]: all of one length (a multiple of [`SMALL_STEP`]),
+/// spread evenly, the first at 0 and the last ending at `len`.
+pub(crate) fn spans(len: u32, max: u32) -> Vec<(u32, u32)> {
+    if len <= max {
         return vec![(0, len)];
     }
     // n tiles of length t overlap by OVERLAP when n * t >= len + (n - 1) * OVERLAP.
-    let n = (len - OVERLAP).div_ceil(MAX_TILE - OVERLAP);
+    let n = (len - OVERLAP).div_ceil(max - OVERLAP);
     let t = (len + (n - 1) * OVERLAP).div_ceil(n).div_ceil(SMALL_STEP) * SMALL_STEP;
-    let t = t.min(MAX_TILE);
+    let t = t.min(max);
     (0..n)
         .map(|i| {
             let start = u64::from(i) * u64::from(len - t) / u64::from(n - 1);
@@ -166,21 +167,42 @@ pub(crate) fn spans(len: u32) -> Vec<(u32, u32)> {
         .collect()
 }
 
-/// The tiles covering the `width` x `height` rectangle at (`x`, `y`).
-fn tile(x: u32, y: u32, width: u32, height: u32) -> impl Iterator<Item = Window> {
-    spans(height).into_iter().flat_map(move |(ty, th)| {
-        spans(width).into_iter().map(move |(tx, tw)| Window {
-            x: x + tx,
-            y: y + ty,
-            width: tw,
-            height: th,
+/// The tiles covering the `width` x `height` rectangle at (`x`, `y`), at most `max_width`
+/// x `max_height` pixels each.
+fn tile(
+    (x, y, width, height): (u32, u32, u32, u32),
+    (max_width, max_height): (u32, u32),
+) -> impl Iterator<Item = Window> {
+    spans(height, max_height)
+        .into_iter()
+        .flat_map(move |(ty, th)| {
+            spans(width, max_width)
+                .into_iter()
+                .map(move |(tx, tw)| Window {
+                    x: x + tx,
+                    y: y + ty,
+                    width: tw,
+                    height: th,
+                })
         })
-    })
 }
 
-/// The first pass's tiles of a `width` x `height` level.
-pub(crate) fn tiles(width: u32, height: u32) -> Vec<Window> {
-    tile(0, 0, width, height).collect()
+/// The first pass's tiles of a `width` x `height` level: at most [`MAX_TILE`] pixels a
+/// side, or, with `wide`, up to [`WIDE_TILE`] on one side and [`MAX_TILE`] on the other
+/// (whichever way round costs less input), so that a 1080p frame is one input of
+/// 1,920 x 1,088 instead of two of 1,088 x 1,088 (see [`WIDE_TILE`]).
+pub(crate) fn tiles(width: u32, height: u32, wide: bool) -> Vec<Window> {
+    let level = (0, 0, width, height);
+    if !wide {
+        return tile(level, (MAX_TILE, MAX_TILE)).collect();
+    }
+    let across: Vec<Window> = tile(level, (WIDE_TILE, MAX_TILE)).collect();
+    let down: Vec<Window> = tile(level, (MAX_TILE, WIDE_TILE)).collect();
+    if cost(&down) < cost(&across) {
+        down
+    } else {
+        across
+    }
 }
 
 /// The re-check's windows of a `width` x `height` level around `areas` (in the level's
@@ -192,7 +214,7 @@ pub(crate) fn tiles(width: u32, height: u32) -> Vec<Window> {
 pub(crate) fn around(areas: &[Rect], width: u32, height: u32) -> Vec<Window> {
     let grown = grown(areas, width, height);
     let windows = merged(grown.clone(), width, height);
-    let tiles: Vec<Window> = tiles(width, height)
+    let tiles: Vec<Window> = tiles(width, height, false)
         .into_iter()
         .filter(|t| grown.iter().any(|g| t.meets(g)))
         .collect();
@@ -253,7 +275,7 @@ fn merged(mut grown: Vec<Window>, width: u32, height: u32) -> Vec<Window> {
         .flat_map(|window| {
             let (x, w) = round_within(window.x, window.width, width);
             let (y, h) = round_within(window.y, window.height, height);
-            tile(x, y, w, h)
+            tile((x, y, w, h), (MAX_TILE, MAX_TILE))
         })
         .collect()
 }
@@ -277,27 +299,63 @@ mod tests {
 
     #[test]
     fn tiles_cover_with_overlap() {
-        assert_eq!(spans(100), vec![(0, 100)]);
-        assert_eq!(spans(MAX_TILE), vec![(0, MAX_TILE)]);
-        for len in (MAX_TILE + 1..20_000).step_by(97) {
-            let s = spans(len);
-            assert_eq!(s[0].0, 0);
-            assert_eq!(s.last().unwrap().0 + s.last().unwrap().1, len, "{s:?}");
-            assert!(
-                s.iter()
-                    .all(|&(_, t)| t <= MAX_TILE && t.is_multiple_of(SMALL_STEP)),
-                "{s:?}"
-            );
-            for pair in s.windows(2) {
-                assert!(pair[0].0 + pair[0].1 >= pair[1].0 + OVERLAP, "{len}: {s:?}");
+        for max in [MAX_TILE, WIDE_TILE] {
+            assert_eq!(spans(100, max), vec![(0, 100)]);
+            assert_eq!(spans(max, max), vec![(0, max)]);
+            for len in (max + 1..20_000).step_by(97) {
+                let s = spans(len, max);
+                assert_eq!(s[0].0, 0);
+                assert_eq!(s.last().unwrap().0 + s.last().unwrap().1, len, "{s:?}");
+                assert!(
+                    s.iter()
+                        .all(|&(_, t)| t <= max && t.is_multiple_of(SMALL_STEP)),
+                    "{s:?}"
+                );
+                for pair in s.windows(2) {
+                    assert!(pair[0].0 + pair[0].1 >= pair[1].0 + OVERLAP, "{len}: {s:?}");
+                }
+                // The fewest: one tile fewer could not overlap by OVERLAP.
+                let n = s.len() as u32;
+                assert!((n - 1) * max < len + (n - 2) * OVERLAP, "{len}: {s:?}");
             }
-            // The fewest: one tile fewer could not overlap by OVERLAP.
-            let n = s.len() as u32;
-            assert!((n - 1) * MAX_TILE < len + (n - 2) * OVERLAP, "{len}: {s:?}");
         }
         // A 1080p frame is two tiles; a 12 MP photo twelve.
-        assert_eq!(tiles(1920, 1080).len(), 2);
-        assert_eq!(tiles(4000, 3000).len(), 12);
+        assert_eq!(tiles(1920, 1080, false).len(), 2);
+        assert_eq!(tiles(4000, 3000, false).len(), 12);
+    }
+
+    #[test]
+    fn wide_tiles_make_a_1080p_frame_one_input_either_way_up() {
+        let one = |w: u32, h: u32| {
+            vec![Window {
+                x: 0,
+                y: 0,
+                width: w,
+                height: h,
+            }]
+        };
+        assert_eq!(tiles(1920, 1080, true), one(1920, 1080));
+        assert_eq!(input_size(1920, 1080), (WIDE_TILE, 1088));
+        assert_eq!(tiles(1080, 1920, true), one(1080, 1920));
+        assert_eq!(input_size(1080, 1920), (1088, WIDE_TILE));
+        assert_eq!(tiles(1280, 720, true), one(1280, 720));
+        // Larger levels are cut, into tiles of at most WIDE_TILE by MAX_TILE, costing no
+        // more input than the square tiles.
+        for (w, h) in [
+            (3840, 2160),
+            (2160, 3840),
+            (4000, 3000),
+            (2000, 1500),
+            (1921, 1089),
+        ] {
+            let (wide, square) = (tiles(w, h, true), tiles(w, h, false));
+            assert!(cost(&wide) <= cost(&square), "{w} x {h}: {wide:?}");
+            for t in &wide {
+                let (long, short) = (t.width.max(t.height), t.width.min(t.height));
+                assert!(long <= WIDE_TILE && short <= MAX_TILE, "{t:?}");
+                assert!(t.x + t.width <= w && t.y + t.height <= h, "{t:?}");
+            }
+        }
     }
 
     #[test]
@@ -362,9 +420,12 @@ mod tests {
             .map(|i| ((i % 8) as f32 * 250.0, (i / 8) as f32 * 250.0, 12.0, 12.0))
             .collect();
         let windows = around(&areas, 2000, 1500);
-        assert!(cost(&windows) <= cost(&tiles(2000, 1500)), "{windows:?}");
+        assert!(
+            cost(&windows) <= cost(&tiles(2000, 1500, false)),
+            "{windows:?}"
+        );
         let one = around(&areas[..1], 2000, 1500);
-        assert!(cost(&one) * 4 < cost(&tiles(2000, 1500)), "{one:?}");
+        assert!(cost(&one) * 4 < cost(&tiles(2000, 1500, false)), "{one:?}");
     }
 
     proptest! {
@@ -417,7 +478,7 @@ mod tests {
             let (gx2, gy2) = ((fx2 + LEVEL_FACE).min(width), (fy2 + LEVEL_FACE).min(height));
             // Where the level's own tiles were cheaper, they give what the first pass gave:
             // the face whole in one of them.
-            let level_tiles = tiles(width, height);
+            let level_tiles = tiles(width, height, false);
             let tiled = windows.iter().all(|w| level_tiles.contains(w));
             let (gx, gy, gx2, gy2) = if tiled { (fx, fy, fx2, fy2) } else { (gx, gy, gx2, gy2) };
             if centred {

@@ -3,7 +3,8 @@
 //! original's metadata.
 //!
 //! The pipeline: [`ffmpeg::Decoder`] hands out upright RGB frames (the file's display
-//! rotation applied); the detector runs on every frame; [`track::Tracker`] links the
+//! rotation applied); the detector runs on every frame (in [`Search::Stream`]'s wide
+//! tiles: a 1080p frame is one input); [`track::Tracker`] links the
 //! detections into tracks and gives each frame the boxes to cover (its own detections,
 //! boxes interpolated across a gap, boxes held for a while before and after a track), so a
 //! frame is written once the next `hold` frames have been looked at; each frame is covered
@@ -35,7 +36,7 @@ use serde::Serialize;
 
 use crate::cover::Region;
 use crate::detect::Face;
-use crate::{Detector, MaskError, Options, cover_and_recheck, review};
+use crate::{Detector, MaskError, Options, Search, cover_and_recheck, review};
 pub use ffmpeg::{Container, Probe};
 use track::Tracker;
 
@@ -218,7 +219,7 @@ pub fn mask_video(
         if let Some(bytes) = next {
             let rgb = RgbImage::from_raw(probe.width, probe.height, bytes)
                 .ok_or_else(|| MaskError::Video("a frame of the wrong size".into()))?;
-            let detect = || detector.detect_turned(&rgb, options.threshold, None, turns);
+            let detect = || detector.search_turned(&rgb, options.threshold, Search::Stream, turns);
             // A frame the tracker has already settled is covered, re-checked and written
             // while this one is detected: the two share both cores, where either alone
             // leaves one idle at times (a level's last tiles, the re-check's few windows).
