@@ -241,12 +241,20 @@ pub fn mask_frame_turned(
 ) -> Result<(RgbaImage, Vec<Face>), MaskError> {
     let rgb: RgbImage = frame.convert();
     let faces = detector.search_turned(&rgb, options.threshold, Search::Picture, turns)?;
-    recheck(detector, frame.clone(), rgb, faces, manual, options)
+    recheck(
+        detector,
+        (frame.clone(), rgb),
+        faces,
+        manual,
+        options,
+        false,
+    )
 }
 
 /// Covers `faces` (enlarged, see [`Region::around`]) and the `manual` regions of `frame`,
-/// then runs the re-check of [`mask_frame`] where pixels changed. Returns the masked frame
-/// and `faces` followed by the re-check's detections.
+/// then runs the re-check of [`mask_frame`] where pixels changed, as for a frame of a
+/// stream ([`Search::StreamNear`]). Returns the masked frame and `faces` followed by the
+/// re-check's detections.
 pub fn cover_and_recheck(
     detector: &Detector,
     frame: &RgbaImage,
@@ -254,25 +262,20 @@ pub fn cover_and_recheck(
     manual: &[Region],
     options: &Options,
 ) -> Result<(RgbaImage, Vec<Face>), MaskError> {
-    recheck(
-        detector,
-        frame.clone(),
-        frame.convert(),
-        faces,
-        manual,
-        options,
-    )
+    let (masked, rgb) = (frame.clone(), frame.convert());
+    recheck(detector, (masked, rgb), faces, manual, options, true)
 }
 
 /// [`cover_and_recheck`] on `masked` and `rgb`, the same picture with and without alpha:
-/// both are covered alike, the detector runs on `rgb` (no conversion per round).
+/// both are covered alike, the detector runs on `rgb` (no conversion per round); in
+/// [`Search::StreamNear`] for a frame of a `stream`, else [`Search::Near`].
 fn recheck(
     detector: &Detector,
-    mut masked: RgbaImage,
-    mut rgb: RgbImage,
+    (mut masked, mut rgb): (RgbaImage, RgbImage),
     mut faces: Vec<Face>,
     manual: &[Region],
     options: &Options,
+    stream: bool,
 ) -> Result<(RgbaImage, Vec<Face>), MaskError> {
     let style = options.style;
     for face in &faces {
@@ -294,7 +297,12 @@ fn recheck(
             .iter()
             .map(|r| (r.x, r.y, r.width, r.height))
             .collect();
-        let again = detector.search(&rgb, options.threshold, Search::Near(&areas))?;
+        let search = if stream {
+            Search::StreamNear(&areas)
+        } else {
+            Search::Near(&areas)
+        };
+        let again = detector.search(&rgb, options.threshold, search)?;
         for face in &again {
             cover_both(&mut masked, &mut rgb, &Region::around(face), style);
         }

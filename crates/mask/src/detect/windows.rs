@@ -9,7 +9,8 @@
 //! the levels that show a face the size it looks for there ([`Shown`]: from
 //! [`RECHECK_SMALLEST`] of the changed area's longer side to all of it). On such a level
 //! each changed area is grown by [`MARGIN`] pixels on every side, windows are merged where
-//! one input costs no more than two, and a window larger than a tile is tiled like a level.
+//! one is no larger than two, a window larger than a tile is tiled like a level, and the
+//! windows are packed side by side into shared inputs (`detect/canvas.rs`).
 //! So every face of that size whose centre lies in a changed area lies whole in one window
 //! of the level where it is between half of [`LEVEL_FACE`] and [`LEVEL_FACE`] (the size
 //! every level's tiles show whole), with at least [`LEVEL_FACE`] pixels of the level
@@ -23,11 +24,13 @@
 //! whole tiles were, at 2.5 times the network input on the 12 MP benchmark photo's
 //! re-check (44 megapixels against 17.7, see `docs/BENCHMARKS.md`).
 
+use super::canvas::{self, Canvas, pack};
+#[cfg(test)]
+use super::canvas::{PICTURE_WIDTHS, STREAM_WIDTHS};
 use super::{LEVEL_FACE, MAX_TILE, OVERLAP, Rect, TILE, WIDE_TILE};
 
-/// A rectangle of a level, in whole pixels, run through the network as one input (the
-/// input is this size rounded up to what a plan takes; pixels of the level past the
-/// window fill it, zeros past the level's edge).
+/// A rectangle of a level, in whole pixels, shown to the network in a canvas (alone, or
+/// beside other windows: `detect/canvas.rs`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Window {
     pub x: u32,
@@ -102,10 +105,6 @@ pub(crate) const RECHECK_SMALLEST: f32 = 0.25;
 /// reaches that far past it), that face's size again as surroundings, and the two pixels
 /// over which the triangle filter that makes a smaller level mixes neighbouring pixels.
 pub(crate) const MARGIN: u32 = LEVEL_FACE / 2 + LEVEL_FACE + 2;
-
-/// Sides of re-check windows are rounded up to a multiple of this, so that few distinct
-/// input sizes (plans) are needed.
-const WINDOW_STEP: u32 = 128;
 
 /// Sides of inputs smaller than a tile are rounded up to a multiple of this (the network
 /// needs a multiple of 32; 64 keeps the number of distinct plans down).
@@ -205,23 +204,25 @@ pub(crate) fn tiles(width: u32, height: u32, wide: bool) -> Vec<Window> {
     }
 }
 
-/// The re-check's windows of a `width` x `height` level around `areas` (in the level's
-/// pixels); none when no area reaches the level. Where the windows would cost more than
-/// the level's own tiles that reach the grown areas (a small level with many changes
-/// close together), those tiles instead: a face centred in an area lies within [`MARGIN`]
-/// of it, so the tile that shows it whole in the first pass reaches the grown area and is
-/// among them (with the surroundings a tile's overlap leaves it, not [`LEVEL_FACE`]).
-pub(crate) fn around(areas: &[Rect], width: u32, height: u32) -> Vec<Window> {
+/// The re-check's canvases of a `width` x `height` level around `areas` (in the level's
+/// pixels); none when no area reaches the level. The windows, packed into canvases of
+/// `widths` ([`pack`]); or, where those would cost more than the level's own tiles that reach the
+/// grown areas (a small level with many changes close together), those tiles: a face
+/// centred in an area lies within [`MARGIN`] of it, so the tile that shows it whole in
+/// the first pass reaches the grown area and is among them (with the surroundings a
+/// tile's overlap leaves it, not [`LEVEL_FACE`]).
+pub(crate) fn around(areas: &[Rect], width: u32, height: u32, widths: &[u32]) -> Vec<Canvas> {
     let grown = grown(areas, width, height);
-    let windows = merged(grown.clone(), width, height);
-    let tiles: Vec<Window> = tiles(width, height, false)
+    let packed = pack(merged(grown.clone()), (width, height), widths);
+    let tiles: Vec<Canvas> = tiles(width, height, false)
         .into_iter()
         .filter(|t| grown.iter().any(|g| t.meets(g)))
+        .map(|t| Canvas::alone(t, width, height))
         .collect();
-    if cost(&tiles) < cost(&windows) {
+    if canvas::cost(&tiles) < canvas::cost(&packed) {
         tiles
     } else {
-        windows
+        packed
     }
 }
 
@@ -251,10 +252,9 @@ fn grown(areas: &[Rect], width: u32, height: u32) -> Vec<Window> {
         .collect()
 }
 
-/// `grown` merged where one input over two costs no more than the two apart, rounded up
-/// to [`WINDOW_STEP`] and tiled where larger than a tile.
-fn merged(mut grown: Vec<Window>, width: u32, height: u32) -> Vec<Window> {
-    // Merge two windows where one input over both costs no more than the two apart.
+/// `grown` merged where one window over two is no larger than the two apart, and tiled
+/// where larger than a tile.
+fn merged(mut grown: Vec<Window>) -> Vec<Window> {
     let mut merged = true;
     while merged {
         merged = false;
@@ -272,21 +272,17 @@ fn merged(mut grown: Vec<Window>, width: u32, height: u32) -> Vec<Window> {
     }
     grown
         .into_iter()
-        .flat_map(|window| {
-            let (x, w) = round_within(window.x, window.width, width);
-            let (y, h) = round_within(window.y, window.height, height);
-            tile((x, y, w, h), (MAX_TILE, MAX_TILE))
-        })
+        .flat_map(|w| tile((w.x, w.y, w.width, w.height), (MAX_TILE, MAX_TILE)))
         .collect()
 }
 
-/// The span at `start` of `len` pixels grown to a multiple of [`WINDOW_STEP`] (up to
-/// [`MAX_TILE`]), moved back where it would pass `limit`: the new (start, len).
-fn round_within(start: u32, len: u32, limit: u32) -> (u32, u32) {
+/// The span at `start` of `len` pixels grown to a multiple of `step` (up to [`MAX_TILE`]),
+/// moved back where it would pass `limit`: the new (start, len).
+pub(crate) fn round_within(start: u32, len: u32, limit: u32, step: u32) -> (u32, u32) {
     if len > MAX_TILE {
         return (start, len);
     }
-    let rounded = len.div_ceil(WINDOW_STEP) * WINDOW_STEP;
+    let rounded = len.div_ceil(step) * step;
     let rounded = rounded.min(MAX_TILE).min(limit).max(len);
     let start = start.min(limit - rounded);
     (start, rounded)
@@ -379,39 +375,43 @@ mod tests {
 
     #[test]
     fn a_small_face_gets_one_small_window() {
-        let w = around(&[(1000.0, 800.0, 40.0, 50.0)], 4000, 3000);
-        assert_eq!(w.len(), 1);
-        let w = w[0];
-        assert!(
-            w.width.is_multiple_of(WINDOW_STEP) && w.height.is_multiple_of(WINDOW_STEP),
-            "{w:?}"
-        );
+        let canvases = around(&[(1000.0, 800.0, 40.0, 50.0)], 4000, 3000, STREAM_WIDTHS);
+        let [canvas] = canvases.as_slice() else {
+            panic!("{canvases:?}")
+        };
+        let [part] = canvas.parts.as_slice() else {
+            panic!("{canvas:?}")
+        };
+        let w = part.window;
         assert!(
             w.x <= 1000 - MARGIN && w.x + w.width >= 1040 + MARGIN,
             "{w:?}"
         );
-        assert!(w.width <= 384 && w.height <= 384, "{w:?}");
-        assert!(around(&[(5000.0, 10.0, 10.0, 10.0)], 4000, 3000).is_empty());
-        assert!(around(&[(f32::NAN, 10.0, 10.0, 10.0)], 4000, 3000).is_empty());
-        // Two faces side by side share one window; two far apart do not.
-        assert_eq!(
-            around(
-                &[(100.0, 100.0, 40.0, 40.0), (150.0, 100.0, 40.0, 40.0)],
-                4000,
-                3000
-            )
-            .len(),
-            1
+        assert!(canvas.width <= 256 && canvas.height <= 256, "{canvas:?}");
+        assert!(around(&[(5000.0, 10.0, 10.0, 10.0)], 4000, 3000, STREAM_WIDTHS).is_empty());
+        assert!(around(&[(f32::NAN, 10.0, 10.0, 10.0)], 4000, 3000, STREAM_WIDTHS).is_empty());
+        // Two faces side by side share one window; three far apart share an input as
+        // three windows (two would cost as much packed as apart, and stay apart).
+        let near = around(
+            &[(100.0, 100.0, 40.0, 40.0), (150.0, 100.0, 40.0, 40.0)],
+            4000,
+            3000,
+            STREAM_WIDTHS,
         );
-        assert_eq!(
-            around(
-                &[(100.0, 100.0, 40.0, 40.0), (1500.0, 100.0, 40.0, 40.0)],
-                4000,
-                3000
-            )
-            .len(),
-            2
+        assert_eq!(near.len(), 1);
+        assert_eq!(near[0].parts.len(), 1);
+        let far = around(
+            &[
+                (100.0, 100.0, 40.0, 40.0),
+                (1500.0, 100.0, 40.0, 40.0),
+                (800.0, 2000.0, 40.0, 40.0),
+            ],
+            4000,
+            3000,
+            STREAM_WIDTHS,
         );
+        assert_eq!(far.len(), 1);
+        assert_eq!(far[0].parts.len(), 3);
     }
 
     #[test]
@@ -419,13 +419,16 @@ mod tests {
         let areas: Vec<Rect> = (0..48)
             .map(|i| ((i % 8) as f32 * 250.0, (i / 8) as f32 * 250.0, 12.0, 12.0))
             .collect();
-        let windows = around(&areas, 2000, 1500);
+        let windows = around(&areas, 2000, 1500, STREAM_WIDTHS);
         assert!(
-            cost(&windows) <= cost(&tiles(2000, 1500, false)),
+            canvas::cost(&windows) <= cost(&tiles(2000, 1500, false)),
             "{windows:?}"
         );
-        let one = around(&areas[..1], 2000, 1500);
-        assert!(cost(&one) * 4 < cost(&tiles(2000, 1500, false)), "{one:?}");
+        let one = around(&areas[..1], 2000, 1500, STREAM_WIDTHS);
+        assert!(
+            canvas::cost(&one) * 4 < cost(&tiles(2000, 1500, false)),
+            "{one:?}"
+        );
     }
 
     proptest! {
@@ -460,8 +463,14 @@ mod tests {
             height in 1u32..2500,
             areas in proptest::collection::vec((0f32..2600.0, 0f32..2600.0, 0f32..700.0, 0f32..700.0), 1..12),
             face in (0u32..2500, 0u32..2500, 1u32..=LEVEL_FACE, 1u32..=LEVEL_FACE),
+            picture: bool,
         ) {
-            let windows = around(&areas, width, height);
+            let widths = if picture { PICTURE_WIDTHS } else { STREAM_WIDTHS };
+            let canvases = around(&areas, width, height, widths);
+            let windows: Vec<Window> = canvases
+                .iter()
+                .flat_map(|c| c.parts.iter().map(|p| p.window))
+                .collect();
             for w in &windows {
                 prop_assert!(w.x + w.width <= width && w.y + w.height <= height, "{w:?}");
                 prop_assert!(w.width <= MAX_TILE && w.height <= MAX_TILE, "{w:?}");
@@ -478,8 +487,11 @@ mod tests {
             let (gx2, gy2) = ((fx2 + LEVEL_FACE).min(width), (fy2 + LEVEL_FACE).min(height));
             // Where the level's own tiles were cheaper, they give what the first pass gave:
             // the face whole in one of them.
-            let level_tiles = tiles(width, height, false);
-            let tiled = windows.iter().all(|w| level_tiles.contains(w));
+            let level_tiles: Vec<Canvas> = tiles(width, height, false)
+                .into_iter()
+                .map(|t| Canvas::alone(t, width, height))
+                .collect();
+            let tiled = canvases.iter().all(|c| level_tiles.contains(c));
             let (gx, gy, gx2, gy2) = if tiled { (fx, fy, fx2, fy2) } else { (gx, gy, gx2, gy2) };
             if centred {
                 prop_assert!(
