@@ -237,9 +237,11 @@ pub fn run(o: &BenchOptions) -> Result<BenchReport, MaskError> {
         deface,
         detector: format!(
             "CenterFace (tract-onnx, {arithmetic}, masque's convolution kernels: {dw}), tiles up to {m} px \
-             a side overlapping {ov} px, halved until {t} x {t}; re-check on windows around \
-             what changed (up to {RECHECK_ROUNDS} rounds)",
+             a side (a video's frames: up to {wide} px on one side) overlapping {ov} px, halved \
+             until {t} x {t}; re-check on windows around what changed, small ones packed \
+             into shared inputs (up to {RECHECK_ROUNDS} rounds)",
             m = detect::MAX_TILE,
+            wide = detect::WIDE_TILE,
             t = detect::TILE,
             ov = detect::OVERLAP,
             dw = crate::kernel::kernel_name(),
