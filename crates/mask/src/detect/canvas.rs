@@ -6,7 +6,7 @@
 //! canvases existed. The re-check's small windows are instead packed side by side into
 //! shared canvases ([`pack`]), [`GAP`] pixels of zeros apart: a window around a small
 //! cover is mostly margin, and rounding each one up to a plan's size on its own cost
-//! about a third of the re-check's input (`docs/BENCHMARKS.md`).
+//! about a fifth of a 1080p frame's re-check input (`docs/BENCHMARKS.md`).
 //!
 //! **Guarantees**: every window given to [`pack`] is shown whole, its own pixels at its
 //! own place, in exactly one canvas; windows sharing a canvas are at least [`GAP`] pixels
