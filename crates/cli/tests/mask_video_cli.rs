@@ -246,6 +246,32 @@ fn a_video_is_masked_in_every_frame_without_its_metadata_or_sound() {
 }
 
 #[test]
+fn a_video_review_shows_a_frame_beside_its_masked_copy() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("march.mp4");
+    write_video(&input);
+    let out_dir = dir.path().join("out");
+    let out = masque(&["mask", path(&input), "--out", path(&out_dir), "--review"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let review = image::open(out_dir.join("march.mp4.review.png"))
+        .unwrap()
+        .into_rgb8();
+    assert_eq!(review.height(), SIDE);
+    assert!(review.width() > 2 * SIDE, "{}", review.width());
+    // The original on the left (boxes drawn, nothing covered), the masked frame on the
+    // right (its covers black).
+    let half = |x: u32| image::imageops::crop_imm(&review, x, 0, SIDE, SIDE).to_image();
+    let (left, right) = (half(0), half(review.width() - SIDE));
+    let dark = |p: &image::Rgb<u8>| p.0.iter().all(|&c| c < 24);
+    let covered_only_right = left
+        .pixels()
+        .zip(right.pixels())
+        .filter(|(l, r)| dark(r) && !dark(l))
+        .count();
+    assert!(covered_only_right > 2000, "{covered_only_right}");
+}
+
+#[test]
 fn keep_audio_keeps_the_sound_but_not_its_metadata() {
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("clip.webm");

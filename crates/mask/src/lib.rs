@@ -241,34 +241,37 @@ pub fn mask_frame_turned(
 ) -> Result<(RgbaImage, Vec<Face>), MaskError> {
     let rgb: RgbImage = frame.convert();
     let faces = detector.search_turned(&rgb, options.threshold, Search::Picture, turns)?;
-    recheck(
+    let (masked, _, faces) = recheck(
         detector,
         (frame.clone(), rgb),
         faces,
         manual,
         options,
         false,
-    )
+    )?;
+    Ok((masked, faces))
 }
 
-/// Covers `faces` (enlarged, see [`Region::around`]) and the `manual` regions of `frame`,
-/// then runs the re-check of [`mask_frame`] where pixels changed, as for a frame of a
-/// stream ([`Search::StreamNear`]). Returns the masked frame and `faces` followed by the
-/// re-check's detections.
+/// Covers `faces` (enlarged, see [`Region::around`]) and the `manual` regions of `frame`
+/// (a frame of a stream, decoded to RGB), then runs the re-check of [`mask_frame`] where
+/// pixels changed, as for a frame of a stream ([`Search::StreamNear`]). Returns the masked
+/// frame with and without alpha (the same pixels), and `faces` followed by the re-check's
+/// detections.
 pub fn cover_and_recheck(
     detector: &Detector,
-    frame: &RgbaImage,
+    frame: RgbImage,
     faces: Vec<Face>,
     manual: &[Region],
     options: &Options,
-) -> Result<(RgbaImage, Vec<Face>), MaskError> {
-    let (masked, rgb) = (frame.clone(), frame.convert());
-    recheck(detector, (masked, rgb), faces, manual, options, true)
+) -> Result<(RgbaImage, RgbImage, Vec<Face>), MaskError> {
+    let masked: RgbaImage = frame.convert();
+    recheck(detector, (masked, frame), faces, manual, options, true)
 }
 
 /// [`cover_and_recheck`] on `masked` and `rgb`, the same picture with and without alpha:
-/// both are covered alike, the detector runs on `rgb` (no conversion per round); in
-/// [`Search::StreamNear`] for a frame of a `stream`, else [`Search::Near`].
+/// both are covered alike, the detector runs on `rgb` (no conversion per round), and both
+/// are returned; in [`Search::StreamNear`] for a frame of a `stream`, else
+/// [`Search::Near`].
 fn recheck(
     detector: &Detector,
     (mut masked, mut rgb): (RgbaImage, RgbImage),
@@ -276,7 +279,7 @@ fn recheck(
     manual: &[Region],
     options: &Options,
     stream: bool,
-) -> Result<(RgbaImage, Vec<Face>), MaskError> {
+) -> Result<(RgbaImage, RgbImage, Vec<Face>), MaskError> {
     let style = options.style;
     for face in &faces {
         cover_both(&mut masked, &mut rgb, &Region::around(face), style);
@@ -309,7 +312,7 @@ fn recheck(
         changed = again.iter().map(Region::around).collect();
         faces.extend(again);
     }
-    Ok((masked, faces))
+    Ok((masked, rgb, faces))
 }
 
 /// Covers `region` of `masked` in `style`, and copies what changed into `rgb` (the same

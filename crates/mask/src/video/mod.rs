@@ -31,6 +31,7 @@ pub mod track;
 use std::collections::VecDeque;
 use std::path::Path;
 
+use image::buffer::ConvertBuffer;
 use image::{RgbImage, RgbaImage};
 use serde::Serialize;
 
@@ -306,15 +307,18 @@ impl Written {
         // The tracker's boxes are this frame's detections and the tracked ones.
         let given = boxes.len();
         let tracked = given.saturating_sub(frame.detected);
-        let rgba: RgbaImage = image::DynamicImage::ImageRgb8(frame.rgb).into_rgba8();
-        let (masked, covered) = cover_and_recheck(detector, &rgba, boxes, manual, options)?;
+        // The frame as decoded, kept only for a review image.
+        let original: Option<RgbaImage> = options.review.then(|| frame.rgb.convert());
+        let (masked, rgb, covered) =
+            cover_and_recheck(detector, frame.rgb, boxes, manual, options)?;
         let faces = frame.detected + (covered.len() - given);
-        if options.review && (self.review.is_none() || faces > self.review_faces) {
-            let side = review::side_by_side(&rgba, &masked, &covered, manual);
+        if let Some(original) = original
+            && (self.review.is_none() || faces > self.review_faces)
+        {
+            let side = review::side_by_side(&original, &masked, &covered, manual);
             self.review = Some(crate::codec::encode(crate::Format::Png, &[side], &[])?);
             self.review_faces = faces;
         }
-        let rgb = image::DynamicImage::ImageRgba8(masked).into_rgb8();
         encoder.write_frame(rgb.as_raw())?;
         self.faces_per_frame.push(faces);
         self.tracked_boxes += tracked;
