@@ -186,14 +186,24 @@ fn black_pixels(frame: &RgbImage) -> usize {
         .count()
 }
 
-#[test]
-fn a_video_is_masked_in_every_frame_without_its_metadata_or_sound() {
+/// Writes the test video as `name` in a new temporary folder and masks it into `out`
+/// there with `options`, which must succeed; returns the folder and masque's output.
+fn mask_test_video(name: &str, options: &[&str]) -> (tempfile::TempDir, std::process::Output) {
     let dir = tempfile::tempdir().unwrap();
-    let input = dir.path().join("march.mov");
+    let input = dir.path().join(name);
     write_video(&input);
     let out_dir = dir.path().join("out");
-    let out = masque(&["mask", path(&input), "--out", path(&out_dir), "--json"]);
+    let mut args = vec!["mask", path(&input), "--out", path(&out_dir)];
+    args.extend_from_slice(options);
+    let out = masque(&args);
     assert!(out.status.success(), "{}", text(&out));
+    (dir, out)
+}
+
+#[test]
+fn a_video_is_masked_in_every_frame_without_its_metadata_or_sound() {
+    let (dir, out) = mask_test_video("march.mov", &["--json"]);
+    let out_dir = dir.path().join("out");
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let video = &report["files"][0]["video"];
     assert_eq!(video["container"], "mov");
@@ -247,13 +257,8 @@ fn a_video_is_masked_in_every_frame_without_its_metadata_or_sound() {
 
 #[test]
 fn a_video_review_shows_a_frame_beside_its_masked_copy() {
-    let dir = tempfile::tempdir().unwrap();
-    let input = dir.path().join("march.mp4");
-    write_video(&input);
-    let out_dir = dir.path().join("out");
-    let out = masque(&["mask", path(&input), "--out", path(&out_dir), "--review"]);
-    assert!(out.status.success(), "{}", text(&out));
-    let review = image::open(out_dir.join("march.mp4.review.png"))
+    let (dir, _) = mask_test_video("march.mp4", &["--review"]);
+    let review = image::open(dir.path().join("out").join("march.mp4.review.png"))
         .unwrap()
         .into_rgb8();
     assert_eq!(review.height(), SIDE);
@@ -273,22 +278,9 @@ fn a_video_review_shows_a_frame_beside_its_masked_copy() {
 
 #[test]
 fn keep_audio_keeps_the_sound_but_not_its_metadata() {
-    let dir = tempfile::tempdir().unwrap();
-    let input = dir.path().join("clip.webm");
-    write_video(&input);
-    let out_dir = dir.path().join("out");
     // Without a hold: every frame only its own detections.
-    let out = masque(&[
-        "mask",
-        path(&input),
-        "--out",
-        path(&out_dir),
-        "--keep-audio",
-        "--hold",
-        "0",
-        "--json",
-    ]);
-    assert!(out.status.success(), "{}", text(&out));
+    let (dir, out) = mask_test_video("clip.webm", &["--keep-audio", "--hold", "0", "--json"]);
+    let out_dir = dir.path().join("out");
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let video = &report["files"][0]["video"];
     assert_eq!(video["container"], "webm");
