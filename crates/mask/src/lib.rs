@@ -247,7 +247,7 @@ pub fn mask_frame_turned(
         faces,
         manual,
         options,
-        false,
+        |a| Search::Near(a),
     )?;
     Ok((masked, faces))
 }
@@ -265,20 +265,22 @@ pub fn cover_and_recheck(
     options: &Options,
 ) -> Result<(RgbaImage, RgbImage, Vec<Face>), MaskError> {
     let masked: RgbaImage = frame.convert();
-    recheck(detector, (masked, frame), faces, manual, options, true)
+    recheck(detector, (masked, frame), faces, manual, options, |a| {
+        Search::StreamNear(a)
+    })
 }
 
 /// [`cover_and_recheck`] on `masked` and `rgb`, the same picture with and without alpha:
 /// both are covered alike, the detector runs on `rgb` (no conversion per round), and both
-/// are returned; in [`Search::StreamNear`] for a frame of a `stream`, else
-/// [`Search::Near`].
+/// are returned; `near` makes the search of each round ([`Search::Near`] for a picture,
+/// [`Search::StreamNear`] for a frame of a stream).
 fn recheck(
     detector: &Detector,
     (mut masked, mut rgb): (RgbaImage, RgbImage),
     mut faces: Vec<Face>,
     manual: &[Region],
     options: &Options,
-    stream: bool,
+    near: fn(&[detect::Rect]) -> Search<'_>,
 ) -> Result<(RgbaImage, RgbImage, Vec<Face>), MaskError> {
     let style = options.style;
     for face in &faces {
@@ -300,12 +302,7 @@ fn recheck(
             .iter()
             .map(|r| (r.x, r.y, r.width, r.height))
             .collect();
-        let search = if stream {
-            Search::StreamNear(&areas)
-        } else {
-            Search::Near(&areas)
-        };
-        let again = detector.search(&rgb, options.threshold, search)?;
+        let again = detector.search(&rgb, options.threshold, near(&areas))?;
         for face in &again {
             cover_both(&mut masked, &mut rgb, &Region::around(face), style);
         }

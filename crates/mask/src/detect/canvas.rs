@@ -19,7 +19,7 @@
 //! windows instead of the picture. The re-check's windows already hold the context it
 //! needs ([`super::windows::MARGIN`]); what lies past them was never guaranteed.
 
-use super::windows::{Window, input_size, round_within};
+use super::windows::{Window, input_size};
 use super::{MAX_TILE, TILE};
 
 /// Zeros between two windows sharing a canvas, in pixels.
@@ -139,8 +139,8 @@ pub(crate) fn pack(
 
 /// `window` alone, its sides rounded up to [`CANVAS_STEP`] within the level.
 fn alone(window: Window, (level_width, level_height): (u32, u32)) -> Canvas {
-    let (x, width) = round_within(window.x, window.width, level_width, CANVAS_STEP);
-    let (y, height) = round_within(window.y, window.height, level_height, CANVAS_STEP);
+    let (x, width) = round_within(window.x, window.width, level_width);
+    let (y, height) = round_within(window.y, window.height, level_height);
     Canvas::alone(
         Window {
             x,
@@ -151,6 +151,18 @@ fn alone(window: Window, (level_width, level_height): (u32, u32)) -> Canvas {
         level_width,
         level_height,
     )
+}
+
+/// The span at `start` of `len` pixels grown to a multiple of [`CANVAS_STEP`] (up to
+/// [`MAX_TILE`]), moved back where it would pass `limit`: the new (start, len).
+fn round_within(start: u32, len: u32, limit: u32) -> (u32, u32) {
+    if len > MAX_TILE {
+        return (start, len);
+    }
+    let rounded = len.div_ceil(CANVAS_STEP) * CANVAS_STEP;
+    let rounded = rounded.min(MAX_TILE).min(limit).max(len);
+    let start = start.min(limit - rounded);
+    (start, rounded)
 }
 
 /// `windows` (tallest first) in rows of canvases at most `max_width` wide and

@@ -276,18 +276,6 @@ fn merged(mut grown: Vec<Window>) -> Vec<Window> {
         .collect()
 }
 
-/// The span at `start` of `len` pixels grown to a multiple of `step` (up to [`MAX_TILE`]),
-/// moved back where it would pass `limit`: the new (start, len).
-pub(crate) fn round_within(start: u32, len: u32, limit: u32, step: u32) -> (u32, u32) {
-    if len > MAX_TILE {
-        return (start, len);
-    }
-    let rounded = len.div_ceil(step) * step;
-    let rounded = rounded.min(MAX_TILE).min(limit).max(len);
-    let start = start.min(limit - rounded);
-    (start, rounded)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
