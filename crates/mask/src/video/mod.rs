@@ -10,8 +10,12 @@
 //! frame is written once the next `hold` frames have been looked at; each frame is covered
 //! and re-checked as a photo is ([`crate::cover_and_recheck`]) and goes to
 //! [`ffmpeg::Encoder`], which writes only those pixels (and, with `keep_audio`, the
-//! original's audio re-encoded). A settled frame is covered, re-checked and written while
-//! the next one is detected, the two sharing the cores.
+//! original's audio re-encoded). Two frames are detected at once, each a job of rayon's
+//! pool, while the settled frames are covered, re-checked and written (their re-check's
+//! windows are jobs of the same pool): a frame's full-size input is one long job, and with
+//! one frame at a time a core waited whenever the other work ran out first. Detections
+//! reach the tracker in the frames' order whichever finishes first, so the output is the
+//! same as one frame at a time.
 //!
 //! **Guarantees**: the output holds the masked frames and at most the re-encoded audio:
 //! no metadata of the input (container and stream tags, chapters, data, subtitle and
@@ -28,7 +32,7 @@
 pub mod ffmpeg;
 pub mod track;
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::path::Path;
 
 use image::buffer::ConvertBuffer;
@@ -148,6 +152,35 @@ fn hold_frames(fps: f64, seconds: f32, frame_bytes: usize) -> usize {
         .min((HELD_BYTES / frame_bytes.max(1)).saturating_sub(1))
 }
 
+/// Frames detected at once: one each core of a two-core machine keeps busy, while the
+/// frames the tracker has settled are covered, re-checked and written in between.
+const IN_FLIGHT: usize = 2;
+
+/// The decoded frames, numbered.
+struct Frames<'a> {
+    decoder: &'a mut ffmpeg::Decoder,
+    width: u32,
+    height: u32,
+    /// The decoder has no more frames.
+    finished: bool,
+    /// Frames handed out so far.
+    started: usize,
+}
+
+impl Frames<'_> {
+    /// The next frame and its index, or `None` once the decoder has no more.
+    fn next(&mut self) -> Result<Option<(usize, RgbImage)>, MaskError> {
+        let Some(bytes) = self.decoder.next_frame()? else {
+            self.finished = true;
+            return Ok(None);
+        };
+        let rgb = RgbImage::from_raw(self.width, self.height, bytes)
+            .ok_or_else(|| MaskError::Video("a frame of the wrong size".into()))?;
+        self.started += 1;
+        Ok(Some((self.started - 1, rgb)))
+    }
+}
+
 /// A frame waiting for the tracker to know its boxes.
 struct Pending {
     rgb: RgbImage,
@@ -208,57 +241,61 @@ pub fn mask_video(
         review: None,
         review_faces: 0,
     };
-    let mut finished = false;
-    loop {
-        let next = if finished {
-            None
-        } else {
-            let frame = decoder.next_frame()?;
-            finished = frame.is_none();
-            frame
-        };
-        if let Some(bytes) = next {
-            let rgb = RgbImage::from_raw(probe.width, probe.height, bytes)
-                .ok_or_else(|| MaskError::Video("a frame of the wrong size".into()))?;
-            let detect = || detector.search_turned(&rgb, options.threshold, Search::Stream, turns);
-            // A frame the tracker has already settled is covered, re-checked and written
-            // while this one is detected: the two share both cores, where either alone
-            // leaves one idle at times (a level's last tiles, the re-check's few windows).
-            let faces =
-                if !pending.is_empty() && tracker.ready(written.faces_per_frame.len(), false) {
-                    let settled = pending.pop_front().expect("not empty");
-                    let boxes = tracker.boxes(written.faces_per_frame.len());
-                    let (wrote, faces) = rayon::join(
-                        || written.write(detector, &mut encoder, settled, boxes, manual, options),
-                        detect,
-                    );
-                    wrote?;
-                    on_frame(written.faces_per_frame.len() as u64, probe.frames);
-                    faces?
-                } else {
-                    detect()?
+    let mut frames = Frames {
+        decoder: &mut decoder,
+        width: probe.width,
+        height: probe.height,
+        finished: false,
+        started: 0,
+    };
+    rayon::in_place_scope(|scope| -> Result<(), MaskError> {
+        let (done, arrivals) = std::sync::mpsc::channel();
+        // Detected frames that arrived before an earlier one, by index.
+        let mut early: BTreeMap<usize, (RgbImage, Result<Vec<Face>, MaskError>)> = BTreeMap::new();
+        let mut pushed = 0;
+        loop {
+            // In the frames' order, whichever finished first.
+            while let Some((rgb, faces)) = early.remove(&pushed) {
+                let faces = faces?;
+                tracker.push(&faces);
+                pending.push_back(Pending {
+                    rgb,
+                    detected: faces.len(),
+                });
+                pushed += 1;
+            }
+            // Up to IN_FLIGHT frames detected at once, each a job of the pool: the pool
+            // always has a frame's one long input to work on while the rest waits.
+            while !frames.finished && frames.started - pushed - early.len() < IN_FLIGHT {
+                let Some((index, rgb)) = frames.next()? else {
+                    break;
                 };
-            tracker.push(&faces);
-            pending.push_back(Pending {
-                rgb,
-                detected: faces.len(),
-            });
+                let done = done.clone();
+                scope.spawn(move |_| {
+                    let faces =
+                        detector.search_turned(&rgb, options.threshold, Search::Stream, turns);
+                    // The receiver outlives the scope; nothing is lost if it returned early.
+                    let _ = done.send((index, rgb, faces));
+                });
+            }
+            // Every settled frame covered, re-checked and written, its re-check's windows
+            // run in the pool beside the frames being detected.
+            let all_pushed = frames.finished && pushed == frames.started;
+            while !pending.is_empty() && tracker.ready(written.faces_per_frame.len(), all_pushed) {
+                let next = pending.pop_front().expect("not empty");
+                let boxes = tracker.boxes(written.faces_per_frame.len());
+                written.write(detector, &mut encoder, next, boxes, manual, options)?;
+                on_frame(written.faces_per_frame.len() as u64, probe.frames);
+            }
+            if all_pushed {
+                return Ok(());
+            }
+            let (index, rgb, faces) = arrivals
+                .recv()
+                .map_err(|_| MaskError::Video("a frame's detection was lost".into()))?;
+            early.insert(index, (rgb, faces));
         }
-        if pending.is_empty() && finished {
-            break;
-        }
-        // Once every frame is detected, the rest are written one after the other (before,
-        // each frame is written while the next is detected, above).
-        while finished
-            && !pending.is_empty()
-            && tracker.ready(written.faces_per_frame.len(), finished)
-        {
-            let next = pending.pop_front().expect("not empty");
-            let boxes = tracker.boxes(written.faces_per_frame.len());
-            written.write(detector, &mut encoder, next, boxes, manual, options)?;
-            on_frame(written.faces_per_frame.len() as u64, probe.frames);
-        }
-    }
+    })?;
     decoder.finish()?;
     encoder.finish()?;
     if written.faces_per_frame.is_empty() {
