@@ -37,6 +37,7 @@ use std::path::Path;
 
 use image::buffer::ConvertBuffer;
 use image::{RgbImage, RgbaImage};
+use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::cover::Region;
@@ -281,11 +282,22 @@ pub fn mask_video(
             // Every settled frame covered, re-checked and written, its re-check's windows
             // run in the pool beside the frames being detected.
             let all_pushed = frames.finished && pushed == frames.started;
-            while !pending.is_empty() && tracker.ready(written.faces_per_frame.len(), all_pushed) {
-                let next = pending.pop_front().expect("not empty");
-                let boxes = tracker.boxes(written.faces_per_frame.len());
-                written.write(detector, &mut encoder, next, boxes, manual, options)?;
-                on_frame(written.faces_per_frame.len() as u64, probe.frames);
+            // Once every frame is detected, two at a time: the cores have nothing else.
+            let at_once = if all_pushed { 2 } else { 1 };
+            loop {
+                let (first, waiting) = (written.faces_per_frame.len(), pending.len());
+                let ready: Vec<(Pending, Vec<Face>)> = (first..first + at_once.min(waiting))
+                    .take_while(|&k| tracker.ready(k, all_pushed))
+                    .map(|k| (pending.pop_front().expect("counted"), tracker.boxes(k)))
+                    .collect();
+                if ready.is_empty() {
+                    break;
+                }
+                let cover = |(frame, boxes)| cover_frame(detector, frame, boxes, manual, options);
+                for done in ready.into_par_iter().map(cover).collect::<Vec<_>>() {
+                    written.write(&mut encoder, done?, manual)?;
+                    on_frame(written.faces_per_frame.len() as u64, probe.frames);
+                }
             }
             if all_pushed {
                 return Ok(());
@@ -329,36 +341,62 @@ struct Written {
     review_faces: usize,
 }
 
+/// A frame covered and re-checked, waiting for its turn to be written.
+struct CoveredFrame {
+    /// The masked frame with alpha (for the review) and without (for the encoder).
+    masked: RgbaImage,
+    rgb: RgbImage,
+    /// The frame as decoded, kept only for a review image.
+    original: Option<RgbaImage>,
+    /// Every box covered: the tracker's, then the re-check's.
+    covered: Vec<Face>,
+    /// Faces the detector found in this frame (the re-check's included).
+    faces: usize,
+    /// The tracker's boxes that were not this frame's own detections.
+    tracked: usize,
+}
+
+/// Covers `frame`'s `boxes` (the tracker's: its own detections and the tracked ones) and
+/// the manual regions, and re-checks.
+fn cover_frame(
+    detector: &Detector,
+    frame: Pending,
+    boxes: Vec<Face>,
+    manual: &[Region],
+    options: &Options,
+) -> Result<CoveredFrame, MaskError> {
+    let given = boxes.len();
+    let original: Option<RgbaImage> = options.review.then(|| frame.rgb.convert());
+    let (masked, rgb, covered) = cover_and_recheck(detector, frame.rgb, boxes, manual, options)?;
+    Ok(CoveredFrame {
+        masked,
+        rgb,
+        original,
+        faces: frame.detected + (covered.len() - given),
+        tracked: given.saturating_sub(frame.detected),
+        covered,
+    })
+}
+
 impl Written {
-    /// Covers `frame`'s `boxes` and the manual regions, re-checks, and sends the frame to
-    /// the encoder.
+    /// Sends `frame` to the encoder, and keeps it as the review image if it has the most
+    /// faces so far.
     fn write(
         &mut self,
-        detector: &Detector,
         encoder: &mut ffmpeg::Encoder,
-        frame: Pending,
-        boxes: Vec<Face>,
+        frame: CoveredFrame,
         manual: &[Region],
-        options: &Options,
     ) -> Result<(), MaskError> {
-        // The tracker's boxes are this frame's detections and the tracked ones.
-        let given = boxes.len();
-        let tracked = given.saturating_sub(frame.detected);
-        // The frame as decoded, kept only for a review image.
-        let original: Option<RgbaImage> = options.review.then(|| frame.rgb.convert());
-        let (masked, rgb, covered) =
-            cover_and_recheck(detector, frame.rgb, boxes, manual, options)?;
-        let faces = frame.detected + (covered.len() - given);
-        if let Some(original) = original
-            && (self.review.is_none() || faces > self.review_faces)
+        if let Some(original) = &frame.original
+            && (self.review.is_none() || frame.faces > self.review_faces)
         {
-            let side = review::side_by_side(&original, &masked, &covered, manual);
+            let side = review::side_by_side(original, &frame.masked, &frame.covered, manual);
             self.review = Some(crate::codec::encode(crate::Format::Png, &[side], &[])?);
-            self.review_faces = faces;
+            self.review_faces = frame.faces;
         }
-        encoder.write_frame(rgb.as_raw())?;
-        self.faces_per_frame.push(faces);
-        self.tracked_boxes += tracked;
+        encoder.write_frame(frame.rgb.as_raw())?;
+        self.faces_per_frame.push(frame.faces);
+        self.tracked_boxes += frame.tracked;
         Ok(())
     }
 }
