@@ -72,9 +72,9 @@ pub const WIDE_TILE: u32 = 1920;
 /// The largest face, in pixels of a level, that the detector counts on the network to find
 /// when the whole level is one input, so that the levels whose faces are at most this size
 /// are not searched everywhere ([`Search::Stream`]'s 1080p frame skips its 960 x 540
-/// level: 0.55 megapixels of input, a sixth of a frame's work). Measured on the two test
+/// level: 0.55 megapixels, a seventh of a frame's network input). Measured on the two test
 /// photos scaled so their face is from 40 to 1,000 pixels high, centred in a 1080p frame
-/// searched in one input: every face up to 550 pixels found (scores 0.69 to 0.97, IoU
+/// searched in one input: every face up to 550 pixels found (scores 0.66 to 0.97, IoU
 /// 0.73 to 0.95), 700 pixels scored 0.38 and 0.94, 850 missed once; this is half of the
 /// largest size found well (the test `a_whole_frame_finds_faces_from_small_to_filling_it`
 /// keeps it so). Square tiles never skip a level: a level that fits one 1,088 tile halves

@@ -238,10 +238,12 @@ pub fn run(o: &BenchOptions) -> Result<BenchReport, MaskError> {
         detector: format!(
             "CenterFace (tract-onnx, {arithmetic}, masque's convolution kernels: {dw}), tiles up to {m} px \
              a side (a video's frames: up to {wide} px on one side) overlapping {ov} px, halved \
-             until {t} x {t}; re-check on windows around what changed, small ones packed \
+             until {t} x {t} (a level skipped where a finer one, one input, showed faces up \
+             to {whole} px whole); re-check on windows around what changed, small ones packed \
              into shared inputs (up to {RECHECK_ROUNDS} rounds)",
             m = detect::MAX_TILE,
             wide = detect::WIDE_TILE,
+            whole = detect::WHOLE_FACE,
             t = detect::TILE,
             ov = detect::OVERLAP,
             dw = crate::kernel::kernel_name(),
