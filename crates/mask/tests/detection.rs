@@ -8,7 +8,7 @@ use common::*;
 use image::imageops::{self, FilterType};
 use image::{DynamicImage, Rgb, RgbImage, RgbaImage};
 use masque_mask::cover::{Region, Style};
-use masque_mask::{DEFAULT_THRESHOLD, Face, Options, Search, mask_frame};
+use masque_mask::{DEFAULT_THRESHOLD, Face, Options, Search, mask_frame, sample};
 
 fn rect(face: &Face) -> (f32, f32, f32, f32) {
     (face.x, face.y, face.width, face.height)
@@ -105,35 +105,23 @@ fn a_whole_frame_finds_faces_from_small_to_filling_it() {
     // A stream's 1080p frame is one input at full size, so its half-size level is not
     // searched (WHOLE_FACE): faces up to 256 pixels rest on the full-size input alone,
     // larger ones on the quarter-size level too.
-    for (name, face) in [
-        ("astronaut.jpg", ASTRONAUT_FACE),
-        ("camera.jpg", CAMERA_FACE),
-    ] {
-        let photo = photo(name);
+    for (photo, face) in sample::photos().unwrap() {
         for height in [40.0, 120.0, 256.0, 400.0, 700.0, 1000.0] {
-            let (w, h) = photo.dimensions();
-            let s = height / face.3;
-            let (sw, sh) = ((w as f32 * s).round() as u32, (h as f32 * s).round() as u32);
-            let scaled = imageops::resize(&photo, sw, sh, FilterType::Triangle);
-            let mut frame = RgbImage::from_pixel(1920, 1080, Rgb([128, 128, 128]));
+            let (scaled, (fx, fy, fw, fh)) = sample::scaled(&photo, face, height);
             // The face's centre at the frame's centre (the photo cut where it does not fit).
             let (x, y) = (
-                960.0 - (face.0 + face.2 / 2.0) * s,
-                540.0 - (face.1 + face.3 / 2.0) * s,
+                (960.0 - fx - fw / 2.0) as i64,
+                (540.0 - fy - fh / 2.0) as i64,
             );
-            imageops::replace(&mut frame, &scaled, x as i64, y as i64);
-            let expected = (
-                (x as i64) as f32 + face.0 * s,
-                (y as i64) as f32 + face.1 * s,
-                face.2 * s,
-                face.3 * s,
-            );
+            let mut frame = RgbImage::from_pixel(1920, 1080, Rgb([128, 128, 128]));
+            imageops::replace(&mut frame, &scaled, x, y);
+            let expected = (x as f32 + fx, y as f32 + fy, fw, fh);
             let detected = detector()
                 .search(&frame, DEFAULT_THRESHOLD, Search::Stream)
                 .unwrap();
             assert!(
                 found(&detected, expected),
-                "{name}, a face {height} px high at {expected:?} missed; detected {detected:?}"
+                "a face {height} px high at {expected:?} missed; detected {detected:?}"
             );
         }
     }
