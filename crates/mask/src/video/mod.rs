@@ -52,7 +52,8 @@ pub const DEFAULT_HOLD_SECONDS: f32 = 0.5;
 
 /// The longest hold in frames, whatever the frame rate says.
 pub const MAX_HOLD_FRAMES: usize = 60;
-/// The most pixel bytes held waiting for the tracker (the hold is shortened to fit).
+/// The most pixel bytes held waiting for the tracker or being detected (the hold is
+/// shortened to fit).
 const HELD_BYTES: usize = 1 << 30;
 
 /// What to do with each video, besides the photo [`Options`].
@@ -146,11 +147,12 @@ pub fn is_video(head: &[u8]) -> bool {
 }
 
 /// The hold in frames for `seconds` at `fps`: the frames waiting for the tracker stay in
-/// memory, so at most [`MAX_HOLD_FRAMES`] of them and at most [`HELD_BYTES`] of pixels.
+/// memory (`hold + 1` of them, besides the [`IN_FLIGHT`] being detected), so at most
+/// [`MAX_HOLD_FRAMES`] and at most [`HELD_BYTES`] of pixels with those.
 fn hold_frames(fps: f64, seconds: f32, frame_bytes: usize) -> usize {
     ((fps * f64::from(seconds)).round() as usize)
         .min(MAX_HOLD_FRAMES)
-        .min((HELD_BYTES / frame_bytes.max(1)).saturating_sub(1))
+        .min((HELD_BYTES / frame_bytes.max(1)).saturating_sub(1 + IN_FLIGHT))
 }
 
 /// Frames detected at once: one each core of a two-core machine keeps busy, while the
@@ -416,10 +418,13 @@ mod tests {
             MAX_HOLD_FRAMES,
             "a bogus rate"
         );
-        // 8K frames: the held pixels stay within a gibibyte.
+        // 8K frames: the held pixels (and the frames being detected) stay within a gibibyte.
         let uhd8k = 7680 * 4320 * 3;
         let hold = hold_frames(60.0, 1.0, uhd8k);
-        assert!((hold + 1) * uhd8k <= HELD_BYTES && hold >= 8, "{hold}");
+        assert!(
+            (hold + 1 + IN_FLIGHT) * uhd8k <= HELD_BYTES && hold >= 6,
+            "{hold}"
+        );
     }
 
     #[test]
