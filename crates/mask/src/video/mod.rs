@@ -275,9 +275,17 @@ pub fn mask_video(
                 };
                 let done = done.clone();
                 scope.spawn(move |_| {
-                    let faces =
-                        detector.search_turned(&rgb, options.threshold, Search::Stream, turns);
-                    // The receiver outlives the scope; nothing is lost if it returned early.
+                    // Every job answers, even one that panics, or the loop would wait for
+                    // it forever.
+                    let detect =
+                        || detector.search_turned(&rgb, options.threshold, Search::Stream, turns);
+                    let faces = std::panic::catch_unwind(std::panic::AssertUnwindSafe(detect))
+                        .unwrap_or_else(|_| {
+                            Err(MaskError::Model(format!(
+                                "an internal error (a panic) on frame {index}"
+                            )))
+                        });
+                    // The receiver is gone only if the loop returned with an error already.
                     let _ = done.send((index, rgb, faces));
                 });
             }
