@@ -35,8 +35,9 @@ pub struct MaskArgs {
     /// files keep their path under the folder's name.
     #[arg(long, short)]
     out: PathBuf,
-    /// How faces are covered: `fill` (opaque, the default), `pixelate` (coarse, about 8
-    /// blocks across a face) or `blur` (weaker: a blur keeps low frequencies).
+    /// How faces are covered: `fill` (the default: one opaque colour, the mean of a ring
+    /// just around the region), `black` (opaque black), `pixelate` (coarse, about 8 blocks
+    /// across a face) or `blur` (weaker: a blur keeps low frequencies).
     #[arg(long, value_enum, default_value_t = StyleArg::Fill)]
     style: StyleArg,
     /// Detection threshold between 0 and 1: lower covers more (including false alarms),
@@ -97,6 +98,7 @@ impl RotationsArg {
 #[derive(Clone, Copy, clap::ValueEnum)]
 enum StyleArg {
     Fill,
+    Black,
     Pixelate,
     Blur,
 }
@@ -358,6 +360,7 @@ pub fn run(args: MaskArgs) -> anyhow::Result<()> {
     );
     let style = match args.style {
         StyleArg::Fill => Style::Fill,
+        StyleArg::Black => Style::Black,
         StyleArg::Pixelate => Style::Pixelate,
         StyleArg::Blur => Style::Blur,
     };

@@ -202,7 +202,9 @@ fn mask_test_video(name: &str, options: &[&str]) -> (tempfile::TempDir, std::pro
 
 #[test]
 fn a_video_is_masked_in_every_frame_without_its_metadata_or_sound() {
-    let (dir, out) = mask_test_video("march.mov", &["--json"]);
+    // Black covers, so the held cover shows on the grey frame (the default fill takes
+    // the colour around a region: grey there).
+    let (dir, out) = mask_test_video("march.mov", &["--json", "--style", "black"]);
     let out_dir = dir.path().join("out");
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let video = &report["files"][0]["video"];
@@ -257,6 +259,7 @@ fn a_video_is_masked_in_every_frame_without_its_metadata_or_sound() {
 
 #[test]
 fn a_video_review_shows_a_frame_beside_its_masked_copy() {
+    // The default fill: covers in the colour around them.
     let (dir, _) = mask_test_video("march.mp4", &["--review"]);
     let review = image::open(dir.path().join("out").join("march.mp4.review.png"))
         .unwrap()
@@ -264,22 +267,34 @@ fn a_video_review_shows_a_frame_beside_its_masked_copy() {
     assert_eq!(review.height(), SIDE);
     assert!(review.width() > 2 * SIDE, "{}", review.width());
     // The original on the left (boxes drawn, nothing covered), the masked frame on the
-    // right (its covers black).
+    // right: the face replaced by a flat colour, so thousands of pixels differ.
     let half = |x: u32| image::imageops::crop_imm(&review, x, 0, SIDE, SIDE).to_image();
     let (left, right) = (half(0), half(review.width() - SIDE));
-    let dark = |p: &image::Rgb<u8>| p.0.iter().all(|&c| c < 24);
-    let covered_only_right = left
+    let far = |l: &image::Rgb<u8>, r: &image::Rgb<u8>| {
+        l.0.iter().zip(r.0).any(|(&a, b)| a.abs_diff(b) > 40)
+    };
+    let changed = left
         .pixels()
         .zip(right.pixels())
-        .filter(|(l, r)| dark(r) && !dark(l))
+        .filter(|(l, r)| far(l, r))
         .count();
-    assert!(covered_only_right > 2000, "{covered_only_right}");
+    assert!(changed > 2000, "{changed}");
+    // The adversary's check on the default fill: no face in any output frame.
+    let detector = Detector::new().unwrap();
+    for (k, frame) in decode(&dir.path().join("out").join("march.mp4"))
+        .iter()
+        .enumerate()
+    {
+        let faces = detector.detect(frame, DEFAULT_THRESHOLD).unwrap();
+        assert!(faces.is_empty(), "frame {k}: {faces:?}");
+    }
 }
 
 #[test]
 fn keep_audio_keeps_the_sound_but_not_its_metadata() {
     // Without a hold: every frame only its own detections.
-    let (dir, out) = mask_test_video("clip.webm", &["--keep-audio", "--hold", "0", "--json"]);
+    let options = ["--keep-audio", "--hold", "0", "--json", "--style", "black"];
+    let (dir, out) = mask_test_video("clip.webm", &options);
     let out_dir = dir.path().join("out");
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let video = &report["files"][0]["video"];

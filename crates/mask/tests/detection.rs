@@ -156,15 +156,17 @@ fn adversary(image: &RgbImage, style: Style) -> (usize, usize) {
 
 #[test]
 fn no_face_is_found_inside_a_filled_region() {
-    for name in ["astronaut.jpg", "camera.jpg"] {
-        adversary(&photo(name), Style::Fill);
-    }
     let (canvas, _) = pasted(
         &photo("astronaut.jpg"),
         ASTRONAUT_FACE,
         &[16.0, 40.0, 120.0],
     );
-    adversary(&canvas, Style::Fill);
+    for style in [Style::Fill, Style::Black] {
+        for name in ["astronaut.jpg", "camera.jpg"] {
+            adversary(&photo(name), style);
+        }
+        adversary(&canvas, style);
+    }
 }
 
 #[test]
