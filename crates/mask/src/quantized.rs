@@ -315,19 +315,21 @@ pub(crate) fn block_range(
     if p == len {
         return;
     }
-    // The last pixels, as in the float32 sums: the run ending at the range's end where
-    // the range holds one (the pixels it shares with the run before come out the same),
-    // else vectors of 16 and single pixels.
-    if len >= LANES {
+    // The last pixels: where more than two vectors of 16 are left, the run ending at the
+    // range's end (the pixels it shares with the run before come out the same); else
+    // vectors of 16, the last one ending at the range's end where the range holds one,
+    // and single pixels where it does not (a 64-pixel range is a run and a vector, not
+    // two runs).
+    if len >= LANES && len - p > 32 {
         run.sum_and_store(kernel, len - LANES, out, stride);
         return;
     }
     while p + 16 <= len {
-        run.store::<16>(&run.sums::<16>(p), p, out, stride);
+        run.sum_and_store_16(kernel, p, out, stride);
         p += 16;
     }
     if p < len && len >= 16 {
-        run.store::<16>(&run.sums::<16>(len - 16), len - 16, out, stride);
+        run.sum_and_store_16(kernel, len - 16, out, stride);
         return;
     }
     for p in p..len {
@@ -355,8 +357,21 @@ impl Run<'_> {
             // SAFETY: `Kernel::detect` chooses Avx512Vnni only when the processor has
             // AVX-512F and AVX-512 VNNI.
             #[cfg(target_arch = "x86_64")]
-            Kernel::Avx512Vnni => unsafe { self.sum_and_store_vnni(p, out, stride) },
+            Kernel::Avx512Vnni => unsafe { self.sum_and_store_vnni::<3>(p, out, stride) },
             _ => self.store::<LANES>(&self.sums::<LANES>(p), p, out, stride),
+        }
+    }
+
+    /// Pixels `p..p + 16`, as [`Run::sum_and_store`] does: the runs of a range shorter
+    /// than [`LANES`] (the deepest layers of a small input: 32 pixels in a 256 x 128
+    /// input's, where the portable sums made those layers half of the run's time).
+    #[inline(always)]
+    fn sum_and_store_16(&self, kernel: Kernel, p: usize, out: &mut [f32], stride: usize) {
+        match kernel {
+            // SAFETY: as in `sum_and_store`.
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Avx512Vnni => unsafe { self.sum_and_store_vnni::<1>(p, out, stride) },
+            _ => self.store::<16>(&self.sums::<16>(p), p, out, stride),
         }
     }
 
@@ -398,41 +413,42 @@ impl Run<'_> {
         }
     }
 
-    /// [`Run::sums`] and [`Run::store`] with AVX-512 VNNI: 4 x 3 sums of 16 in registers,
-    /// one `VPDPBUSD` each per group of four input channels.
+    /// [`Run::sums`] and [`Run::store`] for pixels `p..p + 16 * V` with AVX-512 VNNI:
+    /// 4 x `V` sums of 16 in registers (12 for a run of [`LANES`]), one `VPDPBUSD` each
+    /// per group of four input channels.
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx512f,avx512vnni,fma")]
     #[inline(never)]
-    fn sum_and_store_vnni(&self, p: usize, out: &mut [f32], stride: usize) {
+    fn sum_and_store_vnni<const V: usize>(&self, p: usize, out: &mut [f32], stride: usize) {
         use std::arch::x86_64::*;
         let len = self.q.len;
         let groups = self.weights.len() / ROWS;
-        assert!(self.weights.len() == groups * ROWS && self.rows <= ROWS && p + LANES <= len);
+        let n = 16 * V;
+        assert!(self.weights.len() == groups * ROWS && self.rows <= ROWS && p + n <= len);
         assert!(self.q.bytes.len() >= groups * len * GROUP);
         assert!(self.q.scale.len() == len && self.q.zero.len() == len);
-        assert!(self.rows == 0 || (self.rows - 1) * stride + p + LANES <= out.len());
-        let mut acc = [[_mm512_setzero_si512(); 3]; ROWS];
+        assert!(self.rows == 0 || (self.rows - 1) * stride + p + n <= out.len());
+        let mut acc = [[_mm512_setzero_si512(); V]; ROWS];
         for g in 0..groups {
-            // SAFETY: bytes holds groups * len lanes of GROUP bytes and p + LANES <= len
-            // (asserted), so the 3 x 64 bytes from lane g * len + p are inside.
-            let (x0, x1, x2) = unsafe {
-                let base = self.q.bytes.as_ptr().add((g * len + p) * GROUP);
-                (
-                    _mm512_loadu_si512(base.cast()),
-                    _mm512_loadu_si512(base.add(64).cast()),
-                    _mm512_loadu_si512(base.add(128).cast()),
-                )
-            };
+            // SAFETY: bytes holds groups * len lanes of GROUP bytes and p + n <= len
+            // (asserted), so the V x 64 bytes from lane g * len + p are inside.
+            let mut x = [_mm512_setzero_si512(); V];
+            for (v, x) in x.iter_mut().enumerate() {
+                *x = unsafe {
+                    let base = self.q.bytes.as_ptr().add((g * len + p) * GROUP);
+                    _mm512_loadu_si512(base.add(64 * v).cast())
+                };
+            }
             for (a, &w) in acc.iter_mut().zip(&self.weights[g * ROWS..(g + 1) * ROWS]) {
                 let w = _mm512_set1_epi32(w as i32);
-                a[0] = _mm512_dpbusd_epi32(a[0], x0, w);
-                a[1] = _mm512_dpbusd_epi32(a[1], x1, w);
-                a[2] = _mm512_dpbusd_epi32(a[2], x2, w);
+                for v in 0..V {
+                    a[v] = _mm512_dpbusd_epi32(a[v], x[v], w);
+                }
             }
         }
         let zero_ps = _mm512_setzero_ps();
-        for j in 0..3 {
-            // SAFETY: scale and zero hold len values and p + LANES <= len (asserted).
+        for j in 0..V {
+            // SAFETY: scale and zero hold len values and p + n <= len (asserted).
             let (scale, zero) = unsafe {
                 (
                     _mm512_loadu_ps(self.q.scale.as_ptr().add(p + 16 * j)),
@@ -453,7 +469,7 @@ impl Run<'_> {
                 } else {
                     v
                 };
-                // SAFETY: out holds LANES values from r * stride + p for every r < rows
+                // SAFETY: out holds n values from r * stride + p for every r < rows
                 // (asserted).
                 unsafe { _mm512_storeu_ps(out.as_mut_ptr().add(r * stride + p + 16 * j), v) };
             }
