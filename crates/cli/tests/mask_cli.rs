@@ -175,6 +175,40 @@ fn writing_onto_an_input_is_refused() {
     assert!(!dir.path().join("masked").exists());
 }
 
+/// An error is its message, without the library backtrace `RUST_BACKTRACE=1` would add
+/// (it also made every network plan three times slower to build: tract's optimiser makes
+/// thousands of errors); `RUST_LIB_BACKTRACE=1` still asks for it.
+#[test]
+fn errors_carry_no_library_backtrace_unless_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    let photo = dir.path().join("a.jpg");
+    std::fs::write(&photo, astronaut()).unwrap();
+    let out = dir.path().join("out");
+    let args = [
+        "mask",
+        path(&photo),
+        "--out",
+        path(&out),
+        "--threshold",
+        "7",
+    ];
+    let run = |lib: Option<&str>| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_masque"));
+        command.args(args).env("RUST_BACKTRACE", "1");
+        match lib {
+            Some(value) => command.env("RUST_LIB_BACKTRACE", value),
+            None => command.env_remove("RUST_LIB_BACKTRACE"),
+        };
+        command.output().expect("the binary runs")
+    };
+    let quiet = run(None);
+    assert!(!quiet.status.success());
+    assert!(text(&quiet).contains("--threshold"), "{}", text(&quiet));
+    assert!(!text(&quiet).contains("backtrace"), "{}", text(&quiet));
+    let asked = run(Some("1"));
+    assert!(text(&asked).contains("Stack backtrace"), "{}", text(&asked));
+}
+
 #[test]
 fn a_bad_threshold_or_regions_file_is_refused_before_anything_is_written() {
     let dir = tempfile::tempdir().unwrap();
