@@ -145,7 +145,7 @@ impl Quantized {
         self.zero.resize(len, 0.0);
         let done = match kernel {
             // SAFETY: `Kernel::detect` chooses Avx512Vnni only when the processor has
-            // AVX-512F and AVX-512BW (and VNNI).
+            // AVX-512F, AVX-512BW and FMA (and VNNI).
             #[cfg(target_arch = "x86_64")]
             Kernel::Avx512Vnni => unsafe { self.fill_avx512(x, plane, inputs, range.start) },
             _ => 0,
@@ -168,8 +168,7 @@ impl Quantized {
         self.zero[p] = zero;
         for c in 0..inputs.div_ceil(GROUP) * GROUP {
             let byte = if c < inputs {
-                let q = nearest(value(c) * inv) + zero;
-                q.clamp(0.0, STEPS) as u8
+                nearest(value(c).mul_add(inv, zero)).clamp(0.0, STEPS) as u8
             } else {
                 0
             };
@@ -180,7 +179,7 @@ impl Quantized {
     /// [`Quantized::fill_pixel`] for every run of 16 pixels, with AVX-512 instructions;
     /// returns how many pixels it did.
     #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx512f,avx512bw")]
+    #[target_feature(enable = "avx512f,avx512bw,fma")]
     #[inline(never)]
     fn fill_avx512(&mut self, x: &[f32], plane: usize, inputs: usize, start: usize) -> usize {
         use std::arch::x86_64::*;
@@ -225,14 +224,12 @@ impl Quantized {
                 _mm512_storeu_ps(self.scale.as_mut_ptr().add(p), scale);
                 _mm512_storeu_ps(self.zero.as_mut_ptr().add(p), zero);
             }
-            let zero_steps = _mm512_cvtps_epi32(zero);
             for g in 0..groups {
                 // The group's four channels in steps (-1 to 256 before saturation), zero
                 // past the last channel.
                 let mut steps = [zero_epi; GROUP];
                 for (k, s) in steps.iter_mut().enumerate().take(inputs - g * GROUP) {
-                    let q = _mm512_cvtps_epi32(_mm512_mul_ps(load(g * GROUP + k), inv));
-                    *s = _mm512_add_epi32(q, zero_steps);
+                    *s = _mm512_cvtps_epi32(_mm512_fmadd_ps(load(g * GROUP + k), inv, zero));
                 }
                 // Packed with unsigned saturation (the clamp to 0..=255), within each
                 // 128-bit lane (pixels 4l to 4l + 3): channel 0's four pixels, channel
