@@ -172,7 +172,7 @@ pub fn cover(image: &mut RgbaImage, region: &Region, style: Style) {
 }
 
 /// The mean colour (opaque) of the pixels between `region` and its [`SURROUND`]-enlarged
-/// copy, every pixel where that ring is at most 16 pixels thick and a grid of every
+/// copy, every pixel where that ring is thinner than 16 pixels and a grid of every
 /// (thickness / 8)th pixel beyond; `None` where the ring holds no pixel of the image (a
 /// region covering all of it).
 fn surround_mean(image: &RgbaImage, region: &Region) -> Option<Rgba<u8>> {
