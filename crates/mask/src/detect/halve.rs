@@ -127,6 +127,20 @@ mod tests {
     use image::imageops::{self, FilterType};
     use proptest::prelude::*;
 
+    /// A picture of `w` x `h` random pixels (a xorshift stream from `seed`).
+    fn random_picture(w: u32, h: u32, seed: u64) -> RgbImage {
+        let mut state = seed | 1;
+        RgbImage::from_fn(w, h, |_, _| {
+            let mut next = || {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                (state >> 24) as u8
+            };
+            image::Rgb([next(), next(), next()])
+        })
+    }
+
     proptest! {
         /// Every channel of every pixel within 1 of `imageops::resize` with the triangle
         /// filter (they sum in a different order), on random pictures of even sides.
@@ -136,17 +150,7 @@ mod tests {
             half_h in 1u32..40,
             seed in any::<u64>(),
         ) {
-            let (w, h) = (2 * half_w, 2 * half_h);
-            let mut state = seed | 1;
-            let image = RgbImage::from_fn(w, h, |_, _| {
-                let mut next = || {
-                    state ^= state << 13;
-                    state ^= state >> 7;
-                    state ^= state << 17;
-                    (state >> 24) as u8
-                };
-                image::Rgb([next(), next(), next()])
-            });
+            let image = random_picture(2 * half_w, 2 * half_h, seed);
             let ours = halve(&image).unwrap();
             let theirs = imageops::resize(&image, half_w, half_h, FilterType::Triangle);
             prop_assert_eq!(ours.dimensions(), theirs.dimensions());
@@ -162,11 +166,7 @@ mod tests {
     fn halving_is_the_exact_weighted_mean_of_the_taps() {
         proptest!(|(half_w in 1usize..30, half_h in 1usize..12, seed in any::<u64>())| {
             let (w, h) = (2 * half_w, 2 * half_h);
-            let mut state = seed | 1;
-            let image = RgbImage::from_fn(w as u32, h as u32, |_, _| {
-                state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-                image::Rgb([(state >> 56) as u8, (state >> 48) as u8, (state >> 40) as u8])
-            });
+            let image = random_picture(w as u32, h as u32, seed);
             let ours = halve(&image).unwrap();
             for oy in 0..half_h {
                 let (fy, wy, sy) = taps(oy, h);
