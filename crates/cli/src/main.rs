@@ -17,6 +17,7 @@ mod mpc_net;
 mod node;
 mod output;
 mod person;
+mod reuse;
 mod service;
 mod synth;
 mod wallet;
@@ -154,9 +155,10 @@ enum BenchCommand {
 
 /// The system allocator, with transparent huge pages asked for on large blocks (see
 /// `huge_pages.rs`: without, a masking run spent about a sixth of its CPU time in the
-/// kernel, mostly faulting in fresh tensors).
+/// kernel, mostly faulting in fresh tensors), and large freed blocks kept for the next
+/// tensor of their size (`reuse.rs`: the kernel no longer zeroes them afresh each frame).
 #[global_allocator]
-static ALLOCATOR: huge_pages::HugePages = huge_pages::HugePages;
+static ALLOCATOR: reuse::Reuse<huge_pages::HugePages> = reuse::Reuse::new(huge_pages::HugePages);
 
 fn main() -> anyhow::Result<()> {
     quiet_library_backtraces();
