@@ -7,7 +7,7 @@
 //! its arena shrinks). The next frame then faults the same amount in afresh, and the
 //! kernel zeroes every page first: in a profile of a 1080p video, 6 % of the CPU time went
 //! to zeroing pages, most of it under the first tensors written (`docs/BENCHMARKS.md`,
-//! "Masking: large blocks reused").
+//! "Masking: large blocks reused, expanded rows carried").
 //!
 //! **Guarantees**: a block is handed out again only for a layout equal to the one it was
 //! freed with, and only after it was freed; at most [`SLOTS`] blocks and [`HELD`] bytes
