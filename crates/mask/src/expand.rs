@@ -127,8 +127,8 @@ impl Kernels for ExpandDepthwise {
             filtered.resize(dw.channels * self.strip * ow, 0.0);
         }
         // The expanded rows the next strip shares with this one, every channel's (`kept`
-        // rows each), carried over instead of expanded again: with strips of 4 rows
-        // and a stride of 1, a third of the expansion's work.
+        // rows each), carried over instead of expanded again (see the module
+        // documentation).
         let (mut carried, mut carry, mut next_carry) = (0..0, Vec::new(), Vec::new());
         for first_out in (0..oh).step_by(self.strip) {
             let end_out = (first_out + self.strip).min(oh);

@@ -352,7 +352,7 @@ impl Run<'_> {
     fn sum_and_store(&self, kernel: Kernel, p: usize, out: &mut [f32], stride: usize) {
         match kernel {
             // SAFETY: `Kernel::detect` chooses Avx512Vnni only when the processor has
-            // AVX-512F and AVX-512 VNNI.
+            // AVX-512F, AVX-512 VNNI and FMA (the features `sum_and_store_vnni` enables).
             #[cfg(target_arch = "x86_64")]
             Kernel::Avx512Vnni => unsafe { self.sum_and_store_vnni::<3>(p, out, stride) },
             _ => self.store::<LANES>(&self.sums::<LANES>(p), p, out, stride),
